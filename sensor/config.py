@@ -1,0 +1,132 @@
+"""User configuration: paired sensors, broker, thresholds. pydantic-settings over a TOML file.
+
+The file lives in the platform's config directory (``platformdirs.user_config_dir("hipsense")/config.toml``,
+e.g. ``~/.config/hipsense/config.toml`` on Linux); ``HIPSENSE_CONFIG`` or ``--config`` point elsewhere.
+Environment variables ``HIPSENSE_<SECTION>__<KEY>`` override file values. The file is written atomically with
+owner-only permissions because it may hold secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from sensor.errors import ConfigError
+
+SensorType = Literal["hipsense_v1", "witmotion", "polar"]
+Mounting = Literal["sacrum", "belt_back", "belt_left", "belt_right", "unknown"]
+
+
+def default_config_path() -> Path:
+    env = os.environ.get("HIPSENSE_CONFIG")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_config_dir("hipsense")) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("HIPSENSE_DATA_DIR")
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_data_dir("hipsense"))
+
+
+class SensorEntry(BaseModel):
+    """A paired sensor."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alias: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    address: str
+    sensor_type: SensorType = "hipsense_v1"
+    name: str | None = None
+    mounting: Mounting = "sacrum"
+    transport: str | None = Field(
+        default=None,
+        description="Bumble transport spec (usb:0, serial:/dev/ttyACM0, tcp-client:host:port) to drive a dongle "
+        "without the OS stack; None uses Bleak's platform backend.",
+    )
+    bonded: bool = False
+    firmware: str | None = None
+    model: str | None = None
+
+
+class AppConfig(BaseSettings):
+    """Everything HipSense reads from the config file."""
+
+    model_config = SettingsConfigDict(env_prefix="HIPSENSE_", env_nested_delimiter="__", extra="forbid")
+
+    sensors: list[SensorEntry] = Field(default_factory=list)
+    data_dir: Path | None = None
+    store_path: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init (the TOML file's content, passed by load_config) < environment variables
+        return (env_settings, init_settings)
+
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir if self.data_dir is not None else default_data_dir()
+
+    def resolved_store_path(self) -> Path:
+        return self.store_path if self.store_path is not None else self.resolved_data_dir() / "sessions.db"
+
+    def sensor(self, alias_or_address: str) -> SensorEntry | None:
+        for s in self.sensors:
+            if alias_or_address in (s.alias, s.address):
+                return s
+        return None
+
+
+def load_config(path: Path | None = None) -> AppConfig:
+    """Read the config file (a missing file gives the defaults)."""
+    p = path or default_config_path()
+    data: dict[str, Any] = {}
+    if p.exists():
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}; fix or delete it", path=str(p)) from exc
+    try:
+        return AppConfig(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(x) for x in err["loc"])
+        raise ConfigError(
+            f"config file {p}: {key}: {err['msg']} (value {err.get('input')!r}); edit the file or run "
+            "`hipsense forget`/`hipsense pair` again",
+            path=str(p),
+            key=key,
+        ) from exc
+
+
+def save_config(cfg: AppConfig, path: Path | None = None) -> Path:
+    """Write the config atomically with mode 0600; returns the path."""
+    p = path or default_config_path()
+    p.parent.mkdir(parents=True, exist_ok=True)
+    doc = cfg.model_dump(mode="json", exclude_none=True)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".config-", suffix=".toml")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            tomli_w.dump(doc, fh)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
