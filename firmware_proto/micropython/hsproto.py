@@ -91,7 +91,7 @@ MOUNTINGS = ("unknown", "sacrum", "belt_back", "belt_left", "belt_right")
 FEATURE_GYRO = 0x01
 FEATURE_BACKLOG = 0x02
 FEATURE_BATTERY = 0x04
-INFO_FIXED_LEN = 15
+INFO_FIXED_LEN = 16
 
 
 class CommandError(ValueError):
