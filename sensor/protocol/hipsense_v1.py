@@ -58,6 +58,10 @@ for _c, (_, _lsb) in _hs.GYR_RANGES.items():
     _GYR_LSB_RADPS[_c] = math.radians(_lsb)
 _GYR_VALID = ~np.isnan(_GYR_LSB_RADPS)
 _GYR_VALID[GYR_OFF] = True
+# k / rate for k = 0..255: the offsets of a packet's samples from its first one, per rate code
+_SAMPLE_OFFSETS_S: Final[dict[int, FloatArray]] = {
+    c: np.arange(256, dtype=np.float64) / hz for c, hz in _hs.RATE_HZ.items()
+}
 
 RESULT_NAMES: Final[dict[int, str]] = {
     _hs.RES_SUCCESS: "success",
@@ -210,7 +214,11 @@ def decode_packets(payloads: Sequence[bytes]) -> PacketBatch:
     starts = np.zeros(p, dtype=np.int64)
     if p:
         np.cumsum(lengths[:-1], out=starts[1:])
-    hdr = buf[starts[:, None] + np.arange(HEADER_LEN)] if p else np.zeros((0, HEADER_LEN), np.uint8)
+    uniform = p > 0 and int(lengths.min()) == int(lengths.max())
+    if uniform:
+        hdr = buf.reshape(p, -1)[:, :HEADER_LEN]
+    else:
+        hdr = buf[starts[:, None] + np.arange(HEADER_LEN)] if p else np.zeros((0, HEADER_LEN), np.uint8)
     rate, gyr, n, _ = _check_headers(hdr, lengths, order)
     offsets = np.zeros(p + 1, dtype=np.int64)
     np.cumsum(n, out=offsets[1:])
@@ -358,6 +366,9 @@ def decode_packet(payload: bytes) -> DataPacket:
 # -- the stream decoder -----------------------------------------------------------------------------------------
 
 
+_VECTORISED_MIN_FRAMES: Final = 24  # below this the per-packet header path is faster than the array set-up
+
+
 def _wrap_k(d: float, modulus: int) -> int:
     return math.floor(d / modulus + 0.5)
 
@@ -435,12 +446,20 @@ class HipSenseV1Decoder:
             decode_response(frame.payload)
 
     def _decode_data(self, frame: RawFrame) -> ImuBlock | None:
+        acc = self._accept(frame)
+        if acc is None:
+            return None
+        return self._build(frame.sensor_id, [acc], [frame.payload])
+
+    def _accept(self, frame: RawFrame) -> _Accepted | None:
+        """Validate and place one data packet and advance the state; ``None`` for a duplicate.
+
+        Raises PacketError before touching the state.
+        """
         rate_code, acc_code, gyr_code, n, idx_raw, ts_raw, bps = _parse_one(frame.payload)
         rate_hz = RATE_HZ[rate_code]
         if self._ref_index is None:
-            first, ts = idx_raw, ts_raw
-            skip = 0
-            missing = 0
+            first, ts, skip, missing = idx_raw, ts_raw, 0, 0
         else:
             first, ts = self._unwrap(idx_raw, ts_raw, frame.host_t_s)
             skip, missing = self._place(first, n)
@@ -456,16 +475,7 @@ class HipSenseV1Decoder:
                     5,
                     "timestamp",
                 )
-        vals = np.frombuffer(frame.payload, dtype="<i2", offset=HEADER_LEN).reshape(n, bps // 2)[skip:]
-        k = np.arange(skip, n, dtype=np.float64)
-        t_s = (ts + k * (TICKS_PER_S / rate_hz)) / TICKS_PER_S
-        acc = vals[:, :3] * _ACC_LSB_MPS2[acc_code]
-        gyr = None if gyr_code == GYR_OFF else vals[:, 3:] * _GYR_LSB_RADPS[gyr_code]
-        m = n - skip
-        index = np.arange(first + skip, first + n, dtype=np.int64)
-        miss = np.zeros(m, dtype=np.int64)
-        miss[0] = max(missing, 0)
-        block = ImuBlock(frame.sensor_id if self.sensor_id is None else self.sensor_id, t_s, acc, gyr, index, miss)
+            missing = max(missing, 0)
         if missing > 0:
             self._gaps.append((self._last_index + 1, first - 1))
             self.n_missing += missing
@@ -473,7 +483,54 @@ class HipSenseV1Decoder:
         self._last_index = first + n - 1
         self._last_t_ticks = ts + (n - 1) * TICKS_PER_S / rate_hz
         self.n_packets += 1
-        return block
+        return _Accepted(first, skip, n, missing, ts, rate_code, acc_code, gyr_code, bps)
+
+    def _build(self, sensor_id: str, items: list[_Accepted], payloads: list[bytes]) -> ImuBlock:
+        """One block from accepted packets of one gyroscope presence (float ops identical for any grouping)."""
+        sid = sensor_id if self.sensor_id is None else self.sensor_id
+        a = items[0]
+        if len(items) == 1:
+            vals = np.frombuffer(payloads[0], dtype="<i2", offset=HEADER_LEN + a.skip * a.bps)
+            vals = vals.reshape(-1, a.bps // 2)
+            m = a.n - a.skip
+            miss = np.zeros(m, dtype=np.int64)
+            miss[0] = a.missing
+            return ImuBlock(
+                sid,
+                a.ts / TICKS_PER_S + _SAMPLE_OFFSETS_S[a.rate_code][a.skip : a.n],
+                vals[:, :3] * _ACC_LSB_MPS2[a.acc_code],
+                None if a.gyr_code == GYR_OFF else vals[:, 3:] * _GYR_LSB_RADPS[a.gyr_code],
+                np.arange(a.first + a.skip, a.first + a.n, dtype=np.int64),
+                miss,
+            )
+        body = b"".join([p[HEADER_LEN + it.skip * it.bps :] for it, p in zip(items, payloads, strict=True)])
+        vals = np.frombuffer(body, dtype="<i2").reshape(-1, a.bps // 2)
+        head = np.array(
+            [
+                (it.first + it.skip, it.n - it.skip, it.skip, it.missing, it.rate_code, it.acc_code, it.gyr_code)
+                for it in items
+            ],
+            dtype=np.int64,
+        )
+        ts = np.array([it.ts for it in items], dtype=np.int64)
+        cnt = head[:, 1]
+        starts = np.zeros(len(items), dtype=np.int64)
+        np.cumsum(cnt[:-1], out=starts[1:])
+        k = np.arange(int(cnt.sum()), dtype=np.int64) - np.repeat(starts, cnt)
+        miss = np.zeros(k.shape[0], dtype=np.int64)
+        miss[starts] = head[:, 3]
+        within = (k + np.repeat(head[:, 2], cnt)).astype(np.float64)
+        gyr = None
+        if a.gyr_code != GYR_OFF:
+            gyr = vals[:, 3:] * np.repeat(_GYR_LSB_RADPS[head[:, 6]], cnt)[:, None]
+        return ImuBlock(
+            sid,
+            np.repeat(ts / TICKS_PER_S, cnt) + within / np.repeat(_RATE_LUT[head[:, 4]], cnt),
+            vals[:, :3] * np.repeat(_ACC_LSB_MPS2[head[:, 5]], cnt)[:, None],
+            gyr,
+            np.repeat(head[:, 0], cnt) + k,
+            miss,
+        )
 
     def _unwrap(self, idx_raw: int, ts_raw: int, host_t_s: float) -> tuple[int, int]:
         assert self._ref_index is not None
@@ -512,8 +569,10 @@ class HipSenseV1Decoder:
         skip them. The fast path (clean, in-order data) is fully vectorised; anything else falls back to
         :meth:`decode` frame by frame.
         """
+        if len(frames) < _VECTORISED_MIN_FRAMES:
+            return self._decode_each(frames)
         data = [f for f in frames if f.channel not in _OTHER_CHANNELS]
-        if len(data) != len(frames) or not data:
+        if len(data) != len(frames):
             return self._decode_each(frames)
         try:
             batch = decode_packets([f.payload for f in data])
@@ -559,7 +618,8 @@ class HipSenseV1Decoder:
         miss[batch.offsets[:-1]] = missing
         k = np.arange(int(batch.offsets[-1]), dtype=np.int64) - np.repeat(batch.offsets[:-1], n)
         index = np.repeat(first, n) + k
-        t_s = (np.repeat(ts.astype(np.float64), n) + k * np.repeat(period_ticks, n)) / TICKS_PER_S
+        # same float operations as decode(): ts / 32768 + k / rate
+        t_s = np.repeat(ts / TICKS_PER_S, n) + k / np.repeat(rate, n)
         gap_rows = np.flatnonzero(missing > 0)
         for r in gap_rows[-(self._gaps.maxlen or 1) :]:
             self._gaps.append((int(prev_last[r]) + 1, int(first[r]) - 1))
@@ -586,19 +646,46 @@ class HipSenseV1Decoder:
         return blocks
 
     def _decode_each(self, frames: Sequence[RawFrame]) -> list[ImuBlock]:
+        """Headers one by one (same code as :meth:`decode`), samples converted once per run."""
         out: list[ImuBlock] = []
+        items: list[_Accepted] = []
+        payloads: list[bytes] = []
+        sid = ""
         for f in frames:
             try:
-                b = self.decode(f)
+                if f.channel in _OTHER_CHANNELS:
+                    self._decode_other(f)
+                    continue
+                it = self._accept(f)
             except PacketError:
+                self.n_errors += 1
                 continue
-            if b is None:
+            if it is None:
                 continue
-            if out and out[-1].has_gyr == b.has_gyr:
-                out[-1] = ImuBlock.concat([out[-1], b])
-            else:
-                out.append(b)
+            if items and (it.gyr_code == GYR_OFF) != (items[0].gyr_code == GYR_OFF):
+                out.append(self._build(sid, items, payloads))
+                items, payloads = [], []
+            sid = f.sensor_id
+            items.append(it)
+            payloads.append(f.payload)
+        if items:
+            out.append(self._build(sid, items, payloads))
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """Where an accepted packet's samples go: unwrapped first index, samples to skip (already delivered)."""
+
+    first: int
+    skip: int
+    n: int
+    missing: int
+    ts: int
+    rate_code: int
+    acc_code: int
+    gyr_code: int
+    bps: int
 
 
 # -- control point, status, info --------------------------------------------------------------------------------
