@@ -270,3 +270,81 @@ class SensorCore:
         return P.encode_response(
             op, P.RES_SUCCESS, P.config_payload(self.rate_code, self.acc_code, self.gyr_code, self.streaming)
         )
+
+
+class SampleClock:
+    """Stamps IMU batches with sensor-clock times that are smooth and strictly increasing.
+
+    The IMU's sample clock (its own oscillator, ~1-2 % off nominal) and the MCU's crystal disagree, and the
+    firmware only knows *when it read* a batch, with scheduling jitter of a few ms. This tracks the line
+    ``t(first sample of batch) = t(previous first) + n_previous * period`` and pulls its phase and period slowly
+    toward the read times (a second-order loop), so the stamps follow the real clock without the read jitter.
+    Times are in ticks of 1/32768 s, plain Python numbers (not wrapped).
+    """
+
+    PHASE_GAIN = 0.02
+    FREQ_GAIN = 0.0005
+    RESYNC_TICKS = 3277  # 100 ms: a larger disagreement means a restart or a stall: jump to the measurement
+
+    def __init__(self, rate_hz):
+        self.reset(rate_hz)
+
+    def reset(self, rate_hz):
+        self.nominal = P.TICKS_PER_S / rate_hz
+        self.period = self.nominal
+        self.next_first = None
+        self.last_read = None
+
+    def stamp(self, read_ticks, n):
+        """Time of the first of ``n`` new samples read at ``read_ticks``.
+
+        The newest of them was taken after the previous read (it was not there then) and at most one period
+        ago: its expected age is half of the shorter of the two. Call it for empty reads too (``n == 0``,
+        returns ``None``): they bound the age of the next sample.
+        """
+        since = self.period if self.last_read is None else read_ticks - self.last_read
+        self.last_read = read_ticks
+        if n <= 0:
+            return None
+        age = 0.5 * (since if since < self.period else self.period)
+        measured = read_ticks - age - (n - 1) * self.period
+        if self.next_first is None or abs(measured - self.next_first) > self.RESYNC_TICKS:
+            first = measured
+            if self.next_first is not None and first <= self.next_first - self.period:
+                first = self.next_first - self.period + 1  # never step back over the previous sample
+        else:
+            err = measured - self.next_first
+            first = self.next_first + self.PHASE_GAIN * err
+            self.period += self.FREQ_GAIN * err / max(n, 1)
+            # keep the estimate within 5 % of nominal: a real IMU is never that far off
+            lo, hi = 0.95 * self.nominal, 1.05 * self.nominal
+            self.period = lo if self.period < lo else hi if self.period > hi else self.period
+        self.next_first = first + n * self.period
+        return int(first)
+
+
+# Resting voltage (mV) -> charge (%) of a 1-cell LiPo at light load, piecewise linear.
+LIPO_CURVE = (
+    (3300, 0),
+    (3600, 5),
+    (3700, 15),
+    (3750, 30),
+    (3800, 45),
+    (3850, 58),
+    (3900, 68),
+    (4000, 83),
+    (4100, 94),
+    (4200, 100),
+)
+
+
+def lipo_percent(mv):
+    """Battery charge estimate in % from the cell voltage in mV (0..100)."""
+    if mv <= LIPO_CURVE[0][0]:
+        return 0
+    for k in range(1, len(LIPO_CURVE)):  # no itertools.pairwise in MicroPython
+        v0, p0 = LIPO_CURVE[k - 1]
+        v1, p1 = LIPO_CURVE[k]
+        if mv <= v1:
+            return int(p0 + (p1 - p0) * (mv - v0) / (v1 - v0) + 0.5)
+    return 100
