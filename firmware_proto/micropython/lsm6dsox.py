@@ -121,8 +121,8 @@ class LSM6DSOX:
         lo, hi = struct.unpack("<BB", self._read(FIFO_STATUS1, 2))
         return lo | ((hi & 0x03) << 8), bool(hi & 0x40)
 
-    def read_samples(self, max_words=64):
-        """Drain up to ``max_words`` FIFO words -> (records bytes, samples, overrun flag).
+    def read_samples(self, max_words=300):
+        """Drain the FIFO (up to ``max_words`` words) -> (records bytes, samples, overrun flag).
 
         The FIFO output address rolls back from 0x7E to 0x78 on a burst read (DS12814 9.x, AN5272 "FIFO"), so k
         words are one k * 7 byte burst.
