@@ -98,7 +98,7 @@ class CommandError(ValueError):
     """A control-point write the sensor refuses; ``result`` is the result code to send back."""
 
     def __init__(self, opcode, result, message):
-        ValueError.__init__(self, message)
+        super().__init__(message)
         self.opcode = opcode
         self.result = result
 
