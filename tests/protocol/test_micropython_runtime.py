@@ -38,7 +38,7 @@ def test_every_firmware_file_compiles_under_micropython() -> None:
         pytest.skip("no MicroPython Unix port (installed by the test extra on Linux x86_64)")
     files = sorted(p.name for p in FIRMWARE.glob("*.py") if p.name != "__init__.py")
     assert {"main.py", "board.py", "lsm6dsox.py", "sensorcore.py", "hsproto.py"} <= set(files)
-    code = "for f in %r:\n compile(open(f).read(), f, 'exec')\nprint('compiled', len(%r))" % (files, files)
+    code = f"for f in {files!r}:\n compile(open(f).read(), f, 'exec')\nprint('compiled', len({files!r}))"
     run = subprocess.run([exe, "-c", code], cwd=FIRMWARE, capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.strip() == f"compiled {len(files)}"
