@@ -837,3 +837,36 @@ def _reps_truth(
         segment=np.asarray([h["segment"] for h in r.holds], dtype=np.int64),
     )
     return reps, sets, holds
+
+
+def scenario_duration_s(scenario: Scenario) -> float:
+    """Total length of a scenario in seconds (exercise sets included)."""
+    return plan(scenario)[-1].t1
+
+
+def truncate(scenario: Scenario, duration_s: float) -> Scenario:
+    """The scenario cut to its first ``duration_s`` seconds.
+
+    Segments that end by then are kept; the one running at ``duration_s`` is shortened if it is a timed segment
+    (standing, sitting, walking, running, rest) and long enough after its transition, else dropped.
+    """
+    if duration_s <= 0:
+        raise ScenarioError(f"duration_s must be > 0, got {duration_s}", key="duration_s")
+    kept: list[Segment] = []
+    for p in plan(scenario):
+        if p.t1 <= duration_s + 1e-9:
+            kept.append(p.spec)
+            continue
+        remaining = duration_s - p.t0
+        timed = not isinstance(p.spec, ExerciseSet | Hold)
+        if timed and remaining > p.trans_s + 0.5:
+            kept.append(p.spec.model_copy(update={"duration_s": remaining}))
+        break
+    if not kept:
+        first = plan(scenario)[0]
+        raise ScenarioError(
+            f"duration {duration_s:g} s is shorter than the first segment's transition and minimum "
+            f"({first.trans_s + 0.5:.1f} s); give a longer duration",
+            key="duration_s",
+        )
+    return scenario.model_copy(update={"segments": kept})
