@@ -417,8 +417,10 @@ class _StreamClock:
 
     nominal_dt_ns: float
     dt_ns: float
+    max_jump_ns: float
     t_last_ns: int | None = None
     next_index: int = 0
+    _jump_candidate_ns: int | None = None
 
     def times(self, t_last_ns: int, n: int) -> tuple[FloatArray, IntArray, IntArray]:
         back = np.arange(n - 1, -1, -1, dtype=np.float64)
@@ -434,6 +436,18 @@ class _StreamClock:
                     1,
                     "timestamp",
                 )
+            if interval > self.max_jump_ns:
+                # a corrupted timestamp must not poison the stream: a jump is only believed when the next frame
+                # agrees with it
+                candidate, self._jump_candidate_ns = self._jump_candidate_ns, t_last_ns
+                if candidate is None or not 0 < t_last_ns - candidate <= self.max_jump_ns:
+                    raise _err(
+                        f"PMD frame timestamp {t_last_ns} ns jumps {interval / 1e9:.3g} s past the previous frame; "
+                        "ignored unless the next frame confirms it (start a new decoder after a reconnect)",
+                        1,
+                        "timestamp_jump",
+                    )
+            self._jump_candidate_ns = None
             spacing = interval / n
             lost = round(interval / self.dt_ns) - n
             if lost >= 1:
@@ -577,6 +591,8 @@ class PolarDecoder:
         acc_range_g, gyr_range_dps: the ranges requested at start; they give the factor of compressed frames
             until the sensor's start response states it.
         max_wait_s, max_gyr_gap_s: see :class:`AccGyrMerger`.
+        max_jump_s: a frame whose timestamp is more than this after the previous one is refused
+            (``PacketError`` reason ``"timestamp_jump"``) unless the following frame confirms the new time.
     """
 
     sensor_type: str = SENSOR_TYPE
@@ -592,6 +608,7 @@ class PolarDecoder:
         gyr_range_dps: int = 2000,
         max_wait_s: float = 5.0,
         max_gyr_gap_s: float | None = None,
+        max_jump_s: float = 60.0,
     ) -> None:
         if model not in DEFAULT_RATE_HZ:
             raise ConfigError(f"unknown Polar model {model!r}; use 'verity_sense' or 'h10'", key="model")
@@ -608,8 +625,8 @@ class PolarDecoder:
         self.gyro = (model == "verity_sense") if gyro is None else bool(gyro)
         dt_ns = 1e9 / rate
         self._clocks: dict[int, _StreamClock] = {
-            MeasurementType.ACC: _StreamClock(dt_ns, dt_ns),
-            MeasurementType.GYRO: _StreamClock(dt_ns, dt_ns),
+            MeasurementType.ACC: _StreamClock(dt_ns, dt_ns, max_jump_s * 1e9),
+            MeasurementType.GYRO: _StreamClock(dt_ns, dt_ns, max_jump_s * 1e9),
         }
         # compressed-frame factors (g or deg/s per count) until the sensor states its own
         self.factors: dict[int, float] = {
@@ -672,7 +689,7 @@ class PolarDecoder:
 
 
 _DECODER_SETTINGS: Final = frozenset(
-    {"model", "sampling_rate_hz", "gyro", "acc_range_g", "gyr_range_dps", "max_wait_s", "max_gyr_gap_s"}
+    {"model", "sampling_rate_hz", "gyro", "acc_range_g", "gyr_range_dps", "max_wait_s", "max_gyr_gap_s", "max_jump_s"}
 )
 
 
