@@ -493,6 +493,9 @@ class _Samples:
         return _Samples(self.t_s[sel], self.values[sel], self.index[sel], self.missing[sel])
 
 
+_SAME_TIME_S: Final = 1e-6  # ACC and GYRO times closer than this are the same instant (float rounding of ns)
+
+
 class AccGyrMerger:
     """Pairs an ACC and a GYRO stream of one sensor into ImuBlocks on the ACC time line (module docstring).
 
@@ -525,7 +528,7 @@ class AccGyrMerger:
             self._trim_gyr()
             return None
         g_last = gyr.t_s[-1] if len(gyr) else -np.inf
-        covered = acc.t_s <= g_last
+        covered = acc.t_s <= g_last + _SAME_TIME_S
         timed_out = acc.t_s < acc.t_s[-1] - self.max_wait_s
         n_done = int(np.flatnonzero(covered | timed_out)[-1]) + 1 if (covered | timed_out).any() else 0
         if n_done == 0:
@@ -535,9 +538,9 @@ class AccGyrMerger:
         keep = np.zeros(n_done, dtype=bool)
         gyr_at = np.zeros((n_done, 3))
         if len(gyr):
-            j = np.searchsorted(gyr.t_s, done.t_s, side="right") - 1
+            j = np.searchsorted(gyr.t_s, done.t_s + _SAME_TIME_S, side="right") - 1
             j1 = np.minimum(j + 1, len(gyr) - 1)
-            inside = (j >= 0) & (done.t_s <= g_last)
+            inside = (j >= 0) & (done.t_s <= g_last + _SAME_TIME_S)
             jc = np.clip(j, 0, len(gyr) - 1)
             t0, t1 = gyr.t_s[jc], gyr.t_s[j1]
             gap_ok = t1 - t0 <= self.max_gyr_gap_s
