@@ -83,27 +83,38 @@ def _err(message: str, offset: int, reason: str) -> PacketError:
 
 @dataclass(frozen=True, slots=True)
 class WitFrames:
-    """The content of one notification, in physical units.
+    """The content of one notification.
 
     Attributes:
-        acc_g: acceleration in g, shape ``(k, 3)``, one row per ``55 61`` frame.
-        gyr_dps: angular rate in deg/s, shape ``(k, 3)``.
-        angle_deg: the sensor's own roll, pitch, yaw estimate in degrees, shape ``(k, 3)``.
+        raw: the nine int16 values ``ax ay az wx wy wz roll pitch yaw`` of each ``55 61`` frame, shape ``(k, 9)``.
         registers: ``(start_register, values)`` of each ``55 71`` register reply.
     """
 
-    acc_g: FloatArray
-    gyr_dps: FloatArray
-    angle_deg: FloatArray
+    raw: np.ndarray[Any, np.dtype[np.int16]]
     registers: tuple[tuple[int, tuple[int, ...]], ...]
 
     @property
     def n_samples(self) -> int:
-        return int(self.acc_g.shape[0])
+        return int(self.raw.shape[0])
+
+    @property
+    def acc_g(self) -> FloatArray:
+        """Acceleration in g, ``(k, 3)``."""
+        return self.raw[:, 0:3].astype(np.float64) * ACC_G_PER_LSB
+
+    @property
+    def gyr_dps(self) -> FloatArray:
+        """Angular rate in deg/s, ``(k, 3)``."""
+        return self.raw[:, 3:6].astype(np.float64) * GYR_DPS_PER_LSB
+
+    @property
+    def angle_deg(self) -> FloatArray:
+        """The sensor's own roll, pitch, yaw estimate in degrees, ``(k, 3)``."""
+        return self.raw[:, 6:9].astype(np.float64) * ANGLE_DEG_PER_LSB
 
 
 def parse_notification(payload: bytes) -> WitFrames:
-    """Split one notification into its 20-byte frames and scale them (vectorised over the frames).
+    """Split one notification into its 20-byte frames (vectorised over the frames, no copy of sample data).
 
     Raises:
         PacketError: empty payload, length not a multiple of 20, a frame not starting with ``0x55`` or of an
@@ -119,13 +130,19 @@ def parse_notification(payload: bytes) -> WitFrames:
             n - n % FRAME_LEN,
             "length",
         )
-    rows = np.frombuffer(payload, dtype=np.uint8).reshape(-1, FRAME_LEN)
-    bad_header = np.flatnonzero(rows[:, 0] != HEADER)
-    if bad_header.size:
-        i = int(bad_header[0])
+    k = n // FRAME_LEN
+    rows = np.frombuffer(payload, dtype=np.uint8).reshape(k, FRAME_LEN)
+    if not (rows[:, 0] == HEADER).all():
+        i = int(np.flatnonzero(rows[:, 0] != HEADER)[0])
         raise _err(f"WitMotion frame {i} starts with 0x{rows[i, 0]:02X}, expected 0x55", i * FRAME_LEN, "header")
+    body: np.ndarray[Any, np.dtype[np.int16]] = np.ndarray(
+        (k, 9), dtype="<i2", buffer=payload, offset=2, strides=(FRAME_LEN, 2)
+    )
+    is_sample = rows[:, 1] == TYPE_SAMPLE
+    if is_sample.all():  # the usual case: samples only
+        return WitFrames(body, ())
     kinds = rows[:, 1]
-    bad_kind = np.flatnonzero((kinds != TYPE_SAMPLE) & (kinds != TYPE_REGISTER))
+    bad_kind = np.flatnonzero(~is_sample & (kinds != TYPE_REGISTER))
     if bad_kind.size:
         i = int(bad_kind[0])
         raise _err(
@@ -133,16 +150,11 @@ def parse_notification(payload: bytes) -> WitFrames:
             i * FRAME_LEN + 1,
             "frame_type",
         )
-    body = np.ascontiguousarray(rows[:, 2:]).view("<i2")  # (k, 9) int16
-    samples = body[kinds == TYPE_SAMPLE].astype(np.float64)
-    reg_rows = body[kinds == TYPE_REGISTER]
-    registers = tuple((int(r[0]) & 0xFFFF, tuple(int(v) for v in r[1:])) for r in reg_rows)
-    return WitFrames(
-        acc_g=samples[:, 0:3] * ACC_G_PER_LSB,
-        gyr_dps=samples[:, 3:6] * GYR_DPS_PER_LSB,
-        angle_deg=samples[:, 6:9] * ANGLE_DEG_PER_LSB,
-        registers=registers,
-    )
+    registers = tuple((int(r[0]) & 0xFFFF, tuple(int(v) for v in r[1:])) for r in body[~is_sample])
+    return WitFrames(body[is_sample], registers)
+
+
+_SI_PER_LSB: Final = np.array([_ACC_MPS2_PER_LSB] * 3 + [_GYR_RADPS_PER_LSB] * 3)
 
 
 def _check_settings(settings: dict[str, Any], allowed: frozenset[str]) -> None:
@@ -192,6 +204,7 @@ class WitMotionDecoder:
         k = frames.n_samples
         if k == 0:
             return None
+        si: FloatArray = frames.raw[:, 0:6].astype(np.float64) * _SI_PER_LSB
         t_s, missing = self._times(frame.host_t_s, k)
         miss = np.zeros(k, dtype=np.int64)
         miss[0] = missing
@@ -200,8 +213,8 @@ class WitMotionDecoder:
         return ImuBlock(
             self.sensor_id,
             t_s,
-            frames.acc_g * STANDARD_GRAVITY_MPS2,
-            np.deg2rad(frames.gyr_dps),
+            si[:, 0:3],
+            si[:, 3:6],
             np.arange(first, first + k, dtype=np.int64),
             miss,
         )
@@ -225,9 +238,8 @@ class WitMotionDecoder:
                 # asymmetric: latency only ever delays a notification, so a grid ahead of the receive time is
                 # strong evidence of a fast sensor, a grid behind it weak evidence of a slow one
                 gain = _RATE_GAIN_AHEAD if lag < 0 else _RATE_GAIN_BEHIND
-                self._dt_s = float(
-                    np.clip(dt + gain * lag / k, nominal * (1 - _MAX_RATE_ERROR), nominal * (1 + _MAX_RATE_ERROR))
-                )
+                learnt = dt + gain * lag / k
+                self._dt_s = min(max(learnt, nominal * (1 - _MAX_RATE_ERROR)), nominal * (1 + _MAX_RATE_ERROR))
                 step = dt + _PHASE_GAIN * max(lag, 0.0) / k
                 if t_last + k * step > host_t_s:
                     # the grid would run ahead of the receive time (sensor slower than nominal, or a notification
