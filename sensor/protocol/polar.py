@@ -777,7 +777,8 @@ def encode_block(
     range: 0.061). Pass the same factor to the decoder (start response) or keep the ranges' defaults.
     """
     if measurement == MeasurementType.ACC:
-        per_count = factor if factor is not None else (2.0 * 8 / 65536.0 if compressed else 1e-3)
+        # raw ACC frames are whole mg whatever the factor
+        per_count = (factor if factor is not None else 2.0 * 8 / 65536.0) if compressed else 1e-3
         counts = np.rint(block.acc_mps2 / STANDARD_GRAVITY_MPS2 / per_count)
     elif measurement == MeasurementType.GYRO:
         if block.gyr_radps is None:
