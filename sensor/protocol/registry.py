@@ -161,56 +161,104 @@ class SensorTypeSpec:
 
 
 # ---- HOOK(proto/ble): hipsense_v1 ----------------------------------------------------------------------------
-# The HipSense protocol v1 codec lives in sensor/protocol/hipsense_v1.py (written by the `proto` engineer). The
-# preferred way to register it is a module-level `SPEC = SensorTypeSpec(...)` in that module; then this block is
-# dead and can be deleted. Until then this fallback registers the type so `registry.get("hipsense_v1")` works:
-# fill in the UUIDs and start/stop writes from firmware_proto/PROTOCOL.md. Its decoder is imported lazily from
-# `sensor.protocol.hipsense_v1.make_decoder(sensor_id, **settings)`.
-HIPSENSE_V1_SERVICE_UUIDS: tuple[str, ...] = ()  # HOOK: the HipSense service UUID(s)
-HIPSENSE_V1_CHARACTERISTICS: tuple[CharSpec, ...] = ()  # HOOK: data (notify) + control (write) characteristics
-HIPSENSE_V1_SUBSCRIBE_UUIDS: tuple[str, ...] = ()  # HOOK: the data characteristic(s)
+# The HipSense protocol v1 codec is sensor/protocol/hipsense_v1.py (the `proto` engineer's). The preferred way to
+# register it is a module-level `SPEC = SensorTypeSpec(...)` in that module (then this block is dead and can go).
+# Until then, `_hipsense_v1_spec()` builds the spec from the module's public names when it is installed:
+#   SERVICE_UUID, DATA_UUID (notify) and, if present, CONTROL_UUID (write + indicate; subscribed first: its
+#   indications are the command responses), STATUS_UUID (read + notify; subscribed), INFO_UUID (read);
+#   start_command() / stop_command() written to CONTROL_UUID with response; the decoder is make_decoder(sensor_id,
+#   **settings) if defined, else HipSenseV1Decoder(sensor_id, **settings).
+# The characteristic properties are the HOOK to verify against firmware_proto/PROTOCOL.md. Without the module the
+# type is still registered (name pattern only) and make_decoder says to merge `proto`.
 HIPSENSE_V1_NAME_PATTERNS: tuple[str, ...] = (r"^HipSense",)
+_V1_MODULE: Final = "sensor.protocol.hipsense_v1"
+
+
+def _import_v1() -> ModuleType | None:
+    try:
+        return importlib.import_module(_V1_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != _V1_MODULE:
+            raise  # the module exists but one of its imports is missing: that must surface
+        return None
 
 
 def _hipsense_v1_decoder(sensor_id: str, **settings: Any) -> StreamDecoder:
-    try:
-        module = importlib.import_module("sensor.protocol.hipsense_v1")
-    except ModuleNotFoundError as exc:
+    module = _import_v1()
+    if module is None:
         raise ConfigError(
             "the hipsense_v1 codec (sensor/protocol/hipsense_v1.py) is not installed; merge the `proto` branch",
             key="sensor_type",
-        ) from exc
-    factory = getattr(module, "make_decoder", None)
+        )
+    factory = getattr(module, "make_decoder", None) or getattr(module, "HipSenseV1Decoder", None)
     if factory is None:
         raise ConfigError(
-            "sensor/protocol/hipsense_v1.py defines no make_decoder(sensor_id, **settings); add it (HOOK in "
+            "sensor/protocol/hipsense_v1.py has neither make_decoder() nor HipSenseV1Decoder; add one (HOOK in "
             "sensor/protocol/registry.py)",
             key="sensor_type",
         )
-    decoder: StreamDecoder = factory(sensor_id, **settings)
+    try:
+        decoder: StreamDecoder = factory(sensor_id, **settings)
+    except TypeError as exc:
+        raise ConfigError(
+            f"the hipsense_v1 decoder does not accept the settings {sorted(settings)} ({exc}); remove them",
+            key="sensor.settings",
+        ) from exc
     return decoder
 
 
-def _hipsense_v1_start(**_settings: Any) -> tuple[GattWrite, ...]:
-    return ()  # HOOK: writes that start the v1 stream (e.g. set rate, start), if any
+def _hipsense_v1_spec() -> SensorTypeSpec:
+    module = _import_v1()
+    service = getattr(module, "SERVICE_UUID", None)
+    data = getattr(module, "DATA_UUID", None)
+    if module is None or service is None or data is None:
+        return SensorTypeSpec(
+            name="hipsense_v1",
+            description="HipSense open hip IMU, protocol v1 (codec not installed)",
+            service_uuids=(),
+            characteristics=(),
+            subscribe_uuids=(),
+            make_decoder=_hipsense_v1_decoder,
+            name_patterns=HIPSENSE_V1_NAME_PATTERNS,
+        )
+    service = normalize_uuid(service)
+    chars = [CharSpec(normalize_uuid(data), service, frozenset({"notify"}))]
+    subscribe = [chars[0].uuid]
+    control = getattr(module, "CONTROL_UUID", None)
+    if control is not None:
+        chars.append(CharSpec(normalize_uuid(control), service, frozenset({"write", "indicate"})))
+        subscribe.insert(0, chars[-1].uuid)
+    status = getattr(module, "STATUS_UUID", None)
+    if status is not None:
+        chars.append(CharSpec(normalize_uuid(status), service, frozenset({"read", "notify"})))
+        subscribe.append(chars[-1].uuid)
+    info = getattr(module, "INFO_UUID", None)
+    if info is not None:
+        chars.append(CharSpec(normalize_uuid(info), service, frozenset({"read"})))
+
+    def command_writes(function_name: str) -> Callable[..., tuple[GattWrite, ...]]:
+        def writes(**_settings: Any) -> tuple[GattWrite, ...]:
+            command = getattr(module, function_name, None)
+            if control is None or command is None:
+                return ()
+            return (GattWrite(normalize_uuid(control), bytes(command()), with_response=True),)
+
+        return writes
+
+    return SensorTypeSpec(
+        name="hipsense_v1",
+        description="HipSense open hip IMU, protocol v1",
+        service_uuids=(service,),
+        characteristics=tuple(chars),
+        subscribe_uuids=tuple(subscribe),
+        make_decoder=_hipsense_v1_decoder,
+        start_writes=command_writes("start_command"),
+        stop_writes=command_writes("stop_command"),
+        name_patterns=HIPSENSE_V1_NAME_PATTERNS,
+        clock="sensor",
+    )
 
 
-def _hipsense_v1_stop(**_settings: Any) -> tuple[GattWrite, ...]:
-    return ()  # HOOK: writes that stop the v1 stream, if any
-
-
-HIPSENSE_V1_FALLBACK_SPEC: Final = SensorTypeSpec(
-    name="hipsense_v1",
-    description="HipSense open hip IMU, protocol v1",
-    service_uuids=HIPSENSE_V1_SERVICE_UUIDS,
-    characteristics=HIPSENSE_V1_CHARACTERISTICS,
-    subscribe_uuids=HIPSENSE_V1_SUBSCRIBE_UUIDS,
-    make_decoder=_hipsense_v1_decoder,
-    start_writes=_hipsense_v1_start,
-    stop_writes=_hipsense_v1_stop,
-    name_patterns=HIPSENSE_V1_NAME_PATTERNS,
-    clock="sensor",
-)
 # ---- end of HOOK ---------------------------------------------------------------------------------------------
 
 _SKIP_MODULES: Final = frozenset({"base", "registry"})
@@ -224,7 +272,7 @@ def _discover() -> dict[str, SensorTypeSpec]:
         if info.name.startswith("_") or info.name in _SKIP_MODULES:
             continue
         module = importlib.import_module(f"sensor.protocol.{info.name}")
-        spec = getattr(module, "SPEC", None)
+        spec = getattr(module, "SPEC", None)  # a module without SPEC is a helper, not a sensor type
         if spec is None:
             continue
         if not isinstance(spec, SensorTypeSpec):
@@ -234,7 +282,8 @@ def _discover() -> dict[str, SensorTypeSpec]:
         if spec.name in found:
             raise ConfigError(f"sensor type {spec.name!r} is defined twice (second in sensor/protocol/{info.name}.py)")
         found[spec.name] = spec
-    found.setdefault(HIPSENSE_V1_FALLBACK_SPEC.name, HIPSENSE_V1_FALLBACK_SPEC)
+    if "hipsense_v1" not in found:
+        found["hipsense_v1"] = _hipsense_v1_spec()
     return found
 
 
@@ -243,6 +292,12 @@ def _registry() -> dict[str, SensorTypeSpec]:
     if _specs is None:
         _specs = _discover()
     return _specs
+
+
+def rediscover() -> None:
+    """Forget the discovered specs; the next registry call scans ``sensor/protocol/`` again."""
+    global _specs  # noqa: PLW0603
+    _specs = None
 
 
 def all_specs() -> tuple[SensorTypeSpec, ...]:
