@@ -331,3 +331,12 @@ def test_acc_block_round_trip(seed: int, n: int, compressed: bool, max_payload: 
     else:  # raw ACC frames are whole mg
         np.testing.assert_allclose(out.acc_mps2, acc_only.acc_mps2, rtol=0, atol=0.5e-3 * G + 1e-9)
         np.testing.assert_allclose(out.t_s, acc_only.t_s, rtol=0, atol=2e-9)
+
+
+@pytest.mark.parametrize(("frame_type", "bits"), [(0, 8), (1, 16), (2, 24)])
+def test_raw_acc_frame_types_sign_extend(frame_type: int, bits: int) -> None:
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    samples = np.array([[lo, hi, 0], [-1, 1, lo + 1]], dtype=np.int64)
+    payload = polar.encode_frame(MeasurementType.ACC, 5, samples, frame_type=frame_type)
+    assert len(payload) == 10 + 2 * 3 * bits // 8
+    assert polar.parse_frame(payload).samples.tolist() == samples.tolist()
