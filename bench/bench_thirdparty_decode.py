@@ -1,4 +1,5 @@
-"""Decode speed of the third-party sensor codecs (samples/s and us per notification), with naive peers.
+"""Decode speed of the third-party sensor codecs (samples/s, us per notification, share of one core for one
+live sensor at its stream rate), with naive peers.
 
 Peers, run in the same process on the same notifications: a per-frame ``struct`` loop as in WitMotion's Python
 SDK, and a per-bit Python loop for Polar's delta frames as in the community ports of Polar's SDK. Each peer's
@@ -76,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0, help="time per row")
     args = parser.parse_args()
-    rows: list[tuple[str, float, float, int]] = []
+    rows: list[tuple[str, float, float, int, float]] = []
 
     # WitMotion at 100 Hz: one frame per notification (MTU 23) and 12 per notification (MTU 247)
     wit_block = _block(2400, 100.0)
@@ -93,10 +94,9 @@ def main() -> None:
 
         ours = witmotion.parse_notification(notes[0])
         assert np.allclose(np.array(_naive_witmotion(notes[0]))[:, :3], ours.acc_g)
-        rows.append((f"witmotion, {per} frame(s)/notification", *_rate(run_wit, args.seconds), len(notes)))
-        rows.append(
-            (f"  peer: struct loop (vendor SDK style), {per}/notif.", *_rate(run_naive, args.seconds), len(notes))
-        )
+        rows.append((f"witmotion, {per} frame(s)/notification", *_rate(run_wit, args.seconds), len(notes), 100.0))
+        peer = f"  peer: struct loop (vendor SDK style), {per}/notif."
+        rows.append((peer, *_rate(run_naive, args.seconds), len(notes), 100.0))
 
     # Polar H10 ACC 200 Hz raw int16, Verity Sense ACC+GYRO 52 Hz compressed, at MTU 247
     h10 = _block(4000, 200.0)
@@ -113,25 +113,29 @@ def main() -> None:
         ("polar H10 ACC delta-compressed", comp, {"model": "h10", "sampling_rate_hz": 200.0}),
         ("polar Verity ACC+GYRO compressed, merged", merged, {"model": "verity_sense", "sampling_rate_hz": 52.0}),
     ):
+        stream_hz = float(kwargs["sampling_rate_hz"])  # type: ignore[arg-type]
         frames = [RawFrame("p", 0.0, p, polar.PMD_DATA_UUID) for p in notes]
 
         def run_polar(frames: list[RawFrame] = frames, kwargs: dict[str, object] = kwargs) -> int:
             dec = polar.make_decoder("p", **kwargs)
             return sum(len(b) for f in frames if (b := dec.decode(f)) is not None)
 
-        rows.append((label, *_rate(run_polar, args.seconds), len(notes)))
+        rows.append((label, *_rate(run_polar, args.seconds), len(notes), stream_hz))
 
     assert _naive_polar_compressed(comp[0]) == polar.parse_frame(comp[0]).samples.tolist()
 
     def run_naive_polar() -> int:
         return sum(len(_naive_polar_compressed(p)) for p in comp)
 
-    rows.append(("  peer: per-bit Python loop, H10 compressed", *_rate(run_naive_polar, args.seconds), len(comp)))
+    rows.append(
+        ("  peer: per-bit Python loop, H10 compressed", *_rate(run_naive_polar, args.seconds), len(comp), 200.0)
+    )
 
-    print(f"{'decoder':<52} {'samples/s':>12} {'us/notification':>16} {'notifications':>14}")
-    for label, samples_per_s, runs_per_s, n_notes in rows:
+    print(f"{'decoder':<52} {'samples/s':>12} {'us/notification':>16} {'stream Hz':>10} {'% core/sensor':>14}")
+    for label, samples_per_s, runs_per_s, n_notes, stream_hz in rows:
         us_per_note = 1e6 / (runs_per_s * n_notes)
-        print(f"{label:<52} {samples_per_s:>12,.0f} {us_per_note:>16.1f} {n_notes:>14}")
+        core_pct = 100.0 * stream_hz / samples_per_s
+        print(f"{label:<52} {samples_per_s:>12,.0f} {us_per_note:>16.1f} {stream_hz:>10.0f} {core_pct:>14.3f}")
 
 
 if __name__ == "__main__":

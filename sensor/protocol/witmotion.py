@@ -242,9 +242,9 @@ class WitMotionDecoder:
                 self._dt_s = min(max(learnt, nominal * (1 - _MAX_RATE_ERROR)), nominal * (1 + _MAX_RATE_ERROR))
                 step = dt + _PHASE_GAIN * max(lag, 0.0) / k
                 if t_last + k * step > host_t_s:
-                    # the grid would run ahead of the receive time (sensor slower than nominal, or a notification
-                    # that came unusually fast): squeeze the spacing; the floor keeps times strictly increasing
-                    # when the host clock stalls
+                    # the grid would run ahead of the receive time (sensor faster than the learnt rate, or a
+                    # notification that came unusually fast): squeeze the spacing; the floor keeps times strictly
+                    # increasing when the host clock stalls
                     step = max((host_t_s - t_last) / k, 1e-3 * dt)
                 t = t_last + step * steps
         self._t_last_s = float(t[-1])
