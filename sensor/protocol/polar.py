@@ -36,7 +36,8 @@ not depend on how ACC and GYRO notifications interleave (tested).
 
 Public API: :data:`SPEC`, :class:`PolarDecoder`, :func:`parse_frame` / :func:`encode_frame` (one data
 notification), :func:`encode_block` (impersonation), control point: :func:`encode_get_settings`,
-:func:`encode_start`, :func:`encode_stop`, :func:`parse_command`, :func:`encode_response`,
+:func:`encode_start`, :func:`encode_stop`, :func:`parse_command`, :func:`answer_command` (the sensor's side,
+for the virtual sensor), :func:`encode_response`,
 :func:`parse_response`, :func:`parse_features` / :func:`encode_features`, :func:`encode_settings` /
 :func:`parse_settings`.
 """
@@ -171,6 +172,14 @@ def parse_settings(data: bytes, *, base_offset: int = 0) -> dict[SettingType, tu
         out[SettingType(kind)] = values
         pos = end
     return out
+
+
+def compressed_factor(range_value: float) -> float:
+    """Default scale of compressed counts for a range at 16 bits: g (ACC) or deg/s (GYRO) per count.
+
+    8 g gives 2.44e-4 g, the factor of the SDK's example; the sensor states its own in the start response.
+    """
+    return 2.0 * range_value / 65536.0
 
 
 # ---- control point ------------------------------------------------------------------------------------------------
@@ -633,8 +642,8 @@ class PolarDecoder:
         }
         # compressed-frame factors (g or deg/s per count) until the sensor states its own
         self.factors: dict[int, float] = {
-            MeasurementType.ACC: 2.0 * acc_range_g / 65536.0,
-            MeasurementType.GYRO: 2.0 * gyr_range_dps / 65536.0,
+            MeasurementType.ACC: compressed_factor(acc_range_g),
+            MeasurementType.GYRO: compressed_factor(gyr_range_dps),
         }
         self._merger = AccGyrMerger(
             sensor_id,
@@ -762,6 +771,75 @@ def settings_for_name(name: str | None) -> dict[str, Any]:
 
 
 # ---- impersonation ------------------------------------------------------------------------------------------------
+# What each model offers (Polar's published capabilities; get-settings answers of the real sensors list these).
+_CAPABILITIES: Final[dict[str, dict[int, dict[SettingType, tuple[int, ...]]]]] = {
+    "verity_sense": {
+        MeasurementType.ACC: {
+            SettingType.SAMPLE_RATE: (52,),
+            SettingType.RESOLUTION: (16,),
+            SettingType.RANGE: (2, 4, 8, 16),
+            SettingType.CHANNELS: (3,),
+        },
+        MeasurementType.GYRO: {
+            SettingType.SAMPLE_RATE: (52, 104, 208, 416),
+            SettingType.RESOLUTION: (16,),
+            SettingType.RANGE: (250, 500, 1000, 2000),
+            SettingType.CHANNELS: (3,),
+        },
+    },
+    "h10": {
+        MeasurementType.ACC: {
+            SettingType.SAMPLE_RATE: (25, 50, 100, 200),
+            SettingType.RESOLUTION: (16,),
+            SettingType.RANGE: (2, 4, 8),
+        },
+    },
+}
+_SETTING_ERRORS: Final = {
+    SettingType.SAMPLE_RATE: PmdError.INVALID_SAMPLE_RATE,
+    SettingType.RESOLUTION: PmdError.INVALID_RESOLUTION,
+    SettingType.RANGE: PmdError.INVALID_RANGE,
+    SettingType.CHANNELS: PmdError.INVALID_NUMBER_OF_CHANNELS,
+}
+
+
+def answer_command(data: bytes, *, model: Model = "verity_sense") -> tuple[bytes, PmdCommand | None]:
+    """What a Polar sensor indicates on its control point after the write ``data`` (for the virtual sensor).
+
+    Returns the response payload and the parsed command (``None`` if it could not be parsed). A start with
+    supported settings is answered with the compressed-frame factor as parameter (Verity Sense) and the
+    caller then streams that measurement; unsupported values give the PMD error the real sensor reports.
+    """
+    op = data[0] if data else 0
+    measurement = data[1] if len(data) > 1 else 0
+    try:
+        command = parse_command(data)
+    except PacketError as exc:
+        error = PmdError.INVALID_OP_CODE if exc.reason == "op_code" else PmdError.INVALID_LENGTH
+        return encode_response(op, measurement, error), None
+    caps = _CAPABILITIES[model].get(command.measurement)
+    if caps is None:
+        return encode_response(command.op, command.measurement, PmdError.NOT_SUPPORTED), command
+    if command.op == ControlOp.GET_SETTINGS:
+        listed = b"".join(
+            bytes((kind, len(values))) + b"".join(v.to_bytes(_FIELD_SIZE[kind], "little") for v in values)
+            for kind, values in caps.items()
+        )
+        return encode_response(command.op, command.measurement, parameters=listed), command
+    if command.op == ControlOp.STOP:
+        return encode_response(command.op, command.measurement), command
+    for kind, values in command.settings.items():
+        allowed = caps.get(kind)
+        if allowed is not None and (len(values) != 1 or values[0] not in allowed):
+            error = _SETTING_ERRORS.get(kind, PmdError.INVALID_PARAMETER)
+            return encode_response(command.op, command.measurement, error), command
+    if model == "h10":  # raw frames, no factor
+        return encode_response(command.op, command.measurement), command
+    range_value = int(command.settings.get(SettingType.RANGE, (caps[SettingType.RANGE][-1],))[0])
+    factor = encode_settings({SettingType.FACTOR: compressed_factor(range_value)})
+    return encode_response(command.op, command.measurement, parameters=factor), command
+
+
 def encode_block(
     block: ImuBlock,
     *,
@@ -778,12 +856,12 @@ def encode_block(
     """
     if measurement == MeasurementType.ACC:
         # raw ACC frames are whole mg whatever the factor
-        per_count = (factor if factor is not None else 2.0 * 8 / 65536.0) if compressed else 1e-3
+        per_count = (factor if factor is not None else compressed_factor(8)) if compressed else 1e-3
         counts = np.rint(block.acc_mps2 / STANDARD_GRAVITY_MPS2 / per_count)
     elif measurement == MeasurementType.GYRO:
         if block.gyr_radps is None:
             raise ConfigError("the block has no gyroscope data to encode as a Polar GYRO stream")
-        per_count = factor if factor is not None else 2.0 * 2000 / 65536.0
+        per_count = factor if factor is not None else compressed_factor(2000)
         counts = np.rint(np.rad2deg(block.gyr_radps) / per_count)
     else:
         raise ConfigError(f"only ACC and GYRO blocks can be encoded, not measurement {measurement}")

@@ -24,12 +24,13 @@ samples. ``t_s`` is host time (the spec says ``clock="host"``).
 
 Public API: :data:`SPEC`, :class:`WitMotionDecoder`, :func:`parse_notification` (pure frame parser),
 :func:`encode_samples` / :func:`encode_block` (``55 61`` frames for impersonation), :func:`encode_register_reply`,
-command encoders :data:`UNLOCK`, :data:`SAVE`, :func:`encode_set_rate`, :func:`encode_read_register` and the
-command parser :func:`parse_command` (for the virtual sensor).
+command encoders :data:`UNLOCK`, :data:`SAVE`, :func:`encode_set_rate`, :func:`encode_read_register`, and for
+the virtual sensor the command parser :func:`parse_command` and :func:`answer_command`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -365,6 +366,19 @@ def encode_block(block: ImuBlock, *, frames_per_notification: int = 1) -> list[b
     data = encode_samples(block.acc_mps2, block.gyr_radps)
     size = FRAME_LEN * frames_per_notification
     return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def answer_command(data: bytes, registers: Mapping[int, int]) -> tuple[bytes | None, WitCommand]:
+    """What a WitMotion notifies after the write ``data`` (for the virtual sensor).
+
+    A register read (``FF AA 27 reg 00``) is answered with a ``55 71`` frame of the eight registers from ``reg``
+    (absent ones read 0); other commands get no notification. Raises :class:`PacketError` for a malformed write.
+    """
+    command = parse_command(data)
+    if command.register == REG_READ:
+        values = tuple(registers.get(command.value + i, 0) for i in range(8))
+        return encode_register_reply(command.value, values), command
+    return None, command
 
 
 def encode_register_reply(start_register: int, values: tuple[int, ...]) -> bytes:

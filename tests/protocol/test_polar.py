@@ -340,3 +340,40 @@ def test_raw_acc_frame_types_sign_extend(frame_type: int, bits: int) -> None:
     payload = polar.encode_frame(MeasurementType.ACC, 5, samples, frame_type=frame_type)
     assert len(payload) == 10 + 2 * 3 * bits // 8
     assert polar.parse_frame(payload).samples.tolist() == samples.tolist()
+
+
+def test_impersonated_control_point_answers_the_link_s_start_sequence() -> None:
+    # the link's writes, answered as a Verity Sense would; the answers reach the link's decoder
+    settings = polar.settings_for_name("Polar Sense B5A32F2C")
+    dec = polar.make_decoder("pol", **settings)
+    for write in polar.start_writes(**settings):
+        answer, command = polar.answer_command(write.data, model="verity_sense")
+        assert command is not None
+        assert polar.parse_response(answer).ok
+        dec.decode(_control(answer))
+    assert dec.factors[MeasurementType.ACC] == pytest.approx(2.44140625e-4)
+    assert dec.factors[MeasurementType.GYRO] == pytest.approx(0.06103515625)
+    listed, _ = polar.answer_command(polar.encode_get_settings(MeasurementType.GYRO))
+    assert polar.parse_response(listed).settings()[SettingType.SAMPLE_RATE] == (52, 104, 208, 416)
+    stop, _ = polar.answer_command(polar.encode_stop(MeasurementType.ACC))
+    assert polar.parse_response(stop).ok
+
+
+@pytest.mark.parametrize(
+    ("model", "write", "error"),
+    [
+        (
+            "verity_sense",
+            polar.encode_start(MeasurementType.ACC, {SettingType.SAMPLE_RATE: 104}),
+            "INVALID_SAMPLE_RATE",
+        ),
+        ("verity_sense", polar.encode_start(MeasurementType.GYRO, {SettingType.RANGE: 4000}), "INVALID_RANGE"),
+        ("h10", polar.encode_start(MeasurementType.GYRO, {SettingType.SAMPLE_RATE: 52}), "NOT_SUPPORTED"),
+        ("h10", bytes((9, 2)), "INVALID_OP_CODE"),
+    ],
+)
+def test_impersonated_control_point_refuses_like_the_sensor(model: polar.Model, write: bytes, error: str) -> None:
+    answer, _ = polar.answer_command(write, model=model)
+    assert polar.PmdError(polar.parse_response(answer).error).name == error
+    with pytest.raises(PacketError, match=error):
+        polar.make_decoder("pol").decode(_control(answer))

@@ -201,3 +201,11 @@ def test_encoder_saturates_out_of_range_values() -> None:
     acc = np.array([[40 * STANDARD_GRAVITY_MPS2, -40 * STANDARD_GRAVITY_MPS2, 0.0]])
     frames = wm.parse_notification(wm.encode_samples(acc))
     np.testing.assert_allclose(frames.acc_g[0], [32767 / 2048, -16.0, 0.0])
+
+
+def test_impersonated_register_read() -> None:
+    answer, command = wm.answer_command(wm.encode_read_register(0x64), {0x64: 3950, 0x65: -2})
+    assert command.register == wm.REG_READ
+    assert answer is not None
+    assert wm.parse_notification(answer).registers == ((0x64, (3950, -2, 0, 0, 0, 0, 0, 0)),)
+    assert wm.answer_command(wm.UNLOCK, {}) == (None, wm.WitCommand(0x69, 0xB588))
