@@ -86,6 +86,7 @@ def _check(call: Callable[[], Any], payload: bytes, sensor_type: str) -> Any:
     return result
 
 
+MODELS: tuple[polar.Model, ...] = ("verity_sense", "h10")
 WIT = _wit_valid()
 POL = _polar_valid()
 CTL = _control_valid()
@@ -105,6 +106,7 @@ def test_witmotion_decoder_fuzz(payloads: list[bytes]) -> None:
         assert out is None or isinstance(out, ImuBlock)
         for cmd in (witmotion.parse_command, witmotion.parse_notification):
             _check(lambda cmd=cmd, p=p: cmd(p), p, "witmotion")
+        _check(lambda p=p: witmotion.answer_command(p, {0x64: 1}), p, "witmotion")
     assert isinstance(out, ImuBlock)  # the valid notification after the garbage still decodes
     assert len(out) == 3
 
@@ -122,6 +124,9 @@ def test_polar_decoder_fuzz(payloads: list[bytes], to_control: list[bool]) -> No
         for parse in (polar.parse_frame, polar.parse_command, polar.parse_response, polar.parse_settings):
             _check(lambda parse=parse, p=p: parse(p), p, "polar")
         _check(lambda p=p: polar.parse_features(p), p, "polar")
+        for model in MODELS:  # the impersonated sensor answers anything, never raises
+            answer, _ = polar.answer_command(p, model=model)
+            assert answer[0] == polar.RESPONSE_CODE
 
 
 @FUZZ
