@@ -48,7 +48,7 @@ from bumble.transport.common import AsyncPipeSink
 
 from firmware_proto.micropython import hsproto as P
 from firmware_proto.micropython.sensorcore import SensorCore
-from sensor.ble.bumble_backend import BumbleCentral
+from sensor.ble.bumble_backend import BumbleCentral, configure_virtual_controller, release_stale_acl_credits
 from sensor.errors import ConfigError, PacketError
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import ImuBlock
@@ -291,7 +291,7 @@ class VirtualSensor:
         self._data_subscribed = False
         self._advertise = asyncio.Event()
         self._status_due = asyncio.Event()
-        self._commands: asyncio.Queue[tuple[Connection, bytes] | None] = asyncio.Queue()
+        self._commands: asyncio.Queue[tuple[Connection, bytes] | None] = asyncio.Queue()  # answers to send
         self._down_until = -math.inf
         self._boot_w = 0.0
         self.battery_pct = config.battery_pct
@@ -332,6 +332,7 @@ class VirtualSensor:
         clock: WorldClock | None = None,
     ) -> VirtualSensor:
         controller = Controller(f"vs-{config.address}", link=link, public_address=config.address)
+        configure_virtual_controller(controller)
         device = Device(
             name=config.local_name,
             address=hci.Address(config.address),
@@ -465,7 +466,11 @@ class VirtualSensor:
                 self._tp_next = self._produced
 
     def _on_control_write(self, connection: Connection, value: bytes) -> None:
-        self._commands.put_nowait((connection, bytes(value)))
+        # Like the firmware's write handler: apply the command at once, answer from the control task.
+        self.stats.commands += 1
+        response = self._handle_command(bytes(value))
+        if response is not None:
+            self._commands.put_nowait((connection, response))
 
     # running -------------------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -521,6 +526,7 @@ class VirtualSensor:
             if self._stop.is_set():
                 break
             if self._connection is None and not self.device.is_advertising:
+                release_stale_acl_credits(self.device)
                 adv, scan = self._advertising_data()
                 if not self._extended:
                     await self.device.start_advertising(
@@ -549,6 +555,8 @@ class VirtualSensor:
             self._down_until = self.clock.now() + self.config.link_drop_duration_s
             connection = self._connection
             if connection is not None:
+                self._connection = None  # nothing more is sent on it
+                self._data_subscribed = False
                 self.stats.link_drops += 1
                 logger.info(
                     "%s: dropping the link for %.1f s", self.config.local_name, self.config.link_drop_duration_s
@@ -571,15 +579,17 @@ class VirtualSensor:
                     await self.device.notify_subscriber(connection, self.status_char, self._status_bytes())
 
     async def _control(self) -> None:
+        """Send the control-point answers (indications; WitMotion answers by notification)."""
         while not self._stop.is_set():
             item = await self._commands.get()
             if item is None:
                 break
-            connection, data = item
-            self.stats.commands += 1
-            response = self._handle_command(data)
-            if response is not None and connection is self._connection:
-                with contextlib.suppress(Exception):
+            connection, response = item
+            if connection is not self._connection:
+                continue
+            with contextlib.suppress(Exception):
+                # An indication waits for the confirmation; a link that drops meanwhile must not stall us.
+                async with asyncio.timeout(1.0):
                     if self.config.kind == "witmotion":
                         await self.device.notify_subscriber(connection, self.data_char, response)
                     else:
@@ -662,6 +672,14 @@ class VirtualSensor:
             elif self._streaming_third_party:
                 await self._send_third_party(connection, now)
 
+    async def _backpressure(self, connection: Connection) -> None:
+        """Like a radio's transmit buffers: wait while the controller holds more than a few packets."""
+        queue = connection.data_packet_queue
+        if queue is not None and queue.pending > 8:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await connection.drain()
+
     async def _send_v1(self, connection: Connection, now: float) -> None:
         mtu = int(connection.att_mtu)
         now_ticks = self.sensor_ticks(now)
@@ -678,6 +696,7 @@ class VirtualSensor:
             await self.device.notify_subscriber(connection, self.data_char, bytes(packet))
             self.stats.notifications += 1
             self.stats.samples_sent += n
+            await self._backpressure(connection)
 
     async def _send_third_party(self, connection: Connection, now: float) -> None:
         mtu = int(connection.att_mtu)

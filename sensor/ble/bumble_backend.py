@@ -27,7 +27,7 @@ import contextlib
 import logging
 import time
 import uuid as uuidlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -60,6 +60,8 @@ __all__ = [
     "bleak_uuid",
     "central_for_transport",
     "close_transport_centrals",
+    "configure_virtual_controller",
+    "release_stale_acl_credits",
 ]
 
 logger = logging.getLogger(__name__)
@@ -104,8 +106,57 @@ def _address_text(address: hci.Address) -> str:
     return str(address.to_string(with_type_qualifier=False))
 
 
+def configure_virtual_controller(controller: Controller) -> None:
+    """Give a virtual controller the LE Data Length Extension of today's radios (251-byte ACL packets).
+
+    Bumble's default of 27 bytes splits every 247-byte notification into ten ACL fragments, which costs ten
+    times the CPU per notification in the virtual world.
+    """
+    controller.le_acl_data_packet_length = 251
+
+
+def release_stale_acl_credits(device: Device) -> int:
+    """Forget ACL packets the host still counts as in flight on links that no longer exist; returns how many.
+
+    Bumble's virtual controller silently drops ACL data sent on a link that just went down (a real controller
+    reports such packets completed or flushes them). The host then keeps counting them as in flight, and after
+    enough link drops its flow control stalls every connection. Call this when no data can be in flight on
+    a dead handle any more (before connecting, before advertising again).
+    """
+    host = device.host
+    released = 0
+    live = set(device.connections)
+    for queue in (getattr(host, "le_acl_packet_queue", None), getattr(host, "acl_packet_queue", None)):
+        if queue is None:
+            continue
+        for handle in [h for h in getattr(queue, "_connection_state", {}) if h not in live]:
+            released += queue._connection_state[handle].in_flight
+            queue.flush(handle)
+    return released
+
+
 def _gatt_error(exc: att.ATT_Error) -> BleakGATTProtocolError:
     return BleakGATTProtocolError(int(exc.error_code))
+
+
+@contextlib.contextmanager
+def _gatt_errors(what: str, address: str) -> Iterator[None]:
+    """Map Bumble's errors of one GATT operation to Bleak's.
+
+    Bumble cancels the pending request's future when the link drops, so the caller sees a CancelledError although
+    nobody cancelled its task: that becomes a BleakError (a real cancellation still propagates).
+    """
+    try:
+        yield
+    except att.ATT_Error as exc:
+        raise _gatt_error(exc) from exc
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        raise BleakError(f"{what}: the link to {address} dropped") from None
+    except core.TimeoutError as exc:
+        raise TimeoutError(f"{what} on {address} timed out") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +215,7 @@ class BumbleCentral:
     ) -> BumbleCentral:
         """A central with its own virtual controller on an in-process :class:`LocalLink`."""
         controller = Controller(f"{name}-ctrl", link=link, public_address=address)
+        configure_virtual_controller(controller)
         device = Device(name=name, address=hci.Address(address), host=Host(controller, AsyncPipeSink(controller)))
         return cls(device, controller=controller, label=f"virtual:{address}")
 
@@ -221,6 +273,7 @@ class BumbleCentral:
     async def connecting(self) -> AsyncIterator[None]:
         """Hold the one LE connection slot of this controller, with scanning paused."""
         async with self._connect_lock:
+            release_stale_acl_credits(self.device)
             async with self._scan_lock:
                 self._scan_paused += 1
                 await self._apply_scan_state()
@@ -473,12 +526,13 @@ class BumbleClient(BaseBleakClient):
         self._disconnecting = False
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
         try:
-            async with asyncio.timeout(timeout_s):
-                peer = Peer(connection)
-                self._peer = peer
-                if self._mtu_request > att.ATT_DEFAULT_MTU:
-                    await peer.request_mtu(min(self._mtu_request, _MTU_MAX))
-                await self._discover(peer)
+            with _gatt_errors("service discovery", self.address):
+                async with asyncio.timeout(timeout_s):
+                    peer = Peer(connection)
+                    self._peer = peer
+                    if self._mtu_request > att.ATT_DEFAULT_MTU:
+                        await peer.request_mtu(min(self._mtu_request, _MTU_MAX))
+                    await self._discover(peer)
             if pair:
                 await self.pair()
         except BaseException:
@@ -535,7 +589,8 @@ class BumbleClient(BaseBleakClient):
         """LE Secure Connections pairing with bonding (Just Works); keys go to the central's key store."""
         connection = self._require_connection()
         try:
-            await connection.pair()
+            with _gatt_errors("pairing", self.address):
+                await connection.pair()
         except core.ProtocolError as exc:
             raise BleakError(f"pairing with {self.address} failed: {exc}; the sensor may not support pairing") from exc
 
@@ -566,33 +621,25 @@ class BumbleClient(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         peer = self._require_peer()
-        try:
+        with _gatt_errors("read", self.address):
             return bytearray(await peer.read_value(characteristic.handle))
-        except att.ATT_Error as exc:
-            raise _gatt_error(exc) from exc
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         peer = self._require_peer()
-        try:
+        with _gatt_errors("read", self.address):
             return bytearray(await peer.read_value(descriptor.handle))
-        except att.ATT_Error as exc:
-            raise _gatt_error(exc) from exc
 
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool) -> None:
         peer = self._require_peer()
-        try:
+        with _gatt_errors("write", self.address):
             await peer.write_value(characteristic.handle, bytes(data), with_response=response)
-        except att.ATT_Error as exc:
-            raise _gatt_error(exc) from exc
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: SizedBuffer) -> None:
         peer = self._require_peer()
-        try:
+        with _gatt_errors("write", self.address):
             await peer.write_value(descriptor.handle, bytes(data), with_response=True)
-        except att.ATT_Error as exc:
-            raise _gatt_error(exc) from exc
 
     async def start_notify(
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
@@ -608,10 +655,8 @@ class BumbleClient(BaseBleakClient):
         def on_value(value: bytes) -> None:
             callback(bytearray(value))
 
-        try:
+        with _gatt_errors("start_notify", self.address):
             await proxy.subscribe(on_value, prefer_notify=True)
-        except att.ATT_Error as exc:
-            raise _gatt_error(exc) from exc
         self._subscribers[characteristic.handle] = on_value
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
@@ -620,7 +665,5 @@ class BumbleClient(BaseBleakClient):
         subscriber = self._subscribers.pop(characteristic.handle, None)
         if proxy is None:
             raise BleakError(f"characteristic handle {characteristic.handle} is not on {self.address}")
-        try:
+        with _gatt_errors("stop_notify", self.address):
             await proxy.unsubscribe(subscriber)
-        except att.ATT_Error as exc:
-            raise _gatt_error(exc) from exc
