@@ -69,6 +69,7 @@ _DIS_HARDWARE = UUID.from_16_bits(0x2A27)
 _DIS_FIRMWARE = UUID.from_16_bits(0x2A26)
 _STATUS_PERIOD_S = 5.0
 _TICK_S = 0.004  # sampler period in sensor time: a few samples per iteration at 416 Hz
+_TX_BUFFERS = 32  # ACL packets the controller may hold before the sensor waits (a radio's transmit buffers)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -120,6 +121,10 @@ class VirtualSensorConfig:
             packets_per_event / connection_interval_s), which bounds the backlog catch-up speed.
         seed: seed of the loss generator.
         polar_model: ``verity_sense`` or ``h10`` when impersonating Polar.
+        mounting: the mounting hint in the info characteristic.
+        duration_s: the IMU stops sampling this long after the first host started the stream (the link stays
+            up); ``None``: never.
+            Tests use it to check that every sample of a known stretch arrives, however busy the CPU.
     """
 
     name: str | None = None
@@ -138,6 +143,7 @@ class VirtualSensorConfig:
     seed: int = 0
     polar_model: Literal["verity_sense", "h10"] = "verity_sense"
     mounting: str = "sacrum"
+    duration_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.kind == "hipsense_v1" and self.sampling_rate_hz not in RATE_CODES:
@@ -305,6 +311,7 @@ class VirtualSensor:
         self._polar_measurements: set[int] = set()
         self._polar_factors: dict[int, float] = {}
         self._tp_next = 0  # next sample index to send for third-party kinds
+        self._stream_start_w: float | None = None
         boot_id = config.seed & 0xFFFF or 0x4853
         self.core = SensorCore(  # type: ignore[no-untyped-call]
             config.buffer_samples,
@@ -463,6 +470,8 @@ class VirtualSensor:
             if self.config.kind == "witmotion":
                 # a WitMotion streams as soon as its notifications are enabled
                 self._streaming_third_party = bool(notify)
+                if notify and self._stream_start_w is None:
+                    self._stream_start_w = self.clock.now()
                 self._tp_next = self._produced
 
     def _on_control_write(self, connection: Connection, value: bytes) -> None:
@@ -506,6 +515,16 @@ class VirtualSensor:
     @property
     def is_connected(self) -> bool:
         return self._connection is not None
+
+    @property
+    def finished(self) -> bool:
+        """Sampling is over (``duration_s``) and every sample was handed to the radio."""
+        start = self._stream_start_w
+        if self.config.duration_s is None or start is None or self.clock.now() < start + self.config.duration_s:
+            return False
+        if self.config.kind == "hipsense_v1":
+            return self.core.streaming and self.core.cursor >= self.core.ring.head
+        return self._tp_next >= self._produced
 
     @property
     def head_index(self) -> int:
@@ -600,7 +619,10 @@ class VirtualSensor:
         kind = self.config.kind
         if kind == "hipsense_v1":
             rate_before = self.core.rate_code
-            response = bytes(self.core.handle_command(data, self.sensor_ticks(self.clock.now())))  # type: ignore[no-untyped-call]
+            self._advance(self.clock.now())
+            response = bytes(self.core.handle_command(data, self.sensor_ticks(self.clock.now())))
+            if self.core.streaming and self._stream_start_w is None:
+                self._stream_start_w = self.clock.now()  # type: ignore[no-untyped-call]
             if self.core.rate_code != rate_before:
                 self._new_segment(P.RATE_HZ[self.core.rate_code])
             return response
@@ -625,6 +647,8 @@ class VirtualSensor:
                 if rates:
                     self._new_segment(float(rates[0]))
                 self._streaming_third_party = True
+                if self._stream_start_w is None:
+                    self._stream_start_w = self.clock.now()
             elif pmd.op == PL.ControlOp.STOP:
                 self._polar_measurements.discard(int(pmd.measurement))
                 self._streaming_third_party = bool(self._polar_measurements)
@@ -638,6 +662,8 @@ class VirtualSensor:
 
     def _advance(self, now_w: float) -> int:
         """Produce the samples due by ``now_w`` (into the ring for protocol v1); returns how many."""
+        if self.config.duration_s is not None and self._stream_start_w is not None:
+            now_w = min(now_w, self._stream_start_w + self.config.duration_s)
         target = self._seg_first + int((now_w - self._seg_w) * self._seg_rate)
         n = target - self._produced
         if n <= 0:
@@ -662,7 +688,9 @@ class VirtualSensor:
         while await self._pause(_TICK_S):
             now = self.clock.now()
             self._advance(now)
-            self._credit = min(self._credit + (now - last) * capacity_per_s, capacity_per_s * 0.05 + 1)
+            # what the radio could have carried since the last tick (unused capacity does not pile up)
+            budget = (now - last) * capacity_per_s
+            self._credit = min(self._credit + budget, budget + 1.0)
             last = now
             connection = self._connection
             if connection is None or not self._data_subscribed:
@@ -673,12 +701,16 @@ class VirtualSensor:
                 await self._send_third_party(connection, now)
 
     async def _backpressure(self, connection: Connection) -> None:
-        """Like a radio's transmit buffers: wait while the controller holds more than a few packets."""
+        """Like a radio's transmit buffers: while the controller holds many packets, wait (the ring keeps the rest).
+
+        Without this a CPU-bound virtual world would queue notifications without bound in the host.
+        """
         queue = connection.data_packet_queue
-        if queue is not None and queue.pending > 8:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(1.0):
-                    await connection.drain()
+        deadline = time.monotonic() + 2.0
+        while queue is not None and queue.pending > _TX_BUFFERS and self._connection is connection:
+            if self._stop.is_set() or time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0)
 
     async def _send_v1(self, connection: Connection, now: float) -> None:
         mtu = int(connection.att_mtu)

@@ -555,3 +555,53 @@ class LinkDecoder:
         self.skipped[reason] += 1
         level = logging.WARNING if self.skipped[reason] <= self._WARN_PER_REASON else logging.DEBUG
         logger.log(level, "%s: skipped a notification (%s): %s", self.sensor_id, reason, message)
+
+
+def decoder_for(link: SensorLink) -> LinkDecoder:
+    """The consumer-side decoder matching a link (protocol v1 takes no settings: it reads them from packets)."""
+    settings = {} if link.sensor_type == v1.SENSOR_TYPE else link.settings
+    return LinkDecoder(link.sensor_id, link.sensor_type, **settings)
+
+
+async def stream_for(
+    links: Sequence[SensorLink],
+    duration_s: float | None,
+    *,
+    clock: Clock | None = None,
+    on_block: Callable[[ImuBlock], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> dict[str, LinkDecoder]:
+    """Run the links for ``duration_s`` of (world) time, decode every frame, hand each block to ``on_block``.
+
+    Returns the decoders (their counters say what was delivered, missing and skipped). ``duration_s=None``
+    streams until ``stop`` is set.
+    """
+    clk: Clock = clock or SystemClock()
+    decoders = {link.sensor_id: decoder_for(link) for link in links}
+    end = None if duration_s is None else clk.now() + duration_s
+    async with BleGateway(links) as gw:
+        while True:
+            if stop is not None and stop.is_set():
+                break
+            remaining = None if end is None else end - clk.now()
+            if remaining is not None and remaining <= 0:
+                break
+            if gw.queue.empty():
+                wait_s = 0.25 if remaining is None else min(0.25, remaining / clk.speed)
+                try:
+                    async with asyncio.timeout(wait_s):
+                        frame = await gw.queue.get()
+                except TimeoutError:
+                    continue
+                frames = [frame, *gw.drain()]
+            else:
+                frames = gw.drain()
+            for frame in frames:
+                block = decoders[frame.sensor_id].feed(frame)
+                if block is not None and on_block is not None:
+                    on_block(block)
+        for frame in gw.drain():
+            block = decoders[frame.sensor_id].feed(frame)
+            if block is not None and on_block is not None:
+                on_block(block)
+    return decoders
