@@ -122,6 +122,8 @@ class VirtualSensorConfig:
         seed: seed of the loss generator.
         polar_model: ``verity_sense`` or ``h10`` when impersonating Polar.
         mounting: the mounting hint in the info characteristic.
+        require_encryption: the control point only accepts writes on an encrypted (paired) link, as a sensor
+            that takes commands only from its bonded host (unpaired writes get ATT error 0x0F).
         duration_s: the IMU stops sampling this long after the first host started the stream (the link stays
             up); ``None``: never.
             Tests use it to check that every sample of a known stretch arrives, however busy the CPU.
@@ -144,6 +146,7 @@ class VirtualSensorConfig:
     polar_model: Literal["verity_sense", "h10"] = "verity_sense"
     mounting: str = "sacrum"
     duration_s: float | None = None
+    require_encryption: bool = False
 
     def __post_init__(self) -> None:
         if self.kind == "hipsense_v1" and self.sampling_rate_hz not in RATE_CODES:
@@ -365,10 +368,13 @@ class VirtualSensor:
             self.data_char: Characteristic[Any] = Characteristic(
                 P.DATA_UUID, props.NOTIFY, Characteristic.READABLE, b""
             )
+            write_permission = Characteristic.WRITEABLE
+            if cfg.require_encryption:
+                write_permission |= Characteristic.WRITE_REQUIRES_ENCRYPTION
             self.control_char: Characteristic[Any] = Characteristic(
                 P.CONTROL_UUID,
                 props.WRITE | props.INDICATE,
-                Characteristic.WRITEABLE,
+                write_permission,
                 CharacteristicValue(write=self._on_control_write),
             )
             self.status_char: Characteristic[Any] = Characteristic(
@@ -730,42 +736,44 @@ class VirtualSensor:
             self.stats.samples_sent += n
             await self._backpressure(connection)
 
+    def _sampling_over(self, now: float) -> bool:
+        start = self._stream_start_w
+        return self.config.duration_s is not None and start is not None and now >= start + self.config.duration_s
+
     async def _send_third_party(self, connection: Connection, now: float) -> None:
         mtu = int(connection.att_mtu)
         rate = self._seg_rate
-        if self.config.kind == "witmotion":
-            per = max(1, (mtu - 3) // W.FRAME_LEN)
-            while self._credit >= 1.0 and self._produced - self._tp_next >= per:
-                acc, gyr = self.source.window(rate, self._tp_next, per)
-                payload = W.encode_samples(acc, gyr)
-                self._tp_next += per
-                self._credit -= 1.0
-                await self.device.notify_subscriber(connection, self.data_char, payload)
-                self.stats.notifications += 1
-                self.stats.samples_sent += per
-            return
-
-        # Polar: one frame per measurement per ~100 ms of samples (the sensors batch similarly)
-        per = max(1, int(rate * 0.1))
-        while self._credit >= 1.0 and self._produced - self._tp_next >= per:
+        # WitMotion: as many 20-byte frames as fit; Polar: one frame per measurement per ~100 ms of samples
+        per = max(1, (mtu - 3) // W.FRAME_LEN) if self.config.kind == "witmotion" else max(1, int(rate * 0.1))
+        flush = self._sampling_over(now)
+        while self._credit >= 1.0 and self._connection is connection:
+            n = min(per, self._produced - self._tp_next)
+            if n <= 0 or (n < per and not flush):
+                return
             start = self._tp_next
-            acc, gyr = self.source.window(rate, start, per)
-            t_s = (start + np.arange(per)) / rate * (1.0 + self.config.clock_drift_ppm * 1e-6) + 1.0
-            block = ImuBlock.from_arrays(self.config.local_name, t_s, acc, gyr, first_index=start)
-            self._tp_next += per
-            for m in sorted(self._polar_measurements):
-                frames = PL.encode_block(
-                    block,
-                    measurement=PL.MeasurementType(m),
-                    compressed=self.config.polar_model != "h10",
-                    factor=self._polar_factors.get(m),
-                    max_payload=mtu - 3,
-                )
-                for frame in frames:
-                    self._credit -= 1.0
-                    await self.device.notify_subscriber(connection, self.data_char, bytes(frame))
-                    self.stats.notifications += 1
-            self.stats.samples_sent += per
+            acc, gyr = self.source.window(rate, start, n)
+            self._tp_next += n
+            if self.config.kind == "witmotion":
+                self._credit -= 1.0
+                await self.device.notify_subscriber(connection, self.data_char, W.encode_samples(acc, gyr))
+                self.stats.notifications += 1
+            else:
+                t_s = (start + np.arange(n)) / rate * (1.0 + self.config.clock_drift_ppm * 1e-6) + 1.0
+                block = ImuBlock.from_arrays(self.config.local_name, t_s, acc, gyr, first_index=start)
+                for m in sorted(self._polar_measurements):
+                    frames = PL.encode_block(
+                        block,
+                        measurement=PL.MeasurementType(m),
+                        compressed=self.config.polar_model != "h10",
+                        factor=self._polar_factors.get(m),
+                        max_payload=mtu - 3,
+                    )
+                    for frame in frames:
+                        self._credit -= 1.0
+                        await self.device.notify_subscriber(connection, self.data_char, bytes(frame))
+                        self.stats.notifications += 1
+            self.stats.samples_sent += n
+            await self._backpressure(connection)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -841,7 +849,8 @@ class VirtualWorld:
         await self.central.close()
         for s in self.sensors:
             s.stop()
-        await self._stack.__aexit__(exc_type, exc, tb)
+        # The sensors stop by themselves; an exception of the caller's block is not the TaskGroup's to wrap.
+        await self._stack.__aexit__(None, None, None)
 
 
 async def run_virtual_sensor(

@@ -37,7 +37,7 @@ class Streamed:
     decoders: dict[str, LinkDecoder]
 
 
-async def stream(world: VirtualWorld, links: Sequence[SensorLink], *, max_wall_s: float = 120.0) -> Streamed:
+async def stream(world: VirtualWorld, links: Sequence[SensorLink], *, max_wall_s: float = 90.0) -> Streamed:
     """Stream until every virtual sensor sampled its ``duration_s`` and sent every sample, then hang up.
 
     The world clock paces the sensors; when the CPU is busy the sensors fall behind live and their ring buffer
