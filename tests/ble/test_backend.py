@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from bleak import BleakClient, BleakScanner
@@ -79,13 +80,22 @@ async def test_gatt_read_write_notify_and_att_errors() -> None:
             assert info.buffer_capacity == 8192
             responses: list[bytes] = []
             data: list[bytes] = []
-            await client.start_notify(v1.CONTROL_UUID, lambda _c, d: responses.append(bytes(d)))
-            await client.start_notify(v1.DATA_UUID, lambda _c, d: data.append(bytes(d)))
+            enough = asyncio.Event()
+
+            def on(target: list[bytes]) -> Callable[[object, bytearray], None]:
+                def callback(_c: object, d: bytearray) -> None:
+                    target.append(bytes(d))
+                    if len(data) >= 3 and len(responses) >= 2:
+                        enough.set()
+
+                return callback
+
+            await client.start_notify(v1.CONTROL_UUID, on(responses))
+            await client.start_notify(v1.DATA_UUID, on(data))
             await client.write_gatt_char(v1.CONTROL_UUID, v1.start_command(), response=True)
             await client.write_gatt_char(v1.CONTROL_UUID, b"\x42", response=True)  # unknown op code
             async with asyncio.timeout(5):
-                while len(data) < 3 or len(responses) < 2:  # noqa: ASYNC110 (notifications land in lists)
-                    await asyncio.sleep(0.01)
+                await enough.wait()
             assert v1.decode_response(responses[0]).ok
             assert v1.decode_response(responses[1]).result == 0x02  # not supported, answered on the control point
             packet = v1.decode_packet(data[0])
