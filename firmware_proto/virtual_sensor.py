@@ -315,6 +315,9 @@ class VirtualSensor:
         self._polar_factors: dict[int, float] = {}
         self._tp_next = 0  # next sample index to send for third-party kinds
         self._stream_start_w: float | None = None
+        self._injected: list[bytes] = []  # arbitrary notifications to send on the data characteristic (tests)
+        self.lost_payloads: list[bytes] = []  # the bytes of the packets lost on air
+        self.last_payload: bytes | None = None
         boot_id = config.seed & 0xFFFF or 0x4853
         self.core = SensorCore(  # type: ignore[no-untyped-call]
             config.buffer_samples,
@@ -522,6 +525,10 @@ class VirtualSensor:
     def is_connected(self) -> bool:
         return self._connection is not None
 
+    def inject(self, payloads: Sequence[bytes]) -> None:
+        """Notify these bytes on the data characteristic next, as they are (fuzzing the host through the air)."""
+        self._injected.extend(bytes(p) for p in payloads)
+
     @property
     def finished(self) -> bool:
         """Sampling is over (``duration_s``) and every sample was handed to the radio."""
@@ -721,6 +728,8 @@ class VirtualSensor:
     async def _send_v1(self, connection: Connection, now: float) -> None:
         mtu = int(connection.att_mtu)
         now_ticks = self.sensor_ticks(now)
+        while self._injected and self._connection is connection:
+            await self.device.notify_subscriber(connection, self.data_char, self._injected.pop(0))
         while self._credit >= 1.0 and self._connection is connection:
             packet = self.core.next_packet(mtu, now_ticks)  # type: ignore[no-untyped-call]
             if packet is None:
@@ -730,7 +739,9 @@ class VirtualSensor:
             if self.config.packet_loss and self._rng.random() < self.config.packet_loss:
                 first = self.core.cursor - n
                 self.stats.lost_packets.append((first, n))
+                self.lost_payloads.append(bytes(packet))
                 continue
+            self.last_payload = bytes(packet)
             await self.device.notify_subscriber(connection, self.data_char, bytes(packet))
             self.stats.notifications += 1
             self.stats.samples_sent += n
