@@ -115,14 +115,20 @@ class BleBackend:
 
 
 def link_error_from(exc: BaseException, address: str | None = None) -> LinkError:
-    """A :class:`LinkError` with the fix for errors that mean "no adapter" or "Bluetooth is off"."""
-    text = str(exc)
+    """A :class:`LinkError` whose message says what to do, for the errors that mean "no adapter" / "Bluetooth off"."""
+    text = str(exc) or type(exc).__name__
+    if "Bumble transport" in text:  # our own message from central_for_transport already names the fix
+        return LinkError(text, address=address, reason="no_adapter")
     if isinstance(exc, BleakBluetoothNotAvailableError) or any(
         key in text for key in ("No Bluetooth adapters found", "Bluetooth device is turned off", "org.bluez")
     ):
         return LinkError(f"{text}: {_NO_ADAPTER_FIX}", address=address, reason="no_adapter")
-    if isinstance(exc, FileNotFoundError | PermissionError) or "transport" in text:
-        return LinkError(f"{text}: {_NO_ADAPTER_FIX}", address=address, reason="no_adapter")
+    if isinstance(exc, FileNotFoundError | PermissionError | ConnectionRefusedError):
+        return LinkError(
+            f"cannot reach the system's Bluetooth service ({text}): {_NO_ADAPTER_FIX}",
+            address=address,
+            reason="no_adapter",
+        )
     return LinkError(f"BLE error with {address or 'the adapter'}: {text}", address=address, reason="link")
 
 
@@ -570,14 +576,18 @@ async def stream_for(
     clock: Clock | None = None,
     on_block: Callable[[ImuBlock], None] | None = None,
     stop: asyncio.Event | None = None,
+    decoders: dict[str, LinkDecoder] | None = None,
 ) -> dict[str, LinkDecoder]:
     """Run the links for ``duration_s`` of (world) time, decode every frame, hand each block to ``on_block``.
 
-    Returns the decoders (their counters say what was delivered, missing and skipped). ``duration_s=None``
-    streams until ``stop`` is set.
+    Returns the decoders (their counters say what was delivered, missing and skipped); pass a dict as
+    ``decoders`` to watch them while streaming. ``duration_s=None`` streams until ``stop`` is set.
     """
     clk: Clock = clock or SystemClock()
-    decoders = {link.sensor_id: decoder_for(link) for link in links}
+    if decoders is None:
+        decoders = {}
+    for link in links:
+        decoders.setdefault(link.sensor_id, decoder_for(link))
     end = None if duration_s is None else clk.now() + duration_s
     async with BleGateway(links) as gw:
         while True:

@@ -1,0 +1,106 @@
+"""What the BLE sub-commands share: the backend choice (platform, Bumble transport, or the virtual world).
+
+* default: Bleak's platform backend (BlueZ, CoreBluetooth, WinRT);
+* ``--transport usb:0`` (or a sensor entry with ``transport = "usb:0"``): Bleak on Bumble, driving a USB/UART
+  dongle directly;
+* ``--virtual N`` or ``HIPSENSE_BLE=virtual`` (``virtual:N``): N virtual sensors on an in-process Bumble link,
+  no hardware at all (sensor 1 speaks HipSense v1, 2 impersonates a WitMotion, 3 a Polar Verity Sense, the
+  rest HipSense v1; addresses ``D0:00:00:00:00:01`` ... so that ``pair`` then ``stream`` find them again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from firmware_proto.virtual_sensor import SensorKind, VirtualSensorConfig, VirtualWorld, sensor_address
+from sensor.ble.bumble_backend import close_transport_centrals
+from sensor.ble.link import BleBackend, Clock, SystemClock
+from sensor.cli._common import positive_float
+from sensor.errors import UsageError
+
+ENV_VAR = "HIPSENSE_BLE"
+_VIRTUAL_KINDS: tuple[SensorKind, ...] = ("hipsense_v1", "witmotion", "polar")
+
+
+def add_ble_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Bluetooth backend")
+    group.add_argument(
+        "--transport",
+        metavar="SPEC",
+        help="drive a Bluetooth dongle through Bumble instead of the OS stack (usb:0, serial:/dev/ttyACM0, "
+        "tcp-client:HOST:PORT)",
+    )
+    group.add_argument(
+        "--virtual",
+        metavar="N",
+        type=int,
+        default=None,
+        help=f"use N virtual sensors on an in-process Bumble link, no hardware (also: {ENV_VAR}=virtual[:N])",
+    )
+    group.add_argument(
+        "--speed",
+        type=positive_float("--speed"),
+        default=1.0,
+        help="virtual world only: run the sensors' clock this many times faster than real time",
+    )
+
+
+def virtual_count(args: argparse.Namespace) -> int | None:
+    """How many virtual sensors the command asked for (``--virtual N`` or the environment), or ``None``."""
+    if getattr(args, "virtual", None) is not None:
+        if args.virtual < 1 or args.virtual > 64:
+            raise UsageError(f"--virtual must be within 1..64, got {args.virtual}", argument="--virtual")
+        return int(args.virtual)
+    env = os.environ.get(ENV_VAR, "").strip().lower()
+    if not env or env in {"platform", "os"}:
+        return None
+    if env == "virtual":
+        return 3
+    if env.startswith("virtual:") and env[8:].isdigit() and 1 <= int(env[8:]) <= 64:
+        return int(env[8:])
+    raise UsageError(f"{ENV_VAR}={env!r} is not understood; use 'virtual', 'virtual:N' (1..64) or unset it")
+
+
+def virtual_configs(n: int) -> list[VirtualSensorConfig]:
+    kinds = [_VIRTUAL_KINDS[i] if i < len(_VIRTUAL_KINDS) else "hipsense_v1" for i in range(n)]
+    rates = {"hipsense_v1": 208.0, "witmotion": 100.0, "polar": 52.0}
+    return [
+        VirtualSensorConfig(address=sensor_address(i + 1), kind=k, sampling_rate_hz=rates[k], seed=i + 1)
+        for i, k in enumerate(kinds)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class BleEnvironment:
+    """The backend and host clock a command uses (plus the virtual world, if any)."""
+
+    backend: BleBackend
+    clock: Clock
+    world: VirtualWorld | None = None
+
+    def backend_for(self, transport: str | None) -> BleBackend:
+        """A sensor entry's own transport wins over the platform backend (not over the virtual world)."""
+        if self.world is None and transport:
+            return BleBackend(transport)
+        return self.backend
+
+
+@contextlib.asynccontextmanager
+async def ble_environment(args: argparse.Namespace, **world_options: Any) -> AsyncIterator[BleEnvironment]:
+    n = virtual_count(args)
+    transport = getattr(args, "transport", None)
+    if n is not None and transport:
+        raise UsageError("--virtual and --transport exclude each other; pick one", argument="--transport")
+    if n is None:
+        try:
+            yield BleEnvironment(BleBackend(transport) if transport else BleBackend(), SystemClock())
+        finally:
+            await close_transport_centrals()
+        return
+    async with VirtualWorld(virtual_configs(n), speed=getattr(args, "speed", 1.0), **world_options) as world:
+        yield BleEnvironment(BleBackend(world.central), world.clock, world)

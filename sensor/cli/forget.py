@@ -1,0 +1,33 @@
+"""``hipsense forget ALIAS``: remove a paired sensor from the config file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from sensor.config import load_config, save_config
+from sensor.errors import SensorNotFoundError
+
+
+def register(subparsers: Any) -> None:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "forget", help="remove a paired sensor", description="Remove a sensor stored by `hipsense pair`."
+    )
+    p.add_argument("alias", metavar="ALIAS", help="the sensor's alias (or address)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.config) if args.config else None
+    cfg = load_config(path)
+    entry = cfg.sensor(args.alias)
+    if entry is None:
+        known = ", ".join(s.alias for s in cfg.sensors) or "none"
+        raise SensorNotFoundError(
+            f"no paired sensor {args.alias!r} (paired: {known}); see `hipsense sensors`", query=args.alias
+        )
+    cfg.sensors = [s for s in cfg.sensors if s is not entry]
+    written = save_config(cfg, path)
+    print(f"forgot {entry.alias} ({entry.address}); config: {written}")
+    return 0
