@@ -176,6 +176,8 @@ class _Gait(_Segment):
     contact_time_cv: float = Field(0.03, ge=0, le=0.1)
     tilt_amplitude_deg: float = Field(ge=0, le=15, description="anterior-tilt oscillation, half range")
     rotation_amplitude_deg: float = Field(ge=0, le=20, description="pelvic rotation (yaw) oscillation, half range")
+    impact_g: float = Field(ge=0, le=5, description="peak of the smooth impact transient after initial contact")
+    impact_width_s: float = Field(0.05, ge=0.02, le=0.15)
     turns: list[Turn] = Field(default_factory=list)
     hills: list[Hill] = Field(default_factory=list)
 
@@ -192,6 +194,7 @@ class Walking(_Gait):
     tilt_amplitude_deg: float = 1.5
     rotation_amplitude_deg: float = 4.0
     vertical_amplitude_m: float = Field(0.02, ge=0, le=0.06, description="half of the vertical excursion")
+    impact_g: float = 0.3
 
 
 class Running(_Gait):
@@ -206,6 +209,7 @@ class Running(_Gait):
     tilt_amplitude_deg: float = 2.5
     rotation_amplitude_deg: float = 5.0
     braking_mps2: float = Field(4.0, ge=0, le=15, description="peak fore-aft acceleration in stance")
+    impact_g: float = 1.0
 
     @model_validator(mode="after")
     def _flight(self) -> Running:

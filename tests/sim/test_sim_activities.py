@@ -79,7 +79,7 @@ def test_quiet_standing_and_sitting(daily: SimResult) -> None:
 def test_walking_magnitudes(daily: SimResult) -> None:
     sel = _in_segment(daily, 1)
     fv = _world_f(daily)[sel, 2]
-    assert G + 1.5 < fv.max() < G + 6.0
+    assert G + 1.5 < fv.max() < G + 7.5
     assert G - 6.0 < fv.min() < G - 1.5
     assert np.linalg.norm(daily.gyr_true_radps[sel], axis=1).max() < 2.0
     st = daily.truth.steps
