@@ -548,12 +548,15 @@ def _running_vertical_ap(
     d2z[st] = a_k * sw - G
     if p_imp > 0:  # impact peak: P sin^2(pi tau / w) for tau < w, integrated twice
         during = ts < wi
-        ti = np.minimum(ts, wi)
+        i_in, i_out = st[during], st[~during]
+        ti = ts[during]
         c = 2.0 * np.pi / wi
-        z[st] += np.where(during, 0.5 * p_imp * (0.5 * ti * ti + (np.cos(c * ti) - 1.0) / c**2), 0.0)
-        z[st] += np.where(during, 0.0, p_imp * wi * wi / 4.0 + p_imp * wi / 2.0 * (ts - wi))
-        dz[st] += np.where(during, 0.5 * p_imp * (ti - np.sin(c * ti) / c), p_imp * wi / 2.0)
-        d2z[st] += np.where(during, p_imp * np.sin(np.pi * ti / wi) ** 2, 0.0)
+        sc2 = np.sin(np.pi * ti / wi)
+        z[i_in] += 0.5 * p_imp * (0.5 * ti * ti - 2.0 * sc2 * sc2 / c**2)  # cos(c t) - 1 = -2 sin^2(pi t / w)
+        dz[i_in] += 0.5 * p_imp * (ti - np.sin(c * ti) / c)
+        d2z[i_in] += p_imp * sc2 * sc2
+        z[i_out] += p_imp * wi * wi / 4.0 + p_imp * wi / 2.0 * (ts[~during] - wi)
+        dz[i_out] += p_imp * wi / 2.0
     s2, c2 = 2.0 * sw * cw, 2.0 * cw * cw - 1.0  # sin, cos of 2 w tau
     bs = bk[st]
     bw = bs / (2.0 * w)
@@ -621,6 +624,13 @@ def _exercise(t: FloatArray, p: _Plan, ch: Channels, rng: np.random.Generator, o
     t_end = ts + m1 + pause + m2
 
     # sides per rep
+    if ex.sidedness == "both" and spec.side is not None:
+        raise ScenarioError(
+            f"segment {p.index}: {spec.exercise} is a two-legged exercise, side={spec.side!r} does not apply; "
+            f"remove 'side' or pick a one-sided exercise (single_leg_bridge, static_lunge, step_up, donkey_kick)",
+            segment=p.index,
+            key="side",
+        )
     side_mode = ex.sidedness if not isinstance(spec, ExerciseSet) or spec.side != "alternate" else "alternate"
     if side_mode == "both":
         rep_sides: list[str | None] = [None] * n_reps
@@ -765,8 +775,9 @@ def build(scenario: Scenario, rng: np.random.Generator) -> Kinematics:
             _still(t, p, ch, rng, subj.sway)
 
     # lean into turns: atan(v * yaw_rate / g), toward the inside (left turn -> left side lower)
-    lean = jatan(ch.speed * ch.heading_rate * (1.0 / G))
-    ch.roll = ch.roll + (-lean)
+    if np.any(ch.heading_rate.v):
+        lean = jatan(ch.speed * ch.heading_rate * (1.0 / G))
+        ch.roll = ch.roll + (-lean)
 
     activity = np.zeros(n, dtype=np.int8)
     quiet = np.zeros(n, dtype=bool)
