@@ -193,3 +193,38 @@ def test_rep_phases_agree_with_the_motion(exercises: SimResult) -> None:
     t_mid_lift = 0.5 * (reps.t_start_s[bridge] + reps.t_far_s[bridge])
     assert np.all(np.interp(t_mid_lift, t, vz) > 0.05)  # concentric first: it goes up
     assert np.allclose(reps.concentric_s[bridge], reps.t_far_s[bridge] - reps.t_start_s[bridge])
+
+
+def test_hill_raises_the_pelvis_and_leans_it_forward() -> None:
+    from sensor.sim import Hill
+
+    def sc(grade: float) -> Scenario:
+        hills = [Hill(at_s=10.0, duration_s=30.0, grade_pct=grade, ramp_s=3.0)] if grade else []
+        return Scenario(
+            segments=[Standing(duration_s=3.0), Running(duration_s=50.0, speed_mps=3.0, hills=hills)],
+            sensor=SensorModel.ideal(),
+            seed=5,
+        )
+
+    hill, flat = simulate(sc(8.0)).truth, simulate(sc(0.0)).truth
+    rise = hill.z_m - flat.z_m
+    # climb = speed * grade * (hold + one ramp): 3 m/s * 0.08 * (24 s + 3 s)
+    assert rise[-1] == pytest.approx(3.0 * 0.08 * 27.0, rel=0.01)
+    mid = (hill.t_s > 20.0) & (hill.t_s < 30.0)
+    np.testing.assert_allclose((hill.pitch_deg - flat.pitch_deg)[mid], 0.35 * 8.0, atol=1e-9)
+    np.testing.assert_allclose(hill.roll_deg, flat.roll_deg, atol=1e-12)
+
+
+def test_demo_has_a_weak_left_side_that_fatigues() -> None:
+    res = simulate(Scenario.preset("demo").model_copy(update={"sensor": SensorModel.ideal()}))
+    st = res.truth.steps
+    run = (np.asarray(st.activity) == "running") & st.steady & ~st.in_turn
+    left = run & (np.asarray(st.side) == "left")
+    right = run & (np.asarray(st.side) == "right")
+    assert np.median(st.pelvic_drop_deg[left]) > np.median(st.pelvic_drop_deg[right]) + 2.5
+    slope_left = np.polyfit(st.t_ic_s[left], st.pelvic_drop_deg[left], 1)[0] * 600.0
+    slope_right = np.polyfit(st.t_ic_s[right], st.pelvic_drop_deg[right], 1)[0] * 600.0
+    assert slope_left == pytest.approx(3.0, abs=0.5)  # deg per 10 min, as configured
+    assert slope_right == pytest.approx(0.5, abs=0.5)
+    assert list(res.truth.sets.exercise) == ["squat", "glute_bridge", "single_leg_bridge"]
+    assert list(res.truth.holds.exercise) == ["squat"]
