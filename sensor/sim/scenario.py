@@ -95,6 +95,25 @@ class Mounting(_Model):
                 raise ValueError(f"axis_angle_deg axis {self.axis_angle_deg[:3]} has zero length; give a direction")
         return self
 
+    @classmethod
+    def typical(cls, place: Literal["sacrum", "belt_back", "belt_left", "belt_right"]) -> Mounting:
+        """A typical mounting for the places named in the config (``SensorEntry.mounting``).
+
+        The sensor's x axis points up, z out of the body: ``sacrum`` (flat on the sacrum, inclined 20 deg like
+        the sacral surface), ``belt_back`` (clip at the back of the belt), ``belt_left`` / ``belt_right``
+        (clip on the side of the belt, over the hip).
+        """
+        table: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+            "sacrum": ((0.0, 0.0, -70.0), (-0.10, 0.0, 0.02)),
+            "belt_back": ((0.0, 0.0, -90.0), (-0.12, 0.0, 0.08)),
+            "belt_left": ((-90.0, 0.0, -90.0), (0.0, 0.16, 0.05)),
+            "belt_right": ((90.0, 0.0, -90.0), (0.0, -0.16, 0.05)),
+        }
+        if place not in table:
+            raise ScenarioError(f"unknown mounting place {place!r}; choose one of {', '.join(table)}")
+        euler, lever = table[place]
+        return cls(euler_deg=euler, lever_arm_m=lever)
+
     def r_pelvis_from_sensor(self) -> np.ndarray:
         """3x3 rotation mapping sensor-frame vectors to pelvis-frame vectors."""
         if self.axis_angle_deg is not None:

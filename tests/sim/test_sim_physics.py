@@ -177,3 +177,16 @@ def test_integrating_the_accelerometer_reproduces_the_height() -> None:
     assert travel > 0.4  # 8 cm per running step, 45 cm per squat
     assert fine < 0.001, fine  # 30 s of double integration
     assert fine < coarse / 4.0, (coarse, fine)
+
+
+@pytest.mark.parametrize("place", ["sacrum", "belt_back", "belt_left", "belt_right"])
+def test_typical_mountings_point_x_up_and_z_out_of_the_body(place: str) -> None:
+    m = Mounting.typical(place)
+    r = m.r_pelvis_from_sensor()
+    np.testing.assert_allclose(r.T @ r, np.eye(3), atol=1e-12)
+    assert np.linalg.det(r) == pytest.approx(1.0)
+    x_axis, z_axis = r[:, 0], r[:, 2]
+    assert x_axis[2] > 0.9  # x points up
+    lever = np.asarray(m.lever_arm_m)
+    outward = lever / np.linalg.norm(lever)
+    assert z_axis @ outward > 0.7  # z points away from the pelvis centre, out of the body
