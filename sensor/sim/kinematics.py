@@ -923,7 +923,11 @@ def truncate(scenario: Scenario, duration_s: float) -> Scenario:
         remaining = duration_s - p.t0
         timed = not isinstance(p.spec, ExerciseSet | Hold)
         if timed and remaining > p.trans_s + 0.5:
-            kept.append(p.spec.model_copy(update={"duration_s": remaining}))
+            update: dict[str, object] = {"duration_s": remaining}
+            if isinstance(p.spec, Walking | Running):  # keep the turns and hills that still fit
+                update["turns"] = [x for x in p.spec.turns if x.at_s + x.duration_s <= remaining]
+                update["hills"] = [x for x in p.spec.hills if x.at_s + x.duration_s <= remaining]
+            kept.append(p.spec.model_copy(update=update))
         break
     if not kept:
         first = plan(scenario)[0]
@@ -932,4 +936,6 @@ def truncate(scenario: Scenario, duration_s: float) -> Scenario:
             f"({first.trans_s + 0.5:.1f} s); give a longer duration",
             key="duration_s",
         )
-    return scenario.model_copy(update={"segments": kept})
+    data = scenario.model_dump(mode="json")
+    data["segments"] = [k.model_dump(mode="json") for k in kept]
+    return Scenario.from_dict(data, source=f"{scenario.name} cut to {duration_s:g} s")

@@ -157,3 +157,13 @@ def test_features_must_fit_their_segment_and_sides_must_apply() -> None:
         )
     with pytest.raises(ScenarioError, match="two-legged"):
         simulate(Scenario(segments=[Standing(duration_s=3.0), ExerciseSet(exercise="squat", reps=2, side="left")]))
+
+
+def test_truncate_drops_turns_that_no_longer_fit() -> None:
+    late_turn = [Turn(at_s=40.0, angle_deg=90.0)]
+    sc = Scenario(segments=[Standing(duration_s=5.0), Running(duration_s=60.0, turns=late_turn)])
+    cut = truncate(sc, 30.0)
+    run = cut.segments[1]
+    assert isinstance(run, Running)
+    assert run.turns == []
+    assert scenario_duration_s(cut) == pytest.approx(30.0)
