@@ -234,6 +234,13 @@ def plan(scenario: Scenario) -> list[_Plan]:
                 segment=i,
                 key="duration_s",
             )
+        if isinstance(spec, Hold) and dur < trans + spec.lead_in_s + 2 * spec.move_s + spec.hold_s - 1e-9:
+            raise ScenarioError(
+                f"segment {i} (hold): duration_s={spec.duration_s} is too short for a {spec.hold_s} s hold with "
+                f"{spec.move_s} s moves in and out; leave duration_s at 0 to compute it",
+                segment=i,
+                key="duration_s",
+            )
         if dur <= trans + 0.5:
             raise ScenarioError(
                 f"segment {i} ({spec.activity}): duration_s={dur:g} leaves no time after its {trans:.1f} s "
