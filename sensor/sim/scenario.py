@@ -202,18 +202,13 @@ class _Gait(_Segment):
 
     @model_validator(mode="after")
     def _features_inside(self) -> _Gait:
-        for turn in self.turns:
-            if turn.at_s + turn.duration_s > self.duration_s:
+        for kind, feature in [("turn", f) for f in self.turns] + [("hill", f) for f in self.hills]:
+            if feature.at_s + feature.duration_s > self.duration_s:
                 raise ValueError(
-                    f"turn at_s={turn.at_s} + duration_s={turn.duration_s} ends after the segment "
+                    f"{kind} at_s={feature.at_s} + duration_s={feature.duration_s} ends after the segment "
                     f"(duration_s={self.duration_s}); move it earlier or lengthen the segment"
                 )
         for hill in self.hills:
-            if hill.at_s + hill.duration_s > self.duration_s:
-                raise ValueError(
-                    f"hill at_s={hill.at_s} + duration_s={hill.duration_s} ends after the segment "
-                    f"(duration_s={self.duration_s}); move it earlier or lengthen the segment"
-                )
             if 2 * hill.ramp_s > hill.duration_s:
                 raise ValueError(f"hill ramp_s={hill.ramp_s} is more than half its duration_s={hill.duration_s}")
         return self
