@@ -141,50 +141,44 @@ def _resolve_columns(
             column="t_s",
         )
     idx = {"t": seen["t_s"]}
-    acc = _triad(seen, "acc", _ACC_SUFFIX, header_line, source)
-    if acc is None:
-        axis = next(a for a in "xyz" if not any(f"acc_{a}_{u}" in seen for u in _ACC_SUFFIX))
-        raise ImportFormatError(
-            f"{source}: missing column 'acc_{axis}_mps2' (header: {','.join(names)}); HipSense CSV needs "
-            f"{','.join(CSV_ACC_ONLY_COLUMNS)}",
-            path=source,
-            line=header_line,
-            column=f"acc_{axis}_mps2",
-        )
-    acc_cols, acc_factor, acc_col = acc
+    need_acc = f"HipSense CSV needs {','.join(CSV_ACC_ONLY_COLUMNS)}"
+    acc_cols, acc_factor, acc_col = _triad(names, seen, "acc", _ACC_SUFFIX, header_line, source, need_acc)
     idx.update({f"acc_{a}": c for a, c in zip("xyz", acc_cols, strict=True)})
     if acc_unit is not None:
         acc_factor = _ACC_SUFFIX[acc_unit]
     gyr_factor: float | None = None
     gyr_col: str | None = None
     if any(n.startswith("gyr_") for n in seen):
-        gyr = _triad(seen, "gyr", _GYR_SUFFIX, header_line, source)
-        if gyr is None:
-            axis = next(a for a in "xyz" if not any(f"gyr_{a}_{u}" in seen for u in _GYR_SUFFIX))
-            raise ImportFormatError(
-                f"{source}: the gyroscope needs all three columns; 'gyr_{axis}_radps' is missing "
-                f"(header: {','.join(names)}); add it or drop the other gyr_ columns",
-                path=source,
-                line=header_line,
-                column=f"gyr_{axis}_radps",
-            )
-        gyr_cols, gyr_factor, gyr_col = gyr
+        need_gyr = "the gyroscope needs all three columns: add it or drop the other gyr_ columns"
+        gyr_cols, gyr_factor, gyr_col = _triad(names, seen, "gyr", _GYR_SUFFIX, header_line, source, need_gyr)
         idx.update({f"gyr_{a}": c for a, c in zip("xyz", gyr_cols, strict=True)})
     return idx, acc_factor, gyr_factor, acc_col, gyr_col
 
 
 def _triad(
-    seen: dict[str, int], quantity: str, units: dict[str, float], header_line: int, source: str
-) -> tuple[list[int], float, str] | None:
+    names: list[str],
+    seen: dict[str, int],
+    quantity: str,
+    units: dict[str, float],
+    header_line: int,
+    source: str,
+    need: str,
+) -> tuple[list[int], float, str]:
     """Column indices of ``<quantity>_x/y/z_<unit>``, the unit's factor to SI, and the x column's name.
 
-    ``None`` when an axis is missing; an error when the axes use different units.
+    Errors name the first missing axis (with its SI column name), or say that the axes mix units.
     """
+    si = next(iter(units))
     found: list[tuple[int, str]] = []
     for axis in "xyz":
         hits = [(seen[f"{quantity}_{axis}_{u}"], u) for u in units if f"{quantity}_{axis}_{u}" in seen]
         if not hits:
-            return None
+            raise ImportFormatError(
+                f"{source}: missing column '{quantity}_{axis}_{si}' (header: {','.join(names)}); {need}",
+                path=source,
+                line=header_line,
+                column=f"{quantity}_{axis}_{si}",
+            )
         found.append(hits[0])
     used = {u for _, u in found}
     if len(used) > 1:
