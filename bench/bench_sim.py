@@ -63,12 +63,13 @@ def _bench_scenario(name: str, sc: Scenario, repeat: int) -> tuple[list[Row], Im
     res = simulate(sc)
     n = res.truth.t_s.size
     rng = np.random.default_rng(0)
-    kin = build(sc, rng)
+    seq = np.random.SeedSequence(0)
+    kin = build(sc, seq)
     lever = np.asarray(sc.mounting.lever_arm_m)
     acc, gyr = pelvis_imu(kin.channels, lever)
     rows: list[Row] = [
         (f"simulate({name}) total", *_time(lambda: simulate(sc), repeat), n),
-        (f"  kinematics + truth ({name})", *_time(lambda: build(sc, rng), repeat), n),
+        (f"  kinematics + truth ({name})", *_time(lambda: build(sc, seq), repeat), n),
         (f"  rigid-body IMU ({name})", *_time(lambda: pelvis_imu(kin.channels, lever), repeat), n),
         (
             f"  sensor error model ({name})",

@@ -47,7 +47,7 @@ def simulate(scenario: Scenario, seed: int | None = None) -> SimResult:
     """
     root = np.random.SeedSequence(scenario.seed if seed is None else seed)
     motion_seq, sensor_seq = root.spawn(2)
-    kin = build(scenario, np.random.default_rng(motion_seq))
+    kin = build(scenario, motion_seq)
     lever = np.asarray(scenario.mounting.lever_arm_m, dtype=float)
     r_ps = scenario.mounting.r_pelvis_from_sensor()
     f_p, w_p = pelvis_imu(kin.channels, lever)
