@@ -857,9 +857,10 @@ class MotionModel:
         k1 = int(np.ceil((h0 + hill.duration_s) * self.fs - 1e-9))
         th = np.arange(k0, k1, dtype=np.float64) / self.fs
         speed = _baseline(th, self.plans, [p.pose.speed_mps for p in self.plans], 0.0)
-        grade = smoothstep(
-            (th - h0) / hill.ramp_s
-        )[0] - smoothstep((th - (h0 + hill.duration_s - hill.ramp_s)) / hill.ramp_s)[0]
+        grade = (
+            smoothstep((th - h0) / hill.ramp_s)[0]
+            - smoothstep((th - (h0 + hill.duration_s - hill.ramp_s)) / hill.ramp_s)[0]
+        )
         dz = speed.v * grade * (hill.grade_pct / 100.0)
         dt = 1.0 / self.fs
         zval = np.cumsum(0.5 * (dz + np.concatenate([dz[:1], dz[:-1]])) * dt)
@@ -871,9 +872,7 @@ class MotionModel:
             half = max(spec.duration_s / 2.0 - 1.5, 0.0)
             turns = [Turn(at_s=half, angle_deg=180.0, duration_s=3.0)] if spec.duration_s > 8.0 else []
             walk = Walking(duration_s=spec.duration_s, speed_mps=1.0, cadence_spm=100.0, turns=turns)
-            self._walks[p.index] = _Plan(
-                p.index, walk, p.t0, p.t1, p.pose, p.trans_s, p.trans_next_s, p.activity_code
-            )
+            self._walks[p.index] = _Plan(p.index, walk, p.t0, p.t1, p.pose, p.trans_s, p.trans_next_s, p.activity_code)
         return self._walks[p.index]
 
     def channels(
