@@ -932,8 +932,9 @@ def build(scenario: Scenario, seq: np.random.SeedSequence) -> Kinematics:
     t, ch = mm.channels(0, mm.n_samples, steps, reps)
     activity, quiet = mm.labels(t)
     roll_deg = ch.roll.v / DEG
-    steps_truth = _steps_truth(t, roll_deg, quiet, steps)
     pitch_deg = ch.pitch.v / DEG
+    yaw_deg = (ch.heading.v + ch.yaw_osc.v) / DEG
+    steps_truth = _steps_truth(t, roll_deg, pitch_deg, yaw_deg, quiet, steps)
     reps_truth, sets_truth, holds_truth = _reps_truth(t, roll_deg, pitch_deg, ch.z.v, reps)
     segs = [SegmentTruth(p.index, p.spec.activity, p.t0, p.t1, p.trans_s, p.spec.label) for p in mm.plans]
     return Kinematics(t, ch, activity, quiet, steps_truth, reps_truth, sets_truth, holds_truth, segs)
@@ -952,7 +953,29 @@ def _quiet_runs(t: FloatArray, roll_deg: FloatArray, quiet: NDArray[np.bool_]) -
     return np.asarray(ends, dtype=float), np.asarray(means, dtype=float)
 
 
-def _steps_truth(t: FloatArray, roll_deg: FloatArray, quiet: NDArray[np.bool_], s: _Steps) -> StepsTruth:
+def _step_ranges(t: FloatArray, x: FloatArray, start_s: FloatArray, stop_s: FloatArray) -> FloatArray:
+    """max - min of ``x`` over ``[start, stop)`` per step (windows may overlap: one reduceat per parity)."""
+    out = np.full(start_s.size, np.nan)
+    a = np.searchsorted(t, start_s, "left")
+    b = np.maximum(np.searchsorted(t, stop_s, "left"), a + 1)
+    xs = np.append(x, x[-1])
+    for parity in (0, 1):  # consecutive steps share their boundary only: every other step is disjoint
+        sel = np.arange(parity, start_s.size, 2)
+        if sel.size == 0:
+            continue
+        bounds = np.stack([a[sel], b[sel]], axis=1).ravel()
+        out[sel] = np.maximum.reduceat(xs, bounds)[::2] - np.minimum.reduceat(xs, bounds)[::2]
+    return out
+
+
+def _steps_truth(
+    t: FloatArray,
+    roll_deg: FloatArray,
+    pitch_deg: FloatArray,
+    yaw_deg: FloatArray,
+    quiet: NDArray[np.bool_],
+    s: _Steps,
+) -> StepsTruth:
     def cat(parts: list[FloatArray]) -> FloatArray:
         return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -976,6 +999,9 @@ def _steps_truth(t: FloatArray, roll_deg: FloatArray, quiet: NDArray[np.bool_], 
                 source[i] = "stride"
     sides: list[Side] = ["left" if x == "left" else "right" for x in s.side]
     drop = pelvic_drop_deg(t, roll_deg, t_ic, t_to, sides, neutral) if t_ic.size else np.zeros(0)
+    step_time = cat(s.step_time)
+    contact = cat(s.contact)
+    running = np.asarray(s.activity) == "running"
     return StepsTruth(
         t_ic_s=t_ic,
         t_to_s=t_to,
@@ -986,9 +1012,13 @@ def _steps_truth(t: FloatArray, roll_deg: FloatArray, quiet: NDArray[np.bool_], 
         neutral_source=source,
         in_turn=np.concatenate(s.in_turn) if s.in_turn else np.zeros(0, bool),
         steady=np.concatenate(s.steady) if s.steady else np.zeros(0, bool),
-        step_time_s=cat(s.step_time),
-        contact_time_s=cat(s.contact),
+        step_time_s=step_time,
+        contact_time_s=contact,
+        flight_time_s=np.where(running, np.maximum(step_time - contact, 0.0), np.nan),
         vertical_oscillation_m=cat(s.vo),
+        obliquity_range_deg=_step_ranges(t, roll_deg, t_ic, t_ic + step_time),
+        tilt_range_deg=_step_ranges(t, pitch_deg, t_ic, t_ic + step_time),
+        rotation_range_deg=_step_ranges(t, yaw_deg, t_ic, t_ic + step_time),
         activity=list(s.activity),
         segment=segment,
     )

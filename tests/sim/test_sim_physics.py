@@ -126,6 +126,11 @@ def test_running_events_agree_with_the_kinematics() -> None:
         assert 1.8 * G < fz.max() < 3.5 * G
         peak_t = t[stance][np.argmax(fz)]
         assert ic + 0.3 * (to - ic) < peak_t < ic + 0.7 * (to - ic)
+        step = (t >= ic) & (t < nxt)
+        assert steps.obliquity_range_deg[k] == pytest.approx(np.ptp(truth.roll_deg[step]))
+        assert steps.tilt_range_deg[k] == pytest.approx(np.ptp(truth.pitch_deg[step]))
+        assert steps.rotation_range_deg[k] == pytest.approx(np.ptp(truth.yaw_deg[step]))
+        assert steps.flight_time_s[k] == pytest.approx(nxt - to)
         # braking after contact, propulsion before toe-off (heading = world x here)
         n_st = fz.size
         assert f_world[stance, 0][: int(0.4 * n_st)].mean() < -1.0
