@@ -381,6 +381,7 @@ class _GaitDraws:
     drop: FloatArray
     contact: FloatArray
     phase: CubicSpline
+    spring: _Spring | None
 
 
 def _gait_draws(p: _Plan, spec: Walking | Running, rng: np.random.Generator) -> _GaitDraws:
@@ -403,8 +404,13 @@ def _gait_draws(p: _Plan, spec: Walking | Running, rng: np.random.Generator) -> 
         contact = np.minimum(contact, 0.9 * step_t)
     else:
         contact = spec.stance_fraction * 2.0 * step_t
+    spring = None
+    if isinstance(spec, Running):
+        spring = _spring(
+            step_t, contact, spec.braking_mps2, spec.contact_time_s, spec.impact_g * G, spec.impact_width_s
+        )
     # phase: C2 spline through (t_ic[k], k); it is monotone because step times vary by a few percent only
-    return _GaitDraws(t_ic, step_t, sides, sign, drop, contact, CubicSpline(t_ic, k_all.astype(float)))
+    return _GaitDraws(t_ic, step_t, sides, sign, drop, contact, CubicSpline(t_ic, k_all.astype(float)), spring)
 
 
 def _gait(t: FloatArray, i0: int, p: _Plan, mm: MotionModel, ch: Channels, steps: _Steps | None) -> None:
@@ -442,9 +448,8 @@ def _gait(t: FloatArray, i0: int, p: _Plan, mm: MotionModel, ch: Channels, steps
     sway = _harmonic(phase, c1, s1, 1.0, 0.4)
 
     if isinstance(spec, Running):
-        z, s_ap = _running_vertical_ap(
-            tau, k, step_t, contact, spec.braking_mps2, spec.contact_time_s, spec.impact_g * G, spec.impact_width_s
-        )
+        assert g.spring is not None
+        z, s_ap = _running_vertical_ap(tau, k, g.spring)
         sway = sway * (s0 * 0.005)
     else:
         z = _harmonic(phase, c2, s2, 2.0, 0.05) * (-spec.vertical_amplitude_m)
@@ -540,22 +545,30 @@ def _impact(tau: FloatArray, peak_g: float, width_s: float) -> Jet:
     return out
 
 
-def _running_vertical_ap(
-    tau: FloatArray,
-    k: NDArray[np.int64],
-    step_t: FloatArray,
-    contact: FloatArray,
-    braking: float,
-    contact0: float,
-    impact_mps2: float = 0.0,
-    impact_s: float = 0.05,
-) -> tuple[Jet, Jet]:
+@dataclass(frozen=True, slots=True)
+class _Spring:
+    """Per-step constants of the running model (computed once per segment)."""
+
+    contact: FloatArray
+    v_ic: FloatArray
+    v_to: FloatArray
+    amp: FloatArray
+    dz_stance: FloatArray
+    b_k: FloatArray
+    off: float
+    impact_mps2: float
+    impact_s: float
+
+
+def _spring(
+    step_t: FloatArray, contact: FloatArray, braking: float, contact0: float, impact_mps2: float, impact_s: float
+) -> _Spring:
     """Spring-mass vertical motion and stance-only fore-aft oscillation, exact per step.
 
     Vertical: in stance ``z'' = A_k sin(pi tau / tc_k) + P sin^2(pi tau / w) [tau < w] - g`` (half-sine ground
-    reaction force plus an impact peak ``P`` of width ``w`` after contact), in flight ``z'' = -g``. Each flight is
-    a symmetric parabola (take-off speed ``g tf/2``), and ``A_k`` makes the stance impulse turn the landing speed of
-    the previous flight into the take-off speed of the next, so velocity is continuous.
+    reaction force plus an impact peak ``P`` of width ``w`` after contact), in flight ``z'' = -g``. ``A_k`` makes
+    the stance impulse turn the landing speed into the take-off speed, so velocity is continuous; take-off speeds
+    are chosen so every step ends at the height it started (a steady run).
     Fore-aft: ``x'' = -B_k sin(2 pi tau / tc_k)`` in stance (braking, then propulsion), zero in flight, plus a
     constant velocity offset that makes the displacement periodic; ``B_k`` scales so that offset is the same for
     every step (no velocity jumps).
@@ -570,23 +583,28 @@ def _running_vertical_ap(
     v_ic = np.empty(step_t.size)
     v_to = np.empty(step_t.size)
     v = G * flight[0] / 2.0 - c_imp[0] / (contact[0] + flight[0]) - G * flight[0]  # steady-state landing speed
-    for i in range(step_t.size):  # a stable linear recurrence (|coefficient| < 1), O(steps)
+    for i in range(step_t.size):  # a stable linear recurrence (|coefficient| < 1), O(steps), once per segment
         v_ic[i] = v
         v_to[i] = (0.5 * G * flight[i] ** 2 - c_imp[i] - 0.5 * contact[i] * v) / (0.5 * contact[i] + flight[i])
         v = v_to[i] - G * flight[i]
     amp = (v_to - v_ic + G * contact - p_imp * wi / 2.0) * np.pi / (2.0 * contact)
     dz_stance = contact * (v_ic + v_to) / 2.0 + c_imp
-    z_ic = np.zeros(step_t.size)  # every step starts at the same height, by construction
-
     t_step0 = float(np.median(step_t))
     b_k = braking * (step_t / t_step0) * (contact0 / contact) ** 2
     off = braking * contact0**2 / (2.0 * np.pi * t_step0)  # the constant velocity offset
+    return _Spring(contact, v_ic, v_to, amp, dz_stance, b_k, off, impact_mps2, impact_s)
+
+
+def _running_vertical_ap(tau: FloatArray, k: NDArray[np.int64], sp: _Spring) -> tuple[Jet, Jet]:
+    """Evaluate the running model (see :func:`_spring`) at times ``tau`` after the initial contact of step ``k``."""
+    contact, v_ic, v_to, amp, dz_stance, b_k, off = sp.contact, sp.v_ic, sp.v_to, sp.amp, sp.dz_stance, sp.b_k, sp.off
+    wi, p_imp = sp.impact_s, sp.impact_mps2
 
     # flight everywhere first (cheap), then overwrite the stance samples
     tc = contact[k]
     tf = tau - tc
     vt = v_to[k]
-    z = z_ic[k] + dz_stance[k] + tf * (vt - 0.5 * G * tf)
+    z = dz_stance[k] + tf * (vt - 0.5 * G * tf)  # every step starts at height 0
     dz = vt - G * tf
     d2z = np.full(tau.size, -G)
     bk = b_k[k]
@@ -601,7 +619,7 @@ def _running_vertical_ap(
     sw, cw = np.sin(w * ts), np.cos(w * ts)
     a_k, vi = amp[ks], v_ic[ks]
     aw = a_k / w
-    z[st] = z_ic[ks] + vi * ts + aw * (ts - sw / w) - 0.5 * G * ts * ts
+    z[st] = vi * ts + aw * (ts - sw / w) - 0.5 * G * ts * ts
     dz[st] = vi + aw * (1.0 - cw) - G * ts
     d2z[st] = a_k * sw - G
     if p_imp > 0:  # impact peak: P sin^2(pi tau / w) for tau < w, integrated twice
