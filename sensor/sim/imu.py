@@ -85,18 +85,29 @@ def pelvis_imu(ch: Channels, lever_arm_m: FloatArray) -> tuple[FloatArray, Float
     f[:, 2] = sp * u1 + cp * w3
 
     rx, ry, rz = (float(x) for x in lever_arm_m)
-    if rx or ry or rz:
+    wobble = bool(np.any(ch.clip_v.v) or np.any(ch.clip_ap.v))
+    if rx or ry or rz or wobble:
         # alpha = d/dt w, differentiated analytically
         al0 = r2 * cp - r1 * sp * p1 - y2 * spcr - y1 * (cp * p1 * cr - sp * sr * r1)
         al1 = y2 * sr + y1 * cr * r1 + p2
         al2 = y2 * cpcr - y1 * (sp * p1 * cr + cp * sr * r1) + r2 * sp + r1 * cp * p1
         w0, wy, wz = w[:, 0], w[:, 1], w[:, 2]
-        wr = w0 * rx + wy * ry + wz * rz
+        if wobble:  # a lever arm that moves with the clip: r(t) = r0 + (clip_ap, 0, clip_v)
+            rxa: FloatArray | float = rx + ch.clip_ap.v
+            rza: FloatArray | float = rz + ch.clip_v.v
+            # r'' + 2 w x r' (the clip's own acceleration and Coriolis term)
+            dx, dz = ch.clip_ap.d1, ch.clip_v.d1
+            f[:, 0] += ch.clip_ap.d2 + 2.0 * (wy * dz)
+            f[:, 1] += 2.0 * (wz * dx - w0 * dz)
+            f[:, 2] += ch.clip_v.d2 - 2.0 * (wy * dx)
+        else:
+            rxa, rza = rx, rz
+        wr = w0 * rxa + wy * ry + wz * rza
         ww = w0 * w0 + wy * wy + wz * wz
         # alpha x r + w x (w x r) = alpha x r + w (w.r) - r |w|^2
-        f[:, 0] += al1 * rz - al2 * ry + w0 * wr - rx * ww
-        f[:, 1] += al2 * rx - al0 * rz + wy * wr - ry * ww
-        f[:, 2] += al0 * ry - al1 * rx + wz * wr - rz * ww
+        f[:, 0] += al1 * rza - al2 * ry + w0 * wr - rxa * ww
+        f[:, 1] += al2 * rxa - al0 * rza + wy * wr - ry * ww
+        f[:, 2] += al0 * ry - al1 * rxa + wz * wr - rza * ww
     return f, w
 
 

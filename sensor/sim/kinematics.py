@@ -108,10 +108,12 @@ class Channels:
     z: Jet
     s_ap: Jet
     s_ml: Jet
+    clip_ap: Jet  # the clip's displacement relative to the pelvis (soft-tissue wobble), pelvis frame, m
+    clip_v: Jet
 
     @classmethod
     def zeros(cls, n: int) -> Channels:
-        return cls(n, *(Jet.zeros(n) for _ in range(9)))
+        return cls(n, *(Jet.zeros(n) for _ in range(11)))
 
 
 @dataclass(slots=True)
@@ -458,6 +460,10 @@ def _gait(t: FloatArray, i0: int, p: _Plan, mm: MotionModel, ch: Channels, steps
 
     if isinstance(spec, Walking) and spec.impact_g > 0:
         z = z + _impact(tau, spec.impact_g, spec.impact_width_s)
+    if spec.soft_tissue_g > 0:
+        wob_v = _wobble(tau, step_t[k], spec.soft_tissue_g, spec.soft_tissue_hz)
+        ch.clip_v.add_at(a, env.apply(wob_v))
+        ch.clip_ap.add_at(a, env.apply(wob_v * 0.5))
     z_env = env.apply(z)
     ch.roll.add_at(a, env.apply(roll))
     ch.pitch.add_at(a, env.apply(pitch))
@@ -526,6 +532,23 @@ def _gait(t: FloatArray, i0: int, p: _Plan, mm: MotionModel, ch: Channels, steps
     steps.vo.append(vo)
     steps.activity.extend(["running" if isinstance(spec, Running) else "walking"] * idx.size)
     steps.segment.extend([p.index] * idx.size)
+
+
+def _wobble(tau: FloatArray, step_s: FloatArray, peak_g: float, freq_hz: float) -> Jet:
+    """Clip wobble after each contact: ``A sin(2 pi f tau)`` under a C2 bump lasting min(0.2 s, 0.9 step).
+
+    A crude stand-in for soft tissue and clip compliance (a damped ring at ``freq_hz``), so estimators can be
+    tested against it; ``A = peak_g g / (2 pi f)^2``. Zero with two derivatives at both ends of each window.
+    """
+    width = np.minimum(0.2, 0.9 * step_s)
+    u = tau / width
+    f, fu, fuu = bump(u, 0.3)
+    f = np.where(u < 1.0, f, 0.0)
+    env = Jet(f, fu / width, fuu / width**2)
+    w = 2.0 * np.pi * freq_hz
+    amp = peak_g * G / w**2
+    sn, cs = np.sin(w * tau), np.cos(w * tau)
+    return env * Jet(amp * sn, amp * w * cs, -amp * w * w * sn)
 
 
 def _impact(tau: FloatArray, peak_g: float, width_s: float) -> Jet:

@@ -197,6 +197,10 @@ class _Gait(_Segment):
     rotation_amplitude_deg: float = Field(ge=0, le=20, description="pelvic rotation (yaw) oscillation, half range")
     impact_g: float = Field(ge=0, le=5, description="peak of the smooth impact transient after initial contact")
     impact_width_s: float = Field(0.05, ge=0.02, le=0.15)
+    soft_tissue_g: float = Field(
+        0.0, ge=0, le=5, description="peak acceleration of the clip's wobble after each contact; 0 = rigid clip"
+    )
+    soft_tissue_hz: float = Field(15.0, ge=5, le=40, description="frequency of that wobble")
     turns: list[Turn] = Field(default_factory=list)
     hills: list[Hill] = Field(default_factory=list)
 

@@ -27,7 +27,7 @@ SCENARIO = Scenario(
     segments=[
         Standing(duration_s=4.0),
         Walking(duration_s=8.0, turns=[Turn(at_s=2.0, angle_deg=60.0, duration_s=2.0)]),
-        Running(duration_s=10.0, hills=[Hill(at_s=2.0, duration_s=6.0, grade_pct=5.0, ramp_s=2.0)]),
+        Running(duration_s=10.0, soft_tissue_g=1.0, hills=[Hill(at_s=2.0, duration_s=6.0, grade_pct=5.0, ramp_s=2.0)]),
         Rest(duration_s=6.0, mode="fidget"),
         ExerciseSet(exercise="step_up", reps=2, side="left"),
         Rest(duration_s=10.0, mode="walk"),
