@@ -21,15 +21,16 @@ import struct
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from firmware_proto.micropython import hsproto as _hs
-from sensor.errors import CommandRejectedError, PacketError
+from sensor.errors import CommandRejectedError, ConfigError, PacketError
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import FloatArray, ImuBlock, IntArray, RawFrame
+from sensor.protocol.registry import CharSpec, GattWrite, SensorTypeSpec
 
 SENSOR_TYPE: Final = "hipsense_v1"
 PROTOCOL_VERSION: Final[int] = _hs.PROTOCOL_VERSION
@@ -954,3 +955,91 @@ def decode_info(payload: bytes) -> SensorInfo:
         imu_part=strings[0],
         firmware=strings[1],
     )
+
+
+# -- registry entry (sensor/protocol/registry.py discovers SPEC) -----------------------------------------------
+
+_START_SETTINGS: Final = frozenset({"sampling_rate_hz", "acc_range_g", "gyr_range_dps", "resume_from_index"})
+
+
+def _check_settings(settings: dict[str, Any]) -> None:
+    unknown = sorted(set(settings) - _START_SETTINGS)
+    if unknown:
+        raise ConfigError(
+            f"hipsense_v1 does not know the settings {unknown}; use {sorted(_START_SETTINGS)}", key="sensor.settings"
+        )
+    rate = settings.get("sampling_rate_hz")
+    if rate is not None and rate not in RATE_HZ.values():
+        raise ConfigError(
+            f"sampling_rate_hz {rate!r} is not a protocol v1 rate; choose one of {sorted(RATE_HZ.values())}",
+            key="sensor.settings.sampling_rate_hz",
+        )
+    acc = settings.get("acc_range_g")
+    if acc is not None and acc not in ACC_RANGE_G.values():
+        raise ConfigError(
+            f"acc_range_g {acc!r} is not a protocol v1 range; choose one of {sorted(ACC_RANGE_G.values())}",
+            key="sensor.settings.acc_range_g",
+        )
+    gyr = settings.get("gyr_range_dps")
+    if gyr is not None and gyr not in GYR_RANGE_DPS.values():
+        raise ConfigError(
+            f"gyr_range_dps {gyr!r} is not a protocol v1 range; choose one of {sorted(GYR_RANGE_DPS.values())} "
+            "or None (gyroscope off)",
+            key="sensor.settings.gyr_range_dps",
+        )
+
+
+def make_decoder(sensor_id: str, **settings: Any) -> HipSenseV1Decoder:
+    """The registry's factory: a decoder for one sensor. Start settings are checked (and otherwise not needed:
+    every packet carries its own rate and ranges)."""
+    _check_settings(settings)
+    return HipSenseV1Decoder(sensor_id)
+
+
+def start_writes(**settings: Any) -> tuple[GattWrite, ...]:
+    """Control-point writes that start the stream.
+
+    Settings (all optional): ``sampling_rate_hz``, ``acc_range_g``, ``gyr_range_dps`` (``None`` = gyroscope
+    off, accelerometer-only), ``resume_from_index``: after a reconnect, the decoder's ``last_sample_index + 1``;
+    then SEND_BACKLOG replaces START so the sensor re-sends what the link lost.
+    """
+    _check_settings(settings)
+    cmds = []
+    if settings.get("sampling_rate_hz") is not None:
+        cmds.append(set_rate_command(settings["sampling_rate_hz"]))
+    if settings.get("acc_range_g") is not None:
+        cmds.append(set_acc_range_command(settings["acc_range_g"]))
+    if "gyr_range_dps" in settings:
+        cmds.append(set_gyr_range_command(settings["gyr_range_dps"]))
+    resume = settings.get("resume_from_index")
+    cmds.append(start_command() if resume is None else send_backlog_command(int(resume)))
+    return tuple(GattWrite(CONTROL_UUID, c, with_response=True) for c in cmds)
+
+
+def stop_writes(**settings: Any) -> tuple[GattWrite, ...]:
+    """The STOP write."""
+    _check_settings(settings)
+    return (GattWrite(CONTROL_UUID, stop_command(), with_response=True),)
+
+
+# Only the HipSense service: the registry ties every characteristic to ``service_uuids``, which also serve to
+# recognise advertisements, and the standard Battery (0x180F) / Device Information (0x180A) services would make
+# any device advertising them look like a HipSense. Their UUIDs are in hsproto for the virtual sensor.
+SPEC: Final = SensorTypeSpec(
+    name=SENSOR_TYPE,
+    description="HipSense open hip IMU, protocol v1 (firmware_proto/PROTOCOL.md)",
+    service_uuids=(SERVICE_UUID,),
+    characteristics=(
+        CharSpec(DATA_UUID, SERVICE_UUID, frozenset({"notify"})),
+        CharSpec(CONTROL_UUID, SERVICE_UUID, frozenset({"write", "indicate"})),
+        CharSpec(STATUS_UUID, SERVICE_UUID, frozenset({"read", "notify"})),
+        CharSpec(INFO_UUID, SERVICE_UUID, frozenset({"read"})),
+    ),
+    # control first: its indications answer the start writes; then data and status
+    subscribe_uuids=(CONTROL_UUID, DATA_UUID, STATUS_UUID),
+    make_decoder=make_decoder,
+    start_writes=start_writes,
+    stop_writes=stop_writes,
+    name_patterns=(r"^HipSense",),
+    clock="sensor",
+)
