@@ -186,8 +186,9 @@ async def peripheral():
         )
         connection = conn
         await conn.disconnected(timeout_ms=None)
-        # Keep sampling and keep the cursor: the host asks for the backlog after it reconnects.
+        # Keep sampling, send nothing until the next central says where to resume (SEND_BACKLOG or START).
         connection = None
+        core.link_lost()
         last_seen_ms = time.ticks_ms()
 
 

@@ -252,7 +252,9 @@ def test_firmware_core_and_host_decoder_end_to_end(capacity: int, mtu: int, ops:
                 last_pkt = pkt
             if op == "dup" and last_pkt is not None:
                 deliver(last_pkt)
-        else:  # reconnect: ask for the backlog after the last sample received
+        else:  # link drop + reconnect: ask for the backlog after the last sample received
+            core.link_lost()
+            assert core.next_packet(mtu) is None
             nxt = 0 if dec.last_sample_index is None else dec.last_sample_index + 1
             resp = H.decode_response(core.handle_command(H.send_backlog_command(nxt)))
             assert resp.ok
