@@ -468,7 +468,7 @@ class HipSenseV1Decoder:
                 self.n_duplicates += 1
                 return None
             t_first = ts + skip * TICKS_PER_S / rate_hz
-            if missing >= 0 and not t_first > self._last_t_ticks:
+            if not t_first > self._last_t_ticks:
                 raise _err(
                     f"sample {first + skip} has sensor time {t_first / TICKS_PER_S:.6f} s, not after the previous "
                     f"sample's {self._last_t_ticks / TICKS_PER_S:.6f} s; the sensor clock went backwards "
