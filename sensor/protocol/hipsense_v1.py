@@ -364,6 +364,39 @@ def decode_packet(payload: bytes) -> DataPacket:
     )
 
 
+# -- SI -> counts (for sources that simulate a sensor: the virtual sensor) ------------------------------------------
+
+
+def counts_from_si(
+    acc_mps2: FloatArray, gyr_radps: FloatArray | None, acc_range_code: int, gyr_range_code: int
+) -> tuple[NDArray[np.int16], NDArray[np.int16] | None]:
+    """Quantise SI samples to protocol counts as an IMU does: round to the nearest LSB, saturate at int16.
+
+    The inverse of the decoder's scaling (within half an LSB inside the range). ``gyr_radps`` must be ``None``
+    exactly when ``gyr_range_code`` is 7 (gyroscope off).
+    """
+    if acc_range_code not in ACC_RANGE_G:
+        raise ValueError(f"accelerometer range code {acc_range_code} is not one of {sorted(ACC_RANGE_G)}")
+    if (gyr_radps is None) != (gyr_range_code == GYR_OFF):
+        raise ValueError("give gyroscope samples exactly when the gyroscope range code is not 7 (off)")
+    if gyr_range_code != GYR_OFF and gyr_range_code not in GYR_RANGE_DPS:
+        raise ValueError(f"gyroscope range code {gyr_range_code} is not one of {sorted(GYR_RANGE_DPS)} or 7")
+
+    def q(x: FloatArray, lsb: float) -> NDArray[np.int16]:
+        return np.clip(np.rint(np.asarray(x, dtype=np.float64) / lsb), -32768, 32767).astype(np.int16)
+
+    acc = q(acc_mps2, float(_ACC_LSB_MPS2[acc_range_code]))
+    gyr = None if gyr_radps is None else q(gyr_radps, float(_GYR_LSB_RADPS[gyr_range_code]))
+    return acc, gyr
+
+
+def sample_records(acc_counts: NDArray[np.int16], gyr_counts: NDArray[np.int16] | None) -> bytes:
+    """Counts ``(n, 3)`` -> the samples part of a data packet (acc then gyr per sample, int16 little-endian):
+    what ``hsproto.encode_data_packet_raw`` and ``SensorCore.push`` take."""
+    parts = [acc_counts] if gyr_counts is None else [acc_counts, gyr_counts]
+    return np.hstack(parts).astype("<i2").tobytes()
+
+
 # -- the stream decoder -----------------------------------------------------------------------------------------
 
 

@@ -274,3 +274,29 @@ def test_firmware_core_and_host_decoder_end_to_end(capacity: int, mtu: int, ops:
         assert missing == received[-1] - received[0] + 1 - len(received)
         if pushed <= capacity and not lost_any:
             assert missing == 0
+
+
+@given(
+    acc_code=acc_codes,
+    gyr_code=gyr_codes,
+    x=st.lists(st.tuples(*[st.floats(-1.2, 1.2)] * 6), min_size=1, max_size=30),
+)
+def test_counts_from_si_quantise_and_saturate_like_an_imu(acc_code: int, gyr_code: int, x: list) -> None:  # type: ignore[type-arg]
+    """SI -> counts -> records -> packet -> SI: within half an LSB inside the range, clipped at full scale."""
+    a = np.array(x)[:, :3] * 32768 * P.ACC_RANGES[acc_code][1] * 9.80665
+    has_gyr = gyr_code != P.GYR_OFF
+    g = np.array(x)[:, 3:] * 32768 * np.radians(P.GYR_RANGES[gyr_code][1]) if has_gyr else None
+    acc_c, gyr_c = H.counts_from_si(a, g, acc_code, gyr_code)
+    raw = P.encode_data_packet_raw(0, 0, H.sample_records(acc_c, gyr_c), acc_code, gyr_code, 4)
+    p = H.decode_packet(raw)
+    lsb = P.ACC_RANGES[acc_code][1] * 9.80665
+    lim_hi, lim_lo = 32767 * lsb, -32768 * lsb
+    np.testing.assert_allclose(p.acc_mps2, np.clip(a, lim_lo, lim_hi), atol=0.5 * lsb * (1 + 1e-9), rtol=0)
+    if g is not None:
+        glsb = np.radians(P.GYR_RANGES[gyr_code][1])
+        assert p.gyr_radps is not None
+        np.testing.assert_allclose(
+            p.gyr_radps, np.clip(g, -32768 * glsb, 32767 * glsb), atol=0.5 * glsb * (1 + 1e-9), rtol=0
+        )
+    else:
+        assert p.gyr_radps is None
