@@ -37,6 +37,7 @@ def packets(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, int, int]], list[tu
     return raw, a, g, acc, gyr
 
 
+@settings(deadline=None)
 @given(packets())
 def test_encode_decode_round_trip_counts_exact(pkt: tuple) -> None:  # type: ignore[type-arg]
     raw, a, g, acc, gyr = pkt
@@ -51,6 +52,7 @@ def test_encode_decode_round_trip_counts_exact(pkt: tuple) -> None:  # type: ign
     assert b.acc_counts.tolist() == [list(x) for x in a] * 2
 
 
+@settings(deadline=None)
 @given(
     acc_code=acc_codes,
     gyr_code=st.sampled_from(sorted(P.GYR_RANGES)),
@@ -72,7 +74,7 @@ def test_si_round_trip_within_one_lsb(acc_code: int, gyr_code: int, unit: list[t
     assert np.abs(p.gyr_radps - gyr_in).max() <= 0.5 * gyr_lsb * (1 + 1e-9)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_only_ever_raise_packet_error(data: bytes) -> None:
     errors: list[PacketError] = []
@@ -94,7 +96,7 @@ def test_random_bytes_only_ever_raise_packet_error(data: bytes) -> None:
     assert result in (P.RES_SUCCESS, P.RES_UNSUPPORTED_OPCODE, P.RES_INVALID_LENGTH, P.RES_INVALID_PARAMETER)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(st.binary(max_size=60), st.sampled_from(CHANNELS), st.floats(0, 1e4)), max_size=12),
     st.booleans(),
@@ -276,6 +278,7 @@ def test_firmware_core_and_host_decoder_end_to_end(capacity: int, mtu: int, ops:
             assert missing == 0
 
 
+@settings(deadline=None)
 @given(
     acc_code=acc_codes,
     gyr_code=gyr_codes,
