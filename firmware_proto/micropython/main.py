@@ -156,6 +156,8 @@ async def control():
                     _start_imu()
             except OSError:
                 response = P.encode_response(op, P.RES_OPERATION_FAILED)
+                if op in (P.OP_START, P.OP_SEND_BACKLOG):
+                    core.streaming = False
         try:
             await control_char.indicate(conn, response, timeout_ms=1000)
         except Exception as e:  # the central left or did not confirm: the command itself stands
