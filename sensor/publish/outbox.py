@@ -1,0 +1,41 @@
+"""The outbox the MQTT publisher needs: QoS 1 messages persisted in order BEFORE they are published.
+
+The session store (:mod:`sensor.sessions.store`) implements it in SQLite, in the same transaction discipline as
+the recorder, so an event is either recorded and pending, or not there at all. The publisher reads pending rows in
+insertion order, publishes them at QoS 1 and marks them delivered only once the broker acknowledged them (PUBACK).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class OutboxRow(Protocol):
+    """One pending message. ``id`` grows with insertion order."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def payload_json(self) -> str: ...
+
+    @property
+    def event_id(self) -> str: ...
+
+
+class Outbox(Protocol):
+    def enqueue_outbox(self, session_id: str, topic: str, payload_json: str, event_id: str) -> int:
+        """Persist one message (durably, before returning); returns its row id."""
+        ...
+
+    def pending_outbox(self, limit: int) -> Sequence[OutboxRow]:
+        """The oldest ``limit`` undelivered rows, in insertion order."""
+        ...
+
+    def mark_delivered(self, ids: Sequence[int]) -> None:
+        """Mark rows delivered (acknowledged by the broker); they are never returned again."""
+        ...
