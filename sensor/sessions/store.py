@@ -244,6 +244,7 @@ class LossReport:
     session_id: str
     integrity: list[str] = field(default_factory=list)
     unreadable_row_ranges: list[tuple[int, int]] = field(default_factory=list)
+    damaged_rows: int = 0
     sensors: dict[str, SensorLoss] = field(default_factory=dict)
     events_recovered: int = 0
     events_unreadable: int = 0
@@ -268,10 +269,18 @@ class LossReport:
             )
         if self.unreadable_row_ranges:
             n = sum(b - a + 1 for a, b in self.unreadable_row_ranges)
-            lines.append(f"  {n} row ids in {len(self.unreadable_row_ranges)} damaged ranges could not be read")
+            spans = ", ".join(f"{a}-{b}" for a, b in self.unreadable_row_ranges[:4])
+            lines.append(
+                f"  {n} row ids ({spans}) sit on damaged pages and could not be read (ids past the end of "
+                "a truncated file may never have existed)"
+            )
+        if self.damaged_rows:
+            lines.append(f"  {self.damaged_rows} rows were readable but garbled and were skipped")
         lines.append(f"  events: {self.events_recovered} recovered, {self.events_unreadable} unreadable row ids")
-        if self.integrity:
-            lines.append("  sqlite integrity_check: " + "; ".join(self.integrity[:3]))
+        msgs = [m for text in self.integrity for m in text.splitlines() if m.strip() and not m.startswith("***")]
+        if msgs:
+            more = f" (and {len(msgs) - 3} more)" if len(msgs) > 3 else ""
+            lines.append("  sqlite integrity_check: " + "; ".join(msgs[:3]) + more)
         return "\n".join(lines)
 
 
@@ -317,6 +326,21 @@ def store_error(exc: BaseException, path: Path, action: str) -> StoreError:
     else:
         msg = f"{where}: {text} while {action}"
     return StoreError(msg, path=str(path))
+
+
+def _frame_row_ok(r: tuple[Any, ...], sensors: dict[int, str], session_key: int) -> bool:
+    """A salvaged frames row is used only when every column has its type (a half-overwritten page can hand
+    back rows of NULLs or garbage)."""
+    return (
+        r[1] == session_key
+        and isinstance(r[2], int)
+        and r[2] in sensors
+        and isinstance(r[3], int)
+        and r[3] >= 0
+        and isinstance(r[4], float)
+        and isinstance(r[5], int)
+        and isinstance(r[6], bytes)
+    )
 
 
 def _event_t_s(ev: Event) -> float | None:
@@ -376,9 +400,26 @@ class Store:
             if isinstance(exc, StoreError):
                 raise
             raise store_error(exc, self.path, "opening it") from exc
+        self.damaged = False
         try:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA busy_timeout=10000")
+            try:
+                if not readonly:
+                    self._conn.execute("PRAGMA journal_mode").fetchone()
+            except sqlite3.DatabaseError as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF != _SQLITE_CORRUPT:
+                    raise
+                # A damaged file (typically truncated: the header promises more pages than the file has, which
+                # SQLite refuses unless writable_schema is on). Reopen it read-only for salvage; never write to it.
+                log.warning("session store %s is damaged (%s); opening it read-only for salvage", self.path, exc)
+                self.damaged = True
+                self.readonly = readonly = True
+                self._conn.close()
+                self._conn = sqlite3.connect(
+                    f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+                )
+                self._conn.execute("PRAGMA writable_schema=ON")
             if not readonly:
                 mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
@@ -938,7 +979,9 @@ class Store:
         last_seq: dict[int, int] = {}
         cols = "id, session_key, sensor_key, seq, host_t_s, channel_key, payload"
         for r in self._salvage_rows("frames", cols, report, skey):
-            if int(r[1]) != skey:
+            if not _frame_row_ok(r, sensors, skey):
+                if r[1] == skey or r[1] is None:
+                    report.damaged_rows += 1
                 continue
             k, seq = int(r[2]), int(r[3])
             loss = report.sensors[sensors[k]]
