@@ -705,7 +705,7 @@ class MqttPublisher:
                 self._drained.set()
                 await self._outbox_wake.wait()
                 continue
-            acked = await self._publish_window(client, [(r.topic, r.payload_json.encode()) for r in rows])
+            acked = await self._publish_window(client, [(r.topic, r.payload.encode()) for r in rows])
             if acked:
                 outbox.mark_delivered([r.id for r in rows[:acked]])
                 self.stats.reliable_published += acked

@@ -20,14 +20,14 @@ Typical wiring (``sensor.app``)::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
-
-from pydantic import BaseModel
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sensor.config import BrokerConfig
 from sensor.events import (
@@ -48,6 +48,7 @@ from sensor.publish.outbox import Outbox
 from sensor.publish.payloads import (
     AlertMessage,
     BoutMessage,
+    EventPayload,
     RepMessage,
     SessionMessage,
     SetMessage,
@@ -60,6 +61,13 @@ from sensor.publish.payloads import (
 )
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    topic: str
+    payload_json: str
+    event_id: str
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -107,11 +115,12 @@ class MqttSink:
     async def on_events(self, sensor_id: str, events: Sequence[Event]) -> None:
         if sensor_id != self.sensor_id:
             return
-        reliable = 0
+        pending: list[_Queued] = []
         for ev in events:
-            reliable += self._handle(ev)
-        if reliable:
-            self.publisher.notify_outbox()
+            queued = self._handle(ev)
+            if queued is not None:
+                pending.append(queued)
+        await self._persist(pending)
         self._maybe_publish_state()
 
     # ----- extra inputs the app wires in
@@ -148,8 +157,7 @@ class MqttSink:
     async def start_session(self, started_unix_s: float | None = None) -> None:
         self._started_unix_s = self._clock() if started_unix_s is None else started_unix_s
         msg = SessionMessage(**self._envelope(0), phase="start", started_unix_s=self._started_unix_s)
-        self._enqueue("session", msg)
-        self.publisher.notify_outbox()
+        await self._persist([self._queued("session", msg)])
         self._maybe_publish_state(force=True)
 
     async def end_session(self, summary: RollingSummary | None = None, ended_unix_s: float | None = None) -> None:
@@ -164,8 +172,7 @@ class MqttSink:
             summary=summary,
             **self.counts,
         )
-        self._enqueue("session", msg)
-        self.publisher.notify_outbox()
+        await self._persist([self._queued("session", msg)])
         self._state.update(activity="other", running=False)
         self._maybe_publish_state(force=True)
 
@@ -184,46 +191,54 @@ class MqttSink:
             "created_unix_s": self._clock(),
         }
 
-    def _enqueue(self, topic: TopicName, msg: BaseModel) -> None:
-        payload = msg.model_dump_json()
-        eid = getattr(msg, "event_id", "")
-        self.outbox.enqueue_outbox(self.session_id, self.topics.of(topic), payload, eid)
+    def _queued(self, topic: TopicName, msg: EventPayload) -> _Queued:
+        return _Queued(self.topics.of(topic), msg.model_dump_json(), msg.event_id)
 
-    def _handle(self, ev: Event) -> int:
-        """Route one event; returns 1 if it went to the outbox."""
+    async def _persist(self, items: Sequence[_Queued]) -> None:
+        """Write QoS 1 messages to the outbox (durably, in order, off the event loop), then wake the publisher."""
+        if not items:
+            return
+
+        def write() -> None:
+            for it in items:
+                self.outbox.enqueue_outbox(self.session_id, it.topic, it.payload_json, it.event_id)
+
+        await asyncio.to_thread(write)
+        self.publisher.notify_outbox()
+
+    def _handle(self, ev: Event) -> _Queued | None:
+        """Route one event: live ones are published at once, QoS 1 ones are returned for the outbox."""
         if isinstance(ev, StepEvent):
             self.counts["steps"] += 1
             msg = StepMessage(**self._envelope(self._next_seq()), event=ev)
             self.publisher.publish_live(self.topics.of("step"), msg.model_dump_json().encode())
             self._set_activity(ev.activity)
-            return 0
+            return None
         if isinstance(ev, RollingSummary):
             self._state["rolling"] = ev.model_dump(mode="json")
             if ev.window_s is not None:
                 self._set_activity(ev.activity)
             self._state_dirty = True
-            return 0
+            return None
         if isinstance(ev, RepEvent):
             self.counts["reps"] += 1
-            self._enqueue("rep", RepMessage(**self._envelope(self._next_seq()), event_type=ev.exercise, event=ev))
             self._set_activity("exercise")
             self._state.update(exercise=ev.exercise, reps_in_set=ev.index_in_set)
             self._state_dirty = True
-            return 1
+            return self._queued("rep", RepMessage(**self._envelope(self._next_seq()), event_type=ev.exercise, event=ev))
         if isinstance(ev, SetEvent | HoldEvent):
-            kind = "set" if isinstance(ev, SetEvent) else "hold"
-            self._enqueue("set", SetMessage(**self._envelope(self._next_seq()), event_type=kind, event=ev))
+            kind: Literal["set", "hold"] = "set" if isinstance(ev, SetEvent) else "hold"
             if isinstance(ev, SetEvent):
                 self.counts["sets"] += 1
                 self._state.update(last_set=ev.model_dump(mode="json"), reps_in_set=0)
                 self._state_dirty = True
-            return 1
+            return self._queued("set", SetMessage(**self._envelope(self._next_seq()), event_type=kind, event=ev))
         if isinstance(ev, AlertEvent):
-            self._enqueue("alert", AlertMessage(**self._envelope(self._next_seq()), event_type=ev.alert, event=ev))
-            return 1
+            return self._queued(
+                "alert", AlertMessage(**self._envelope(self._next_seq()), event_type=ev.alert, event=ev)
+            )
         if isinstance(ev, BoutEvent):
-            self._enqueue("bout", BoutMessage(**self._envelope(self._next_seq()), event=ev))
-            return 1
+            return self._queued("bout", BoutMessage(**self._envelope(self._next_seq()), event=ev))
         raise TypeError(f"unknown event type {type(ev).__name__}")  # pragma: no cover - Event is a closed union
 
     def _set_activity(self, activity: str) -> None:

@@ -7,7 +7,7 @@ insertion order, publishes them at QoS 1 and marks them delivered only once the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 
@@ -21,21 +21,23 @@ class OutboxRow(Protocol):
     def topic(self) -> str: ...
 
     @property
-    def payload_json(self) -> str: ...
+    def payload(self) -> str:
+        """The JSON payload."""
+        ...
 
     @property
     def event_id(self) -> str: ...
 
 
 class Outbox(Protocol):
-    def enqueue_outbox(self, session_id: str, topic: str, payload_json: str, event_id: str) -> int:
-        """Persist one message (durably, before returning); returns its row id."""
+    def enqueue_outbox(self, session_id: str | None, topic: str, payload_json: str, event_id: str) -> object:
+        """Persist one message durably before returning (idempotent on ``event_id``)."""
         ...
 
     def pending_outbox(self, limit: int) -> Sequence[OutboxRow]:
         """The oldest ``limit`` undelivered rows, in insertion order."""
         ...
 
-    def mark_delivered(self, ids: Sequence[int]) -> None:
+    def mark_delivered(self, ids: Iterable[int]) -> None:
         """Mark rows delivered (acknowledged by the broker); they are never returned again."""
         ...

@@ -115,26 +115,26 @@ class _Payload(BaseModel):
     session_id: str | None = None
 
 
-class _EventPayload(_Payload):
+class EventPayload(_Payload):
     event_id: str = Field(description="deterministic uuid5 of (session_id, sequence); de-duplicate on it")
     seq: int = Field(ge=0, description="event sequence number within the session (publication order)")
     created_unix_s: float = Field(description="gateway wall-clock time when the message was created, s")
 
 
-class StepMessage(_EventPayload):
+class StepMessage(EventPayload):
     """``.../step`` (QoS 0): one step with its pelvic drop."""
 
     event: StepEvent
 
 
-class RepMessage(_EventPayload):
+class RepMessage(EventPayload):
     """``.../rep`` (QoS 1). ``event_type`` is the exercise (Home Assistant event entities read it)."""
 
     event_type: Exercise
     event: RepEvent
 
 
-class SetMessage(_EventPayload):
+class SetMessage(EventPayload):
     """``.../set`` (QoS 1): a finished set of reps, or a timed hold."""
 
     event_type: Literal["set", "hold"]
@@ -144,20 +144,20 @@ class SetMessage(_EventPayload):
 AlertName = Literal["drop_above_threshold", "asymmetry_above_limit", "long_sitting", "link_lost", "low_battery"]
 
 
-class AlertMessage(_EventPayload):
+class AlertMessage(EventPayload):
     """``.../alert`` (QoS 1). ``event_type`` is the alert name (Home Assistant event entities read it)."""
 
     event_type: AlertName
     event: AlertEvent
 
 
-class BoutMessage(_EventPayload):
+class BoutMessage(EventPayload):
     """``.../bout`` (QoS 1): a finished bout of one activity."""
 
     event: BoutEvent
 
 
-class SessionMessage(_EventPayload):
+class SessionMessage(EventPayload):
     """``.../session`` (QoS 1): ``phase`` start when a session starts, end (with its summary) when it ends."""
 
     phase: Literal["start", "end"]

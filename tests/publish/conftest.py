@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from sensor.publish.embedded_broker import EmbeddedBroker
+from sensor.sessions.store import Store
 
 from .brokers import (
     MOSQUITTO,
@@ -32,6 +34,21 @@ def mosquitto_url() -> str:
 async def amqtt_broker() -> AsyncIterator[EmbeddedBroker]:
     async with EmbeddedBroker(tcp_ports=(0,), ws_ports=(0,)) as broker:
         yield broker
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """The real session store: its SQLite outbox is what the publisher flushes."""
+    s = Store(tmp_path / "sessions.db")
+    yield s
+    s.close()
+
+
+def outbox_counts(store: Store) -> tuple[int, int]:
+    """(rows, delivered rows) of the store's outbox."""
+    with sqlite3.connect(store.path) as c:
+        n, delivered = c.execute("SELECT count(*), count(delivered_s) FROM outbox").fetchone()
+    return int(n), int(delivered)
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ from sensor.events import AlertEvent, Event, RepEvent, RollingSummary, SetEvent,
 from sensor.publish.embedded_broker import EmbeddedBroker
 from sensor.publish.mqtt_sink import mqtt_sink
 from sensor.publish.payloads import PAYLOAD_MODELS, event_id
+from sensor.sessions.store import Store
 
 from .brokers import Collector, collecting
-from .memory_outbox import MemoryOutbox
+from .conftest import outbox_counts
 
 
 def workout(n_sets: int = 3, reps_per_set: int = 8) -> list[Event]:
@@ -58,10 +59,7 @@ def _host_port(url: str) -> tuple[str, int]:
     return u.hostname, u.port
 
 
-async def _session(
-    url: str, prefix: str, collector: Collector, reliable: Sequence[Event]
-) -> tuple[MemoryOutbox, str | None]:
-    outbox = MemoryOutbox()
+async def _session(url: str, prefix: str, collector: Collector, reliable: Sequence[Event], outbox: Store) -> str | None:
     cfg = BrokerConfig(url=url, topic_prefix=prefix, discovery_prefix=f"{prefix}-ha")
     async with mqtt_sink(cfg, sensor_id="hs1", session_id="sess-1", outbox=outbox) as sink:
         await sink.publisher.wait_connected(10)
@@ -74,11 +72,10 @@ async def _session(
         await sink.end_session(RollingSummary(t_s=100.0, activity="exercise", steps=20))
         assert await sink.publisher.wait_flushed(15)
         await collector.wait_for(lambda c: len(c.on("session")) == 2)
-        protocol = sink.publisher.protocol
-    return outbox, protocol
+        return sink.publisher.protocol
 
 
-async def _check(collector: Collector, prefix: str, reliable: Sequence[Event], outbox: MemoryOutbox) -> None:
+async def _check(collector: Collector, prefix: str, reliable: Sequence[Event], outbox: Store) -> None:
     await collector.wait_for(lambda c: any(m.payload == b"offline" for m in c.on("status")))
     # every topic's payload validates against its published model
     for m in collector.messages:
@@ -106,36 +103,36 @@ async def _check(collector: Collector, prefix: str, reliable: Sequence[Event], o
     assert all(len(x["t_s"]) <= 5 for x in tilt)
     assert all(abs(v - 11.0) < 1e-9 for x in tilt for v in x["anterior_tilt_deg"])
     assert not outbox.pending_outbox(10)
-    assert len(outbox.rows) == 1 + len(reliable) + 1  # start, events, end
+    n = 1 + len(reliable) + 1  # start, events, end
+    assert outbox_counts(outbox) == (n, n)
 
 
 @pytest.mark.mosquitto
-async def test_sink_on_mosquitto(mosquitto_url: str, prefix: str) -> None:
+async def test_sink_on_mosquitto(mosquitto_url: str, prefix: str, store: Store) -> None:
     reliable = workout()
     async with collecting("127.0.0.1", 1883, f"{prefix}/#") as collector:
-        outbox, protocol = await _session(mosquitto_url, prefix, collector, reliable)
+        protocol = await _session(mosquitto_url, prefix, collector, reliable, store)
         assert protocol == "5"
-        await _check(collector, prefix, reliable, outbox)
+        await _check(collector, prefix, reliable, store)
 
 
 @pytest.mark.parametrize("transport", ["tcp", "websockets"])
-async def test_sink_on_embedded_amqtt(amqtt_broker: EmbeddedBroker, transport: str) -> None:
+async def test_sink_on_embedded_amqtt(amqtt_broker: EmbeddedBroker, transport: str, store: Store) -> None:
     prefix = f"amqtt-{transport}"
     reliable = workout()
     host, port = _host_port(amqtt_broker.tcp_url)
     url = amqtt_broker.tcp_url if transport == "tcp" else amqtt_broker.ws_url
     assert url is not None
     async with collecting(host, port, f"{prefix}/#") as collector:
-        outbox, protocol = await _session(url, prefix, collector, reliable)
+        protocol = await _session(url, prefix, collector, reliable, store)
         assert protocol == "3.1.1"  # amqtt refuses MQTT 5; the publisher fell back
-        await _check(collector, prefix, reliable, outbox)
+        await _check(collector, prefix, reliable, store)
 
 
 @pytest.mark.mosquitto
-async def test_retained_status_and_state_for_late_subscribers(mosquitto_url: str, prefix: str) -> None:
-    outbox = MemoryOutbox()
+async def test_retained_status_and_state_for_late_subscribers(mosquitto_url: str, prefix: str, store: Store) -> None:
     cfg = BrokerConfig(url=mosquitto_url, topic_prefix=prefix, ha_discovery="off")
-    async with mqtt_sink(cfg, sensor_id="hs1", session_id="s", outbox=outbox) as sink:
+    async with mqtt_sink(cfg, sensor_id="hs1", session_id="s", outbox=store) as sink:
         await sink.publisher.wait_connected(10)
         sink.update_device(battery_pct=81.0, rssi_dbm=-67.0, glute_sessions_this_week=2)
         await asyncio.sleep(0)
