@@ -61,21 +61,21 @@ _URL_HELP: Final = "use e.g. mqtt://host:1883, mqtts://host:8883, ws://host:9001
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (also for URLs too broken to parse)."""
-    sep = url.find("://")
-    start = sep + 3 if sep >= 0 else 0
-    end = len(url)
-    for ch in "/?#":
-        i = url.find(ch, start)
-        if 0 <= i < end:
-            end = i
-    netloc = url[start:end]
-    at = netloc.rfind("@")
-    if at < 0:
-        return url
-    user, has_password, _ = netloc[:at].partition(":")
-    userinfo = f"{user}:***" if has_password else user
-    return url[:start] + userinfo + netloc[at:] + url[end:]
+    """The URL with any password replaced by ``***``, also for URLs too broken to parse (``mqtt:/u:pw@h``).
+
+    Every ``user:password@`` segment (text between a ``/`` or the start and an ``@``) is masked after its first
+    colon, so a password never survives a typo in the scheme.
+    """
+    out = url
+    at = out.rfind("@")
+    while at >= 0:
+        start = out.rfind("/", 0, at) + 1
+        user, has_password, _ = out[start:at].partition(":")
+        if has_password:
+            out = f"{out[:start]}{user}:***{out[at:]}"
+            at = start + len(user) + 4
+        at = out.rfind("@", 0, at)
+    return out
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,20 @@ class BrokerSettings:
         if self.tls_insecure:
             # Host name check only; the chain is still verified against the CA.
             ctx.check_hostname = False
+        ctx.sslsocket_class = _ClosingSSLSocket
         return ctx
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """paho drops the TLS socket without closing it when the handshake fails (a ResourceWarning per attempt,
+    every backoff period); this socket closes itself instead."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
 
 
 def _s(p: Path | None) -> str:
@@ -339,6 +352,13 @@ def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
             f"TLS handshake with {where} failed ({_os_reason(root)}). Is it a TLS port? Use mqtts:// (usually 8883) "
             "only for TLS listeners and mqtt:// (usually 1883) for plain ones; the broker may also require a client "
             "certificate (broker.cert_file, broker.key_file)",
+            url=url,
+            reason="tls",
+        )
+    if t.tls and isinstance(root, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return BrokerError(
+            f"TLS handshake with {where} failed: the server closed the connection ({_os_reason(root)}). Is it a TLS "
+            "port? Use mqtts:// (usually 8883) only for TLS listeners and mqtt:// (usually 1883) for plain ones",
             url=url,
             reason="tls",
         )

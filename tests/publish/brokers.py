@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import json
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -58,7 +60,15 @@ class PrivateMosquitto:
     proc: subprocess.Popen[bytes] | None = None
 
     def write_config(self) -> Path:
-        lines = ["per_listener_settings false", f"listener {self.port} 127.0.0.1", "log_dest stderr", "log_type error"]
+        # run as ourselves: mosquitto started as root otherwise switches to user "mosquitto", which cannot read
+        # the test's temp directory
+        lines = [
+            f"user {getpass.getuser()}",
+            "per_listener_settings false",
+            f"listener {self.port} 127.0.0.1",
+            "log_dest stderr",
+            "log_type error",
+        ]
         if self.password_file is not None:
             lines += ["allow_anonymous false", f"password_file {self.password_file}"]
         else:
@@ -142,9 +152,20 @@ class Received:
 class Collector:
     """A subscriber that keeps every message it receives (reconnecting with a persistent session if asked)."""
 
-    def __init__(self, url_host: str, port: int, topic: str, *, persistent_id: str | None = None) -> None:
+    def __init__(
+        self,
+        url_host: str,
+        port: int,
+        topic: str,
+        *,
+        persistent_id: str | None = None,
+        auth: tuple[str, str] | None = None,
+        tls_ca: Path | None = None,
+    ) -> None:
         self.host, self.port, self.topic = url_host, port, topic
         self.persistent_id = persistent_id
+        self.auth = auth
+        self.tls = ssl.create_default_context(cafile=str(tls_ca)) if tls_ca else None
         self.messages: list[Received] = []
         self.subscribed = asyncio.Event()
         self._changed = asyncio.Event()
@@ -170,6 +191,9 @@ class Collector:
                     identifier=self.persistent_id,
                     clean_session=False if self.persistent_id else None,
                     protocol=aiomqtt.ProtocolVersion.V311,
+                    username=self.auth[0] if self.auth else None,
+                    password=self.auth[1] if self.auth else None,
+                    tls_context=self.tls,
                 ) as client:
                     await client.subscribe(self.topic, qos=1)
                     self.subscribed.set()
@@ -184,8 +208,8 @@ class Collector:
 
 
 @contextlib.asynccontextmanager
-async def collecting(host: str, port: int, topic: str, *, persistent_id: str | None = None) -> AsyncIterator[Collector]:
-    c = Collector(host, port, topic, persistent_id=persistent_id)
+async def collecting(host: str, port: int, topic: str, **kwargs: Any) -> AsyncIterator[Collector]:
+    c = Collector(host, port, topic, **kwargs)
     async with asyncio.TaskGroup() as tg:
         task = tg.create_task(c.run(), name=f"collector[{topic}]")
         await asyncio.wait_for(c.subscribed.wait(), 10)

@@ -45,6 +45,9 @@ def test_credentials_in_url_are_decoded_and_redacted() -> None:
         ("u:pw@h:1883", "u:***@h:1883"),
         ("wss://u:p@ss@h/mqtt?x#y", "wss://u:***@h/mqtt?x#y"),
         ("http://u:pw@h", "http://u:***@h"),
+        ("mqtt:/u:pw@h:1883", "mqtt:/u:***@h:1883"),
+        ("ws://u:pw@h/p@x", "ws://u:***@h/p@x"),
+        ("ws://h/a:b@c", "ws://h/a:***@c"),
     ],
 )
 def test_redact_url(url: str, expected: str) -> None:
