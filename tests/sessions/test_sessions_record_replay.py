@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sensor.app import run_pipeline
+from sensor.errors import StoreError
+from sensor.events import Event, StepEvent
+from sensor.model import ImuBlock, RawFrame
+from sensor.sessions import imu_f64
+from sensor.sessions.recorder import Recorder
+from sensor.sessions.replay import ReplaySource, session_decoder_factory
+from sensor.sessions.store import SensorMeta, Store
+from tests.sessions._pipeline_helpers import CollectingSink, ListSource, ZeroCrossingAnalyzer
+from tests.sessions._synth import synth_block
+
+META = [
+    SensorMeta(sensor_id="hip", sensor_type="imu_f64", sampling_rate_hz=208.0),
+    SensorMeta(sensor_id="ankle", sensor_type="imu_f64", sampling_rate_hz=104.0),
+]
+
+
+def _live_frames(duration_s: float = 20.0) -> list[RawFrame]:
+    a = imu_f64.frames_from_block(
+        synth_block("hip", duration_s=duration_s, seed=1), samples_per_frame=8, host_t0_s=1.7e9
+    )
+    b = imu_f64.frames_from_block(
+        synth_block("ankle", duration_s=duration_s, rate_hz=104.0, seed=2, gyr=False),
+        samples_per_frame=5,
+        host_t0_s=1.7e9 + 0.003,
+    )
+    return sorted(a + b, key=lambda f: f.host_t_s)
+
+
+async def _record_live(store: Store, frames: list[RawFrame]) -> tuple[str, dict[str, list[ImuBlock]], CollectingSink]:
+    blocks: dict[str, list[ImuBlock]] = {}
+    seen = CollectingSink()
+    async with Recorder(store, name="live", sensors=META, flush_interval_s=0.05) as rec:
+        stats = await run_pipeline(
+            ListSource(frames),
+            session_decoder_factory(store, rec.session_id),
+            lambda _sid: ZeroCrossingAnalyzer(),
+            [rec, seen],
+            on_block=lambda b: blocks.setdefault(b.sensor_id, []).append(b),
+        )
+    assert stats.frames == len(frames)
+    assert stats.decode_errors == {}
+    return rec.session_id, blocks, seen
+
+
+async def test_replay_equals_live_blocks_and_events(tmp_path: Path) -> None:
+    frames = _live_frames()
+    with Store(tmp_path / "s.db") as store:
+        sid, live_blocks, live = await _record_live(store, frames)
+        assert len(live.events) > 50  # 2.8 Hz crossings for 20 s on two sensors
+        stored = [(e.sensor_id, e.event) for e in store.iter_events(sid)]
+        assert stored == live.events
+
+        replay_blocks: dict[str, list[ImuBlock]] = {}
+        replayed = CollectingSink()
+        progress: list[tuple[int, int]] = []
+        src = ReplaySource(store, sid, speed=None, progress=lambda d, t: progress.append((d, t)))
+        stats = await run_pipeline(
+            src,
+            session_decoder_factory(store, sid),
+            lambda _sid: ZeroCrossingAnalyzer(),
+            [replayed],
+            on_block=lambda b: replay_blocks.setdefault(b.sensor_id, []).append(b),
+        )
+    assert src.loss is None
+    assert replayed.frames == frames  # same bytes, same host times, same order
+    assert replayed.events == live.events
+    for sensor in ("hip", "ankle"):
+        a, b = ImuBlock.concat(live_blocks[sensor]), ImuBlock.concat(replay_blocks[sensor])
+        np.testing.assert_array_equal(a.t_s, b.t_s)
+        np.testing.assert_array_equal(a.acc_mps2, b.acc_mps2)
+    assert stats.samples == (20 * 208) + (20 * 104)
+    assert progress[-1] == (len(frames), len(frames))
+    assert [d for d, _ in progress] == sorted(d for d, _ in progress)
+
+
+async def test_replay_keeps_original_timing_scaled_by_speed(tmp_path: Path) -> None:
+    frames = _live_frames(duration_s=1.0)
+    with Store(tmp_path / "s.db") as store:
+        sid, _, _ = await _record_live(store, frames)
+        src = ReplaySource(store, sid, speed=10.0)
+        loop = asyncio.get_running_loop()
+        arrivals: list[tuple[float, float]] = []
+        async for f in src.frames():
+            arrivals.append((loop.time(), f.host_t_s))
+    # every frame leaves no earlier than its recorded offset / speed (the source sleeps, never runs ahead)
+    t0, h0 = arrivals[0]
+    lags = [(t - t0) - (h - h0) / 10.0 for t, h in arrivals]
+    assert min(lags) >= -1e-3
+    with pytest.raises(ValueError, match="speed must be > 0"):
+        ReplaySource(store, sid, speed=0.0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(1, 120), min_size=1, max_size=6))
+def test_frame_size_of_import_does_not_change_decoded_samples(sizes: list[int]) -> None:
+    block = synth_block(duration_s=2.0, seed=3)
+    frames = [f for part in block.chunks(sizes) for f in imu_f64.frames_from_block(part, samples_per_frame=10**4)]
+    out = ImuBlock.concat([imu_f64.decode_payload("hip", f.payload) for f in frames])
+    np.testing.assert_array_equal(out.acc_mps2, block.acc_mps2)
+    np.testing.assert_array_equal(out.sample_index, block.sample_index)
+
+
+async def test_recorder_commits_periodically_and_on_size(tmp_path: Path) -> None:
+    frames = _live_frames(duration_s=4.0)
+    with Store(tmp_path / "s.db") as store:
+        async with Recorder(store, sensors=META, flush_interval_s=10.0, max_batch_frames=100) as rec:
+            for f in frames:
+                await rec.on_frames([f])
+                await asyncio.sleep(0)
+            await asyncio.sleep(0.05)
+            # the size trigger committed without waiting for the 10 s timer
+            assert store.count_frames(rec.session_id) >= 100
+        assert rec.frames_committed == len(frames)
+        info = store.get_session(rec.session_id)
+    assert info.ended_s is not None
+    assert sum(s.n_frames for s in info.sensors) == len(frames)
+
+
+async def test_recorder_outbox_router_queues_in_same_commit(tmp_path: Path) -> None:
+    woke: list[int] = []
+
+    def route(session_id: str, sensor_id: str, event_id: str, ev: Event) -> tuple[str, str] | None:
+        if ev.kind != "step":
+            return None
+        return f"hipsense/{sensor_id}/step", json.dumps({"id": event_id, "session": session_id, "t_s": ev.t_s})  # type: ignore[union-attr]
+
+    with Store(tmp_path / "s.db") as store:
+        async with Recorder(store, sensors=META[:1], flush_interval_s=0.02, outbox_router=route) as rec:
+            rec.add_commit_listener(lambda: woke.append(1))
+            await rec.on_events("hip", [StepEvent(t_s=float(i), side="left", confidence=1.0) for i in range(3)])
+            await asyncio.sleep(0.1)
+        pend = store.pending_outbox()
+        ids = [e.event_id for e in store.iter_events(rec.session_id)]
+    assert [p.event_id for p in pend] == ids
+    assert [json.loads(p.payload)["t_s"] for p in pend] == [0.0, 1.0, 2.0]
+    assert woke
+
+
+async def test_recorder_disk_full_raises_store_error_and_keeps_commits(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    frames = _live_frames(duration_s=60.0)
+    with Store(path, max_pages=120) as store:
+        rec = Recorder(store, sensors=META, flush_interval_s=0.01)
+
+        async def record() -> None:
+            async with rec:
+                for i, f in enumerate(frames):
+                    await rec.on_frames([f])
+                    if i % 20 == 0:
+                        await asyncio.sleep(0.002)
+
+        with pytest.raises(StoreError, match="disk is full") as ei:
+            await record()
+        assert str(path) in str(ei.value)
+        committed = rec.frames_committed
+        assert rec.pending_frames > 0  # the failed batch is kept, not dropped
+    assert committed > 0
+    with Store(path) as store:
+        assert store.integrity_check() == []
+        got = [f for _, _, f in store.iter_frames(rec.session_id)]
+    assert got == frames[:committed]
