@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sensor.events import SetEvent
+from sensor.events import AlertEvent, RepEvent, SetEvent
 from sensor.publish.ha_discovery import DeviceInfo, component_discovery, device_discovery, discovery_messages
 from sensor.publish.payloads import AlertMessage, RepMessage, Topics
 
@@ -238,6 +238,38 @@ def test_event_attributes_in_templates_exist_in_the_payloads(lovelace: dict[str,
             assert attr in models[eid].model_fields, (eid, attr)
             used += 1
     assert used >= 4
+
+
+def _event_variables(text: str, trigger_entity: str | None) -> Iterator[tuple[str, str, str]]:
+    """(entity, variable, attribute) for each ``var.attr`` where ``var`` was set to an event entity's ``event``."""
+    pattern = (
+        r"\{%-? set (\w+) = (?:state_attr\('([a-z_]+\.[a-z0-9_]+)', 'event'\)"
+        r"|(trigger\.to_state\.attributes\.event)) -?%\}"
+    )
+    for var, entity, from_trigger in re.findall(pattern, text):
+        source = entity or trigger_entity
+        assert source is not None, (from_trigger, text)
+        for attr in re.findall(rf"\b{var}\.(\w+)", text):
+            yield source, var, attr
+
+
+def test_event_fields_used_in_templates_exist(lovelace: dict[str, Any]) -> None:
+    """``{% set e = ...'event' %}`` then ``e.value``: the field must exist in that entity's event model."""
+    events = {"event.hipsense_hip_alert": AlertEvent, "event.hipsense_hip_rep": RepEvent}
+    used = []
+    for _, text in _walk(lovelace):
+        if isinstance(text, str):
+            used += list(_event_variables(text, None))
+    for a in load_ha_yaml(AUTOMATIONS):
+        entities = [t.get("entity_id") for t in _section(a, "triggers", "trigger")]
+        trigger_entity = entities[0] if len(entities) == 1 and isinstance(entities[0], str) else None
+        for _, text in _walk(a):
+            if isinstance(text, str):
+                used += list(_event_variables(text, trigger_entity))
+    assert {(e, v) for e, v, _ in used} >= {("event.hipsense_hip_alert", "a"), ("event.hipsense_hip_rep", "r"),
+                                            ("event.hipsense_hip_alert", "e")}  # fmt: skip
+    for entity, _, attr in used:
+        assert attr in events[entity].model_fields, (entity, attr)
 
 
 # --- automations ----------------------------------------------------------------------------------------------
