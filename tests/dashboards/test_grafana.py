@@ -9,24 +9,32 @@ are numeric where aggregated), tags that exist, and tag values that can occur.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import importlib.util
 import json
 import re
+import socket
 import sys
 import tomllib
 import types
 import typing
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 
+import aiomqtt
 import pytest
 import yaml
 from pydantic import BaseModel
 
 from sensor.config import BrokerConfig
+from sensor.events import Event, HoldEvent, RepEvent, RollingSummary, SetEvent, StepEvent
+from sensor.frames import Side
+from sensor.publish.mqtt_sink import mqtt_sink
 from sensor.publish.payloads import PAYLOAD_MODELS, RELIABLE_TOPICS, TOPIC_NAMES, Topics
+from sensor.sessions.store import Store
 
 GRAFANA_DIR = Path(__file__).resolve().parents[2] / "dashboards" / "grafana"
 DASHBOARD = GRAFANA_DIR / "hipsense-trends.json"
@@ -247,9 +255,8 @@ def test_dashboard_has_the_trend_panels(dashboard: dict[str, Any]) -> None:
     assert dashboard["uid"] == "hipsense-trends"
 
 
-def test_every_query_names_only_what_telegraf_produces(
-    dashboard: dict[str, Any], produced: dict[str, Produced]
-) -> None:
+def check_queries(dashboard: dict[str, Any], produced: dict[str, Produced]) -> int:
+    """Assert that every query of ``dashboard`` names only what ``produced`` holds; returns the queries checked."""
     checked = 0
     for panel, target in _queries(dashboard):
         assert target["rawQuery"] is True
@@ -283,7 +290,13 @@ def test_every_query_names_only_what_telegraf_produces(
         for tag in re.findall(r"\$tag_([a-z_]+)", target.get("alias", "")):
             assert tag in group_tags, (panel["title"], tag)
         checked += 1
-    assert checked >= 8
+    return checked
+
+
+def test_every_query_names_only_what_telegraf_produces(
+    dashboard: dict[str, Any], produced: dict[str, Produced]
+) -> None:
+    assert check_queries(dashboard, produced) >= 8
 
 
 def test_weekly_buckets_start_on_monday(dashboard: dict[str, Any]) -> None:
@@ -340,3 +353,84 @@ def test_compose_example_wires_the_files_and_variables_together() -> None:
     provider = yaml.safe_load(PROVIDER.read_text(encoding="utf-8"))
     mounted = [v.split(":")[1] for v in services["grafana"]["volumes"] if v.startswith("./hipsense-trends.json")]
     assert [str(Path(m).parent) for m in mounted] == [provider["providers"][0]["options"]["path"]]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _session_events() -> tuple[list[Event], RollingSummary]:
+    """A short realistic session: a walk into a run (one step in a turn), then a set, a single-leg set and a hold."""
+    events: list[Event] = []
+    for k in range(24):
+        side: Side = "left" if k % 2 == 0 else "right"
+        events.append(StepEvent(t_s=0.36 * k, side=side, t_toe_off_s=0.36 * k + 0.22, neutral="standing",
+                                pelvic_drop_deg=6.0 + 0.5 * (k % 2), cadence_spm=168.0, in_turn=k == 13,
+                                activity="walking" if k < 4 else "running", confidence=0.9))  # fmt: skip
+    t = 20.0
+    for exercise, set_side in (("glute_bridge", None), ("single_leg_bridge", "left")):
+        t0 = t
+        for i in range(3):
+            events.append(RepEvent(t_start_s=t, t_end_s=t + 2.4, exercise=exercise, side=set_side, index_in_set=i + 1,
+                                   duration_s=2.4, quality=0.8, confidence=0.9))  # fmt: skip
+            t += 2.4
+        events.append(SetEvent(t_start_s=t0, t_end_s=t, exercise=exercise, exercise_confidence=0.9, reps=3,
+                               side=set_side, mean_rep_s=2.4, tempo_cv=0.05))  # fmt: skip
+        t += 30.0
+    events.append(HoldEvent(t_start_s=t, t_end_s=t + 20.0, exercise="static_lunge", duration_s=20.0))
+    summary = RollingSummary(t_s=t + 20.0, activity="running", steps=24, median_drop_left_deg=6.0,
+                             median_drop_right_deg=6.5, asymmetry_index_pct=8.0, cadence_spm=168.0,
+                             fatigue_slope_deg_per_10min=0.4)  # fmt: skip
+    return events, summary
+
+
+@pytest.mark.mosquitto
+async def test_real_sink_messages_reach_the_consumers_and_feed_every_query(
+    tmp_path: Path, dashboard: dict[str, Any]
+) -> None:
+    """HipSense's real MQTT sink publishes a session to Mosquitto; what telegraf.conf's topic filters receive,
+    parsed as Telegraf would, holds every measurement, field, tag and tag value the dashboard queries."""
+    if not _port_open(1883):
+        pytest.skip("Mosquitto is not running on 127.0.0.1:1883 (bash .ci/services starts it)")
+    sensor_id = f"grafana-{uuid.uuid4().hex[:8]}"  # the filters are hipsense/+/...: keep only this test's sensor
+    events, summary = _session_events()
+    metrics: dict[str, Produced] = {}
+    phases: list[str] = []
+    counts: dict[str, int] = {}
+    want = {"hipsense_step": 24, "hipsense_rep": 6, "hipsense_set": 3, "hipsense_session": 2}
+    async with aiomqtt.Client("127.0.0.1", 1883) as sub:
+        for consumer in CONSUMERS:
+            for topic_filter in consumer.topics:
+                await sub.subscribe(topic_filter, qos=consumer.qos)
+        store = Store(tmp_path / "sessions.db")
+        try:
+            cfg = BrokerConfig(url="mqtt://127.0.0.1:1883", ha_discovery="off")
+            async with mqtt_sink(cfg, sensor_id=sensor_id, session_id="grafana-1", outbox=store) as sink:
+                await sink.publisher.wait_connected(10)
+                await sink.start_session()
+                await sink.on_events(sensor_id, events)
+                await sink.end_session(summary)
+                assert await sink.publisher.wait_flushed(15)
+        finally:
+            store.close()
+        async with asyncio.timeout(15):
+            async for msg in sub.messages:
+                topic = str(msg.topic)
+                if topic.split("/")[1] != sensor_id:
+                    continue
+                (consumer,) = [c for c in CONSUMERS if c.matches(topic)]
+                assert isinstance(msg.payload, bytes)
+                metric = tj.parse(consumer, msg.payload)
+                assert metric.tags["sensor_id"] == sensor_id
+                metrics.setdefault(metric.name, Produced()).add(metric)
+                if metric.name == "hipsense_session":
+                    phases.append(metric.tags["phase"])
+                counts[metric.name] = counts.get(metric.name, 0) + 1
+                if counts == want:
+                    break
+    assert counts == want
+    assert phases == ["start", "end"]
+    assert set(metrics) == {c.measurement for c in CONSUMERS}
+    assert check_queries(dashboard, metrics) >= 8
