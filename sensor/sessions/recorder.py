@@ -118,8 +118,12 @@ class Recorder:
             await self._tg.__aexit__(exc_type, exc, tb)
         except BaseExceptionGroup as group:
             # one failing flush task: surface its StoreError itself, which names the path and the fix
-            if len(group.exceptions) == 1 and isinstance(group.exceptions[0], HipSenseError):
-                raise group.exceptions[0] from None
+            # (the producer may have hit the same error through on_frames: the group then holds it twice)
+            distinct = {id(e): e for e in group.exceptions}
+            if len(distinct) == 1:
+                (only,) = distinct.values()
+                if isinstance(only, HipSenseError):
+                    raise only from None
             raise
         if self._failed is None:
             await self.flush()

@@ -754,52 +754,92 @@ class Store:
         if not frames and not events:
             return
         with self.transaction() as c:
-            skey = self._session_key(c, session_id)
-            sensor_keys: dict[str, int] = {}
-            rows: list[tuple[int, int, int, float, int, bytes]] = []
-            stats: dict[int, list[float]] = {}
+            self._write(c, session_id, frames, events)
+
+    def write_session(
+        self,
+        *,
+        name: str | None,
+        source_kind: SourceKind,
+        started_s: float | None,
+        sensors: Sequence[SensorMeta],
+        frames: Iterable[RawFrame],
+        events: Sequence[PendingEvent] = (),
+        tags: Iterable[str] = (),
+        notes: Iterable[NoteInfo] = (),
+        meta: dict[str, Any] | None = None,
+        ended_s: float | None = None,
+        uid: str | None = None,
+        chunk: int = 4096,
+    ) -> str:
+        """Create a whole session (imports, archives) in ONE transaction: if anything fails, nothing is left."""
+        sid = uid or new_session_uid()
+        with self.transaction() as c:
+            key = self._insert_session(c, sid, name, source_kind, started_s, sensors, tags, meta)
+            buf: list[RawFrame] = []
             for f in frames:
-                k = sensor_keys.get(f.sensor_id)
-                if k is None:
-                    k = sensor_keys[f.sensor_id] = self._sensor_key(c, skey, f.sensor_id)
-                seq = self._next_seq.get(k)
-                if seq is None:
-                    seq = int(
-                        c.execute("SELECT coalesce(max(seq) + 1, 0) FROM frames WHERE sensor_key=?", (k,)).fetchone()[0]
-                    )
-                self._next_seq[k] = seq + 1
-                rows.append((skey, k, seq, f.host_t_s, self._channel_key(c, f.channel), f.payload))
-                st = stats.setdefault(k, [0.0, f.host_t_s, f.host_t_s])
-                st[0] += 1
-                st[2] = f.host_t_s
-            c.executemany(
-                "INSERT INTO frames(session_key, sensor_key, seq, host_t_s, channel_key, payload) VALUES (?,?,?,?,?,?)",
-                rows,
+                buf.append(f)
+                if len(buf) >= chunk:
+                    self._write(c, sid, buf, ())
+                    buf = []
+            self._write(c, sid, buf, events)
+            for n in notes:
+                c.execute(
+                    "INSERT INTO session_notes(session_key, created_s, t_s, text) VALUES (?,?,?,?)",
+                    (key, n.created_s, n.t_s, n.text),
+                )
+            c.execute("UPDATE sessions SET ended_s=? WHERE session_key=?", (ended_s or time.time(), key))
+        return sid
+
+    def _write(
+        self, c: sqlite3.Connection, session_id: str, frames: Sequence[RawFrame], events: Sequence[PendingEvent]
+    ) -> None:
+        skey = self._session_key(c, session_id)
+        sensor_keys: dict[str, int] = {}
+        rows: list[tuple[int, int, int, float, int, bytes]] = []
+        stats: dict[int, list[float]] = {}
+        for f in frames:
+            k = sensor_keys.get(f.sensor_id)
+            if k is None:
+                k = sensor_keys[f.sensor_id] = self._sensor_key(c, skey, f.sensor_id)
+            seq = self._next_seq.get(k)
+            if seq is None:
+                seq = int(
+                    c.execute("SELECT coalesce(max(seq) + 1, 0) FROM frames WHERE sensor_key=?", (k,)).fetchone()[0]
+                )
+            self._next_seq[k] = seq + 1
+            rows.append((skey, k, seq, f.host_t_s, self._channel_key(c, f.channel), f.payload))
+            st = stats.setdefault(k, [0.0, f.host_t_s, f.host_t_s])
+            st[0] += 1
+            st[2] = f.host_t_s
+        c.executemany(
+            "INSERT INTO frames(session_key, sensor_key, seq, host_t_s, channel_key, payload) VALUES (?,?,?,?,?,?)",
+            rows,
+        )
+        for k, (n, first, last) in stats.items():
+            c.execute(
+                "UPDATE session_sensors SET n_frames = n_frames + ?,"
+                " first_host_t_s = coalesce(first_host_t_s, ?), last_host_t_s = ? WHERE sensor_key=?",
+                (int(n), first, last, k),
             )
-            for k, (n, first, last) in stats.items():
-                c.execute(
-                    "UPDATE session_sensors SET n_frames = n_frames + ?,"
-                    " first_host_t_s = coalesce(first_host_t_s, ?), last_host_t_s = ? WHERE sensor_key=?",
-                    (int(n), first, last, k),
+        now = time.time()
+        for ev in events:
+            k = sensor_keys.get(ev.sensor_id)
+            if k is None:
+                k = sensor_keys[ev.sensor_id] = self._sensor_key(c, skey, ev.sensor_id)
+            eseq = self._next_event_seq.get(k)
+            if eseq is None:
+                eseq = int(
+                    c.execute("SELECT coalesce(max(seq) + 1, 0) FROM events WHERE sensor_key=?", (k,)).fetchone()[0]
                 )
-            now = time.time()
-            for ev in events:
-                k = sensor_keys.get(ev.sensor_id)
-                if k is None:
-                    k = sensor_keys[ev.sensor_id] = self._sensor_key(c, skey, ev.sensor_id)
-                eseq = self._next_event_seq.get(k)
-                if eseq is None:
-                    eseq = int(
-                        c.execute("SELECT coalesce(max(seq) + 1, 0) FROM events WHERE sensor_key=?", (k,)).fetchone()[0]
-                    )
-                self._next_event_seq[k] = eseq + 1
-                c.execute(
-                    "INSERT INTO events(session_key, sensor_key, seq, event_id, kind, t_s, body_json)"
-                    " VALUES (?,?,?,?,?,?,?)",
-                    (skey, k, eseq, ev.event_id, ev.event.kind, _event_t_s(ev.event), ev.event.model_dump_json()),
-                )
-                if ev.outbox is not None:
-                    self._enqueue(c, session_id, ev.outbox[0], ev.outbox[1], ev.event_id, now)
+            self._next_event_seq[k] = eseq + 1
+            c.execute(
+                "INSERT INTO events(session_key, sensor_key, seq, event_id, kind, t_s, body_json)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (skey, k, eseq, ev.event_id, ev.event.kind, _event_t_s(ev.event), ev.event.model_dump_json()),
+            )
+            if ev.outbox is not None:
+                self._enqueue(c, session_id, ev.outbox[0], ev.outbox[1], ev.event_id, now)
 
     # outbox ---------------------------------------------------------------------------------------
     def _enqueue(
