@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sensor.errors import PacketError
 from sensor.events import Event
 from sensor.interfaces import Analyzer, FrameSource, Sink
-from sensor.model import ImuBlock
+from sensor.model import ImuBlock, RawFrame
 from sensor.protocol.base import StreamDecoder
 
 log = logging.getLogger(__name__)
@@ -92,3 +92,24 @@ async def run_pipeline(
     for sid, an in analyzers.items():
         await emit(sid, an.finish())
     return stats
+
+
+class EventCollector:
+    """A :class:`~sensor.interfaces.Sink` that keeps the events (for ``--json`` outputs and tests)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Event]] = []
+
+    async def on_frames(self, frames: Sequence[RawFrame]) -> None:
+        return None
+
+    async def on_events(self, sensor_id: str, events: Sequence[Event]) -> None:
+        self.events.extend((sensor_id, e) for e in events)
+
+
+def default_analyzer_factory() -> AnalyzerFactory | None:
+    """The analysis run by replay (and later run/demo/analyze): ``None`` decodes only.
+
+    The integrator points this at the pipeline (``sensor.pipeline``) once it lands.
+    """
+    return None

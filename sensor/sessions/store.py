@@ -185,7 +185,7 @@ class SessionInfo(BaseModel):
     source_kind: str
     started_s: float
     ended_s: float | None
-    duration_s: float | None = Field(description="from the first to the last frame (host clock)")
+    duration_s: float | None = Field(description="from start to end (or to the last frame if it never ended), s")
     tags: list[str]
     notes: list[NoteInfo]
     sensors: list[SensorInfo]
@@ -711,9 +711,10 @@ class Store:
                 str(r[0]): int(r[1])
                 for r in c.execute("SELECT kind, count(*) FROM events WHERE session_key=? GROUP BY kind", (key,))
             }
-        firsts = [s.first_host_t_s for s in sensors if s.first_host_t_s is not None]
+        # the session's span: start to end, or to the last frame when it never ended (crash, still recording)
         lasts = [s.last_host_t_s for s in sensors if s.last_host_t_s is not None]
-        duration = (max(lasts) - min(firsts)) if firsts and lasts else None
+        end = row[5] if row[5] is not None else (max(lasts) if lasts else None)
+        duration = None if end is None else max(0.0, end - row[4])
         return SessionInfo(
             id=row[1],
             name=row[2],

@@ -87,7 +87,7 @@ def test_sessions_metadata_tags_notes_delete(tmp_path: Path) -> None:
             mounting="sacrum",
             firmware="1.2.0",
         )
-        sid = st.create_session(name="morning run", sensors=[meta], tags=["run"])
+        sid = st.create_session(name="morning run", sensors=[meta], tags=["run"], started_s=1000.0)
         st.add_tags(sid, ["tempo", "run"])
         st.add_note(sid, "left knee felt fine")
         frames = [RawFrame("hip", 1000.0 + i * 0.1, bytes([i]), "uuid-a") for i in range(5)]
