@@ -8,7 +8,8 @@ Formats (``hipsense export SESSION --format ...``):
   "reps": [...], "sets": [...], "holds": [...], "alerts": [...], "bouts": [...], "summaries": [...],
   "summary": {...} | null, "loss": null | "..."}``. Another install imports it (``hipsense import``).
 * ``csv``: a folder (or a ``.zip`` when ``-o`` ends with ``.zip``) with ``samples_<sensor>.csv`` in the HipSense
-  CSV columns, one CSV per event kind (``steps.csv`` ...; nested values as JSON text) and ``session.json``.
+  CSV format (:mod:`sensor.sessions.hipsense_csv`, 1e-6 resolution; re-importable), one CSV per event kind
+  (``steps.csv`` ...; nested values as JSON text) and ``session.json``.
 * ``parquet``: a folder with ``samples.parquet`` (one row per sample, a ``sensor_id`` column) and one parquet
   file per event kind; needs the optional extra ``hipsense[parquet]`` (pyarrow).
 * ``hipsense``: a lossless archive: a one-session store file (raw frames, metadata, events, notes, tags).
@@ -35,6 +36,7 @@ import numpy as np
 from sensor.errors import PacketError, UsageError
 from sensor.model import ImuBlock
 from sensor.protocol.base import StreamDecoder
+from sensor.sessions import hipsense_csv
 from sensor.sessions.replay import session_decoder_factory
 from sensor.sessions.store import PendingEvent, SessionInfo, SessionReader, SourceKind, Store, StoredEvent
 
@@ -49,7 +51,7 @@ EVENT_GROUPS: dict[str, str] = {
     "bout": "bouts",
     "summary": "summaries",
 }
-SAMPLE_COLUMNS = ("t_s", "acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_radps", "gyr_y_radps", "gyr_z_radps")
+SAMPLE_COLUMNS = hipsense_csv.CSV_COLUMNS
 
 
 @dataclass(slots=True)
@@ -132,16 +134,6 @@ def session_document(data: SessionData) -> dict[str, Any]:
     }
 
 
-def _samples_csv(b: ImuBlock) -> str:
-    buf = io.StringIO()
-    cols = SAMPLE_COLUMNS if b.gyr_radps is not None else SAMPLE_COLUMNS[:4]
-    buf.write(",".join(cols) + "\n")
-    arr = np.column_stack([b.t_s, b.acc_mps2] + ([b.gyr_radps] if b.gyr_radps is not None else []))
-    # repr-precision floats: the CSV re-imports to the same float64 values
-    np.savetxt(buf, arr, delimiter=",", fmt="%.17g")
-    return buf.getvalue()
-
-
 def _events_csv(rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     keys: list[str] = []
@@ -171,7 +163,7 @@ def export_session(store: Store, session_id: str, fmt: str, out: Path) -> tuple[
         out.write_text(json.dumps(session_document(data), allow_nan=False, default=_finite), encoding="utf-8")
         return out, data
     if fmt == "csv":
-        files: dict[str, str] = {f"samples_{sid}.csv": _samples_csv(b) for sid, b in data.samples.items()}
+        files: dict[str, str] = {f"samples_{sid}.csv": hipsense_csv.format_csv(b) for sid, b in data.samples.items()}
         groups = events_doc(data.events)
         for group in EVENT_GROUPS.values():
             files[f"{group}.csv"] = _events_csv(groups[group])

@@ -36,7 +36,6 @@ near 1 means the file is in g (the error says to pass ``--acc-unit g``), near 0 
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import json
 import os
@@ -55,7 +54,7 @@ from sensor.errors import ImportFormatError
 from sensor.events import Event
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import FloatArray, ImuBlock, RawFrame
-from sensor.sessions import imu_f64
+from sensor.sessions import hipsense_csv, imu_f64
 from sensor.sessions.store import NoteInfo, PendingEvent, SensorMeta, Store, new_session_uid
 from sensor.sessions.tables import Table, check_finite, check_time, parse_table
 
@@ -448,12 +447,9 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
 
 
 # ------------------------------------------------------------------------------------------- HipSense CSV
-def read_hipsense_csv_file(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str = "hip") -> Recording:
-    """The HipSense CSV through the simulator branch's reader (:mod:`sensor.sessions.hipsense_csv`)."""
-    mod: Any = importlib.import_module("sensor.sessions.hipsense_csv")
-    block: ImuBlock = mod.read_hipsense_csv(path, acc_unit=acc_unit, sensor_id=sensor_id)
-    acc = to_mps2(np.asarray(block.acc_mps2), "mps2", path=str(path), column="acc_x_mps2")
-    del acc  # the reader converted the unit; this only checks plausibility
+def read_hipsense_csv_file(path: Path, *, acc_unit: AccUnit | None = None, sensor_id: str = "hip") -> Recording:
+    """The HipSense CSV through :func:`sensor.sessions.hipsense_csv.read_csv` (it checks columns, time, units)."""
+    block = hipsense_csv.read_csv(path, sensor_id=sensor_id, acc_unit=acc_unit)
     meta = SensorMeta(
         sensor_id=sensor_id,
         sensor_type=imu_f64.SENSOR_TYPE,
@@ -606,14 +602,16 @@ def detect_format(path: Path) -> str:
 
 
 def read_recording(
-    path: Path, *, fmt: str = "auto", acc_unit: AccUnit = "mps2", sensor_id: str | None = None
+    path: Path, *, fmt: str = "auto", acc_unit: AccUnit | None = None, sensor_id: str | None = None
 ) -> Recording:
-    """Read and check a file without touching any store."""
+    """Read and check a file without touching any store (``acc_unit`` None: m/s^2, or what a HipSense CSV header
+    declares)."""
     kind = detect_format(path) if fmt == "auto" else fmt
+    unit: AccUnit = acc_unit or "mps2"
     readers: dict[str, Callable[[], Recording]] = {
         "hipsense-csv": lambda: read_hipsense_csv_file(path, acc_unit=acc_unit, sensor_id=sensor_id or "hip"),
-        "phyphox": lambda: read_phyphox(path, acc_unit=acc_unit, sensor_id=sensor_id or "phone"),
-        "sensor-logger": lambda: read_sensor_logger(path, acc_unit=acc_unit, sensor_id=sensor_id or "phone"),
+        "phyphox": lambda: read_phyphox(path, acc_unit=unit, sensor_id=sensor_id or "phone"),
+        "sensor-logger": lambda: read_sensor_logger(path, acc_unit=unit, sensor_id=sensor_id or "phone"),
         "hipsense-json": lambda: read_hipsense_json(path),
     }
     if kind not in readers:
@@ -626,7 +624,7 @@ def import_file(
     path: Path | str,
     *,
     fmt: str = "auto",
-    acc_unit: AccUnit = "mps2",
+    acc_unit: AccUnit | None = None,
     axes: str | None = None,
     name: str | None = None,
     sensor_id: str | None = None,

@@ -301,7 +301,7 @@ def test_csv_export_folder_and_zip(tmp_path: Path) -> None:
         zout, _ = export_session(a, sid, "csv", tmp_path / "legs.zip")
     assert data is not None
     arr = np.loadtxt(out / "samples_hip.csv", delimiter=",", skiprows=1)
-    np.testing.assert_array_equal(arr[:, 1:4], data.samples["hip"].acc_mps2)  # %.17g round-trips float64
+    np.testing.assert_allclose(arr[:, 1:4], data.samples["hip"].acc_mps2, rtol=0, atol=5e-7)  # HipSense CSV: %.6f
     assert (out / "samples_hip.csv").read_text().split("\n")[0] == (
         "t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2,gyr_x_radps,gyr_y_radps,gyr_z_radps"
     )
@@ -309,6 +309,12 @@ def test_csv_export_folder_and_zip(tmp_path: Path) -> None:
     assert "4.2" in (out / "steps.csv").read_text()
     with zipfile.ZipFile(zout) as zf:
         assert {"samples_hip.csv", "steps.csv", "reps.csv", "sets.csv", "session.json"} <= set(zf.namelist())
+    # the samples CSV is a HipSense CSV: it imports again (the format is detected from its header)
+    with Store(tmp_path / "b.db") as b:
+        res = import_file(b, out / "samples_hip.csv")
+        back = load_session(b, res.session_id).samples["hip"]
+    assert res.format == "hipsense-csv"
+    np.testing.assert_allclose(back.acc_mps2, data.samples["hip"].acc_mps2, rtol=0, atol=5e-7)
 
 
 def test_parquet_export(tmp_path: Path) -> None:
@@ -323,3 +329,23 @@ def test_parquet_export(tmp_path: Path) -> None:
     ankle = [i for i, s in enumerate(table["sensor_id"]) if s == "ankle"]
     assert np.isnan(np.array(table["gyr_x_radps"])[ankle]).all()
     assert pq.read_table(out / "steps.parquet").to_pydict()["pelvic_drop_deg"] == [4.2]
+
+
+def test_hipsense_csv_import_with_g_unit_and_axes(tmp_path: Path) -> None:
+    from sensor.sessions.hipsense_csv import write_csv
+
+    block = synth_block("hip", duration_s=8.0, seed=9)
+    g_block = type(block).from_arrays("hip", block.t_s, block.acc_mps2 / 9.80665, block.gyr_radps)
+    p = tmp_path / "run.csv"
+    write_csv(p, g_block)  # acc_*_mps2 columns that hold g: the classic mistake
+    with Store(tmp_path / "s.db") as st:
+        with pytest.raises(ImportFormatError, match="--acc-unit g"):
+            import_file(st, p)
+        assert st.session_ids() == []
+        res = import_file(st, p, acc_unit="g", axes="-y,x,z")
+        back = load_session(st, res.session_id).samples["hip"]
+    assert res.format == "hipsense-csv"
+    # new x = -old y, new y = old x (a 90 degree turn about z)
+    np.testing.assert_allclose(back.acc_mps2[:, 0], -block.acc_mps2[:, 1], atol=1e-5)
+    np.testing.assert_allclose(back.acc_mps2[:, 1], block.acc_mps2[:, 0], atol=1e-5)
+    np.testing.assert_allclose(back.gyr_radps[:, 0], -block.gyr_radps[:, 1], atol=1e-6)  # type: ignore[index]
