@@ -62,11 +62,20 @@ class ReplaySource:
         return sum(s.n_frames for s in info.sensors)
 
     async def frames(self) -> AsyncIterator[RawFrame]:
+        async for batch in self.frame_batches():
+            for frame in batch:
+                yield frame
+
+    async def frame_batches(self, max_frames: int = 512) -> AsyncIterator[list[RawFrame]]:
+        """Frames in arrival order, grouped: with ``speed`` every frame already due when the source wakes up (one
+        frame at a time at real speed on a quiet loop), with ``fast`` up to ``max_frames`` at a time."""
         reader = SessionReader(self.store, self.session_id)
         total = self.total_frames()
         t0_host: float | None = None
         t0_mono = time.monotonic()
         n = 0
+        next_report = self.progress_every
+        batch: list[RawFrame] = []
         for _seq, frame in reader.frames():
             if t0_host is None:
                 t0_host = frame.host_t_s
@@ -74,14 +83,22 @@ class ReplaySource:
             if self.speed is not None:
                 delay = (frame.host_t_s - t0_host) / self.speed - (time.monotonic() - t0_mono)
                 if delay > 0:
+                    if batch:
+                        yield batch
+                        batch = []
                     await asyncio.sleep(delay)
-            elif n % 256 == 255:
-                await asyncio.sleep(0)
+            batch.append(frame)
             n += 1
             self.frames_emitted = n
-            yield frame
-            if self.progress is not None and n % self.progress_every == 0:
+            if len(batch) >= max_frames:
+                yield batch
+                batch = []
+                await asyncio.sleep(0)
+            if self.progress is not None and n >= next_report:
+                next_report += self.progress_every
                 self.progress(n, max(total, n))
+        if batch:
+            yield batch
         self.loss = reader.loss
         if self.progress is not None:
             self.progress(n, max(total, n) if self.loss is None else n)

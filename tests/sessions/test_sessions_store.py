@@ -247,3 +247,15 @@ def test_not_a_store_is_refused_by_readers(tmp_path: Path) -> None:
     p.write_bytes(b"hello, this is not sqlite" * 100)
     with pytest.raises(StoreError, match=r"damaged|not a database"):
         Store(p)
+
+
+def test_imu_f64_batch_decode_equals_one_by_one() -> None:
+    frames = imu_f64.frames_from_block(synth_block(duration_s=3.0, seed=2), samples_per_frame=17)
+    frames.insert(5, RawFrame("hip", 0.0, b"\x01\x01", imu_f64.CHANNEL))  # a damaged payload is skipped
+    dec = imu_f64.ImuF64Decoder()
+    blocks = dec.decode_batch(frames)
+    one = ImuBlock.concat([imu_f64.decode_payload("hip", f.payload) for i, f in enumerate(frames) if i != 5])
+    assert len(blocks) == 1
+    assert dec.n_errors == 1
+    np.testing.assert_array_equal(blocks[0].acc_mps2, one.acc_mps2)
+    np.testing.assert_array_equal(blocks[0].sample_index, one.sample_index)
