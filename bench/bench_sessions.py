@@ -60,10 +60,17 @@ def main() -> None:
     ap.add_argument("--import-minutes", type=float, default=10.0, help="length of the imported files (default 10)")
     args = ap.parse_args()
     duration_s = args.minutes * 60.0
-    block = simulate(Scenario(segments=[Running(duration_s=duration_s)], sensor=SensorModel(sampling_rate_hz=208.0),
-                              seed=1)).block
-    block = ImuBlock.from_arrays("hip", block.t_s, block.acc_mps2, block.gyr_radps, sample_index=block.sample_index,
-                                 missing_before=block.missing_before)
+    block = simulate(
+        Scenario(segments=[Running(duration_s=duration_s)], sensor=SensorModel(sampling_rate_hz=208.0), seed=1)
+    ).block
+    block = ImuBlock.from_arrays(
+        "hip",
+        block.t_s,
+        block.acc_mps2,
+        block.gyr_radps,
+        sample_index=block.sample_index,
+        missing_before=block.missing_before,
+    )
     frames = v1_frames(block)
     rows = []
     with tempfile.TemporaryDirectory() as d:
@@ -77,8 +84,15 @@ def main() -> None:
                     t0 = time.perf_counter()
                     for i in range(0, len(frames), 104):  # one commit per 0.5 s of data, as the recorder does
                         st.write_batch(s2, frames[i : i + 104])
-                    rows.append(_row(f"record: write_batch per 0.5 s ({durability.upper()})", duration_s,
-                                     time.perf_counter() - t0, len(frames), "frames/s"))
+                    rows.append(
+                        _row(
+                            f"record: write_batch per 0.5 s ({durability.upper()})",
+                            duration_s,
+                            time.perf_counter() - t0,
+                            len(frames),
+                            "frames/s",
+                        )
+                    )
             n, wall = asyncio.run(_replay(store, sid))
             rows.append(_row("replay --fast: v1 frames -> decode", n / 208.0, wall, n, "samples/s"))
         size_mb = (tmp / "rec.db").stat().st_size / 1e6
@@ -104,8 +118,10 @@ def main() -> None:
 
     head = ("what", "data s", "wall s", "x realtime", "throughput")
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(5)]
-    print(f"session store bench: {args.minutes:g} min of 208 Hz running, {len(frames):,} v1 notifications, "
-          f"store {size_mb:.1f} MB")
+    print(
+        f"session store bench: {args.minutes:g} min of 208 Hz running, {len(frames):,} v1 notifications, "
+        f"store {size_mb:.1f} MB"
+    )
     for r in [head, *rows]:
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
 
