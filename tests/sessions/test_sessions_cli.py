@@ -80,24 +80,18 @@ def test_errors_name_the_value(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_replay_as_a_real_process(tmp_path: Path) -> None:
+    from sensor.sessions.importers import import_file
+    from sensor.sessions.store import Store
+
     store = tmp_path / "s.db"
-    z = write_phyphox_zip(tmp_path / "r.zip", 2.0)
-    env_cmd = [sys.executable, "-m", "sensor"]
-    sid = json.loads(
-        subprocess.run(
-            [*env_cmd, "import", str(z), "--store", str(store), "--json"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )["session"]
+    with Store(store) as st:
+        sid = import_file(st, write_phyphox_zip(tmp_path / "r.zip", 2.0)).session_id
     out = subprocess.run(
-        [*env_cmd, "replay", sid, "--speed", "4", "--json", "--store", str(store)],
+        [sys.executable, "-m", "sensor", "replay", sid, "--speed", "4", "--json", "--store", str(store)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     )
-    doc = json.loads(out.stdout)  # stdout holds only the JSON document
+    doc = json.loads(out.stdout)  # stdout holds only the JSON document (the progress bar goes to stderr)
     assert doc["samples"] > 300

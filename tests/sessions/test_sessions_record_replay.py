@@ -228,3 +228,54 @@ async def test_replay_equals_live_with_simulated_protocol_v1_stream(tmp_path: Pa
     assert len(live.events) > 20  # 12 s of running crosses 1 g many times
     # the decoded samples are the simulated ones to within one LSB (0.00479 m/s^2 at +-16 g)
     np.testing.assert_allclose(a.acc_mps2, block.acc_mps2[: len(a)], atol=0.0048)
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(1, 700))
+def test_replay_batches_of_any_size_give_the_same_samples_and_events(max_frames: int) -> None:
+    """Streaming == batch for the replay path: any batch size, same decoded samples and same events."""
+    import tempfile
+
+    frames = _live_frames(duration_s=6.0)
+
+    class Batched(ReplaySource):
+        async def frame_batches(self, max_frames: int = max_frames):  # type: ignore[no-untyped-def,override]
+            async for b in super().frame_batches(max_frames=max_frames):
+                yield b
+
+    async def go() -> tuple[list[RawFrame], list[tuple[str, Event]], dict[str, ImuBlock]]:
+        with tempfile.TemporaryDirectory() as d, Store(Path(d) / "s.db") as store:
+            sid = store.write_session(name="x", source_kind="live", started_s=1.7e9, sensors=META, frames=frames)
+            sink = CollectingSink()
+            blocks: dict[str, list[ImuBlock]] = {}
+            await run_pipeline(
+                Batched(store, sid, speed=None),
+                session_decoder_factory(store, sid),
+                lambda _s: ZeroCrossingAnalyzer(),
+                [sink],
+                on_block=lambda b: blocks.setdefault(b.sensor_id, []).append(b),
+            )
+            return sink.frames, sink.events, {k: ImuBlock.concat(v) for k, v in blocks.items()}
+
+    got_frames, got_events, got_blocks = asyncio.run(go())
+    ref_events = CollectingSink()
+    ref_blocks: dict[str, list[ImuBlock]] = {}
+    asyncio.run(
+        run_pipeline(
+            ListSource(frames),
+            session_decoder_factory_for_f64(),
+            lambda _s: ZeroCrossingAnalyzer(),
+            [ref_events],
+            on_block=lambda b: ref_blocks.setdefault(b.sensor_id, []).append(b),
+        )
+    )
+    assert got_frames == frames
+    assert got_events == ref_events.events
+    for k, v in ref_blocks.items():
+        np.testing.assert_array_equal(got_blocks[k].acc_mps2, ImuBlock.concat(v).acc_mps2)
+
+
+def session_decoder_factory_for_f64():  # type: ignore[no-untyped-def]
+    from sensor.sessions.replay import decoder_factory
+
+    return decoder_factory({"hip": "imu_f64", "ankle": "imu_f64"})
