@@ -193,6 +193,18 @@ def _rate(t: FloatArray) -> float:
     return float(1.0 / np.median(np.diff(t)))
 
 
+def _phone_meta(sensor_id: str, t: FloatArray, model: str, extra: dict[str, Any]) -> SensorMeta:
+    """A phone in a belt: mounting unknown (calibration finds it), samples stored as imu-f64."""
+    return SensorMeta(
+        sensor_id=sensor_id,
+        sensor_type=imu_f64.SENSOR_TYPE,
+        sampling_rate_hz=_rate(t),
+        mounting="unknown",
+        model=model,
+        meta=extra,
+    )
+
+
 # ------------------------------------------------------------------------------------------- file access
 class _Files:
     """Uniform access to the CSVs of a zip, a folder, or one file and its siblings."""
@@ -326,14 +338,7 @@ def read_phyphox(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str = "ph
         else:
             warnings.append("no gyroscope in the phyphox export: accelerometer-only (steps and cadence, no tilt)")
         start = _phyphox_start(files)
-        meta = SensorMeta(
-            sensor_id=sensor_id,
-            sensor_type=imu_f64.SENSOR_TYPE,
-            sampling_rate_hz=_rate(t),
-            mounting="unknown",
-            model="phone (phyphox)",
-            meta={"source": "phyphox", "file": str(path)},
-        )
+        meta = _phone_meta(sensor_id, t, "phone (phyphox)", {"source": "phyphox", "file": str(path)})
         block = ImuBlock.from_arrays(sensor_id, t, acc, gyr)
         return Recording("phyphox", [Stream(meta, block)], start_epoch_s=start, warnings=warnings)
     finally:
@@ -432,14 +437,7 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
             rows = list(csv.reader(io.StringIO(files.text(meta_name))))
             if len(rows) >= 2:
                 extra["metadata"] = dict(zip(rows[0], rows[1], strict=False))
-        meta = SensorMeta(
-            sensor_id=sensor_id,
-            sensor_type=imu_f64.SENSOR_TYPE,
-            sampling_rate_hz=_rate(t),
-            mounting="unknown",
-            model="phone (Sensor Logger)",
-            meta=extra,
-        )
+        meta = _phone_meta(sensor_id, t, "phone (Sensor Logger)", extra)
         block = ImuBlock.from_arrays(sensor_id, t, acc, gyr)
         return Recording("sensor-logger", [Stream(meta, block)], start_epoch_s=start, warnings=warnings)
     finally:

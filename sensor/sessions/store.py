@@ -792,6 +792,16 @@ class Store:
             c.execute("UPDATE sessions SET ended_s=? WHERE session_key=?", (ended_s or time.time(), key))
         return sid
 
+    @staticmethod
+    def _take_seq(c: sqlite3.Connection, table: str, cache: dict[int, int], sensor_key: int) -> int:
+        """The next per-sensor sequence number of ``frames`` or ``events`` (read once, then counted here)."""
+        seq = cache.get(sensor_key)
+        if seq is None:
+            row = c.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {table} WHERE sensor_key=?", (sensor_key,))
+            seq = int(row.fetchone()[0])
+        cache[sensor_key] = seq + 1
+        return seq
+
     def _write(
         self, c: sqlite3.Connection, session_id: str, frames: Sequence[RawFrame], events: Sequence[PendingEvent]
     ) -> None:
@@ -799,16 +809,16 @@ class Store:
         sensor_keys: dict[str, int] = {}
         rows: list[tuple[int, int, int, float, int, bytes]] = []
         stats: dict[int, list[float]] = {}
-        for f in frames:
-            k = sensor_keys.get(f.sensor_id)
+
+        def key(sensor_id: str) -> int:
+            k = sensor_keys.get(sensor_id)
             if k is None:
-                k = sensor_keys[f.sensor_id] = self._sensor_key(c, skey, f.sensor_id)
-            seq = self._next_seq.get(k)
-            if seq is None:
-                seq = int(
-                    c.execute("SELECT coalesce(max(seq) + 1, 0) FROM frames WHERE sensor_key=?", (k,)).fetchone()[0]
-                )
-            self._next_seq[k] = seq + 1
+                k = sensor_keys[sensor_id] = self._sensor_key(c, skey, sensor_id)
+            return k
+
+        for f in frames:
+            k = key(f.sensor_id)
+            seq = self._take_seq(c, "frames", self._next_seq, k)
             rows.append((skey, k, seq, f.host_t_s, self._channel_key(c, f.channel), f.payload))
             st = stats.setdefault(k, [0.0, f.host_t_s, f.host_t_s])
             st[0] += 1
@@ -825,15 +835,8 @@ class Store:
             )
         now = time.time()
         for ev in events:
-            k = sensor_keys.get(ev.sensor_id)
-            if k is None:
-                k = sensor_keys[ev.sensor_id] = self._sensor_key(c, skey, ev.sensor_id)
-            eseq = self._next_event_seq.get(k)
-            if eseq is None:
-                eseq = int(
-                    c.execute("SELECT coalesce(max(seq) + 1, 0) FROM events WHERE sensor_key=?", (k,)).fetchone()[0]
-                )
-            self._next_event_seq[k] = eseq + 1
+            k = key(ev.sensor_id)
+            eseq = self._take_seq(c, "events", self._next_event_seq, k)
             c.execute(
                 "INSERT INTO events(session_key, sensor_key, seq, event_id, kind, t_s, body_json)"
                 " VALUES (?,?,?,?,?,?,?)",
