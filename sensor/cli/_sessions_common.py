@@ -63,4 +63,4 @@ def fmt_duration(s: float | None) -> str:
 def what_happened(counts: dict[str, int]) -> str:
     order = ("step", "rep", "set", "hold", "alert", "bout")
     parts = [f"{counts[k]} {k}s" for k in order if counts.get(k)]
-    return ", ".join(parts) if parts else "no events (not analysed yet)"
+    return ", ".join(parts) if parts else "not analysed"

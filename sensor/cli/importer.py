@@ -21,8 +21,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--axes",
         metavar="X,Y,Z",
-        help="remap/flip sensor axes, e.g. 'x,-z,y' = new x, new y, new z "
-        "from the file's axes (must stay right-handed)",
+        help="remap/flip sensor axes: 'x,-z,y' = new x, new y, new z from the file's axes (must stay "
+        "right-handed); write --axes=-y,x,z when the first one is negative",
     )
     p.add_argument("--name", help="session name (default: the file name)")
     p.add_argument("--sensor-id", help="sensor id to record the samples under")

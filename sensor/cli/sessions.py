@@ -29,19 +29,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"no sessions in {store.path}; record one with `hipsense run` or `hipsense import FILE`")
         return 0
     t = Table(title=f"sessions in {store.path}")
-    for col in ("id", "name", "date", "duration", "sensor", "source", "what happened", "tags"):
-        t.add_column(col)
+    for col in ("id", "name", "date", "duration", "sensors", "what happened", "tags"):
+        t.add_column(col, no_wrap=col in ("id", "date", "duration"))
     for i in infos:
-        sensors = ", ".join(f"{s.sensor_id} ({s.sensor_type})" for s in i.sensors) or "-"
+        sensors = ", ".join(s.sensor_id for s in i.sensors) or "-"
+        happened = what_happened(i.event_counts)
+        if i.source_kind != "live":
+            happened = f"{happened} [{i.source_kind}]"
         t.add_row(
-            i.id,
-            i.name or "",
-            fmt_time(i.started_s),
-            fmt_duration(i.duration_s),
-            sensors,
-            i.source_kind,
-            what_happened(i.event_counts),
-            " ".join(i.tags),
+            i.id, i.name or "", fmt_time(i.started_s), fmt_duration(i.duration_s), sensors, happened, " ".join(i.tags)
         )
     Console().print(t)
     return 0
