@@ -279,3 +279,21 @@ def session_decoder_factory_for_f64():  # type: ignore[no-untyped-def]
     from sensor.sessions.replay import decoder_factory
 
     return decoder_factory({"hip": "imu_f64", "ankle": "imu_f64"})
+
+
+async def test_recorder_commits_from_the_producer_when_the_flush_task_is_starved(tmp_path: Path) -> None:
+    """A producer that never yields to the loop (working through a backlog) still gets its data committed once the
+    oldest pending frame is two flush intervals old: the loss bound does not depend on the flush task running."""
+    import time as _time
+
+    frames = _live_frames(duration_s=2.0)[:30]
+    with Store(tmp_path / "s.db") as store:
+        async with Recorder(store, sensors=META, flush_interval_s=0.05, max_batch_frames=10**6) as rec:
+            committed_during: list[int] = []
+            for f in frames:
+                _time.sleep(0.01)  # noqa: ASYNC251  (on purpose: blocks the loop, the flush task cannot run)
+                await rec.on_frames([f])
+                committed_during.append(rec.frames_committed)
+        assert committed_during[-1] >= 10  # at least one commit happened inside on_frames
+        assert rec.frames_committed == len(frames)
+        assert [f for _, _, f in store.iter_frames(rec.session_id)] == frames
