@@ -64,6 +64,8 @@ def _drive_and_kill(proc: subprocess.Popen[str], path: Path) -> None:
             if not reads or (received // 208) > len(reads):
                 with Store(path, readonly=True) as reader:
                     reads.append(reader.count_frames(sid))
+                    # ... and reads them back decoded, while the writer goes on
+                    assert _decoded_samples(reader, sid) >= reads[-1] * 8
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
