@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from sensor.config import AppConfig
+from sensor.config import load_config
 from sensor.errors import SessionNotFoundError, StoreError
 from sensor.events import Event
 from sensor.model import RawFrame
@@ -356,7 +356,8 @@ def new_session_uid() -> str:
 
 
 def default_store_path() -> Path:
-    return AppConfig().resolved_store_path()
+    """``store_path`` of the config file (or ``HIPSENSE_STORE_PATH``), else ``<data dir>/sessions.db``."""
+    return load_config().resolved_store_path()
 
 
 # --------------------------------------------------------------------------------------------- store

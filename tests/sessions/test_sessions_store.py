@@ -259,3 +259,11 @@ def test_imu_f64_batch_decode_equals_one_by_one() -> None:
     assert dec.n_errors == 1
     np.testing.assert_array_equal(blocks[0].acc_mps2, one.acc_mps2)
     np.testing.assert_array_equal(blocks[0].sample_index, one.sample_index)
+
+
+def test_default_path_follows_the_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "config" / "config.toml"  # conftest points HIPSENSE_CONFIG here
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(f'store_path = "{tmp_path / "elsewhere" / "my.db"}"\n')
+    with Store() as st:
+        assert st.path == tmp_path / "elsewhere" / "my.db"
