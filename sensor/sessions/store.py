@@ -355,6 +355,11 @@ def new_session_uid() -> str:
     return uuid.uuid4().hex[:16]
 
 
+def _uri(path: Path, *, readonly: bool) -> str:
+    # as_uri() percent-encodes '?', '#' and spaces, which a plain "file:" + path would misread
+    return path.absolute().as_uri() + ("?mode=ro" if readonly else "")
+
+
 def default_store_path() -> Path:
     """``store_path`` of the config file (or ``HIPSENSE_STORE_PATH``), else ``<data dir>/sessions.db``."""
     return load_config().resolved_store_path()
@@ -395,7 +400,7 @@ class Store:
                     "right --store",
                     path=str(self.path),
                 )
-            uri = f"file:{self.path}" + ("?mode=ro" if readonly else "")
+            uri = _uri(self.path, readonly=readonly)
             self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=10.0)
         except (sqlite3.Error, OSError) as exc:
             if isinstance(exc, StoreError):
@@ -418,7 +423,7 @@ class Store:
                 self.readonly = readonly = True
                 self._conn.close()
                 self._conn = sqlite3.connect(
-                    f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+                    _uri(self.path, readonly=True), uri=True, isolation_level=None, check_same_thread=False
                 )
                 self._conn.execute("PRAGMA writable_schema=ON")
             if not readonly:

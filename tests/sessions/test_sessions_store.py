@@ -267,3 +267,12 @@ def test_default_path_follows_the_config_file(tmp_path: Path) -> None:
     cfg.write_text(f'store_path = "{tmp_path / "elsewhere" / "my.db"}"\n')
     with Store() as st:
         assert st.path == tmp_path / "elsewhere" / "my.db"
+
+
+def test_paths_with_uri_characters(tmp_path: Path) -> None:
+    p = tmp_path / "run #1?x" / "my sessions.db"
+    with Store(p) as st:
+        sid = st.create_session(name="a")
+    with Store(p, readonly=True) as st:
+        assert st.session_ids() == [sid]
+    assert p.exists()
