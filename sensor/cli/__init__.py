@@ -24,6 +24,7 @@ from sensor.cli._common import CommandFn
 from sensor.errors import HipSenseError, UsageError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "report",
     "simulate",
     "sessions",
     "show",
