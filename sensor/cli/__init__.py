@@ -23,7 +23,18 @@ from sensor import __version__
 from sensor.cli._common import CommandFn
 from sensor.errors import HipSenseError, UsageError
 
-COMMAND_MODULES: tuple[str, ...] = ("simulate",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "report",
+    "simulate",
+    "sessions",
+    "show",
+    "delete",
+    "note",
+    "tag",
+    "replay",
+    "importer",
+    "export",
+)
 
 
 class _Parser(argparse.ArgumentParser):
