@@ -206,18 +206,16 @@ class SensorRealisation:
         n = t_s.size
         i1 = i0 + n
         half_bw = np.sqrt(m.sampling_rate_hz / 2.0)
-        # bias knots every 1 s from t = 0: linear interpolation weights shared by both sensors
-        k = np.minimum(t_s.astype(np.int64), self.acc_bias_t_s.size - 2)
-        frac = (t_s - k)[:, None]
 
-        def add_bias(x: FloatArray, vals: FloatArray) -> None:
-            if np.any(vals):
-                x += vals[k] * (1.0 - frac) + vals[k + 1] * frac
+        def add_bias(x: FloatArray, knots_t: FloatArray, vals: FloatArray) -> None:
+            if np.any(vals):  # piecewise linear between the 1 s knots (np.interp: no (n, 3) gathers)
+                for axis in range(3):
+                    x[:, axis] += np.interp(t_s, knots_t, vals[:, axis])
 
         acc_m = acc * self.acc_scale
-        add_bias(acc_m, self.acc_bias)
+        add_bias(acc_m, self.acc_bias_t_s, self.acc_bias)
         gyr_m = gyr * self.gyr_scale
-        add_bias(gyr_m, self.gyr_bias)
+        add_bias(gyr_m, self.gyr_bias_t_s, self.gyr_bias)
         if n and m.acc_noise_density_mps2_per_sqrt_hz > 0:
             acc_m += self._noise(i0, i1, 0, (n, 3)) * (m.acc_noise_density_mps2_per_sqrt_hz * half_bw)
         if n and m.gyr_noise_density_radps_per_sqrt_hz > 0:
