@@ -55,7 +55,12 @@ core = SensorCore(
     boot_id=random.getrandbits(16),
 )
 sample_clock = SampleClock(core.sampling_rate_hz)
-imu = LSM6DSOX(board.i2c(), board.IMU_ADDRESS)
+try:
+    imu = LSM6DSOX(board.i2c(), board.IMU_ADDRESS)
+except OSError as e:
+    # Keep the radio up: the host then sees the IMU fault flag in the status and "operation failed" on START.
+    print("IMU not available:", e)
+    imu = None
 imu_running = False
 connection = None
 last_seen_ms = time.ticks_ms()
@@ -82,6 +87,8 @@ aioble.config(mtu=247)  # our preferred ATT MTU; the central decides
 
 def _start_imu():
     global imu_running
+    if imu is None:
+        raise OSError(19)  # ENODEV
     imu.configure(core.rate_code, core.acc_code, core.gyr_code)
     sample_clock.reset(core.sampling_rate_hz)
     imu_running = True
@@ -140,7 +147,8 @@ async def control():
         if response[2] == P.RES_SUCCESS:
             try:
                 if op == P.OP_STOP:
-                    imu.power_down()
+                    if imu is not None:
+                        imu.power_down()
                     _stop()
                 elif (op in (P.OP_START, P.OP_SEND_BACKLOG) and not imu_running) or (
                     op in (P.OP_SET_RATE, P.OP_SET_ACC_RANGE, P.OP_SET_GYR_RANGE) and imu_running
@@ -148,6 +156,8 @@ async def control():
                     _start_imu()
             except OSError:
                 response = P.encode_response(op, P.RES_OPERATION_FAILED)
+                if op in (P.OP_START, P.OP_SEND_BACKLOG):
+                    core.streaming = False
         try:
             await control_char.indicate(conn, response, timeout_ms=1000)
         except Exception as e:  # the central left or did not confirm: the command itself stands
@@ -162,7 +172,7 @@ def _stop():
 def _status_value():
     mv = board.battery_mv()
     pct = lipo_percent(mv) if mv else P.BATTERY_UNKNOWN
-    return core.status(pct, mv), pct
+    return core.status(pct, mv, imu_fault=imu is None), pct
 
 
 async def status():
@@ -186,8 +196,9 @@ async def peripheral():
         )
         connection = conn
         await conn.disconnected(timeout_ms=None)
-        # Keep sampling and keep the cursor: the host asks for the backlog after it reconnects.
+        # Keep sampling, send nothing until the next central says where to resume (SEND_BACKLOG or START).
         connection = None
+        core.link_lost()
         last_seen_ms = time.ticks_ms()
 
 

@@ -157,6 +157,7 @@ class SensorCore:
         self.gyr_code = DEFAULT_GYR_CODE if has_gyro else P.GYR_OFF
         self.has_gyro = has_gyro
         self.streaming = False
+        self.paused = False  # after a link drop: keep sampling, send nothing until START or SEND_BACKLOG
         self.cursor = 0  # next sample index to notify (meaningful while streaming)
         self.dropped = 0
         self.max_latency_ticks = max_latency_ticks
@@ -198,6 +199,12 @@ class SensorCore:
             flags |= P.STATUS_IMU_FAULT
         return P.encode_status(flags, battery_pct, battery_mv, self.dropped, self.pending, self.ring.head)
 
+    def link_lost(self):
+        """The central went away. Sampling goes on into the ring; notifications wait until the next central
+        says where to resume (SEND_BACKLOG from its last sample + 1, or START for live data), because
+        notifications handed to the radio just before the drop may not have arrived."""
+        self.paused = True
+
     # -- sampling ---------------------------------------------------------------------------------------
     def push(self, ts_ticks, records):
         """Store IMU samples (packet layout for the current config) taken from ``ts_ticks`` on."""
@@ -214,7 +221,7 @@ class SensorCore:
         With ``now_ticks`` a packet that is not full waits until its first sample is ``max_latency_ticks``
         old; without it whatever is pending is sent (flush).
         """
-        if not self.streaming or self.cursor >= self.ring.head:
+        if not self.streaming or self.paused or self.cursor >= self.ring.head:
             return None
         k = self.ring.anchor_for(self.cursor)
         has_gyr = self.ring.anchors[k][4] != P.GYR_OFF
@@ -236,9 +243,10 @@ class SensorCore:
         except P.CommandError as e:
             return P.encode_response(e.opcode, e.result)
         if op == P.OP_START:
-            if not self.streaming:
-                self.streaming = True
+            if not self.streaming or self.paused:
                 self.cursor = self.ring.head
+            self.streaming = True
+            self.paused = False
             return P.encode_response(op, P.RES_SUCCESS)
         if op == P.OP_STOP:
             self.streaming = False
@@ -265,6 +273,7 @@ class SensorCore:
             first = max(start, self.ring.oldest)
             self.cursor = first
             self.streaming = True
+            self.paused = False
             return P.encode_response(op, P.RES_SUCCESS, P.backlog_payload(first, head))
         # OP_GET_CONFIG
         return P.encode_response(

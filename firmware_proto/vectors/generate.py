@@ -313,6 +313,14 @@ def stream_vectors() -> list[dict[str, Any]]:
         step(stream_packet(r, 19, period(r, 19), n, 0.06), 19, n, 0, period(r, 19)),
     ]
     s.append({"name": "corrupt_packet_skipped", "steps": steps})
+
+    # 13. an overlapping replay whose clock disagrees: what is left after trimming would go back in time
+    steps = [
+        step(stream_packet(r, 0, 5000, n, 0.0), 0, n, 0, 5000),
+        step(stream_packet(r, 10, 5000 + period(r, 10) - 2000, n, 0.5), error=("timestamp", 5)),
+        step(stream_packet(r, 19, 5000 + period(r, 19), n, 0.51), 19, n, 0, 5000 + period(r, 19)),
+    ]
+    s.append({"name": "overlap_with_clock_backwards_refused", "steps": steps})
     return s
 
 

@@ -23,7 +23,24 @@ from sensor import __version__
 from sensor.cli._common import CommandFn
 from sensor.errors import HipSenseError, UsageError
 
-COMMAND_MODULES: tuple[str, ...] = ("simulate", "scan", "pair", "sensors", "forget", "stream", "virtual_sensor")
+COMMAND_MODULES: tuple[str, ...] = (
+    "report",
+    "simulate",
+    "sessions",
+    "show",
+    "delete",
+    "note",
+    "tag",
+    "replay",
+    "importer",
+    "export",
+    "scan",
+    "pair",
+    "sensors",
+    "forget",
+    "stream",
+    "virtual_sensor",
+)
 
 
 class _Parser(argparse.ArgumentParser):

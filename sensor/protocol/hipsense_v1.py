@@ -17,19 +17,21 @@ cannot disagree on them. The golden vectors in ``firmware_proto/vectors/`` pin b
 from __future__ import annotations
 
 import math
+import operator
 import struct
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from firmware_proto.micropython import hsproto as _hs
-from sensor.errors import CommandRejectedError, PacketError
+from sensor.errors import CommandRejectedError, ConfigError, PacketError
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import FloatArray, ImuBlock, IntArray, RawFrame
+from sensor.protocol.registry import CharSpec, GattWrite, SensorTypeSpec
 
 SENSOR_TYPE: Final = "hipsense_v1"
 PROTOCOL_VERSION: Final[int] = _hs.PROTOCOL_VERSION
@@ -363,9 +365,45 @@ def decode_packet(payload: bytes) -> DataPacket:
     )
 
 
+# -- SI -> counts (for sources that simulate a sensor: the virtual sensor) ------------------------------------------
+
+
+def counts_from_si(
+    acc_mps2: FloatArray, gyr_radps: FloatArray | None, acc_range_code: int, gyr_range_code: int
+) -> tuple[NDArray[np.int16], NDArray[np.int16] | None]:
+    """Quantise SI samples to protocol counts as an IMU does: round to the nearest LSB, saturate at int16.
+
+    The inverse of the decoder's scaling (within half an LSB inside the range). ``gyr_radps`` must be ``None``
+    exactly when ``gyr_range_code`` is 7 (gyroscope off).
+    """
+    if acc_range_code not in ACC_RANGE_G:
+        raise ValueError(f"accelerometer range code {acc_range_code} is not one of {sorted(ACC_RANGE_G)}")
+    if (gyr_radps is None) != (gyr_range_code == GYR_OFF):
+        raise ValueError("give gyroscope samples exactly when the gyroscope range code is not 7 (off)")
+    if gyr_range_code != GYR_OFF and gyr_range_code not in GYR_RANGE_DPS:
+        raise ValueError(f"gyroscope range code {gyr_range_code} is not one of {sorted(GYR_RANGE_DPS)} or 7")
+
+    def q(x: FloatArray, lsb: float) -> NDArray[np.int16]:
+        return np.clip(np.rint(np.asarray(x, dtype=np.float64) / lsb), -32768, 32767).astype(np.int16)
+
+    acc = q(acc_mps2, float(_ACC_LSB_MPS2[acc_range_code]))
+    gyr = None if gyr_radps is None else q(gyr_radps, float(_GYR_LSB_RADPS[gyr_range_code]))
+    return acc, gyr
+
+
+def sample_records(acc_counts: NDArray[np.int16], gyr_counts: NDArray[np.int16] | None) -> bytes:
+    """Counts ``(n, 3)`` -> the samples part of a data packet (acc then gyr per sample, int16 little-endian):
+    what ``hsproto.encode_data_packet_raw`` and ``SensorCore.push`` take."""
+    parts = [acc_counts] if gyr_counts is None else [acc_counts, gyr_counts]
+    return np.hstack(parts).astype("<i2").tobytes()
+
+
 # -- the stream decoder -----------------------------------------------------------------------------------------
 
 
+_CHANNEL: Final = operator.attrgetter("channel")
+_PAYLOAD: Final = operator.attrgetter("payload")
+_HOST_T_S: Final = operator.attrgetter("host_t_s")
 _VECTORISED_MIN_FRAMES: Final = 24  # below this the per-packet header path is faster than the array set-up
 
 
@@ -467,7 +505,7 @@ class HipSenseV1Decoder:
                 self.n_duplicates += 1
                 return None
             t_first = ts + skip * TICKS_PER_S / rate_hz
-            if missing >= 0 and not t_first > self._last_t_ticks:
+            if not t_first > self._last_t_ticks:
                 raise _err(
                     f"sample {first + skip} has sensor time {t_first / TICKS_PER_S:.6f} s, not after the previous "
                     f"sample's {self._last_t_ticks / TICKS_PER_S:.6f} s; the sensor clock went backwards "
@@ -571,15 +609,16 @@ class HipSenseV1Decoder:
         """
         if len(frames) < _VECTORISED_MIN_FRAMES:
             return self._decode_each(frames)
-        data = [f for f in frames if f.channel not in _OTHER_CHANNELS]
-        if len(data) != len(frames):
+        # attrgetter + map keep the per-frame work in C: at MTU 23 every frame is one sample
+        if not _OTHER_CHANNELS.isdisjoint(set(map(_CHANNEL, frames))):
             return self._decode_each(frames)
+        data = frames
         try:
-            batch = decode_packets([f.payload for f in data])
+            batch = decode_packets(list(map(_PAYLOAD, data)))
         except PacketError:
             return self._decode_each(frames)
         p = len(batch)
-        host = np.fromiter((f.host_t_s for f in data), dtype=np.float64, count=p)
+        host = np.fromiter(map(_HOST_T_S, data), dtype=np.float64, count=p)
         idx_raw, ts_raw, n = batch.index_raw, batch.ts_ticks_raw, batch.n_samples
         rate = batch.sampling_rate_hz
         # chained unwrap: each packet relative to the previous one (as decode() does after accepting it)
@@ -954,3 +993,91 @@ def decode_info(payload: bytes) -> SensorInfo:
         imu_part=strings[0],
         firmware=strings[1],
     )
+
+
+# -- registry entry (sensor/protocol/registry.py discovers SPEC) -----------------------------------------------
+
+_START_SETTINGS: Final = frozenset({"sampling_rate_hz", "acc_range_g", "gyr_range_dps", "resume_from_index"})
+
+
+def _check_settings(settings: dict[str, Any]) -> None:
+    unknown = sorted(set(settings) - _START_SETTINGS)
+    if unknown:
+        raise ConfigError(
+            f"hipsense_v1 does not know the settings {unknown}; use {sorted(_START_SETTINGS)}", key="sensor.settings"
+        )
+    rate = settings.get("sampling_rate_hz")
+    if rate is not None and rate not in RATE_HZ.values():
+        raise ConfigError(
+            f"sampling_rate_hz {rate!r} is not a protocol v1 rate; choose one of {sorted(RATE_HZ.values())}",
+            key="sensor.settings.sampling_rate_hz",
+        )
+    acc = settings.get("acc_range_g")
+    if acc is not None and acc not in ACC_RANGE_G.values():
+        raise ConfigError(
+            f"acc_range_g {acc!r} is not a protocol v1 range; choose one of {sorted(ACC_RANGE_G.values())}",
+            key="sensor.settings.acc_range_g",
+        )
+    gyr = settings.get("gyr_range_dps")
+    if gyr is not None and gyr not in GYR_RANGE_DPS.values():
+        raise ConfigError(
+            f"gyr_range_dps {gyr!r} is not a protocol v1 range; choose one of {sorted(GYR_RANGE_DPS.values())} "
+            "or None (gyroscope off)",
+            key="sensor.settings.gyr_range_dps",
+        )
+
+
+def make_decoder(sensor_id: str, **settings: Any) -> HipSenseV1Decoder:
+    """The registry's factory: a decoder for one sensor. Start settings are checked (and otherwise not needed:
+    every packet carries its own rate and ranges)."""
+    _check_settings(settings)
+    return HipSenseV1Decoder(sensor_id)
+
+
+def start_writes(**settings: Any) -> tuple[GattWrite, ...]:
+    """Control-point writes that start the stream.
+
+    Settings (all optional): ``sampling_rate_hz``, ``acc_range_g``, ``gyr_range_dps`` (``None`` = gyroscope
+    off, accelerometer-only), ``resume_from_index``: after a reconnect, the decoder's ``last_sample_index + 1``;
+    then SEND_BACKLOG replaces START so the sensor re-sends what the link lost.
+    """
+    _check_settings(settings)
+    cmds = []
+    if settings.get("sampling_rate_hz") is not None:
+        cmds.append(set_rate_command(settings["sampling_rate_hz"]))
+    if settings.get("acc_range_g") is not None:
+        cmds.append(set_acc_range_command(settings["acc_range_g"]))
+    if "gyr_range_dps" in settings:
+        cmds.append(set_gyr_range_command(settings["gyr_range_dps"]))
+    resume = settings.get("resume_from_index")
+    cmds.append(start_command() if resume is None else send_backlog_command(int(resume)))
+    return tuple(GattWrite(CONTROL_UUID, c, with_response=True) for c in cmds)
+
+
+def stop_writes(**settings: Any) -> tuple[GattWrite, ...]:
+    """The STOP write."""
+    _check_settings(settings)
+    return (GattWrite(CONTROL_UUID, stop_command(), with_response=True),)
+
+
+# Only the HipSense service: the registry ties every characteristic to ``service_uuids``, which also serve to
+# recognise advertisements, and the standard Battery (0x180F) / Device Information (0x180A) services would make
+# any device advertising them look like a HipSense. Their UUIDs are in hsproto for the virtual sensor.
+SPEC: Final = SensorTypeSpec(
+    name=SENSOR_TYPE,
+    description="HipSense open hip IMU, protocol v1 (firmware_proto/PROTOCOL.md)",
+    service_uuids=(SERVICE_UUID,),
+    characteristics=(
+        CharSpec(DATA_UUID, SERVICE_UUID, frozenset({"notify"})),
+        CharSpec(CONTROL_UUID, SERVICE_UUID, frozenset({"write", "indicate"})),
+        CharSpec(STATUS_UUID, SERVICE_UUID, frozenset({"read", "notify"})),
+        CharSpec(INFO_UUID, SERVICE_UUID, frozenset({"read"})),
+    ),
+    # control first: its indications answer the start writes; then data and status
+    subscribe_uuids=(CONTROL_UUID, DATA_UUID, STATUS_UUID),
+    make_decoder=make_decoder,
+    start_writes=start_writes,
+    stop_writes=stop_writes,
+    name_patterns=(r"^HipSense",),
+    clock="sensor",
+)

@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_proto.micropython import hsproto as P
@@ -20,6 +20,7 @@ def _word(sensor: int, cnt: int, xyz: tuple[int, int, int]) -> bytes:
     return bytes([(sensor << 3) | (cnt << 1)]) + struct.pack("<3h", *xyz)
 
 
+@settings(deadline=None)
 @given(
     n=st.integers(1, 60),
     gyro_first=st.booleans(),

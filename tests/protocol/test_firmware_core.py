@@ -158,3 +158,23 @@ def test_time_sync_and_get_config() -> None:
     assert struct.unpack_from("<II", resp, 3) == (0xDEADBEEF, 123456789)
     core.handle_command(bytes([P.OP_SET_ACC_RANGE, 3]))
     assert core.handle_command(bytes([P.OP_GET_CONFIG]))[3:] == bytes([5, 3, 2, 0])
+
+
+def test_after_a_link_drop_nothing_is_sent_until_the_host_says_where_to_resume() -> None:
+    core = SensorCore(1000, "LSM6DS3TR-C", "test 0")
+    core.handle_command(bytes([P.OP_START]))
+    core.push(0, _records(0, 40))
+    _drain(core, 247)
+    core.link_lost()
+    core.push(P.period_ticks(5, 40), _records(40, 30))
+    assert core.next_packet(247) is None  # sampling went on, sending waits
+    assert core.status()[1] & P.STATUS_STREAMING
+    # the host got everything up to 37: backlog from 38
+    core.handle_command(bytes([P.OP_SEND_BACKLOG]) + struct.pack("<I", 38))
+    assert _indices(_drain(core, 247)) == list(range(38, 70))
+    # another drop, and this time the host wants live data only: START skips to the newest
+    core.link_lost()
+    core.push(P.period_ticks(5, 70), _records(70, 10))
+    core.handle_command(bytes([P.OP_START]))
+    core.push(P.period_ticks(5, 80), _records(80, 5))
+    assert _indices(_drain(core, 247)) == list(range(80, 85))
