@@ -15,16 +15,17 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from firmware_proto.virtual_sensor import SensorKind, VirtualSensorConfig, VirtualWorld, sensor_address
-from sensor.ble.bumble_backend import close_transport_centrals
-from sensor.ble.link import BleBackend, Clock, SystemClock
 from sensor.cli._common import positive_float
 from sensor.errors import UsageError
 
+if TYPE_CHECKING:
+    from firmware_proto.virtual_sensor import VirtualSensorConfig, VirtualWorld
+    from sensor.ble.link import BleBackend, Clock
+
 ENV_VAR = "HIPSENSE_BLE"
-_VIRTUAL_KINDS: tuple[SensorKind, ...] = ("hipsense_v1", "witmotion", "polar")
+_VIRTUAL_KINDS = ("hipsense_v1", "witmotion", "polar")
 
 
 def add_ble_options(parser: argparse.ArgumentParser) -> None:
@@ -67,10 +68,17 @@ def virtual_count(args: argparse.Namespace) -> int | None:
 
 
 def virtual_configs(n: int) -> list[VirtualSensorConfig]:
+    from firmware_proto.virtual_sensor import VirtualSensorConfig, sensor_address
+
     kinds = [_VIRTUAL_KINDS[i] if i < len(_VIRTUAL_KINDS) else "hipsense_v1" for i in range(n)]
     rates = {"hipsense_v1": 208.0, "witmotion": 100.0, "polar": 52.0}
     return [
-        VirtualSensorConfig(address=sensor_address(i + 1), kind=k, sampling_rate_hz=rates[k], seed=i + 1)
+        VirtualSensorConfig(
+            address=sensor_address(i + 1),
+            kind=k,  # type: ignore[arg-type]
+            sampling_rate_hz=rates[k],
+            seed=i + 1,
+        )
         for i, k in enumerate(kinds)
     ]
 
@@ -85,6 +93,8 @@ class BleEnvironment:
 
     def backend_for(self, transport: str | None) -> BleBackend:
         """A sensor entry's own transport wins over the platform backend (not over the virtual world)."""
+        from sensor.ble.link import BleBackend
+
         if self.world is None and transport:
             return BleBackend(transport)
         return self.backend
@@ -92,6 +102,10 @@ class BleEnvironment:
 
 @contextlib.asynccontextmanager
 async def ble_environment(args: argparse.Namespace, **world_options: Any) -> AsyncIterator[BleEnvironment]:
+    from firmware_proto.virtual_sensor import VirtualWorld
+    from sensor.ble.bumble_backend import close_transport_centrals
+    from sensor.ble.link import BleBackend, SystemClock
+
     n = virtual_count(args)
     transport = getattr(args, "transport", None)
     if n is not None and transport:

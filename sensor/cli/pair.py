@@ -6,24 +6,20 @@ import argparse
 import asyncio
 import re
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
-from bleak import BleakClient, BleakScanner
-from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData
-from bleak.exc import BleakError
-
-from sensor.ble.link import link_error_from
 from sensor.cli._ble import BleEnvironment, add_ble_options, ble_environment
 from sensor.cli._common import positive_float, print_json
 from sensor.config import Mounting, SensorEntry, load_config, save_config
 from sensor.errors import ConfigError, LinkError, SensorNotFoundError, UsageError
-from sensor.protocol import hipsense_v1 as v1
-from sensor.protocol import registry
 
-DIS_MANUFACTURER = registry.uuid16(0x2A29)
-DIS_MODEL = registry.uuid16(0x2A24)
-DIS_FIRMWARE = registry.uuid16(0x2A26)
+if TYPE_CHECKING:
+    from bleak import BleakClient
+    from bleak.backends.device import BLEDevice
+    from bleak.backends.scanner import AdvertisementData
+
+DIS_MODEL = "00002a24-0000-1000-8000-00805f9b34fb"
+DIS_FIRMWARE = "00002a26-0000-1000-8000-00805f9b34fb"
 MOUNTINGS: tuple[str, ...] = get_args(Mounting)
 
 
@@ -52,6 +48,11 @@ def default_alias(name: str | None, address: str) -> str:
 
 
 async def _find(env: BleEnvironment, target: str, timeout_s: float) -> tuple[BLEDevice, AdvertisementData]:
+    from bleak import BleakScanner
+    from bleak.exc import BleakError
+
+    from sensor.ble.link import link_error_from
+
     found: asyncio.Future[tuple[BLEDevice, AdvertisementData]] = asyncio.get_running_loop().create_future()
     wanted = target.strip()
 
@@ -76,6 +77,8 @@ async def _find(env: BleEnvironment, target: str, timeout_s: float) -> tuple[BLE
 
 
 async def _read_text(client: BleakClient, uuid: str) -> str | None:
+    from bleak.exc import BleakError
+
     if client.services.get_characteristic(uuid) is None:
         return None
     try:
@@ -85,6 +88,13 @@ async def _read_text(client: BleakClient, uuid: str) -> str | None:
 
 
 async def pair(args: argparse.Namespace) -> tuple[SensorEntry, list[str]]:
+    from bleak import BleakClient
+    from bleak.exc import BleakError
+
+    from sensor.ble.link import link_error_from
+    from sensor.protocol import hipsense_v1 as v1
+    from sensor.protocol import registry
+
     notes: list[str] = []
     async with ble_environment(args) as env:
         device, adv = await _find(env, args.target, args.timeout)

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bleak import BleakScanner
-from bleak.backends.scanner import AdvertisementData
-from bleak.exc import BleakError
-from rich.console import Console
-from rich.table import Table
-
-from sensor.ble.link import link_error_from
 from sensor.cli._ble import add_ble_options, ble_environment
 from sensor.cli._common import positive_float, print_json
-from sensor.protocol import registry
 
-BATTERY_SERVICE_UUID = registry.uuid16(0x180F)
+if TYPE_CHECKING:
+    from bleak.backends.scanner import AdvertisementData
+
+BATTERY_SERVICE_UUID = "0000180f-0000-1000-8000-00805f9b34fb"
 
 
 def register(subparsers: Any) -> None:
@@ -36,6 +31,8 @@ def register(subparsers: Any) -> None:
 
 def describe(address: str, adv: AdvertisementData) -> dict[str, Any]:
     """One scan result as a plain dict (what ``--json`` prints)."""
+    from sensor.protocol import registry
+
     spec = registry.recognise(adv.local_name, adv.service_uuids, adv.manufacturer_data)
     battery = adv.service_data.get(BATTERY_SERVICE_UUID)
     return {
@@ -48,6 +45,11 @@ def describe(address: str, adv: AdvertisementData) -> dict[str, Any]:
 
 
 async def scan(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from bleak import BleakScanner
+    from bleak.exc import BleakError
+
+    from sensor.ble.link import link_error_from
+
     async with ble_environment(args) as env:
         try:
             found = await BleakScanner.discover(
@@ -62,6 +64,9 @@ async def scan(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     rows = asyncio.run(scan(args))
     if args.json:
         print_json(rows)

@@ -11,18 +11,18 @@ import asyncio
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
-
-from sensor.ble.link import LinkDecoder, SensorLink, stream_for
 from sensor.cli._ble import BleEnvironment, add_ble_options, ble_environment
 from sensor.cli._common import positive_float, print_json
 from sensor.config import SensorEntry, load_config
 from sensor.errors import SensorNotFoundError, UsageError
-from sensor.model import ImuBlock
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from sensor.ble.link import LinkDecoder, SensorLink
+    from sensor.model import ImuBlock
 
 _REFRESH_S = 0.5
 
@@ -97,6 +97,8 @@ def summary(link: SensorLink, decoder: LinkDecoder, duration_s: float) -> dict[s
 
 
 def _table(links: list[SensorLink], decoders: dict[str, LinkDecoder], live: _Live) -> Table:
+    from rich.table import Table
+
     table = Table("sensor", "state", "rate", "loss", "RSSI", "battery", "MTU", "connects", "skipped")
     for link in links:
         dec = decoders.get(link.sensor_id)
@@ -117,6 +119,8 @@ def _table(links: list[SensorLink], decoders: dict[str, LinkDecoder], live: _Liv
 
 
 async def stream(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from sensor.ble.link import SensorLink, stream_for
+
     async with ble_environment(args) as env:
         entries = _targets(args, env)
         settings: dict[str, Any] = {} if args.rate is None else {"sampling_rate_hz": args.rate}
@@ -145,6 +149,11 @@ async def stream(args: argparse.Namespace) -> list[dict[str, Any]]:
 async def _stream_live(
     links: list[SensorLink], duration_s: float | None, env: BleEnvironment, live: _Live
 ) -> dict[str, LinkDecoder]:
+    from rich.console import Console
+    from rich.live import Live
+
+    from sensor.ble.link import stream_for
+
     stop = asyncio.Event()
     result: dict[str, LinkDecoder] = {}
     shown: dict[str, LinkDecoder] = {}

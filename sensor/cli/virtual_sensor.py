@@ -12,10 +12,8 @@ import argparse
 import asyncio
 from typing import Any
 
-from firmware_proto.virtual_sensor import SampleSource, VirtualSensorConfig, run_virtual_sensor
 from sensor.cli._common import positive_float, print_json
 from sensor.errors import ConfigError, ScenarioError, UsageError
-from sensor.sim import Scenario
 
 
 def register(subparsers: Any) -> None:
@@ -44,6 +42,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from firmware_proto.virtual_sensor import SampleSource, VirtualSensorConfig, run_virtual_sensor
+    from sensor.sim import Scenario
+
     try:
         config = VirtualSensorConfig(
             name=args.name,
