@@ -261,7 +261,7 @@ class SensorLink:
         self.backend = backend or BleBackend()
         self.clock: Clock = clock or SystemClock()
         self.connect_timeout_s = connect_timeout_s
-        self.backoff = backoff or Backoff(seed=hash(sensor_id) & 0xFFFF)
+        self.backoff = backoff or Backoff()
         self.out: asyncio.Queue[RawFrame] = out if out is not None else asyncio.Queue()
         self.stats = LinkStats()
         self._stop = asyncio.Event()
@@ -390,13 +390,10 @@ class SensorLink:
             await client.disconnect()
 
     async def _start(self, client: BleakClient) -> None:
-        services = client.services
-        if services.get_characteristic(BATTERY_LEVEL_UUID) is not None:
+        if client.services.get_characteristic(BATTERY_LEVEL_UUID) is not None:
             with contextlib.suppress(BleakError):
-                self._on_battery(
-                    services.get_characteristic(BATTERY_LEVEL_UUID),  # type: ignore[arg-type]
-                    await client.read_gatt_char(BATTERY_LEVEL_UUID),
-                )
+                level = await client.read_gatt_char(BATTERY_LEVEL_UUID)
+                self.stats.battery_pct = int(level[0]) if level else None
                 await client.start_notify(BATTERY_LEVEL_UUID, self._on_battery)
         if self.sensor_type == v1.SENSOR_TYPE:
             await self._start_v1(client)
@@ -584,11 +581,33 @@ async def stream_for(
     ``decoders`` to watch them while streaming. ``duration_s=None`` streams until ``stop`` is set.
     """
     clk: Clock = clock or SystemClock()
+    end = None if duration_s is None else clk.now() + duration_s
     if decoders is None:
         decoders = {}
     for link in links:
         decoders.setdefault(link.sensor_id, decoder_for(link))
-    end = None if duration_s is None else clk.now() + duration_s
+    try:
+        await _pump(links, decoders, clk, end, on_block, stop)
+    except BaseExceptionGroup as group:
+        # A supervisor gives up only for a reason that concerns every sensor (no adapter): say that, not a group.
+        fatal = group.subgroup(LinkError)
+        if fatal is None:
+            raise
+        first: BaseException = fatal
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+    return decoders
+
+
+async def _pump(
+    links: Sequence[SensorLink],
+    decoders: dict[str, LinkDecoder],
+    clk: Clock,
+    end: float | None,
+    on_block: Callable[[ImuBlock], None] | None,
+    stop: asyncio.Event | None,
+) -> None:
     async with BleGateway(links) as gw:
         while True:
             if stop is not None and stop.is_set():
@@ -614,4 +633,3 @@ async def stream_for(
             block = decoders[frame.sensor_id].feed(frame)
             if block is not None and on_block is not None:
                 on_block(block)
-    return decoders

@@ -120,16 +120,18 @@ def _table(links: list[SensorLink], decoders: dict[str, LinkDecoder], live: _Liv
 
 async def stream(args: argparse.Namespace) -> list[dict[str, Any]]:
     from sensor.ble.link import SensorLink, stream_for
+    from sensor.protocol import registry
 
     async with ble_environment(args) as env:
         entries = _targets(args, env)
-        settings: dict[str, Any] = {} if args.rate is None else {"sampling_rate_hz": args.rate}
+        rate: dict[str, Any] = {} if args.rate is None else {"sampling_rate_hz": args.rate}
         links = [
             SensorLink(
                 e.alias,
                 e.address,
                 sensor_type=e.sensor_type,
-                settings=dict(settings),
+                # defaults the advertised name suggests (a Polar H10 has no gyroscope), then --rate
+                settings={**registry.get(e.sensor_type).settings_for_name(e.name), **rate},
                 backend=env.backend_for(e.transport),
                 clock=env.clock,
             )
