@@ -97,9 +97,24 @@ async def _run_gateway(n: int, rate_hz: float, mtu: int, sensor_s: float, speed:
             notifications = sum(s.stats.notifications for s in world.sensors)
     finally:
         link_mod.LinkDecoder.feed = original_feed  # type: ignore[method-assign]
-    stream_s = n * sensor_s
+    return _row(
+        f"{n} x {rate_hz:g} Hz, MTU {mtu}", notifications, samples, missing, n * sensor_s, gateway, radio, cpu, wall
+    )
+
+
+def _row(
+    case: str,
+    notifications: int,
+    samples: int,
+    missing: int,
+    stream_s: float,
+    gateway: Meter,
+    radio: Meter,
+    cpu: float,
+    wall: float,
+) -> dict[str, Any]:
     return {
-        "case": f"{n} x {rate_hz:g} Hz, MTU {mtu}",
+        "case": case,
         "notifications": notifications,
         "samples": samples,
         "missing": missing,
@@ -145,19 +160,17 @@ async def _run_peer(rate_hz: float, mtu: int, sensor_s: float, speed: float) -> 
         cpu, wall = time.process_time() - c0, time.perf_counter() - w0
         await connection.disconnect()
     notifications = sensor.stats.notifications
-    return {
-        "case": f"peer: Bumble Peer, 1 x {rate_hz:g} Hz, MTU {mtu}",
-        "notifications": notifications,
-        "samples": sensor.stats.samples_sent,
-        "missing": notifications - count,
-        "gateway_pct_per_sensor": 100 * gateway.cpu_s / sensor_s,
-        "radio_pct_per_sensor": 100 * radio.cpu_s / sensor_s,
-        "process_pct_per_sensor": 100 * cpu / sensor_s,
-        "gateway_us_per_notification": 1e6 * gateway.cpu_s / max(notifications, 1),
-        "gateway_notifications_per_core_s": notifications / gateway.cpu_s if gateway.cpu_s else 0.0,
-        "process_notifications_per_s": notifications / cpu if cpu else 0.0,
-        "wall_s": wall,
-    }
+    return _row(
+        f"peer: Bumble Peer, 1 x {rate_hz:g} Hz, MTU {mtu}",
+        notifications,
+        sensor.stats.samples_sent,
+        notifications - count,
+        sensor_s,
+        gateway,
+        radio,
+        cpu,
+        wall,
+    )
 
 
 def _print(rows: list[dict[str, Any]]) -> None:
