@@ -525,13 +525,29 @@ class VirtualSensor:
     def is_connected(self) -> bool:
         return self._connection is not None
 
+    async def vanish(self) -> None:
+        """Disappear for good (battery out, walked away): drop the link and never advertise again."""
+        self._down_until = math.inf
+        connection = self._connection
+        self._connection = None
+        self._data_subscribed = False
+        if self._adv_set is not None and self._adv_set.enabled:
+            await self._adv_set.stop()
+        elif self.device.is_advertising:
+            await self.device.stop_advertising()
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.disconnect(hci.HCI_CONNECTION_TIMEOUT_ERROR)
+
     def inject(self, payloads: Sequence[bytes]) -> None:
         """Notify these bytes on the data characteristic next, as they are (fuzzing the host through the air)."""
         self._injected.extend(bytes(p) for p in payloads)
 
     @property
     def finished(self) -> bool:
-        """Sampling is over (``duration_s``) and every sample was handed to the radio."""
+        """Sampling is over (``duration_s``) and every sample was handed to the radio (or it vanished)."""
+        if self._down_until == math.inf:
+            return True
         start = self._stream_start_w
         if self.config.duration_s is None or start is None or self.clock.now() < start + self.config.duration_s:
             return False
@@ -553,6 +569,8 @@ class VirtualSensor:
             await self._advertise.wait()
             self._advertise.clear()
             wait = self._down_until - self.clock.now()
+            if wait == math.inf:
+                continue
             if wait > 0 and not await self._pause(wait):
                 break
             if self._stop.is_set():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -131,3 +133,28 @@ async def test_eight_sensors_at_208_hz_stream_concurrently_without_loss() -> Non
             assert block.n_missing == 0
             assert _contiguous(block.sample_index)
             assert len(block) == world.sensors[i].stats.samples_sent >= 208 * 59
+
+
+async def test_a_sensor_that_disappears_does_not_stop_the_others() -> None:
+    async with VirtualWorld.of(3, speed=10.0, sampling_rate_hz=208.0, duration_s=30.0) as world:
+        links = links_for(world)
+        gone = world.sensors[1]
+
+        async def walk_away() -> None:
+            await world.clock.sleep(10.0)
+            await gone.vanish()
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(walk_away(), name="walk-away")
+            res = await stream(world, links)
+        for i in (0, 2):
+            block = res.blocks[f"s{i}"]
+            assert block.n_missing == 0
+            assert _contiguous(block.sample_index)
+            assert int(block.sample_index[-1]) == world.sensors[i].head_index - 1
+            assert links[i].stats.connects == 1
+        # the one that vanished: its supervisor keeps looking for it, with back-off
+        assert links[1].stats.disconnects == 1
+        assert links[1].stats.failed_attempts >= 1
+        assert "not seen advertising" in (links[1].stats.last_error or "")
+        assert len(res.blocks["s1"]) >= 208 * 8
