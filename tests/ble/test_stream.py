@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from firmware_proto.micropython import hsproto as P
-from firmware_proto.virtual_sensor import VirtualSensorConfig, VirtualWorld, sensor_address
+from firmware_proto.virtual_sensor import SampleSource, VirtualSensorConfig, VirtualWorld, sensor_address
 from sensor.frames import STANDARD_GRAVITY_MPS2
+from sensor.model import ImuBlock
 from tests.ble.helpers import gaps, links_for, stream
 
 pytestmark = pytest.mark.slow
@@ -158,3 +159,23 @@ async def test_a_sensor_that_disappears_does_not_stop_the_others() -> None:
         assert links[1].stats.failed_attempts >= 1
         assert "not seen advertising" in (links[1].stats.last_error or "")
         assert len(res.blocks["s1"]) >= 208 * 8
+
+
+async def test_streams_a_recorded_block() -> None:
+    rate = 104.0
+    n = int(rate * 12)
+    t = np.arange(n) / rate
+    acc = np.stack([np.sin(t), np.cos(2 * t), 9.80665 + 0.5 * np.sin(3 * t)], axis=1)
+    gyr = np.stack([0.1 * np.sin(5 * t), np.zeros(n), 0.2 * np.cos(t)], axis=1)
+    recorded = ImuBlock.from_arrays("rec", t, acc, gyr)
+    config = VirtualSensorConfig(address=sensor_address(1), sampling_rate_hz=rate, duration_s=10.0)
+    async with VirtualWorld([config], speed=10.0, source=SampleSource(block=recorded)) as world:
+        res = await stream(world, links_for(world))
+        block = res.blocks["s0"]
+        idx = block.sample_index % n  # the recording loops
+        acc_lsb = P.ACC_RANGES[2][1] * STANDARD_GRAVITY_MPS2
+        gyr_lsb = np.deg2rad(P.GYR_RANGES[2][1])
+        assert np.max(np.abs(block.acc_mps2 - acc[idx])) <= acc_lsb / 2 + 1e-9
+        assert block.gyr_radps is not None
+        assert np.max(np.abs(block.gyr_radps - gyr[idx])) <= gyr_lsb / 2 + 1e-9
+        assert len(block) >= rate * 10.0
