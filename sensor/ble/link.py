@@ -269,6 +269,18 @@ class SensorLink:
         self._disconnected = False
         self._tracker = _IndexTracker()
         self._boot_id: int | None = None
+        self._client: BleakClient | None = None
+        self._rate_command: bytes | None = None
+        rate = self.settings.get("sampling_rate_hz")
+        if sensor_type == v1.SENSOR_TYPE and rate is not None:
+            try:
+                self._rate_command = v1.set_rate_command(float(rate))
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{sensor_id}: sampling_rate_hz={rate!r} is not a rate a HipSense v1 sensor offers "
+                    f"({', '.join(f'{hz:g}' for hz in sorted(v1.RATE_HZ.values()))} Hz): {exc}",
+                    key="sampling_rate_hz",
+                ) from exc
 
     def stop(self) -> None:
         self._stop.set()
@@ -296,7 +308,9 @@ class SensorLink:
         if data:
             self.stats.battery_pct = int(data[0])
 
-    def _on_disconnect(self, _client: BleakClient) -> None:
+    def _on_disconnect(self, client: BleakClient) -> None:
+        if client is not self._client:
+            return  # a late callback of an earlier session's client
         self._disconnected = True
         self._wake.set()
 
@@ -366,6 +380,7 @@ class SensorLink:
             timeout=self.connect_timeout_s,
             **self.backend.client_kwargs(),
         )
+        self._client = client
         async with contextlib.AsyncExitStack() as stack:
             async with asyncio.timeout(self.connect_timeout_s):
                 await client.connect()
@@ -418,9 +433,8 @@ class SensorLink:
         await client.start_notify(v1.CONTROL_UUID, self._make_callback(v1.CONTROL_UUID))
         await client.start_notify(v1.DATA_UUID, self._on_data)
         await client.start_notify(v1.STATUS_UUID, self._make_callback(v1.STATUS_UUID))
-        rate = self.settings.get("sampling_rate_hz")
-        if rate is not None:
-            await client.write_gatt_char(v1.CONTROL_UUID, v1.set_rate_command(float(rate)), response=True)
+        if self._rate_command is not None:
+            await client.write_gatt_char(v1.CONTROL_UUID, self._rate_command, response=True)
         resume = self._tracker.next_index
         if resume is None:
             await client.write_gatt_char(v1.CONTROL_UUID, v1.start_command(), response=True)

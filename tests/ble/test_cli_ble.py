@@ -46,10 +46,10 @@ def test_pair_sensors_stream_forget(capsys: pytest.CaptureFixture[str], monkeypa
     ]
     assert main(["sensors", "--json"]) == 0
     assert [s["alias"] for s in _json(capsys)] == ["hipsense-0001", "wit"]  # type: ignore[union-attr]
-    assert main(["stream", "hipsense-0001", "--duration", "6", "--speed", "10", "--json"]) == 0
+    assert main(["stream", "hipsense-0001", "--duration", "6", "--speed", "10", "--rate", "104", "--json"]) == 0
     (summary,) = _json(capsys)  # type: ignore[misc]
     assert summary["alias"] == "hipsense-0001"
-    assert summary["samples"] > 208 * 3
+    assert 104 * 3 < summary["samples"] <= 104 * 6 + 20  # SET_RATE took effect (the sensor defaults to 208 Hz)
     assert summary["missing"] == 0
     assert summary["battery_pct"] == 87
     assert summary["mtu"] == 247
@@ -66,6 +66,9 @@ def test_errors_name_the_value_and_the_fix(capsys: pytest.CaptureFixture[str], m
     monkeypatch.delenv("HIPSENSE_BLE")
     assert main(["stream", "--duration", "1"]) == 2
     assert "hipsense pair" in capsys.readouterr().err
+    monkeypatch.setenv("HIPSENSE_BLE", "virtual:1")
+    assert main(["stream", "--duration", "1", "--rate", "100"]) == 1
+    assert "sampling_rate_hz=100" in capsys.readouterr().err
     assert main(["pair", "NoSuchSensor", "--virtual", "1", "--timeout", "0.3"]) == 1
     assert "NoSuchSensor" in capsys.readouterr().err
 
