@@ -60,6 +60,9 @@ DEG: Final = np.pi / 180.0
 HILL_LEAN_DEG_PER_PCT: Final = 0.35
 """Extra anterior tilt per percent of uphill grade (forward lean on hills)."""
 
+AMPLITUDE_CV: Final = 0.08
+"""Step-to-step variability of the tilt and rotation oscillation amplitudes (a C2 spline through per-step values)."""
+
 DROP_PEAK_PHASE: Final = 0.35
 """Where in the step (fraction of the step time from initial contact) the obliquity bump peaks."""
 
@@ -384,6 +387,7 @@ class _GaitDraws:
     contact: FloatArray
     phase: CubicSpline
     spring: _Spring | None
+    amplitude: CubicSpline  # per-step scale of the tilt and rotation oscillations (1 +- ~8 %), C2 across steps
 
 
 def _gait_draws(p: _Plan, spec: Walking | Running, rng: np.random.Generator) -> _GaitDraws:
@@ -412,7 +416,10 @@ def _gait_draws(p: _Plan, spec: Walking | Running, rng: np.random.Generator) -> 
             step_t, contact, spec.braking_mps2, spec.contact_time_s, spec.impact_g * G, spec.impact_width_s
         )
     # phase: C2 spline through (t_ic[k], k); it is monotone because step times vary by a few percent only
-    return _GaitDraws(t_ic, step_t, sides, sign, drop, contact, CubicSpline(t_ic, k_all.astype(float)), spring)
+    amplitude = CubicSpline(t_ic, 1.0 + AMPLITUDE_CV * np.clip(rng.normal(size=t_ic.size), -3, 3))
+    return _GaitDraws(
+        t_ic, step_t, sides, sign, drop, contact, CubicSpline(t_ic, k_all.astype(float)), spring, amplitude
+    )
 
 
 def _gait(t: FloatArray, i0: int, p: _Plan, mm: MotionModel, ch: Channels, steps: _Steps | None) -> None:
@@ -445,8 +452,9 @@ def _gait(t: FloatArray, i0: int, p: _Plan, mm: MotionModel, ch: Channels, steps
     c1, s1 = np.cos(np.pi * phase.v), np.sin(np.pi * phase.v)
     c2, s2 = c1 * c1 - s1 * s1, 2.0 * s1 * c1
     # anterior tilt: twice per stride; rotation: once per stride (left side forward at right contact)
-    pitch = _harmonic(phase, c2, s2, 2.0, 0.6) * (spec.tilt_amplitude_deg * DEG)
-    yaw = _harmonic(phase, c1, s1, 1.0, 0.0) * (-s0 * spec.rotation_amplitude_deg * DEG)
+    ampl = Jet(g.amplitude(tw), g.amplitude(tw, 1), g.amplitude(tw, 2))
+    pitch = _harmonic(phase, c2, s2, 2.0, 0.6) * ampl * (spec.tilt_amplitude_deg * DEG)
+    yaw = _harmonic(phase, c1, s1, 1.0, 0.0) * ampl * (-s0 * spec.rotation_amplitude_deg * DEG)
     sway = _harmonic(phase, c1, s1, 1.0, 0.4)
 
     if isinstance(spec, Running):
