@@ -35,7 +35,6 @@ from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import butter_lowpass
 
 FloatArray = NDArray[np.float64]
 VerticalSource = Literal["prior", "standing", "gait"]
@@ -115,39 +114,61 @@ class CalibrationConfig:
     update_angle_deg: float = 0.5
 
 
-_NQ = 3 + 3 + 3 + 3 + 9 + 3 + 3 + 1  # acc, acc^2, gyr, gyr^2, a_h a_h^T, a_h, up, w_up
+_NR = 12  # rest statistics: acc, acc^2, gyr, gyr^2
+_NM = 20  # motion statistics: a_h a_h^T, a_h, up, w_up, f_v, horizontal gyro
+
+
+@dataclass(slots=True)
+class _RestRecord:
+    quiet: bool
+    acc_std_mps2: float
+    vertical: FloatArray | None
+    bias: FloatArray | None
 
 
 @dataclass(slots=True)
 class _State:
-    partial: list[FloatArray] = field(default_factory=list)
-    partial_n: int = 0
-    quiet_run: int = 0
+    rest_partial: list[FloatArray] = field(default_factory=list)
+    rest_n: int = 0
+    motion_partial: list[FloatArray] = field(default_factory=list)
+    motion_n: int = 0
+    rest_log: deque[_RestRecord] = field(default_factory=deque)
     quiet_acc: FloatArray = field(default_factory=lambda: np.zeros(3))
     quiet_gyr: FloatArray = field(default_factory=lambda: np.zeros(3))
     quiet_n: int = 0
+    prev_quiet_rest: bool = False
     prev_quiet: bool = False
     gait_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
+    odd_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
+    odd_n: float = 0.0
+    step_n: float | None = None
+    gait_segments: int = 0
+    tail_fv: FloatArray = field(default_factory=lambda: np.zeros(0))
+    tail_gh: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
     gait_n: float = 0.0
     gait_s_total: float = 0.0
     gait_up: FloatArray = field(default_factory=lambda: np.zeros(3))
     sign_start: FloatArray = field(default_factory=lambda: np.zeros(3))
     sign_turn: FloatArray = field(default_factory=lambda: np.zeros(3))
     start_left: int = 0
+    quiet_s_before: float = 0.0
     recent_dv: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=2))
     vertical: FloatArray | None = None
-    vertical_source: VerticalSource = "prior"
     bias: FloatArray | None = None
+    bias_out: FloatArray | None = None
     segments: int = 0
     locked: bool = False
 
 
 class MountingCalibrator:
-    """Streaming mounting calibration on a fixed sample grid.
+    """Streaming mounting calibration on a fixed sample grid, in two passes over each chunk.
 
-    Call :meth:`feed` with consecutive sensor-frame samples and the orientation filter's up vectors for them;
-    it returns the mounting updates as ``(first_sample_index, Mounting)`` pairs, effective from that absolute
-    sample index on.
+    1. :meth:`feed_rest` (raw samples): quiet periods -> vertical and gyroscope bias. Returns bias updates
+       ``(first_sample_index, bias)`` so that the orientation filter can use them from that sample on.
+    2. :meth:`feed_motion` (the same samples with the orientation filter's up vectors): the forward axis, its
+       sign and the confidence. Returns mounting updates ``(first_sample_index, Mounting)``.
+
+    Both passes cut the stream at the same absolute grid points, so the result does not depend on chunk sizes.
     """
 
     def __init__(
@@ -159,10 +180,9 @@ class MountingCalibrator:
         self.prior = prior or Mounting.identity()
         self.mounting = self.prior
         self._s = _State()
-        self._n_seen = 0
-        # its own up estimate (sensor-frame low-pass): good enough for horizontal projections, and independent
-        # of the gyro bias this calibration feeds to the orientation filter
-        self._lp = butter_lowpass(0.3, self.fs, order=2)
+        self._n_rest = 0
+        self._n_motion = 0
+        self._has_gyr = True
         self.lock_index: int | None = None
         self.lock_mounting: Mounting | None = None
 
@@ -173,111 +193,173 @@ class MountingCalibrator:
 
     @property
     def samples_seen(self) -> int:
-        return self._n_seen
+        return self._n_motion
 
     def force_lock(self) -> None:
         """Lock with what is known (end of stream before the confidence was reached)."""
         if not self._s.locked:
             self._s.locked = True
-            self.lock_index = self._n_seen
+            self.lock_index = self._n_motion
             self.lock_mounting = self.mounting
 
-    def feed(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> list[tuple[int, Mounting]]:
-        """Add samples; returns the mounting updates decided at grid points inside them."""
-        n = acc_mps2.shape[0]
-        if n == 0:
-            return []
-        up_sensor = self._lp(acc_mps2)
-        up_sensor = up_sensor / np.linalg.norm(up_sensor, axis=1)[:, None]
-        gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
-        s = self._s
-        a_up = np.einsum("ij,ij->i", acc_mps2, up_sensor)
-        a_h = acc_mps2 - a_up[:, None] * up_sensor
-        q = np.empty((n, _NQ))
-        q[:, 0:3] = acc_mps2
-        q[:, 3:6] = acc_mps2 * acc_mps2
-        q[:, 6:9] = gyr
-        q[:, 9:12] = gyr * gyr
-        q[:, 12:21] = (a_h[:, :, None] * a_h[:, None, :]).reshape(n, 9)
-        q[:, 21:24] = a_h
-        q[:, 24:27] = up_sensor
-        q[:, 27] = np.einsum("ij,ij->i", gyr, up_sensor)
-        updates: list[tuple[int, Mounting]] = []
-        i = 0
-        while i < n:
-            take = min(self.grid - s.partial_n, n - i)
-            s.partial.append(q[i : i + take])
-            s.partial_n += take
-            i += take
-            if s.partial_n == self.grid:
-                rows = np.concatenate(s.partial) if len(s.partial) > 1 else s.partial[0]
-                s.partial = []
-                s.partial_n = 0
-                end_index = self._n_seen + i
-                was_locked = s.locked
-                m = self._segment(rows, has_gyr=gyr_radps is not None)
-                if m is not None:
-                    updates.append((end_index, m))
-                if s.locked and not was_locked:
-                    self.lock_index = end_index
-                    self.lock_mounting = self.mounting
-        self._n_seen += n
-        return updates
+    @property
+    def bias(self) -> FloatArray:
+        """The gyroscope bias in use (prior until a quiet period was seen)."""
+        b = self._s.bias_out
+        return self.prior.gyr_bias_radps if b is None else b
 
     # -----------------------------------------------------------------------------------------------
-    def _segment(self, rows: FloatArray, *, has_gyr: bool) -> Mounting | None:
+    def feed_rest(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> list[tuple[int, FloatArray]]:
+        """Pass 1 on raw samples; returns gyroscope-bias updates ``(first_sample_index, bias_radps)``."""
+        n = acc_mps2.shape[0]
+        s = self._s
+        gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
+        q = np.concatenate([acc_mps2, acc_mps2 * acc_mps2, gyr, gyr * gyr], axis=1)
+        out: list[tuple[int, FloatArray]] = []
+        for end, rows in self._grid_rows(q, "rest"):
+            rec = self._rest_segment(rows, has_gyr=gyr_radps is not None)
+            s.rest_log.append(rec)
+            if rec.bias is not None and (s.bias_out is None or float(np.max(np.abs(rec.bias - s.bias_out))) > 2e-4):
+                s.bias_out = rec.bias
+                out.append((self._n_rest + end, rec.bias))
+        self._n_rest += n
+        return out
+
+    def feed_motion(
+        self, acc_mps2: FloatArray, gyr_radps: FloatArray | None, up_sensor: FloatArray
+    ) -> list[tuple[int, Mounting]]:
+        """Pass 2 on the same samples with their up vectors; returns mounting updates."""
+        n = acc_mps2.shape[0]
+        s = self._s
+        gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
+        self._has_gyr = gyr_radps is not None
+        a_up = np.einsum("ij,ij->i", acc_mps2, up_sensor)
+        a_h = acc_mps2 - a_up[:, None] * up_sensor
+        q = np.empty((n, _NM))
+        q[:, 0:9] = (a_h[:, :, None] * a_h[:, None, :]).reshape(n, 9)
+        q[:, 9:12] = a_h
+        q[:, 12:15] = up_sensor
+        w_up = np.einsum("ij,ij->i", gyr, up_sensor)
+        q[:, 15] = w_up
+        q[:, 16] = a_up
+        q[:, 17:20] = gyr - w_up[:, None] * up_sensor
+        out: list[tuple[int, Mounting]] = []
+        for end, rows in self._grid_rows(q, "motion"):
+            rec = s.rest_log.popleft()
+            was_locked = s.locked
+            m = self._motion_segment(rows, rec)
+            idx = self._n_motion + end
+            if m is not None:
+                out.append((idx, m))
+            if s.locked and not was_locked:
+                self.lock_index = idx
+                self.lock_mounting = self.mounting
+        self._n_motion += n
+        return out
+
+    def _grid_rows(self, q: FloatArray, which: str) -> list[tuple[int, FloatArray]]:
+        """Complete grid segments in ``q`` (with the carried partial segment): ``(end offset in q, rows)``."""
+        s = self._s
+        part = s.rest_partial if which == "rest" else s.motion_partial
+        have = s.rest_n if which == "rest" else s.motion_n
+        out: list[tuple[int, FloatArray]] = []
+        i, n = 0, q.shape[0]
+        while i < n:
+            take = min(self.grid - have, n - i)
+            part.append(q[i : i + take])
+            have += take
+            i += take
+            if have == self.grid:
+                rows = np.concatenate(part) if len(part) > 1 else part[0]
+                part.clear()
+                have = 0
+                out.append((i, rows))
+        if which == "rest":
+            s.rest_n = have
+        else:
+            s.motion_n = have
+        return out
+
+    def _rest_segment(self, rows: FloatArray, *, has_gyr: bool) -> _RestRecord:
         cfg, s = self.cfg, self._s
         k = rows.shape[0]
         mean = rows.sum(axis=0) / k
         acc_mean = mean[0:3]
-        acc_var = float(np.sum(np.maximum(mean[3:6] - acc_mean**2, 0.0)))
+        acc_std = math.sqrt(float(np.sum(np.maximum(mean[3:6] - acc_mean**2, 0.0))))
         gyr_mean = mean[6:9]
-        gyr_var = float(np.sum(np.maximum(mean[9:12] - gyr_mean**2, 0.0)))
-        ah_mean = mean[21:24]
-        ahh = mean[12:21].reshape(3, 3) - np.outer(ah_mean, ah_mean)
-        up_mean = mean[24:27]
-        w_up = float(mean[27])
-        seg_s = k / self.fs
-        s.segments += 1
-
+        gyr_std = math.sqrt(float(np.sum(np.maximum(mean[9:12] - gyr_mean**2, 0.0))))
         quiet = (
-            math.sqrt(acc_var) < cfg.quiet_acc_std_mps2
-            and math.sqrt(gyr_var) < cfg.quiet_gyr_std_radps
+            acc_std < cfg.quiet_acc_std_mps2
+            and gyr_std < cfg.quiet_gyr_std_radps
             and float(np.linalg.norm(gyr_mean)) < cfg.quiet_gyr_mean_radps
             and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
         )
-        gait = not quiet and math.sqrt(acc_var) > cfg.gait_acc_std_mps2
-        dv = ah_mean * seg_s  # horizontal velocity change over the segment, m/s (sensor frame)
-
         if quiet:
-            if not s.prev_quiet:
+            if not s.prev_quiet_rest:
                 s.quiet_acc = np.zeros(3)
                 s.quiet_gyr = np.zeros(3)
                 s.quiet_n = 0
-                if len(s.recent_dv) == s.recent_dv.maxlen:  # gait termination: the velocity lost points forward
-                    s.sign_start = s.sign_start + sum(s.recent_dv, np.zeros(3)) * -1.0
             s.quiet_acc = s.quiet_acc + acc_mean * k
             s.quiet_gyr = s.quiet_gyr + gyr_mean * k
             s.quiet_n += k
-            s.quiet_run += 1
-            s.recent_dv.clear()
-            s.start_left = 0
             if s.quiet_n / self.fs >= cfg.quiet_min_s:
                 s.vertical = s.quiet_acc / np.linalg.norm(s.quiet_acc)
-                s.vertical_source = "standing"
                 if has_gyr:
                     s.bias = s.quiet_gyr / s.quiet_n
+        s.prev_quiet_rest = quiet
+        return _RestRecord(quiet, acc_std, s.vertical, s.bias)
+
+    def _motion_segment(self, rows: FloatArray, rec: _RestRecord) -> Mounting | None:
+        cfg, s = self.cfg, self._s
+        k = rows.shape[0]
+        mean = rows.sum(axis=0) / k
+        ah_mean = mean[9:12]
+        ahh = mean[0:9].reshape(3, 3) - np.outer(ah_mean, ah_mean)
+        up_mean = mean[12:15]
+        w_up = float(mean[15])
+        seg_s = k / self.fs
+        s.segments += 1
+        quiet = rec.quiet
+        gait = not quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2
+        dv = ah_mean * seg_s  # horizontal velocity change over the segment, m/s (sensor frame)
+        if quiet:
+            if not s.prev_quiet:
+                s.quiet_s_before = 0.0
+                if len(s.recent_dv) == s.recent_dv.maxlen:  # gait termination: the velocity lost points forward
+                    s.sign_start = s.sign_start - sum(s.recent_dv, np.zeros(3))
+            s.quiet_s_before += seg_s
+            s.recent_dv.clear()
+            s.start_left = 0
         else:
-            if s.prev_quiet and s.quiet_n / self.fs >= 1.0:
+            if s.prev_quiet and s.quiet_s_before >= 1.0:
                 s.start_left = max(1, round(cfg.start_window_s / cfg.grid_s))
             if s.start_left > 0:
                 s.sign_start = s.sign_start + dv
                 s.start_left -= 1
             s.recent_dv.append(dv)
-            s.quiet_run = 0
         s.prev_quiet = quiet
-
         lam = cfg.forget_per_s**seg_s
+        fv = rows[:, 16]
+        gh = rows[:, 17:20]
+        if gait and self._has_gyr:
+            if s.step_n is None or s.gait_segments % 4 == 0:  # the step period changes slowly
+                s.step_n = self._step_period(np.concatenate([s.tail_fv, fv]))
+            s.gait_segments += 1
+            step_n = s.step_n
+            hist = np.concatenate([s.tail_gh, gh])
+            if step_n is not None and hist.shape[0] >= k + step_n + 1:
+                # odd-harmonic part of the horizontal angular rate: half the difference to one step earlier.
+                # Obliquity repeats every stride (odd harmonics), tilt every step (even): its axis is AP.
+                i0 = int(step_n)
+                fr = step_n - i0
+                cur = np.arange(hist.shape[0] - k, hist.shape[0])
+                lagged = (1.0 - fr) * hist[cur - i0] + fr * hist[cur - i0 - 1]
+                odd = (gh - lagged) / 2.0
+                s.odd_cov = lam * s.odd_cov + odd.T @ odd
+                s.odd_n = lam * s.odd_n + k
+        keep = round(2.0 * self.fs)
+        s.tail_fv = np.concatenate([s.tail_fv, fv])[-keep:]
+        s.tail_gh = np.concatenate([s.tail_gh, gh])[-keep:]
         if gait:
             s.gait_cov = lam * s.gait_cov + ahh * k
             s.gait_n = lam * s.gait_n + k
@@ -285,15 +367,41 @@ class MountingCalibrator:
             s.gait_s_total += seg_s
             if abs(w_up) > cfg.turn_rate_radps:
                 s.sign_turn = s.sign_turn + ah_mean * w_up * seg_s
+        if s.locked and s.segments % 5 and not (quiet and rec.bias is not None):
+            return None  # after the lock, refine every 5 grid points (cheaper; the estimate moves slowly)
+        return self._update(rec)
 
-        return self._update()
+    def _step_period(self, fv: FloatArray) -> float | None:
+        """Step period in samples from the autocorrelation of the vertical specific force (last ~3 s)."""
+        d = max(1, round(self.fs / 50.0))
+        x = fv[::d]
+        x = x - x.mean()
+        fsd = self.fs / d
+        lo, hi = max(2, int(0.25 * fsd)), int(0.8 * fsd)
+        if x.size < hi + 10:
+            return None
+        den = float(x @ x)
+        if den <= 0:
+            return None
+        r = np.array([float(x[:-lag] @ x[lag:]) / den for lag in range(lo, hi + 1)])
+        peaks = [i for i in range(1, r.size - 1) if r[i] >= r[i - 1] and r[i] >= r[i + 1]]
+        if not peaks:
+            return None
+        best = max(r[i] for i in peaks)
+        if best < 0.2:
+            return None
+        i = next(i for i in peaks if r[i] >= 0.7 * best)
+        # parabolic refinement of the peak
+        den2 = r[i - 1] - 2 * r[i] + r[i + 1]
+        off = 0.5 * (r[i - 1] - r[i + 1]) / den2 if den2 < 0 else 0.0
+        return (lo + i + off) * d
 
-    def _update(self) -> Mounting | None:
+    def _update(self, rec: _RestRecord) -> Mounting | None:
         cfg, s = self.cfg, self._s
         prior_r = self.prior.r_pelvis_from_sensor
         # vertical
-        if s.vertical is not None:
-            v = s.vertical
+        if rec.vertical is not None:
+            v = rec.vertical
             c_vert = 1.0
             v_src: VerticalSource = "standing"
         elif s.gait_n > 0 and s.gait_s_total >= 5.0:
@@ -312,8 +420,15 @@ class MountingCalibrator:
         f_src: ForwardSource = "prior"
         c_fwd = 0.2 if self.prior.forward_source == "prior" else 0.7
         f = prior_ap
-        if s.gait_n > 0 and s.gait_s_total >= 3.0:
-            p = np.eye(3) - np.outer(v, v)
+        p = np.eye(3) - np.outer(v, v)
+        if s.odd_n > 0 and s.odd_n / self.fs >= 3.0:
+            w, vecs = np.linalg.eigh(p @ (s.odd_cov / s.odd_n) @ p)
+            ratio = float(w[2] / max(w[1], 1e-12))
+            cand = vecs[:, 2] / np.linalg.norm(vecs[:, 2])
+            f = cand
+            f_src = "gait"
+            c_fwd = max(c_fwd, min(1.0, s.odd_n / self.fs / 8.0) * float(np.clip((ratio - 1.0) / 4.0, 0.0, 1.0)))
+        elif s.gait_n > 0 and s.gait_s_total >= 3.0:
             c = p @ (s.gait_cov / s.gait_n) @ p
             w, vecs = np.linalg.eigh(c)
             ratio = float(w[2] / max(w[1], 1e-9))
@@ -343,7 +458,7 @@ class MountingCalibrator:
         ml = np.cross(v, f)
         r = np.vstack([f, ml / np.linalg.norm(ml), v])
         conf = float(np.clip(c_vert * c_fwd * c_sign, 0.0, 1.0))
-        bias = s.bias if s.bias is not None else self.prior.gyr_bias_radps
+        bias = rec.bias if rec.bias is not None else self.prior.gyr_bias_radps
         if not s.locked and (conf >= cfg.lock_confidence or s.segments * cfg.grid_s >= cfg.max_warmup_s):
             s.locked = True
         old = self.mounting

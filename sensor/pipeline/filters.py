@@ -30,7 +30,10 @@ class StatefulFilter:
         self._a = np.asarray(a, dtype=np.float64)
         self._steady = steady_start
         order = max(self._a.size, self._b.size) - 1
-        self._zi_unit: FloatArray = signal.lfilter_zi(self._b, self._a) if order > 0 else np.zeros(0)
+        if steady_start and order > 0:
+            self._zi_unit: FloatArray = signal.lfilter_zi(self._b, self._a)
+        else:  # zero state (integrators have no steady state)
+            self._zi_unit = np.zeros(order)
         self._zi: FloatArray | None = None
 
     def __call__(self, x: FloatArray) -> FloatArray:

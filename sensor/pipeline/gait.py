@@ -29,6 +29,8 @@ All of it runs on absolute sample indices with fixed look-ahead, so it is chunk-
 from __future__ import annotations
 
 import math
+import statistics
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -110,7 +112,7 @@ class GaitDetector:
         self._cue_n = 0
         self.lookahead_steps = lookahead_steps
         self.window_steps = window_steps
-        self._history: list[tuple[int, int, float]] = []  # (chain, pos, combined cue) of recent steps
+        self._history: deque[tuple[int, int, float]] = deque()  # (chain, pos, combined cue), in order
         self.peaks: list[tuple[int, bool]] = []  # recent (peak index, running) for activity labels
 
     # ------------------------------------------------------------------------------------------------
@@ -139,7 +141,7 @@ class GaitDetector:
     def median_interval(self) -> float:
         if not self._intervals:
             return 0.35 * self.fs
-        return float(np.median(self._intervals[-9:]))
+        return float(statistics.median(self._intervals))
 
     def detect(self, final: bool = False) -> list[Step]:
         """Find new steps whose look-ahead is complete; returns steps whose side is now decided."""
@@ -254,27 +256,36 @@ class GaitDetector:
 
     def _decide(self, final: bool) -> list[Step]:
         """Fill cues, next-IC links and sides of open steps; return those that are complete, in order."""
-        out: list[Step] = []
         steps = self._steps
-        for k, st in enumerate(steps):
-            nxt = steps[k + 1] if k + 1 < len(steps) and steps[k + 1].chain == st.chain else None
-            if nxt is not None:
-                st.next_ic = nxt.ic
+        n = len(steps)
+        for k in range(n):
+            st = steps[k]
+            if st.next_ic is None and k + 1 < n and steps[k + 1].chain == st.chain:
+                st.next_ic = steps[k + 1].ic
                 if not st.running and st.to is None:
-                    st.to = float(nxt.peak)
-        for st in steps:
+                    st.to = float(steps[k + 1].peak)
             if "cued" not in st.extra and (st.next_ic is not None or self._chain_ended(st) or final):
                 self._cue(st)
                 st.extra["cued"] = 1.0
-        while steps:
-            st = steps[0]
+        done = 0
+        while done < n:
+            st = steps[done]
             if "cued" not in st.extra:
                 break
-            ahead = [s for s in steps[1:] if s.chain == st.chain and "cued" in s.extra]
+            ahead: list[Step] = []
+            j = done + 1
+            while j < n and len(ahead) < self.lookahead_steps:
+                nx = steps[j]
+                if nx.chain != st.chain or "cued" not in nx.extra:
+                    break
+                ahead.append(nx)
+                j += 1
             if len(ahead) < self.lookahead_steps and not (self._chain_ended(st) or final):
                 break
-            self._assign_side(st, ahead[: self.lookahead_steps])
-            out.append(steps.pop(0))
+            self._assign_side(st, ahead)
+            done += 1
+        out = steps[:done]
+        self._steps = steps[done:]
         return out
 
     def _chain_ended(self, st: Step) -> bool:
@@ -304,18 +315,24 @@ class GaitDetector:
         st.extra["cue"] = comb
         sgn = 1.0 if st.pos % 2 == 0 else -1.0
         self._history.append((st.chain, st.pos, sgn * comb))
-        if len(self._history) > 4 * self.window_steps:
-            del self._history[: -2 * self.window_steps]
 
     def _assign_side(self, st: Step, ahead: list[Step]) -> None:
         lo = st.pos - self.window_steps
         hi = st.pos + len(ahead)
-        ev = sum(v for c, p, v in self._history if c == st.chain and lo <= p <= hi)
+        hist = self._history
+        while hist and (hist[0][0] < st.chain or (hist[0][0] == st.chain and hist[0][1] < lo)):
+            hist.popleft()
+        ev = 0.0
+        n = 0
+        for c, p, v in hist:  # in (chain, pos) order
+            if c != st.chain or p > hi:
+                break
+            ev += v
+            n += 1
         sgn = 1.0 if st.pos % 2 == 0 else -1.0
         # ev > 0: even chain positions are left stance
         left = (ev * sgn) > 0
         st.side = "left" if left else "right"
-        n = sum(1 for c, p, _ in self._history if c == st.chain and lo <= p <= hi)
         st.side_margin = abs(ev) / max(1.0, math.sqrt(n))
 
 

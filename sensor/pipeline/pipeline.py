@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,7 +63,30 @@ FloatArray = NDArray[np.float64]
 
 __all__ = ["ACTIVITY_LABELS", "HipPipeline", "PelvisChunk", "PelvisStage", "PipelineConfig"]
 
+_RESET_BIAS_RADPS = 1e-3
 _COLUMNS = ("t_s", "f_v", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Filtered:
+    """A block with its bias-corrected gyro, up vectors (sensor frame) and yaw; waits here during warm-up."""
+
+    start: int
+    block: ImuBlock
+    gyr: FloatArray | None
+    up: FloatArray
+    yaw: FloatArray | None
+    resets: tuple[int, ...] = ()
+
+    def slice(self, a: int, b: int) -> _Filtered:
+        return _Filtered(
+            self.start + a,
+            self.block.slice(a, b),
+            None if self.gyr is None else self.gyr[a:b],
+            self.up[a:b],
+            None if self.yaw is None else self.yaw[a:b],
+            tuple(i for i in self.resets if self.start + a <= i < self.start + b),
+        )
 
 
 class HipPipeline:
@@ -94,9 +118,9 @@ class HipPipeline:
         self.stages: list[PelvisStage] = list(stages)
         self._has_gyr: bool | None = None
         self._sensor_id = ""
-        self._pending: list[ImuBlock] = []
+        self._pending: list[_Filtered] = []
         self._n_in = 0
-        self._n_out = 0
+        self._bias = self.calibrator.bias
         self._released = False
         self._schedule: list[tuple[int, Mounting]] = []
         self._mounting: Mounting = self.calibrator.mounting
@@ -149,16 +173,48 @@ class HipPipeline:
                 "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
                 field="gyr_radps",
             )
-        updates = self.calibrator.feed(block.acc_mps2, block.gyr_radps)
         start = self._n_in
         self._n_in += n
+        fc = self._filter(block, start)
+        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up)
         if not self._released:
-            self._pending.append(block)
+            self._pending.append(fc)
             if not self.calibrator.locked:
                 return []
             return self._release(updates)
         self._schedule.extend(updates)
-        return self._process(block, start)
+        return self._process(fc)
+
+    def _filter(self, block: ImuBlock, start: int) -> _Filtered:
+        """Gyro bias (from quiet periods), up vectors and yaw: the mounting-independent part, never held back."""
+        acc, gyr_raw = block.acc_mps2, block.gyr_radps
+        bias_updates = self.calibrator.feed_rest(acc, gyr_raw)
+        if gyr_raw is None:
+            up = self._gravity.feed(acc, None)
+            return _Filtered(start, block, None, up, None)
+        n = len(block)
+        gyr = np.empty_like(gyr_raw)
+        ups: list[FloatArray] = []
+        yaws: list[FloatArray] = []
+        a = 0
+        resets: list[int] = []
+        for idx, bias in [*bias_updates, (start + n, self._bias)]:
+            b = idx - start
+            if b > a:
+                gyr[a:b] = gyr_raw[a:b] - self._bias
+                u = self._gravity.feed(acc[a:b], gyr[a:b])
+                ups.append(u)
+                yaws.append(self._yaw.feed(u, gyr[a:b]))
+                a = b
+            if float(np.max(np.abs(bias - self._bias))) > _RESET_BIAS_RADPS and idx < start + n:
+                # a new bias from a quiet period: restart the filter from the (quiet) accelerometer instead
+                # of letting the old bias' tilt decay over several seconds (it would bias the neutral)
+                self._gravity.reset()
+                resets.append(idx)
+            self._bias = bias
+        up = ups[0] if len(ups) == 1 else np.concatenate(ups)
+        yaw = yaws[0] if len(yaws) == 1 else np.concatenate(yaws)
+        return _Filtered(start, block, gyr, up, yaw, tuple(resets))
 
     def finish(self) -> list[Event]:
         if self._finished:
@@ -185,40 +241,35 @@ class HipPipeline:
     def _release(self, updates: list[tuple[int, Mounting]]) -> list[Event]:
         self._released = True
         lock_i = self.calibrator.lock_index or 0
-        m = self.calibrator.lock_mounting or self.calibrator.mounting
-        self._mounting = m
+        self._mounting = self.calibrator.lock_mounting or self.calibrator.mounting
         self._schedule = [(i, u) for i, u in updates if i > lock_i]
         pending, self._pending = self._pending, []
         out: list[Event] = []
-        pos = self._n_out
-        for b in pending:
-            out.extend(self._process(b, pos))
-            pos += len(b)
+        for fc in pending:
+            out.extend(self._process(fc))
         return out
 
-    def _process(self, block: ImuBlock, start: int) -> list[Event]:
-        n = len(block)
+    def _process(self, fc: _Filtered) -> list[Event]:
+        n = len(fc.block)
         out: list[Event] = []
         a = 0
         while a < n:
             # split where a scheduled mounting update takes effect
-            while self._schedule and self._schedule[0][0] <= start + a:
+            while self._schedule and self._schedule[0][0] <= fc.start + a:
                 self._mounting = self._schedule.pop(0)[1]
             b = n
             if self._schedule:
-                b = min(n, self._schedule[0][0] - start)
-            out.extend(self._run(block.slice(a, b) if (a, b) != (0, n) else block, start + a))
+                b = min(n, self._schedule[0][0] - fc.start)
+            out.extend(self._run(fc if (a, b) == (0, n) else fc.slice(a, b)))
             a = b
-        self._n_out = start + n
         return out
 
-    def _run(self, blk: ImuBlock, start: int) -> list[Event]:
+    def _run(self, fc: _Filtered) -> list[Event]:
         assert self._gait is not None
         m = self._mounting
         r = m.r_pelvis_from_sensor
+        blk, start, gyr, u = fc.block, fc.start, fc.gyr, fc.up
         acc = blk.acc_mps2
-        gyr = None if blk.gyr_radps is None else blk.gyr_radps - m.gyr_bias_radps
-        u = self._gravity.feed(acc, gyr)
         f_v = np.einsum("ij,ij->i", acc, u)
         acc_p = acc @ r.T
         buf = self._buf
@@ -230,7 +281,7 @@ class HipPipeline:
         if gyr is not None:
             gyr_p = gyr @ r.T
             roll, pitch = pelvis_angles_deg(u @ r.T)
-            yaw = self._yaw.feed(u, gyr)
+            yaw = fc.yaw
             buf.write("gyr_ap", start, gyr_p[:, 0])
             buf.write("roll", start, roll)
             buf.write("pitch", start, pitch)
@@ -242,7 +293,12 @@ class HipPipeline:
         lin_up = f_v - STANDARD_GRAVITY_MPS2
         buf.write("height", start, self._height(lin_up))
         quiet = self._quiet.feed(acc, gyr)
-        self._standing.feed(start, quiet, roll)
+        if fc.resets:
+            q = quiet.copy()
+            q[[i - start for i in fc.resets]] = False  # a filter restart splits the standing period
+            self._standing.feed(start, q, roll)
+        else:
+            self._standing.feed(start, quiet, roll)
         self._gait.feed_filters(start, f_v)
         done = self._gait.detect()
         labels = label_samples(start, quiet, self._gait.peaks, self._gait.lookahead_samples, self.fs)
