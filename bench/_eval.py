@@ -69,11 +69,11 @@ def score_sim(steps: list[StepEvent], truth, tol_s: float = 0.06, straight_only:
     prec = n_m / max(1, t_est.size)
     rec = n_m / max(1, t_true.size)
     f1 = 2 * prec * rec / max(1e-9, prec + rec)
-    sides_ok = np.array([steps[i].side == st.side[k] for i, k in zip(pe, pt)])
-    err = np.array([steps[i].t_s - t_true[k] for i, k in zip(pe, pt)]) * 1000
+    sides_ok = np.array([steps[i].side == st.side[k] for i, k in zip(pe, pt, strict=False)])
+    err = np.array([steps[i].t_s - t_true[k] for i, k in zip(pe, pt, strict=False)]) * 1000
     sel = [
         (i, k)
-        for i, k in zip(pe, pt)
+        for i, k in zip(pe, pt, strict=False)
         if steps[i].pelvic_drop_deg is not None
         and np.isfinite(st.pelvic_drop_deg[k])
         and (not straight_only or (not st.in_turn[k] and st.steady[k]))

@@ -107,6 +107,7 @@ class CalibrationConfig:
     gait_acc_std_mps2: float = 0.9
     forget_per_s: float = 0.995
     turn_rate_radps: float = 0.2
+    turn_sign_weight: float = 0.5
     start_window_s: float = 2.0
     prior_sign_weight: float = 0.3
     lock_confidence: float = 0.5
@@ -140,6 +141,7 @@ class _State:
     prev_quiet: bool = False
     gait_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
     odd_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
+    even_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
     odd_n: float = 0.0
     step_n: float | None = None
     gait_segments: int = 0
@@ -341,6 +343,10 @@ class MountingCalibrator:
         lam = cfg.forget_per_s**seg_s
         fv = rows[:, 16]
         gh = rows[:, 17:20]
+        turning = abs(w_up) > cfg.turn_rate_radps
+        if gait and turning:
+            s.sign_turn = s.sign_turn + ah_mean * w_up * seg_s
+        gait = gait and not turning  # turns: the yaw rate leaks into every axis estimate
         if gait and self._has_gyr:
             if s.step_n is None or s.gait_segments % 4 == 0:  # the step period changes slowly
                 s.step_n = self._step_period(np.concatenate([s.tail_fv, fv]))
@@ -355,7 +361,9 @@ class MountingCalibrator:
                 cur = np.arange(hist.shape[0] - k, hist.shape[0])
                 lagged = (1.0 - fr) * hist[cur - i0] + fr * hist[cur - i0 - 1]
                 odd = (gh - lagged) / 2.0
+                even = (gh + lagged) / 2.0
                 s.odd_cov = lam * s.odd_cov + odd.T @ odd
+                s.even_cov = lam * s.even_cov + even.T @ even
                 s.odd_n = lam * s.odd_n + k
         keep = round(2.0 * self.fs)
         s.tail_fv = np.concatenate([s.tail_fv, fv])[-keep:]
@@ -365,8 +373,6 @@ class MountingCalibrator:
             s.gait_n = lam * s.gait_n + k
             s.gait_up = lam * s.gait_up + up_mean * k
             s.gait_s_total += seg_s
-            if abs(w_up) > cfg.turn_rate_radps:
-                s.sign_turn = s.sign_turn + ah_mean * w_up * seg_s
         if s.locked and s.segments % 5 and not (quiet and rec.bias is not None):
             return None  # after the lock, refine every 5 grid points (cheaper; the estimate moves slowly)
         return self._update(rec)
@@ -422,12 +428,20 @@ class MountingCalibrator:
         f = prior_ap
         p = np.eye(3) - np.outer(v, v)
         if s.odd_n > 0 and s.odd_n / self.fs >= 3.0:
-            w, vecs = np.linalg.eigh(p @ (s.odd_cov / s.odd_n) @ p)
+            # AP from the odd harmonics (obliquity, about AP) and, turned by 90 deg about V, from the even
+            # harmonics (tilt, about ML); each normalised by its trace so that both vote with their shape
+            c_odd = p @ s.odd_cov @ p
+            c_even = p @ s.even_cov @ p
+            k90 = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+            m_ap = c_odd / max(float(np.trace(c_odd)), 1e-12) + k90 @ c_even @ k90.T / max(
+                float(np.trace(c_even)), 1e-12
+            )
+            w, vecs = np.linalg.eigh(m_ap)
             ratio = float(w[2] / max(w[1], 1e-12))
             cand = vecs[:, 2] / np.linalg.norm(vecs[:, 2])
             f = cand
             f_src = "gait"
-            c_fwd = max(c_fwd, min(1.0, s.odd_n / self.fs / 8.0) * float(np.clip((ratio - 1.0) / 4.0, 0.0, 1.0)))
+            c_fwd = max(c_fwd, min(1.0, s.odd_n / self.fs / 8.0) * float(np.clip((ratio - 1.0) / 3.0, 0.0, 1.0)))
         elif s.gait_n > 0 and s.gait_s_total >= 3.0:
             c = p @ (s.gait_cov / s.gait_n) @ p
             w, vecs = np.linalg.eigh(c)
@@ -442,7 +456,7 @@ class MountingCalibrator:
         # sign of forward
         e_start = float(np.dot(s.sign_start, f))
         ml_turn = s.sign_turn - np.dot(s.sign_turn, v) * v
-        e_turn = float(np.dot(np.cross(ml_turn, v), f))
+        e_turn = cfg.turn_sign_weight * float(np.dot(np.cross(ml_turn, v), f))
         e_prior = (
             cfg.prior_sign_weight * float(np.dot(prior_ap, f)) * (3.0 if self.prior.sign_source != "prior" else 1.0)
         )

@@ -64,6 +64,7 @@ FloatArray = NDArray[np.float64]
 __all__ = ["ACTIVITY_LABELS", "HipPipeline", "PelvisChunk", "PelvisStage", "PipelineConfig"]
 
 _RESET_BIAS_RADPS = 1e-3
+_TURN_RECOVERY_S = 5.0
 _COLUMNS = ("t_s", "f_v", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
 
 
@@ -141,6 +142,7 @@ class HipPipeline:
             self.cfg.drop_threshold_deg, self.cfg.alert_steps, self.cfg.asymmetry_limit_pct, self.cfg.alert_cooldown_s
         )
         self._next_summary_t: float | None = None
+        self._turn_until_s = -math.inf
         self._finished = False
 
     # public ------------------------------------------------------------------------------------------
@@ -274,6 +276,7 @@ class HipPipeline:
         acc_p = acc @ r.T
         buf = self._buf
         buf.write("t_s", start, blk.t_s)
+        assert u is not None
         buf.write("f_v", start, f_v)
         buf.write("acc_ml", start, acc_p[:, 1])
         roll = pitch = yaw = None
@@ -282,6 +285,7 @@ class HipPipeline:
             gyr_p = gyr @ r.T
             roll, pitch = pelvis_angles_deg(u @ r.T)
             yaw = fc.yaw
+            assert yaw is not None
             buf.write("gyr_ap", start, gyr_p[:, 0])
             buf.write("roll", start, roll)
             buf.write("pitch", start, pitch)
@@ -343,7 +347,14 @@ class HipPipeline:
             turn_lean_deg=self.cfg.turn_lean_deg,
         )
         out: list[Event] = []
-        for ev in events:
+        for ev0 in events:
+            ev = ev0
+            if ev.in_turn:
+                self._turn_until_s = ev.t_s + (ev.step_time_s or 0.0) + _TURN_RECOVERY_S
+            elif ev.t_s < self._turn_until_s:
+                # the orientation estimate recovers from a turn's centripetal pull for a few seconds (see
+                # orientation): those steps count as "in the turn" too
+                ev = ev.model_copy(update={"in_turn": True})
             out.append(ev)
             out.extend(self._on_step(ev))
         return out
