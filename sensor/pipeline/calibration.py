@@ -145,8 +145,7 @@ class _State:
     odd_n: float = 0.0
     step_n: float | None = None
     gait_segments: int = 0
-    tail_fv: FloatArray = field(default_factory=lambda: np.zeros(0))
-    tail_gh: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
+    recent_rows: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=3))
     gait_n: float = 0.0
     gait_s_total: float = 0.0
     gait_up: FloatArray = field(default_factory=lambda: np.zeros(3))
@@ -341,40 +340,42 @@ class MountingCalibrator:
             s.recent_dv.append(dv)
         s.prev_quiet = quiet
         lam = cfg.forget_per_s**seg_s
-        fv = rows[:, 16]
-        gh = rows[:, 17:20]
         turning = abs(w_up) > cfg.turn_rate_radps
         if gait and turning:
             s.sign_turn = s.sign_turn + ah_mean * w_up * seg_s
         gait = gait and not turning  # turns: the yaw rate leaks into every axis estimate
-        if gait and self._has_gyr:
+        s.recent_rows.append(rows)
+        # after the lock, the harmonic statistics are refined on every third gait segment only (cheaper; the
+        # axis moves slowly)
+        sample_this = not s.locked or s.gait_segments % 3 == 0
+        if gait and self._has_gyr and sample_this and len(s.recent_rows) >= 2:
             if s.step_n is None or s.gait_segments % 4 == 0:  # the step period changes slowly
-                s.step_n = self._step_period(np.concatenate([s.tail_fv, fv]))
-            s.gait_segments += 1
+                s.step_n = self._step_period(np.concatenate([r[:, 16] for r in s.recent_rows]))
             step_n = s.step_n
-            hist = np.concatenate([s.tail_gh, gh])
-            if step_n is not None and hist.shape[0] >= k + step_n + 1:
+            prev_gh = s.recent_rows[-2][:, 17:20]
+            gh = rows[:, 17:20]
+            if step_n is not None and prev_gh.shape[0] >= step_n + 1:
                 # odd-harmonic part of the horizontal angular rate: half the difference to one step earlier.
                 # Obliquity repeats every stride (odd harmonics), tilt every step (even): its axis is AP.
+                hist = np.concatenate([prev_gh, gh])
                 i0 = int(step_n)
                 fr = step_n - i0
-                cur = np.arange(hist.shape[0] - k, hist.shape[0])
-                lagged = (1.0 - fr) * hist[cur - i0] + fr * hist[cur - i0 - 1]
+                a0 = prev_gh.shape[0]
+                lagged = (1.0 - fr) * hist[a0 - i0 : a0 - i0 + k] + fr * hist[a0 - i0 - 1 : a0 - i0 - 1 + k]
                 odd = (gh - lagged) / 2.0
                 even = (gh + lagged) / 2.0
                 s.odd_cov = lam * s.odd_cov + odd.T @ odd
                 s.even_cov = lam * s.even_cov + even.T @ even
                 s.odd_n = lam * s.odd_n + k
-        keep = round(2.0 * self.fs)
-        s.tail_fv = np.concatenate([s.tail_fv, fv])[-keep:]
-        s.tail_gh = np.concatenate([s.tail_gh, gh])[-keep:]
+        if gait:
+            s.gait_segments += 1
         if gait:
             s.gait_cov = lam * s.gait_cov + ahh * k
             s.gait_n = lam * s.gait_n + k
             s.gait_up = lam * s.gait_up + up_mean * k
             s.gait_s_total += seg_s
-        if s.locked and s.segments % 5 and not (quiet and rec.bias is not None):
-            return None  # after the lock, refine every 5 grid points (cheaper; the estimate moves slowly)
+        if s.locked and s.segments % 10 and not (quiet and rec.bias is not None):
+            return None  # after the lock, refine every 10 grid points (cheaper; the estimate moves slowly)
         return self._update(rec)
 
     def _step_period(self, fv: FloatArray) -> float | None:

@@ -378,11 +378,7 @@ class HipPipeline:
                 s = self._rolling.summary()
                 if s is not None:
                     out.append(s)
-                    per_side = min(
-                        sum(1 for e in self._rolling.steps if e.side == side and not e.in_turn)
-                        for side in ("left", "right")
-                    )
-                    out.extend(self._alerts.on_summary(s, per_side))
+                    out.extend(self._alerts.on_summary(s, self._rolling.straight_per_side()))
         return out
 
     def _close_bout_summary(self, t_s: float) -> list[Event]:
