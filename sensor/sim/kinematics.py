@@ -234,6 +234,13 @@ def plan(scenario: Scenario) -> list[_Plan]:
                 segment=i,
                 key="duration_s",
             )
+        if isinstance(spec, Hold) and dur < trans + spec.lead_in_s + 2 * spec.move_s + spec.hold_s - 1e-9:
+            raise ScenarioError(
+                f"segment {i} (hold): duration_s={spec.duration_s} is too short for a {spec.hold_s} s hold with "
+                f"{spec.move_s} s moves in and out; leave duration_s at 0 to compute it",
+                segment=i,
+                key="duration_s",
+            )
         if dur <= trans + 0.5:
             raise ScenarioError(
                 f"segment {i} ({spec.activity}): duration_s={dur:g} leaves no time after its {trans:.1f} s "
@@ -392,7 +399,9 @@ def _gait(t: FloatArray, p: _Plan, ch: Channels, rng: np.random.Generator, steps
     if isinstance(spec, Running):
         contact = spec.contact_time_s * (1.0 + spec.contact_time_cv * np.clip(rng.normal(size=n_steps), -3, 3))
         contact = np.minimum(contact, 0.9 * step_t)
-        z, s_ap = _running_vertical_ap(tau, k, step_t, contact, spec.braking_mps2, spec.contact_time_s)
+        z, s_ap = _running_vertical_ap(
+            tau, k, step_t, contact, spec.braking_mps2, spec.contact_time_s, spec.impact_g * G, spec.impact_width_s
+        )
         sway = sway * (s0 * 0.005)
     else:
         contact = spec.stance_fraction * 2.0 * step_t
@@ -400,6 +409,8 @@ def _gait(t: FloatArray, p: _Plan, ch: Channels, rng: np.random.Generator, steps
         s_ap = _harmonic(phase, c2, s2, 2.0, 0.0) * 0.012
         sway = sway * (s0 * 0.02)
 
+    if isinstance(spec, Walking) and spec.impact_g > 0:
+        z = z + _impact(tau, spec.impact_g, spec.impact_width_s)
     z_env = env.apply(z)
     ch.roll.add_at(a, env.apply(roll))
     ch.pitch.add_at(a, env.apply(pitch))
@@ -468,14 +479,39 @@ def _gait(t: FloatArray, p: _Plan, ch: Channels, rng: np.random.Generator, steps
     steps.segment.extend([p.index] * idx.size)
 
 
+def _impact(tau: FloatArray, peak_g: float, width_s: float) -> Jet:
+    """Impact transient after each initial contact: a height dip ``-h sin^3(pi tau / width)``.
+
+    Its second derivative is a positive vertical acceleration peak of ``peak_g`` half-way through ``width_s``
+    between two small negative lobes, with zero net impulse, so it changes neither the step's velocity nor its
+    height afterwards. (``d2/du2 sin^3(pi u) = -3 pi^2`` at the peak.)
+    """
+    h = peak_g * G * width_s**2 / (3.0 * np.pi**2)
+    out = Jet.zeros(tau.size)
+    sel = np.flatnonzero(tau < width_s)
+    f, fu, fuu = bump(tau[sel] / width_s, 0.5)
+    out.v[sel] = -h * f
+    out.d1[sel] = -h * fu / width_s
+    out.d2[sel] = -h * fuu / width_s**2
+    return out
+
+
 def _running_vertical_ap(
-    tau: FloatArray, k: NDArray[np.int64], step_t: FloatArray, contact: FloatArray, braking: float, contact0: float
+    tau: FloatArray,
+    k: NDArray[np.int64],
+    step_t: FloatArray,
+    contact: FloatArray,
+    braking: float,
+    contact0: float,
+    impact_mps2: float = 0.0,
+    impact_s: float = 0.05,
 ) -> tuple[Jet, Jet]:
     """Spring-mass vertical motion and stance-only fore-aft oscillation, exact per step.
 
-    Vertical: in stance ``z'' = A_k sin(pi tau / tc_k) - g``, in flight ``z'' = -g``. Each flight is a symmetric
-    parabola (take-off speed ``g tf/2``), and ``A_k`` makes the stance impulse turn the landing speed of the
-    previous flight into the take-off speed of the next, so velocity is continuous.
+    Vertical: in stance ``z'' = A_k sin(pi tau / tc_k) + P sin^2(pi tau / w) [tau < w] - g`` (half-sine ground
+    reaction force plus an impact peak ``P`` of width ``w`` after contact), in flight ``z'' = -g``. Each flight is
+    a symmetric parabola (take-off speed ``g tf/2``), and ``A_k`` makes the stance impulse turn the landing speed of
+    the previous flight into the take-off speed of the next, so velocity is continuous.
     Fore-aft: ``x'' = -B_k sin(2 pi tau / tc_k)`` in stance (braking, then propulsion), zero in flight, plus a
     constant velocity offset that makes the displacement periodic; ``B_k`` scales so that offset is the same for
     every step (no velocity jumps).
@@ -483,32 +519,58 @@ def _running_vertical_ap(
     flight = np.maximum(step_t - contact, 0.0)
     v_to = G * flight / 2.0
     v_ic = -G * np.concatenate([flight[:1], flight[:-1]]) / 2.0
-    amp = (v_to - v_ic + G * contact) * np.pi / (2.0 * contact)
-    dz_stance = contact * (v_ic + v_to) / 2.0
+    wi = impact_s
+    p_imp = impact_mps2
+    amp = (v_to - v_ic + G * contact - p_imp * wi / 2.0) * np.pi / (2.0 * contact)
+    # height change over stance: v_ic tc + A tc^2 / pi - g tc^2 / 2 + (impact: P w^2/4 + P w/2 (tc - w))
+    dz_stance = v_ic * contact + amp * contact**2 / np.pi - 0.5 * G * contact**2
+    dz_stance += p_imp * wi * wi / 4.0 + p_imp * wi / 2.0 * (contact - wi)
     z_ic = np.concatenate([[0.0], np.cumsum(dz_stance)[:-1]])
-
-    tc = contact[k]
-    in_stance = tau < tc
-    w = np.pi / tc
-    tau_c = np.minimum(tau, tc)
-    sw, cw = np.sin(w * tau_c), np.cos(w * tau_c)
-    a_k, vi, vt = amp[k], v_ic[k], v_to[k]
-    z_st = z_ic[k] + vi * tau_c + a_k / w * (tau_c - sw / w) - 0.5 * G * tau_c**2
-    tf = tau - tc
-    z = np.where(in_stance, z_st, z_ic[k] + dz_stance[k] + vt * tf - 0.5 * G * tf**2)
-    dz = np.where(in_stance, vi + a_k / w * (1.0 - cw) - G * tau_c, vt - G * tf)
-    d2z = np.where(in_stance, a_k * sw - G, -G)
-    z = z - float(np.mean(z))
 
     t_step0 = float(np.median(step_t))
     b_k = braking * (step_t / t_step0) * (contact0 / contact) ** 2
     off = braking * contact0**2 / (2.0 * np.pi * t_step0)  # the constant velocity offset
+
+    # flight everywhere first (cheap), then overwrite the stance samples
+    tc = contact[k]
+    tf = tau - tc
+    vt = v_to[k]
+    z = z_ic[k] + dz_stance[k] + tf * (vt - 0.5 * G * tf)
+    dz = vt - G * tf
+    d2z = np.full(tau.size, -G)
     bk = b_k[k]
-    w2 = 2.0 * np.pi / tc
-    s2, c2 = np.sin(w2 * tau_c), np.cos(w2 * tau_c)
-    x = np.where(in_stance, bk / w2 * (s2 / w2 - tau_c), -bk * tc / w2) + off * tau
-    dx = np.where(in_stance, bk / w2 * (c2 - 1.0), 0.0) + off
-    d2x = np.where(in_stance, -bk * s2, 0.0)
+    x = off * tau - bk * tc * tc / (2.0 * np.pi)
+    dx = np.full(tau.size, off)
+    d2x = np.zeros(tau.size)
+
+    st = np.flatnonzero(tau < tc)
+    ks = k[st]
+    ts, tcs = tau[st], tc[st]
+    w = np.pi / tcs
+    sw, cw = np.sin(w * ts), np.cos(w * ts)
+    a_k, vi = amp[ks], v_ic[ks]
+    aw = a_k / w
+    z[st] = z_ic[ks] + vi * ts + aw * (ts - sw / w) - 0.5 * G * ts * ts
+    dz[st] = vi + aw * (1.0 - cw) - G * ts
+    d2z[st] = a_k * sw - G
+    if p_imp > 0:  # impact peak: P sin^2(pi tau / w) for tau < w, integrated twice
+        during = ts < wi
+        i_in, i_out = st[during], st[~during]
+        ti = ts[during]
+        c = 2.0 * np.pi / wi
+        sc2 = np.sin(np.pi * ti / wi)
+        z[i_in] += 0.5 * p_imp * (0.5 * ti * ti - 2.0 * sc2 * sc2 / c**2)  # cos(c t) - 1 = -2 sin^2(pi t / w)
+        dz[i_in] += 0.5 * p_imp * (ti - np.sin(c * ti) / c)
+        d2z[i_in] += p_imp * sc2 * sc2
+        z[i_out] += p_imp * wi * wi / 4.0 + p_imp * wi / 2.0 * (ts[~during] - wi)
+        dz[i_out] += p_imp * wi / 2.0
+    s2, c2 = 2.0 * sw * cw, 2.0 * cw * cw - 1.0  # sin, cos of 2 w tau
+    bs = bk[st]
+    bw = bs / (2.0 * w)
+    x[st] = bw * (s2 / (2.0 * w) - ts) + off * ts
+    dx[st] = bw * (c2 - 1.0) + off
+    d2x[st] = -bs * s2
+    z -= float(np.mean(z))
     return Jet(z, dz, d2z), Jet(x - float(np.mean(x)), dx, d2x)
 
 
@@ -569,6 +631,13 @@ def _exercise(t: FloatArray, p: _Plan, ch: Channels, rng: np.random.Generator, o
     t_end = ts + m1 + pause + m2
 
     # sides per rep
+    if ex.sidedness == "both" and spec.side is not None:
+        raise ScenarioError(
+            f"segment {p.index}: {spec.exercise} is a two-legged exercise, side={spec.side!r} does not apply; "
+            f"remove 'side' or pick a one-sided exercise (single_leg_bridge, static_lunge, step_up, donkey_kick)",
+            segment=p.index,
+            key="side",
+        )
     side_mode = ex.sidedness if not isinstance(spec, ExerciseSet) or spec.side != "alternate" else "alternate"
     if side_mode == "both":
         rep_sides: list[str | None] = [None] * n_reps
@@ -713,8 +782,9 @@ def build(scenario: Scenario, rng: np.random.Generator) -> Kinematics:
             _still(t, p, ch, rng, subj.sway)
 
     # lean into turns: atan(v * yaw_rate / g), toward the inside (left turn -> left side lower)
-    lean = jatan(ch.speed * ch.heading_rate * (1.0 / G))
-    ch.roll = ch.roll + (-lean)
+    if np.any(ch.heading_rate.v):
+        lean = jatan(ch.speed * ch.heading_rate * (1.0 / G))
+        ch.roll = ch.roll + (-lean)
 
     activity = np.zeros(n, dtype=np.int8)
     quiet = np.zeros(n, dtype=bool)
@@ -837,3 +907,42 @@ def _reps_truth(
         segment=np.asarray([h["segment"] for h in r.holds], dtype=np.int64),
     )
     return reps, sets, holds
+
+
+def scenario_duration_s(scenario: Scenario) -> float:
+    """Total length of a scenario in seconds (exercise sets included)."""
+    return plan(scenario)[-1].t1
+
+
+def truncate(scenario: Scenario, duration_s: float) -> Scenario:
+    """The scenario cut to its first ``duration_s`` seconds.
+
+    Segments that end by then are kept; the one running at ``duration_s`` is shortened if it is a timed segment
+    (standing, sitting, walking, running, rest) and long enough after its transition, else dropped.
+    """
+    if duration_s <= 0:
+        raise ScenarioError(f"duration_s must be > 0, got {duration_s}", key="duration_s")
+    kept: list[Segment] = []
+    for p in plan(scenario):
+        if p.t1 <= duration_s + 1e-9:
+            kept.append(p.spec)
+            continue
+        remaining = duration_s - p.t0
+        timed = not isinstance(p.spec, ExerciseSet | Hold)
+        if timed and remaining > p.trans_s + 0.5:
+            update: dict[str, object] = {"duration_s": remaining}
+            if isinstance(p.spec, Walking | Running):  # keep the turns and hills that still fit
+                update["turns"] = [x for x in p.spec.turns if x.at_s + x.duration_s <= remaining]
+                update["hills"] = [x for x in p.spec.hills if x.at_s + x.duration_s <= remaining]
+            kept.append(p.spec.model_copy(update=update))
+        break
+    if not kept:
+        first = plan(scenario)[0]
+        raise ScenarioError(
+            f"duration {duration_s:g} s is shorter than the first segment's transition and minimum "
+            f"({first.trans_s + 0.5:.1f} s); give a longer duration",
+            key="duration_s",
+        )
+    data = scenario.model_dump(mode="json")
+    data["segments"] = [k.model_dump(mode="json") for k in kept]
+    return Scenario.from_dict(data, source=f"{scenario.name} cut to {duration_s:g} s")
