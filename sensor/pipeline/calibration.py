@@ -498,3 +498,46 @@ def _rotation_angle_deg(r1: FloatArray, r2: FloatArray) -> float:
 def rotation_angle_deg(r1: FloatArray, r2: FloatArray) -> float:
     """Angle of the rotation between two rotation matrices, degrees."""
     return _rotation_angle_deg(r1, r2)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CalibrationResult:
+    """Outcome of a guided calibration recording (stand still >= 3 s, then walk >= 10 steps)."""
+
+    mounting: Mounting
+    quiet_s: float
+    gait_s: float
+    ok: bool
+    message: str
+
+
+def calibrate_recording(
+    acc_mps2: FloatArray,
+    gyr_radps: FloatArray | None,
+    up_sensor: FloatArray,
+    sampling_rate_hz: float,
+    prior: Mounting | None = None,
+) -> CalibrationResult:
+    """The mounting from a guided recording (pure; the up vectors come from the orientation filter).
+
+    The result is meant as the prior of later automatic calibrations (its sources are kept, so the automatic
+    calibration gives it more weight than the clip's nominal orientation); it can only help them.
+    """
+    cal = MountingCalibrator(sampling_rate_hz, CalibrationConfig(max_warmup_s=1e9), prior=prior)
+    cal.feed_rest(acc_mps2, gyr_radps)
+    cal.feed_motion(acc_mps2, gyr_radps, up_sensor)
+    s = cal._s
+    m = cal._update(s.rest_log[-1] if s.rest_log else _RestRecord(False, 0.0, s.vertical, s.bias)) or cal.mounting
+    quiet_ok = m.vertical_source == "standing"
+    gait_ok = m.forward_source == "gait" and s.gait_s_total >= 4.0
+    sign_ok = m.sign_source != "prior"
+    problems = []
+    if not quiet_ok:
+        problems.append("no quiet standing of >= 2 s was found: stand still for 3 s at the start")
+    if not gait_ok:
+        problems.append("too little walking: walk at least 10 steps straight ahead")
+    if not sign_ok:
+        problems.append("the walking direction could not be told: start walking from standing still")
+    ok = quiet_ok and gait_ok and sign_ok
+    msg = "calibration ok" if ok else "; ".join(problems)
+    return CalibrationResult(m, s.quiet_n / sampling_rate_hz, s.gait_s_total, ok, msg)
