@@ -140,6 +140,14 @@ class GaitDetector:
             first = 0
         self.buf.write(col, first, y)
 
+    def prune_peaks(self, before: int) -> None:
+        """Forget peaks older than ``before`` (the activity labels no longer need them)."""
+        k = 0
+        while k < len(self.peaks) - 1 and self.peaks[k + 1][0] < before:
+            k += 1
+        if k:
+            del self.peaks[:k]
+
     def _break_gap(self) -> float:
         """Longest gap (samples) between two peaks of one chain."""
         if len(self._intervals) < 2:
@@ -222,8 +230,6 @@ class GaitDetector:
         )
         self._last_ic = ic
         self.peaks.append((i, running))
-        if len(self.peaks) > 64:
-            del self.peaks[:-32]
         return step
 
     def _edges(self, i: int, running: bool) -> tuple[float | None, float | None]:

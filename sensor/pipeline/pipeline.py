@@ -122,6 +122,8 @@ class HipPipeline:
         self._pending: list[_Filtered] = []
         self._n_in = 0
         self._bias = self.calibrator.bias
+        self._last_bias_idx = -(10**12)
+        self._resets: list[int] = []
         self._released = False
         self._schedule: list[tuple[int, Mounting]] = []
         self._mounting: Mounting = self.calibrator.mounting
@@ -199,8 +201,8 @@ class HipPipeline:
         ups: list[FloatArray] = []
         yaws: list[FloatArray] = []
         a = 0
-        resets: list[int] = []
-        for idx, bias in [*bias_updates, (start + n, self._bias)]:
+        marks = [(idx, bias, True) for idx, bias in bias_updates] + [(start + n, self._bias, False)]
+        for idx, bias, real in marks:
             b = idx - start
             if b > a:
                 gyr[a:b] = gyr_raw[a:b] - self._bias
@@ -208,15 +210,21 @@ class HipPipeline:
                 ups.append(u)
                 yaws.append(self._yaw.feed(u, gyr[a:b]))
                 a = b
-            if float(np.max(np.abs(bias - self._bias))) > _RESET_BIAS_RADPS and idx < start + n:
+            if not real:
+                continue
+            first_of_period = idx - self._last_bias_idx > self.calibrator.grid
+            self._last_bias_idx = idx
+            if first_of_period and float(np.max(np.abs(bias - self._bias))) > _RESET_BIAS_RADPS:
                 # a new bias from a quiet period: restart the filter from the (quiet) accelerometer instead
                 # of letting the old bias' tilt decay over several seconds (it would bias the neutral)
                 self._gravity.reset()
-                resets.append(idx)
+                self._resets.append(idx)
             self._bias = bias
+        resets = tuple(i for i in self._resets if i < start + n)
+        self._resets = [i for i in self._resets if i >= start + n]
         up = ups[0] if len(ups) == 1 else np.concatenate(ups)
         yaw = yaws[0] if len(yaws) == 1 else np.concatenate(yaws)
-        return _Filtered(start, block, gyr, up, yaw, tuple(resets))
+        return _Filtered(start, block, gyr, up, yaw, resets)
 
     def finish(self) -> list[Event]:
         if self._finished:
@@ -306,6 +314,7 @@ class HipPipeline:
         self._gait.feed_filters(start, f_v)
         done = self._gait.detect()
         labels = label_samples(start, quiet, self._gait.peaks, self._gait.lookahead_samples, self.fs)
+        self._gait.prune_peaks(start + len(blk) - self._gait.lookahead_samples - round(2.0 * self.fs))
         out: list[Event] = []
         out.extend(self._bouts.feed(start, blk.t_s, labels))
         if self.stages:
