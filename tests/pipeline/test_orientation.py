@@ -28,7 +28,7 @@ def _synthetic(seconds: float = 40.0) -> tuple[np.ndarray, np.ndarray, np.ndarra
     w[1:-1] = (rel[:-1] + rel[1:]) / 2
     w[0], w[-1] = rel[0], rel[-1]
     lin = np.c_[3 * np.sin(4 * np.pi * f * t), 2 * np.sin(2 * np.pi * f * t + 0.3), 15 * np.sin(4 * np.pi * f * t)]
-    acc = rot.inv().apply([*lin, 0.0, 0.0, STANDARD_GRAVITY_MPS2])
+    acc = rot.inv().apply(lin + np.array([0.0, 0.0, STANDARD_GRAVITY_MPS2]))
     up = rot.inv().apply([0.0, 0.0, 1.0])
     return acc, w, up
 
