@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from scipy import signal
 
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import StatefulFilter
+from sensor.pipeline.filters import StatefulFilter, lfilter_zi_call
 
 FloatArray = NDArray[np.float64]
 
@@ -151,8 +151,8 @@ class _RowFilter:
                 self._zi = np.outer(x[:, 0], signal.lfilter_zi(self._b, self._a))
             else:
                 self._zi = np.zeros((x.shape[0], order))
-        y, self._zi = signal.lfilter(self._b, self._a, x, axis=1, zi=self._zi)
-        return np.asarray(y, dtype=np.float64)
+        y, self._zi = lfilter_zi_call(self._b, self._a, x, 1, self._zi)
+        return y
 
 
 def _normalize_rows(v: FloatArray) -> FloatArray:

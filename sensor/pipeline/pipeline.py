@@ -146,6 +146,9 @@ class HipPipeline:
         self._next_summary_t: float | None = None
         self._turn_until_s = -math.inf
         self._finished = False
+        self._small: list[ImuBlock] = []
+        self._small_n = 0
+        self._batch_n = max(1, round(self.cfg.micro_batch_s * self.fs))
 
     # public ------------------------------------------------------------------------------------------
     def add_stage(self, stage: PelvisStage) -> None:
@@ -162,6 +165,24 @@ class HipPipeline:
         n = len(block)
         if n == 0:
             return []
+        # micro-batching: every stage is chunk-size invariant, so collecting small live chunks into batches of
+        # at least micro_batch_s changes no result, only when it comes out (a fixed cost per call dominates
+        # 20-sample chunks)
+        if self._small:
+            self._small.append(block)
+            self._small_n += n
+            if self._small_n < self._batch_n:
+                return []
+            block = ImuBlock.concat(self._small)
+            self._small, self._small_n = [], 0
+            n = len(block)
+        elif n < self._batch_n:
+            self._small, self._small_n = [block], n
+            return []
+        return self._feed(block)
+
+    def _feed(self, block: ImuBlock) -> list[Event]:
+        n = len(block)
         if self._has_gyr is None:
             self._has_gyr = block.has_gyr
             self._sensor_id = block.sensor_id
@@ -230,6 +251,10 @@ class HipPipeline:
         if self._finished:
             return []
         out: list[Event] = []
+        if self._small:
+            blk = ImuBlock.concat(self._small)
+            self._small, self._small_n = [], 0
+            out.extend(self._feed(blk))
         if not self._released and self._has_gyr is not None:
             self.calibrator.force_lock()
             out.extend(self._release([]))

@@ -42,3 +42,15 @@ def test_signal_buffer_keeps_a_bounded_lookback() -> None:
     np.testing.assert_array_equal(buf.get("a", 960, 1000), np.arange(960, 1000))
     np.testing.assert_array_equal(buf.get("b", 990, 1000), -np.arange(990, 1000))
     assert buf.start >= 1000 - 3 * 50  # old rows are dropped: memory stays flat
+
+
+def test_fast_lfilter_path_matches_scipy() -> None:
+    from sensor.pipeline.filters import lfilter_zi_call
+
+    b, a = signal.butter(3, 0.1)
+    x = np.random.default_rng(0).normal(size=(3, 104))
+    zi = np.random.default_rng(1).normal(size=(3, 3))
+    y1, z1 = signal.lfilter(b, a, x, axis=1, zi=zi)
+    y2, z2 = lfilter_zi_call(b, a, x, 1, zi)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(z1, z2)
