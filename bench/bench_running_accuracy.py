@@ -285,7 +285,8 @@ def real_part(peer: bool) -> None:
             q["fn"].append(tt.size - pt2.size)
             q["err"] += list((np.sort(ic)[pe2] - tt[pt2]) * 1000)
     print(
-        "| subject | trials | HipSense IC F1 | side % | timing med / p95 |err| ms | bias ms | skdh IC F1 | skdh med / p95 ms |"
+        "| subject | trials | HipSense IC F1 | side % | timing med / p95 abs err ms | bias ms | skdh IC F1 | "
+        "skdh med / p95 ms |"
     )
     print("|---|---|---|---|---|---|---|---|")
     tot = {"tp": 0, "fp": 0, "fn": 0}

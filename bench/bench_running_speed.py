@@ -116,11 +116,10 @@ def peers(block: ImuBlock) -> list[tuple[str, float, str]]:
         settings.acceleration_rejection = 0.0  # its default rejection fails in running (peers.md)
         settings.magnetic_rejection = 0.0
         settings.sample_rate = int(FS)
-        ahrs.settings = settings
-        dt = 1.0 / FS
+        ahrs.set_settings(settings)
         t0 = time.perf_counter()
-        for g, a in zip(gyr_dps, acc_g, strict=True):
-            ahrs.update_no_magnetometer(g, a, dt)
+        for g, a in zip(gyr_dps, acc_g, strict=True):  # imufusion 0.4: the sample period comes from the settings
+            ahrs.update_no_magnetometer(g, a)
         out.append(("imufusion.Ahrs (per-sample call)", (time.perf_counter() - t0) / hours, "whole hour"))
     except Exception as exc:  # the peer is optional
         out.append((f"imufusion: {type(exc).__name__}: {exc}", float("nan"), ""))
@@ -180,7 +179,8 @@ def main() -> None:
     print("| what | s per hour of data | x realtime | notes |")
     print("|---|---|---|---|")
     print(
-        f"| HipPipeline offline (one block) | {off / hours:.3f} | {hours * 3600 / off:,.0f} | {n_steps} steps, best of 3 |"
+        f"| HipPipeline offline (one block) | {off / hours:.3f} | {hours * 3600 / off:,.0f} | "
+        f"{n_steps} steps, best of 3 |"
     )
     print(
         f"| HipPipeline streaming, 20-sample chunks | {stream['total_s'] / hours:.3f} | "
