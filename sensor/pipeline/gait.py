@@ -10,7 +10,8 @@ specific force and the roll rate ``gyr_ap``.
   period of 55 % of the recent median step time suppresses the second hump of a walking step.
 * **Running** (a flight phase: the smoothed ``f_v`` fell below 0.4 g since the previous peak): in flight the
   sensor is in free fall (``f_v`` ~ 0) and the ground reaction force of stance starts with a steep impact edge.
-  IC is where the lightly smoothed (0.02 s Hann) ``f_v`` first rises through 10 % of the stance hump above the
+  IC is where the raw ``f_v`` (no smoothing: it would move the edge earlier) first rises through 10 % of the
+  stance hump above the
   flight baseline; TO is the falling edge of the hump (gradual push-off) linearly extrapolated to the baseline
   from its 60 % and 30 % crossings (cf. the sacral-IMU methods validated against force plates, e.g. Lee et al.
   2010, Patoz et al. 2022).
@@ -101,7 +102,8 @@ class GaitDetector:
         self.fs = fs
         self.buf = buf
         self.has_gyr = has_gyr
-        b1, self.d_edge = hann_fir(0.02, fs)
+        # edges on the raw force: the impact edge is one or two samples steep, smoothing would move it earlier
+        b1, self.d_edge = np.ones(1), 0
         b2, self.d_slow = hann_fir(0.12, fs)
         self._f_edge = StatefulFilter(b1, np.array([1.0]))
         self._f_slow = StatefulFilter(b2, np.array([1.0]))
@@ -194,16 +196,16 @@ class GaitDetector:
         lo = buf.get("f_slow", i - round(0.6 * fs), i)
         if lo.size == 0 or pk - float(lo.min()) < 0.25 * G:
             return None
-        if self._last_peak is not None:
-            gap = i - self._last_peak
-            if gap < 0.55 * self.median_interval():
-                return None
         prev = self._last_peak
         # flight (free fall) before or after this stance: running (the first step from standing has flight after)
         since = buf.get(
             "f_slow", (prev if prev is not None and i - prev < 1.5 * fs else i - round(0.4 * fs)), i + self.after
         )
         running = bool(since.size and float(since.min()) < 0.4 * G)
+        # walking: suppress a second hump of the same step, at most 0.3 s after it. Capped so that a missed step
+        # cannot lock the detector into counting strides (the median interval would double)
+        if prev is not None and not running and i - prev < min(0.3 * fs, 0.55 * self.median_interval()):
+            return None
         ic, to = self._edges(i, running)
         if ic is None:
             return None
