@@ -108,6 +108,7 @@ class CalibrationConfig:
     forget_per_s: float = 0.995
     turn_rate_radps: float = 0.2
     turn_sign_weight: float = 0.5
+    turn_sign_min_acc_std_mps2: float = 4.0
     start_window_s: float = 2.0
     prior_sign_weight: float = 0.3
     lock_confidence: float = 0.5
@@ -341,7 +342,9 @@ class MountingCalibrator:
         s.prev_quiet = quiet
         lam = cfg.forget_per_s**seg_s
         turning = abs(w_up) > cfg.turn_rate_radps
-        if gait and turning:
+        if gait and turning and rec.acc_std_mps2 > cfg.turn_sign_min_acc_std_mps2:
+            # only running turns: walkers often pivot (small radius, little forward speed), where the lateral
+            # acceleration does not follow w x v (on the real walking recordings it picked the wrong sign)
             s.sign_turn = s.sign_turn + ah_mean * w_up * seg_s
         gait = gait and not turning  # turns: the yaw rate leaks into every axis estimate
         s.recent_rows.append(rows)
