@@ -21,8 +21,8 @@ import numpy as np
 
 from sensor.model import ImuBlock
 from sensor.sessions.hipsense_csv import read_csv, write_csv
-from sensor.sim import ExerciseSet, Rest, Running, Scenario, Segment, Standing, Walking, simulate
-from sensor.sim.imu import apply_sensor, pelvis_imu
+from sensor.sim import ExerciseSet, Rest, Running, Scenario, Segment, Standing, Walking, simulate, simulate_stream
+from sensor.sim.imu import SensorRealisation, pelvis_imu
 from sensor.sim.kinematics import build
 
 Row = tuple[str, float, float, int]
@@ -62,20 +62,27 @@ def _time(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
 def _bench_scenario(name: str, sc: Scenario, repeat: int) -> tuple[list[Row], ImuBlock]:
     res = simulate(sc)
     n = res.truth.t_s.size
-    rng = np.random.default_rng(0)
-    kin = build(sc, rng)
+    seq = np.random.SeedSequence(0)
+    kin = build(sc, seq)
     lever = np.asarray(sc.mounting.lever_arm_m)
     acc, gyr = pelvis_imu(kin.channels, lever)
     rows: list[Row] = [
         (f"simulate({name}) total", *_time(lambda: simulate(sc), repeat), n),
-        (f"  kinematics + truth ({name})", *_time(lambda: build(sc, rng), repeat), n),
+        (f"  kinematics + truth ({name})", *_time(lambda: build(sc, seq), repeat), n),
         (f"  rigid-body IMU ({name})", *_time(lambda: pelvis_imu(kin.channels, lever), repeat), n),
         (
             f"  sensor error model ({name})",
-            *_time(lambda: apply_sensor(kin.t_s, acc, gyr, sc.sensor, rng, "s"), repeat),
+            *_time(
+                lambda: SensorRealisation(sc.sensor, seq, float(kin.t_s[-1])).apply(0, kin.t_s, acc, gyr, "s"), repeat
+            ),
             n,
         ),
         (f"  Truth.to_json ({name}, per-sample truth incl.)", *_time(res.truth.to_json, 1), n),
+        (
+            f"simulate_stream({name}), 10 s windows",
+            *_time(lambda: sum(len(b) for b in simulate_stream(sc, chunk_samples=2080)), 1),
+            n,
+        ),
     ]
     return rows, res.block
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import platformdirs
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, FieldSerializationInfo, SecretStr, ValidationError, field_serializer
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sensor.errors import ConfigError
@@ -59,6 +59,46 @@ class SensorEntry(BaseModel):
     model: str | None = None
 
 
+HaDiscoveryMode = Literal["device", "component", "off"]
+
+
+class BrokerConfig(BaseModel):
+    """The MQTT broker (``[broker]`` section). No ``url`` means: start the embedded amqtt broker on 127.0.0.1.
+
+    The URL is ``mqtt://``, ``mqtts://``, ``ws://`` or ``wss://`` with optional ``user:password@`` and, for
+    websockets, a path (``ws://host:9001/mqtt``). Prefer ``password_env`` or ``password_file`` over a password
+    written in the file or the URL. See docs/mqtt.md.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, description="mqtt://, mqtts://, ws:// or wss:// URL; None = embedded broker")
+    username: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = Field(default=None, description="name of an environment variable holding the password")
+    password_file: Path | None = Field(default=None, description="file whose first line is the password")
+    ca_file: Path | None = Field(default=None, description="CA bundle (PEM) that signed the broker's certificate")
+    cert_file: Path | None = Field(default=None, description="client certificate (PEM) for mutual TLS")
+    key_file: Path | None = Field(default=None, description="client private key (PEM) for mutual TLS")
+    tls_insecure: bool = Field(default=False, description="skip the host name check (never the CA check)")
+    client_id: str | None = Field(default=None, max_length=64)
+    topic_prefix: str = Field(default="hipsense", min_length=1, pattern=r"^[^#+]+$")
+    discovery_prefix: str = Field(default="homeassistant", min_length=1, pattern=r"^[^#+]+$")
+    ha_discovery: HaDiscoveryMode = "device"
+    live_tilt_rate_hz: float = Field(default=10.0, gt=0.0, le=50.0)
+    live_tilt_batch_s: float = Field(default=0.5, gt=0.0, le=10.0, description="tilt samples per message span")
+    keepalive_s: int = Field(default=30, ge=5, le=3600)
+
+    @field_serializer("password", when_used="always")
+    def _dump_password(self, value: SecretStr | None, info: FieldSerializationInfo) -> str | None:
+        # The config file is the one place the secret may be written back (save_config passes the context);
+        # every other dump (logs, ``--json`` output) shows it masked.
+        if value is None:
+            return None
+        ctx = info.context if isinstance(info.context, dict) else {}
+        return value.get_secret_value() if ctx.get("reveal_secrets") else str(value)
+
+
 class AppConfig(BaseSettings):
     """Everything HipSense reads from the config file."""
 
@@ -67,6 +107,7 @@ class AppConfig(BaseSettings):
     sensors: list[SensorEntry] = Field(default_factory=list)
     data_dir: Path | None = None
     store_path: Path | None = None
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -119,7 +160,7 @@ def save_config(cfg: AppConfig, path: Path | None = None) -> Path:
     """Write the config atomically with mode 0600; returns the path."""
     p = path or default_config_path()
     p.parent.mkdir(parents=True, exist_ok=True)
-    doc = cfg.model_dump(mode="json", exclude_none=True)
+    doc = cfg.model_dump(mode="json", exclude_none=True, context={"reveal_secrets": True})
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".config-", suffix=".toml")
     try:
         os.fchmod(fd, 0o600)

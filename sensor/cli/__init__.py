@@ -23,7 +23,20 @@ from sensor import __version__
 from sensor.cli._common import CommandFn
 from sensor.errors import HipSenseError, UsageError
 
-COMMAND_MODULES: tuple[str, ...] = ("simulate", "analyze", "calibrate")
+COMMAND_MODULES: tuple[str, ...] = (
+    "report",
+    "simulate",
+    "sessions",
+    "show",
+    "delete",
+    "note",
+    "tag",
+    "replay",
+    "importer",
+    "export",
+    "analyze",
+    "calibrate",
+)
 
 
 class _Parser(argparse.ArgumentParser):

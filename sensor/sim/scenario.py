@@ -197,23 +197,22 @@ class _Gait(_Segment):
     rotation_amplitude_deg: float = Field(ge=0, le=20, description="pelvic rotation (yaw) oscillation, half range")
     impact_g: float = Field(ge=0, le=5, description="peak of the smooth impact transient after initial contact")
     impact_width_s: float = Field(0.05, ge=0.02, le=0.15)
+    soft_tissue_g: float = Field(
+        0.0, ge=0, le=5, description="peak acceleration of the clip's wobble after each contact; 0 = rigid clip"
+    )
+    soft_tissue_hz: float = Field(15.0, ge=5, le=40, description="frequency of that wobble")
     turns: list[Turn] = Field(default_factory=list)
     hills: list[Hill] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _features_inside(self) -> _Gait:
-        for turn in self.turns:
-            if turn.at_s + turn.duration_s > self.duration_s:
+        for kind, feature in [("turn", f) for f in self.turns] + [("hill", f) for f in self.hills]:
+            if feature.at_s + feature.duration_s > self.duration_s:
                 raise ValueError(
-                    f"turn at_s={turn.at_s} + duration_s={turn.duration_s} ends after the segment "
+                    f"{kind} at_s={feature.at_s} + duration_s={feature.duration_s} ends after the segment "
                     f"(duration_s={self.duration_s}); move it earlier or lengthen the segment"
                 )
         for hill in self.hills:
-            if hill.at_s + hill.duration_s > self.duration_s:
-                raise ValueError(
-                    f"hill at_s={hill.at_s} + duration_s={hill.duration_s} ends after the segment "
-                    f"(duration_s={self.duration_s}); move it earlier or lengthen the segment"
-                )
             if 2 * hill.ramp_s > hill.duration_s:
                 raise ValueError(f"hill ramp_s={hill.ramp_s} is more than half its duration_s={hill.duration_s}")
         return self

@@ -44,7 +44,8 @@ class StepsTruth:
     ``neutral_deg`` (the latest quiet standing before the step, else the surrounding stride: ``neutral_source``).
     ``target_drop_deg`` is the drop the generator asked for (the measured one differs by turn lean and the
     neutral offset). ``steady`` is False for steps in a start/stop ramp, where gait amplitudes are still growing
-    or fading. ``in_turn`` marks steps whose stride overlaps a turn.
+    or fading. ``in_turn`` marks steps whose stride overlaps a turn. Ranges (max - min) and the vertical oscillation
+    are taken over the step, initial contact to the next initial contact; ``flight_time_s`` is nan for walking.
     """
 
     t_ic_s: FloatArray
@@ -58,7 +59,11 @@ class StepsTruth:
     steady: BoolArray
     step_time_s: FloatArray
     contact_time_s: FloatArray
+    flight_time_s: FloatArray
     vertical_oscillation_m: FloatArray
+    obliquity_range_deg: FloatArray
+    tilt_range_deg: FloatArray
+    rotation_range_deg: FloatArray
     activity: list[str]
     segment: IntArray
 
@@ -213,7 +218,10 @@ class Truth:
                         neutral="standing" if st.neutral_source[i] == "standing" else "stride",
                         step_time_s=float(st.step_time_s[i]),
                         contact_time_s=float(st.contact_time_s[i]),
-                        flight_time_s=float(st.step_time_s[i] - st.contact_time_s[i]) if running else None,
+                        flight_time_s=float(st.flight_time_s[i]) if running else None,
+                        obliquity_range_deg=float(st.obliquity_range_deg[i]),
+                        tilt_range_deg=float(st.tilt_range_deg[i]),
+                        rotation_range_deg=float(st.rotation_range_deg[i]),
                         cadence_spm=float(60.0 / st.step_time_s[i]),
                         vertical_oscillation_m=float(st.vertical_oscillation_m[i]),
                         in_turn=bool(st.in_turn[i]),

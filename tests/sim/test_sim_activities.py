@@ -100,7 +100,9 @@ def test_running_magnitudes_and_turn_lean(daily: SimResult) -> None:
     run = (np.asarray(st.activity) == "running") & st.steady
     assert 150 < np.median(60.0 / st.step_time_s[run]) < 200
     assert np.all((st.contact_time_s[run] > 0.18) & (st.contact_time_s[run] < 0.32))
-    assert np.all((st.vertical_oscillation_m[run] > 0.06) & (st.vertical_oscillation_m[run] < 0.10))
+    vo = st.vertical_oscillation_m[run]
+    assert 0.06 < np.median(vo) < 0.10
+    assert np.all((vo > 0.05) & (vo < 0.11))  # step-to-step variability of contact and flight
     # a left turn at 3 m/s: the lean atan(v * yaw_rate / g) into the turn shows up as negative obliquity. The same
     # scenario without the turn has identical gait (the turn draws no random numbers): the difference is the lean.
     seg = daily.truth.segments[3]

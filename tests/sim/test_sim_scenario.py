@@ -167,3 +167,16 @@ def test_truncate_drops_turns_that_no_longer_fit() -> None:
     assert isinstance(run, Running)
     assert run.turns == []
     assert scenario_duration_s(cut) == pytest.approx(30.0)
+
+
+def test_the_yaml_example_in_the_docs_is_valid() -> None:
+    import re
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulator.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", doc, re.S)
+    assert block is not None
+    sc = Scenario.from_dict(yaml.safe_load(block.group(1)))
+    assert sc.name == "morning"
+    assert scenario_duration_s(sc) > 2000

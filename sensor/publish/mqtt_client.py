@@ -1,0 +1,766 @@
+"""The MQTT publisher: one aiomqtt connection per sensor, supervised, reconnecting, with a persistent outbox.
+
+* The broker is a URL: ``mqtt://`` (1883), ``mqtts://`` (8883), ``ws://`` (80), ``wss://`` (443), with optional
+  ``user:password@`` and, for websockets, a path (``ws://host:9001/mqtt``). :func:`parse_broker_url` checks it and
+  :func:`redact_url` is the only form in which a URL reaches a log line or an error message.
+* MQTT 5 first; a broker that refuses it (amqtt answers CONNACK reason 132 "unsupported protocol version") gets
+  MQTT 3.1.1, remembered for the publisher's lifetime.
+* Last will ``<prefix>/<sensor_id>/status`` = ``offline`` (QoS 1, retained); ``online`` is published right after
+  each connect and ``offline`` before a clean disconnect.
+* QoS 1 messages come from the :class:`~sensor.publish.outbox.Outbox` only (persisted before publishing); they are
+  published in insertion order, pipelined in windows, and marked delivered on PUBACK, the longest acknowledged
+  prefix only, so after an outage the flush resumes exactly at the first unacknowledged message. Live messages
+  (steps, state, tilt) go at QoS 0 through a small bounded queue; while disconnected they are dropped (counted),
+  except the latest retained state, which is republished on every connect.
+* Errors never stop the recorder: a refused login, a TLS mismatch or an unreachable broker becomes a
+  :class:`~sensor.errors.BrokerError` (``last_error``, logged once per distinct cause) and the supervisor retries
+  with capped, randomised exponential backoff. :meth:`MqttPublisher.wait_connected` raises it for callers that want
+  to fail fast (``hipsense mqtt check``).
+
+One ``TaskGroup`` per publisher: a supervisor, and per connection the receive, flush, live and stop loops, all
+named.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import os
+import random
+import socket
+import ssl
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Literal, Self
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+from aiomqtt import ProtocolVersion
+from aiomqtt.exceptions import MqttConnectError
+
+from sensor.config import BrokerConfig
+from sensor.errors import BrokerError
+from sensor.publish.outbox import Outbox
+from sensor.publish.payloads import STATUS_OFFLINE, STATUS_ONLINE
+
+log = logging.getLogger(__name__)
+
+Transport = Literal["tcp", "websockets"]
+
+_SCHEMES: Final[dict[str, tuple[Transport, bool, int]]] = {
+    "mqtt": ("tcp", False, 1883),
+    "mqtts": ("tcp", True, 8883),
+    "ws": ("websockets", False, 80),
+    "wss": ("websockets", True, 443),
+}
+_URL_HELP: Final = "use e.g. mqtt://host:1883, mqtts://host:8883, ws://host:9001/mqtt or wss://host/mqtt"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***``, also for URLs too broken to parse (``mqtt:/u:pw@h``).
+
+    Every ``user:password@`` segment (text between a ``/`` or the start and an ``@``) is masked after its first
+    colon, so a password never survives a typo in the scheme.
+    """
+    out = url
+    at = out.rfind("@")
+    while at >= 0:
+        start = out.rfind("/", 0, at) + 1
+        user, has_password, _ = out[start:at].partition(":")
+        if has_password:
+            out = f"{out[:start]}{user}:***{out[at:]}"
+            at = start + len(user) + 4
+        at = out.rfind("@", 0, at)
+    return out
+
+
+@dataclass(frozen=True)
+class BrokerTarget:
+    """A parsed broker URL. ``url`` is redacted; the password is kept out of ``repr``."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    transport: Transport
+    tls: bool
+    ws_path: str | None
+    username: str | None
+    password: str | None = field(default=None, repr=False)
+
+
+def parse_broker_url(url: str) -> BrokerTarget:
+    """Parse and check a broker URL; a bad one raises :class:`BrokerError` (reason ``url``) saying how to fix it."""
+    safe = redact_url(url)
+
+    def bad(why: str) -> BrokerError:
+        return BrokerError(f"broker URL {safe!r} {why}; {_URL_HELP}", url=safe, reason="url")
+
+    if "://" not in url:
+        raise bad("has no scheme")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES:
+        raise bad(f"has scheme {scheme!r}, which is not an MQTT scheme")
+    transport, tls, default_port = _SCHEMES[scheme]
+    try:
+        port = parts.port
+    except ValueError:
+        raise bad("has an invalid port (a number 1-65535 is expected)") from None
+    host = parts.hostname
+    if not host:
+        raise bad("has no host")
+    if port == 0:
+        raise bad("has port 0")
+    if parts.query or parts.fragment:
+        raise bad("has a query or fragment, which MQTT URLs do not use")
+    path = parts.path
+    if transport == "tcp" and path not in ("", "/"):
+        raise bad(f"has path {path!r}, which only websockets (ws://, wss://) use")
+    ws_path = (path or "/") if transport == "websockets" else None
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return BrokerTarget(
+        url=safe,
+        scheme=scheme,
+        host=host,
+        port=port or default_port,
+        transport=transport,
+        tls=tls,
+        ws_path=ws_path,
+        username=username,
+        password=password,
+    )
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """Everything needed to connect: the parsed URL, the credentials and the TLS files (secrets kept out of repr)."""
+
+    target: BrokerTarget
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    tls_insecure: bool = False
+    client_id: str | None = None
+    keepalive_s: int = 30
+    connect_timeout_s: float = 10.0
+
+    @property
+    def url(self) -> str:
+        """The redacted URL."""
+        return self.target.url
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: object) -> BrokerSettings:
+        """Settings from a URL alone (credentials, if any, in the URL)."""
+        target = parse_broker_url(url)
+        return cls(target=target, username=target.username, password=target.password, **kwargs)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_config(cls, cfg: BrokerConfig, url: str | None = None) -> BrokerSettings:
+        """Settings from the ``[broker]`` section; ``url`` (``--broker``) overrides ``cfg.url``.
+
+        The password comes from the URL, else ``password``, else the ``password_env`` variable, else the first line
+        of ``password_file``.
+        """
+        raw = url if url is not None else cfg.url
+        if raw is None:
+            raise BrokerError(
+                "no broker URL: set [broker] url in the config file or pass --broker mqtt://host:1883 "
+                "(without one, run/demo start the embedded broker)",
+                url="",
+                reason="config",
+            )
+        target = parse_broker_url(raw)
+        username = target.username or cfg.username
+        password = target.password
+        if password is None and cfg.password is not None:
+            password = cfg.password.get_secret_value()
+        if password is None and cfg.password_env:
+            password = os.environ.get(cfg.password_env)
+            if password is None:
+                raise BrokerError(
+                    f"broker.password_env names {cfg.password_env!r}, which is not set in the environment: export "
+                    "it or remove password_env",
+                    url=target.url,
+                    reason="config",
+                )
+        if password is None and cfg.password_file is not None:
+            try:
+                password = cfg.password_file.read_text(encoding="utf-8").splitlines()[0]
+            except (OSError, IndexError) as exc:
+                raise BrokerError(
+                    f"broker.password_file {str(cfg.password_file)!r} cannot be read ({type(exc).__name__}): "
+                    "point it at a readable file whose first line is the password",
+                    url=target.url,
+                    reason="config",
+                ) from None
+        if password is not None and not username:
+            raise BrokerError(
+                "a broker password is set but no user name: set broker.username or user:password@ in the URL",
+                url=target.url,
+                reason="config",
+            )
+        tls_files = [f for f in (cfg.ca_file, cfg.cert_file, cfg.key_file) if f is not None]
+        if tls_files and not target.tls:
+            raise BrokerError(
+                f"broker TLS files are set (ca_file/cert_file/key_file) but {target.url!r} is a plain connection: "
+                "use mqtts:// or wss:// for TLS, or remove the TLS files",
+                url=target.url,
+                reason="tls_config",
+            )
+        return cls(
+            target=target,
+            username=username,
+            password=password,
+            ca_file=cfg.ca_file,
+            cert_file=cfg.cert_file,
+            key_file=cfg.key_file,
+            tls_insecure=cfg.tls_insecure,
+            client_id=cfg.client_id,
+            keepalive_s=cfg.keepalive_s,
+        )
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The TLS context for mqtts:// and wss:// (system CAs unless ``ca_file``); ``None`` for plain URLs."""
+        if not self.target.tls:
+            return None
+        try:
+            ctx = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+            if self.cert_file is not None:
+                ctx.load_cert_chain(str(self.cert_file), str(self.key_file) if self.key_file else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise BrokerError(
+                f"cannot load the TLS files (ca_file={_s(self.ca_file)}, cert_file={_s(self.cert_file)}, "
+                f"key_file={_s(self.key_file)}): {_os_reason(exc)}; point broker.ca_file/cert_file/key_file at "
+                "readable PEM files",
+                url=self.url,
+                reason="tls_config",
+            ) from None
+        if self.tls_insecure:
+            # Host name check only; the chain is still verified against the CA.
+            ctx.check_hostname = False
+        ctx.sslsocket_class = _ClosingSSLSocket
+        return ctx
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """paho drops the TLS socket without closing it when the handshake fails (a ResourceWarning per attempt,
+    every backoff period); this socket closes itself instead."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
+def _s(p: Path | None) -> str:
+    return repr(str(p)) if p is not None else "None"
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return str(exc.reason or exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _root_os_error(exc: BaseException) -> BaseException | None:
+    """The OSError (socket, DNS, TLS) behind an aiomqtt error: aiomqtt re-raises it ``from None``."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        if isinstance(e, OSError):
+            return e
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _rc_value(exc: aiomqtt.MqttCodeError) -> int | None:
+    rc = exc.rc
+    if rc is None:
+        return None
+    return rc if isinstance(rc, int) else int(rc.value)
+
+
+_AUTH_CODES: Final = {
+    4: "bad user name or password",
+    134: "bad user name or password",
+    5: "not authorized",
+    135: "not authorized",
+}
+_PROTOCOL_CODES: Final = {1, 132}
+
+
+def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
+    """Turn a connect or session error into a :class:`BrokerError` that names the cause and the fix.
+
+    The message never contains the password (only the redacted URL and the user name).
+    """
+    t = settings.target
+    where = f"{t.host}:{t.port}"
+    url = t.url
+    if isinstance(exc, BrokerError):
+        return exc
+    if isinstance(exc, MqttConnectError):
+        code = _rc_value(exc)
+        if code in _AUTH_CODES:
+            who = f" of user {settings.username!r}" if settings.username else " (no user name given)"
+            return BrokerError(
+                f"broker {url} refused the login{who}: {_AUTH_CODES[code]} (CONNACK code {code}). Fix: set "
+                "broker.username and the password (broker.password_env, broker.password_file, or user:password@ "
+                "in the URL)",
+                url=url,
+                reason="auth",
+            )
+        if code in _PROTOCOL_CODES:
+            return BrokerError(
+                f"broker {url} refused MQTT 5 and 3.1.1 (CONNACK code {code}): use a broker that speaks MQTT 3.1.1 "
+                "or 5 (Mosquitto, EMQX, HiveMQ, amqtt)",
+                url=url,
+                reason="protocol",
+            )
+        if code in (2, 133):
+            return BrokerError(
+                f"broker {url} rejected the client id {settings.client_id!r} (CONNACK code {code}): set "
+                "broker.client_id to a shorter plain id, or remove it",
+                url=url,
+                reason="client_id",
+            )
+        return BrokerError(f"broker {url} refused the connection: {exc}", url=url, reason="refused")
+    root = _root_os_error(exc)
+    if isinstance(root, ssl.SSLCertVerificationError):
+        return BrokerError(
+            f"TLS: the certificate of {where} was rejected ({root.verify_message}). Fix: set broker.ca_file to the "
+            "CA certificate that signed it, and use the host name the certificate was issued for",
+            url=url,
+            reason="tls",
+        )
+    if isinstance(root, ssl.SSLError):
+        return BrokerError(
+            f"TLS handshake with {where} failed ({_os_reason(root)}). Is it a TLS port? Use mqtts:// (usually 8883) "
+            "only for TLS listeners and mqtt:// (usually 1883) for plain ones; the broker may also require a client "
+            "certificate (broker.cert_file, broker.key_file)",
+            url=url,
+            reason="tls",
+        )
+    if t.tls and isinstance(root, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return BrokerError(
+            f"TLS handshake with {where} failed: the server closed the connection ({_os_reason(root)}). Is it a TLS "
+            "port? Use mqtts:// (usually 8883) only for TLS listeners and mqtt:// (usually 1883) for plain ones",
+            url=url,
+            reason="tls",
+        )
+    if isinstance(root, socket.gaierror):
+        return BrokerError(
+            f"cannot resolve the broker host {t.host!r} ({_os_reason(root)}). Fix: correct the host in the broker URL",
+            url=url,
+            reason="dns",
+        )
+    if isinstance(root, ConnectionRefusedError):
+        return BrokerError(
+            f"nothing accepts connections on {where} (connection refused). Fix: check host and port in the broker "
+            "URL or start the broker (without a URL, run/demo start the embedded one)",
+            url=url,
+            reason="unreachable",
+        )
+    if type(root).__name__ == "WebsocketConnectionError" or (
+        t.transport == "websockets" and root is None and "websocket" in str(exc).lower()
+    ):
+        return BrokerError(
+            f"websocket handshake with {where} failed ({exc}). Fix: check that the port is a websockets listener "
+            "and the path in the URL (often /mqtt or /); for a plain MQTT port use mqtt://",
+            url=url,
+            reason="websocket",
+        )
+    if isinstance(root, TimeoutError) or (root is None and "timed out" in str(exc).lower()):
+        hint = "if this port speaks TLS use mqtts:// (or wss://)" if not t.tls else "check that this port speaks TLS"
+        return BrokerError(
+            f"no MQTT answer from {where} within {settings.connect_timeout_s:g} s: {hint}; check host and port",
+            url=url,
+            reason="timeout",
+        )
+    if root is not None:
+        return BrokerError(
+            f"connection to {where} failed ({_os_reason(root)}). Fix: check the broker URL and the network",
+            url=url,
+            reason="unreachable",
+        )
+    return BrokerError(f"connection to {where} lost or failed: {exc}", url=url, reason="connection")
+
+
+class PublisherState(enum.Enum):
+    IDLE = "idle"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    WAITING = "waiting"
+    CLOSED = "closed"
+
+
+@dataclass
+class PublisherStats:
+    connects: int = 0
+    reliable_published: int = 0
+    live_published: int = 0
+    live_dropped: int = 0
+    connect_failures: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Live:
+    topic: str
+    payload: bytes
+    retain: bool
+
+
+class _StopRequested(Exception):
+    """Ends a connection's task group after a clean goodbye."""
+
+
+BirthMessages = Callable[[], Sequence[tuple[str, bytes]]]
+"""Retained QoS 1 messages (Home Assistant discovery) published on connect and when HA comes online."""
+
+
+class MqttPublisher:
+    """A supervised MQTT connection for one sensor. Use as ``async with MqttPublisher(...) as pub:``.
+
+    Args:
+        settings: where and how to connect.
+        status_topic: ``<prefix>/<sensor_id>/status`` (the last will).
+        outbox: the persistent QoS 1 queue; :meth:`notify_outbox` after enqueueing.
+        birth: retained QoS 1 messages (discovery) to publish on connect and on ``ha_status_topic`` ``online``.
+        ha_status_topic: Home Assistant's birth topic (``homeassistant/status``), or ``None``.
+        backoff_min_s, backoff_max_s: reconnect delay bounds (full jitter, doubling per failed attempt).
+        flush_window: QoS 1 messages in flight per flush round.
+        live_queue_size: QoS 0 messages buffered; the oldest is dropped when full.
+        close_timeout_s: on exit, how long to try to drain the outbox and say ``offline``.
+    """
+
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        *,
+        status_topic: str,
+        outbox: Outbox | None = None,
+        birth: BirthMessages | None = None,
+        ha_status_topic: str | None = None,
+        backoff_min_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        flush_window: int = 64,
+        live_queue_size: int = 256,
+        close_timeout_s: float = 5.0,
+    ) -> None:
+        if not 0 < backoff_min_s <= backoff_max_s:
+            raise ValueError(f"need 0 < backoff_min_s <= backoff_max_s, got {backoff_min_s}, {backoff_max_s}")
+        if flush_window < 1 or live_queue_size < 1:
+            raise ValueError(f"flush_window and live_queue_size must be >= 1, got {flush_window}, {live_queue_size}")
+        self.settings = settings
+        self.status_topic = status_topic
+        self._outbox = outbox
+        self._birth = birth
+        self._ha_status_topic = ha_status_topic
+        self._backoff_min_s = backoff_min_s
+        self._backoff_max_s = backoff_max_s
+        self._flush_window = flush_window
+        self._close_timeout_s = close_timeout_s
+        self._live: asyncio.Queue[_Live] = asyncio.Queue(maxsize=live_queue_size)
+        self._retained: dict[str, bytes] = {}
+        self._stop = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._outbox_wake = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._outbox_wake.set()
+        self._protocol: ProtocolVersion | None = None
+        self._state = PublisherState.IDLE
+        self._last_error: BrokerError | None = None
+        self._last_logged: str | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._tls = settings.tls_context()
+        self._client_id = settings.client_id or f"hipsense-{os.getpid()}-{random.getrandbits(32):08x}"
+        self.stats = PublisherStats()
+
+    # ----- public state
+    @property
+    def state(self) -> PublisherState:
+        return self._state
+
+    @property
+    def last_error(self) -> BrokerError | None:
+        """The latest connect or connection error (``None`` once connected)."""
+        return self._last_error
+
+    @property
+    def protocol(self) -> Literal["5", "3.1.1"] | None:
+        """The MQTT version in use, once known."""
+        if self._protocol is None:
+            return None
+        return "5" if self._protocol == ProtocolVersion.V5 else "3.1.1"
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def wait_connected(self, timeout_s: float) -> None:
+        """Wait until connected; on timeout raise the latest :class:`BrokerError` (or a timeout one)."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout_s)
+        except TimeoutError:
+            if self._last_error is not None:
+                raise self._last_error from None
+            raise BrokerError(
+                f"not connected to {self.settings.url} after {timeout_s:g} s; check the broker URL and that the "
+                "broker runs",
+                url=self.settings.url,
+                reason="timeout",
+            ) from None
+
+    async def wait_flushed(self, timeout_s: float) -> bool:
+        """Wait until the outbox has nothing pending; ``False`` on timeout."""
+        try:
+            await asyncio.wait_for(self._drained.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    # ----- feeding
+    def notify_outbox(self) -> None:
+        """Something was enqueued in the outbox: flush it when connected."""
+        self._drained.clear()
+        self._outbox_wake.set()
+
+    def publish_live(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
+        """Queue a QoS 0 message (never blocks). Retained ones are also republished on every reconnect."""
+        if retain:
+            self._retained[topic] = payload
+        if not self._connected.is_set():
+            if not retain:
+                self.stats.live_dropped += 1
+            return
+        if self._live.full():
+            self._live.get_nowait()
+            self.stats.live_dropped += 1
+        self._live.put_nowait(_Live(topic, payload, retain))
+
+    def forget_retained(self, topic: str) -> None:
+        self._retained.pop(topic, None)
+
+    # ----- lifecycle
+    async def __aenter__(self) -> Self:
+        stack = contextlib.AsyncExitStack()
+        tg = await stack.enter_async_context(asyncio.TaskGroup())
+        self._task = tg.create_task(self._supervise(), name=f"mqtt-supervisor[{self.status_topic}]")
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        task, stack = self._task, self._stack
+        if task is None or stack is None:
+            return
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self._close_timeout_s + self.settings.connect_timeout_s)
+            if not done:
+                task.cancel()
+        finally:
+            await stack.aclose()
+            self._state = PublisherState.CLOSED
+
+    # ----- internals
+    def _note_error(self, err: BrokerError) -> None:
+        self._last_error = err
+        text = str(err)
+        if text != self._last_logged:
+            log.warning("MQTT: %s (retrying with backoff; recording continues)", text)
+            self._last_logged = text
+        else:
+            log.debug("MQTT: %s", text)
+
+    def _backoff_delay_s(self, attempt: int) -> float:
+        cap = min(self._backoff_max_s, self._backoff_min_s * 2.0 ** max(attempt - 1, 0))
+        return random.uniform(self._backoff_min_s, max(cap, self._backoff_min_s))
+
+    def _make_client(self, protocol: ProtocolVersion, *, will: bool = True) -> aiomqtt.Client:
+        s, t = self.settings, self.settings.target
+        client = aiomqtt.Client(
+            t.host,
+            t.port,
+            username=s.username,
+            password=s.password,
+            identifier=self._client_id,
+            protocol=protocol,
+            will=aiomqtt.Will(self.status_topic, STATUS_OFFLINE.encode(), qos=1, retain=True) if will else None,
+            transport=t.transport,
+            websocket_path=t.ws_path,
+            tls_context=self._tls,
+            keepalive=s.keepalive_s,
+            timeout=s.connect_timeout_s,
+            logger=logging.getLogger("sensor.publish.paho"),
+        )
+        # aiomqtt warns above 10 pending calls; a flush window keeps up to flush_window QoS 1 publishes in flight.
+        client.pending_calls_threshold = self._flush_window + self._live.maxsize + 8
+        return client
+
+    async def _probe_protocol(self) -> ProtocolVersion:
+        """MQTT 5 unless the broker refuses it. The probe carries no will: amqtt misreads an MQTT 5 CONNECT with a
+        will (it does not know the will properties) and waits for bytes that never come, instead of refusing."""
+        probe = self._make_client(ProtocolVersion.V5, will=False)
+        try:
+            async with probe:
+                pass
+        except MqttConnectError as exc:
+            if _rc_value(exc) in _PROTOCOL_CODES:
+                log.info("MQTT: %s refuses MQTT 5; using MQTT 3.1.1", self.settings.url)
+                return ProtocolVersion.V311
+            raise classify_error(exc, self.settings) from None
+        except aiomqtt.MqttError as exc:
+            raise classify_error(exc, self.settings) from None
+        return ProtocolVersion.V5
+
+    async def _connect(self, stack: contextlib.AsyncExitStack) -> aiomqtt.Client:
+        if self._protocol is None:
+            self._protocol = await self._probe_protocol()
+        client = self._make_client(self._protocol)
+        try:
+            await stack.enter_async_context(client)
+        except aiomqtt.MqttError as exc:
+            raise classify_error(exc, self.settings) from None
+        return client
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        while not self._stop.is_set():
+            self._state = PublisherState.CONNECTING
+            try:
+                async with contextlib.AsyncExitStack() as stack:
+                    client = await self._connect(stack)
+                    attempt = 0
+                    await self._session(client)
+            except BrokerError as err:
+                self.stats.connect_failures += 1
+                self._note_error(err)
+            except aiomqtt.MqttError as exc:
+                self._note_error(classify_error(exc, self.settings))
+            finally:
+                self._connected.clear()
+            if self._stop.is_set():
+                break
+            attempt += 1
+            self._state = PublisherState.WAITING
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self._backoff_delay_s(attempt))
+        self._state = PublisherState.CLOSED
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        await client.publish(self.status_topic, STATUS_ONLINE.encode(), qos=1, retain=True)
+        if self._ha_status_topic is not None:
+            await client.subscribe(self._ha_status_topic, qos=1)
+        await self._publish_birth(client)
+        for topic, payload in list(self._retained.items()):
+            await client.publish(topic, payload, qos=0, retain=True)
+        while not self._live.empty():  # stale live data from before the outage
+            self._live.get_nowait()
+        self.stats.connects += 1
+        self._last_error = None
+        self._last_logged = None
+        self._state = PublisherState.CONNECTED
+        self._connected.set()
+        log.info("MQTT: connected to %s (MQTT %s)", self.settings.url, self.protocol)
+        name = self.status_topic
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._receive_loop(client), name=f"mqtt-receive[{name}]")
+                tg.create_task(self._flush_loop(client), name=f"mqtt-flush[{name}]")
+                tg.create_task(self._live_loop(client), name=f"mqtt-live[{name}]")
+                tg.create_task(self._stop_loop(client), name=f"mqtt-stop[{name}]")
+        except BaseExceptionGroup as eg:
+            _, rest = eg.split(_StopRequested)
+            if rest is None:
+                return
+            mqtt_errors, other = rest.split(aiomqtt.MqttError)
+            if other is not None:
+                raise other from None
+            assert mqtt_errors is not None
+            raise mqtt_errors.exceptions[0] from None
+
+    async def _publish_birth(self, client: aiomqtt.Client) -> None:
+        if self._birth is None:
+            return
+        for topic, payload in self._birth():
+            await client.publish(topic, payload, qos=1, retain=True)
+
+    async def _receive_loop(self, client: aiomqtt.Client) -> None:
+        # Also the connection watchdog: the iterator raises MqttError as soon as the connection drops.
+        async for message in client.messages:
+            if (
+                self._ha_status_topic is not None
+                and message.topic.matches(self._ha_status_topic)
+                and message.payload == STATUS_ONLINE.encode()
+            ):
+                log.info("MQTT: Home Assistant is online; republishing discovery")
+                await self._publish_birth(client)
+
+    async def _flush_loop(self, client: aiomqtt.Client) -> None:
+        outbox = self._outbox
+        if outbox is None:
+            self._drained.set()
+            return
+        while True:
+            self._outbox_wake.clear()
+            rows = outbox.pending_outbox(self._flush_window)
+            if not rows:
+                self._drained.set()
+                await self._outbox_wake.wait()
+                continue
+            acked = await self._publish_window(client, [(r.topic, r.payload.encode()) for r in rows])
+            if acked:
+                outbox.mark_delivered([r.id for r in rows[:acked]])
+                self.stats.reliable_published += acked
+            if acked < len(rows):
+                raise aiomqtt.MqttError(f"{len(rows) - acked} QoS 1 messages not acknowledged; reconnecting")
+
+    async def _publish_window(self, client: aiomqtt.Client, messages: Sequence[tuple[str, bytes]]) -> int:
+        """Publish in order with all PUBACKs awaited together; returns the length of the acknowledged prefix."""
+        ok = [False] * len(messages)
+
+        async def one(i: int, topic: str, payload: bytes) -> None:
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.publish(topic, payload, qos=1)
+                ok[i] = True
+
+        # Tasks start in creation order, so paho writes the PUBLISH packets in outbox order.
+        async with asyncio.TaskGroup() as tg:
+            for i, (topic, payload) in enumerate(messages):
+                tg.create_task(one(i, topic, payload), name=f"mqtt-qos1[{i}]")
+        n = 0
+        while n < len(ok) and ok[n]:
+            n += 1
+        return n
+
+    async def _live_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            item = await self._live.get()
+            await client.publish(item.topic, item.payload, qos=0, retain=item.retain)
+            self.stats.live_published += 1
+
+    async def _stop_loop(self, client: aiomqtt.Client) -> None:
+        await self._stop.wait()
+        if self._outbox is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), self._close_timeout_s / 2)
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.publish(self.status_topic, STATUS_OFFLINE.encode(), qos=1, retain=True, timeout=2.0)
+        raise _StopRequested

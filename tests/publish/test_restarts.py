@@ -1,0 +1,159 @@
+"""Outages: a broker restart mid-session and a gateway killed with SIGKILL (kill -9) lose no QoS 1 event; the
+last will marks a killed gateway offline. Real processes: the gateway is a subprocess, the broker a private
+Mosquitto with persistence (the system Mosquitto on 1883 is never stopped)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from sensor.config import BrokerConfig
+from sensor.events import RepEvent
+from sensor.publish.mqtt_sink import mqtt_sink
+from sensor.publish.payloads import event_id
+from sensor.sessions.store import Store
+
+from .brokers import Collector, PrivateMosquitto, collecting
+from .conftest import outbox_counts
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _rep(seq: int) -> RepEvent:
+    return RepEvent(t_start_s=2.0 * seq, t_end_s=2.0 * seq + 1.8, exercise="hip_thrust", index_in_set=seq,
+                    duration_s=1.8, confidence=0.9)  # fmt: skip
+
+
+def _first_occurrences(c: Collector, suffix: str) -> tuple[list[int], int]:
+    """Sequence numbers in order of first arrival (what a consumer de-duplicating on event_id sees), and how many
+    raw duplicates arrived."""
+    seen: set[str] = set()
+    seqs: list[int] = []
+    for m in c.on(suffix):
+        doc = m.json()
+        if doc["event_id"] not in seen:
+            seen.add(doc["event_id"])
+            seqs.append(doc["seq"])
+    return seqs, len(c.on(suffix)) - len(seqs)
+
+
+async def test_broker_restart_mid_session_loses_nothing(
+    private_mosquitto: Callable[..., PrivateMosquitto], store: Store
+) -> None:
+    broker = private_mosquitto(persistence=True)
+    n = 150
+    cfg = BrokerConfig(url=broker.url, topic_prefix="hsr", ha_discovery="off")
+    async with collecting("127.0.0.1", broker.port, "hsr/hs1/rep", persistent_id="hsr-consumer") as sub:
+        async with mqtt_sink(cfg, sensor_id="hs1", session_id="run", outbox=store, backoff_max_s=0.5) as sink:
+            await sink.publisher.wait_connected(10)
+            for seq in range(1, n + 1):
+                await sink.on_events("hs1", [_rep(seq)])
+                if seq == 50:
+                    await asyncio.to_thread(broker.stop)
+                if seq == 100:
+                    assert not sink.publisher.connected
+                    assert outbox_counts(store)[0] - outbox_counts(store)[1] >= 50  # waiting in the outbox
+                    await asyncio.to_thread(broker.start)
+                await asyncio.sleep(0.005)
+            assert await sink.publisher.wait_flushed(30)
+            assert sink.publisher.stats.connects >= 2
+        await sub.wait_for(lambda c: len(_first_occurrences(c, "rep")[0]) == n, 30)
+    seqs, duplicates = _first_occurrences(sub, "rep")
+    assert seqs == list(range(1, n + 1))  # nothing lost, in order
+    assert duplicates <= 64  # at most one flush window re-sent when a PUBACK was lost with the broker
+    assert outbox_counts(store) == (n, n)
+
+
+async def _spawn(*args: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.publish._gateway_proc", *args, cwd=REPO, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def _read_until(proc: asyncio.subprocess.Process, line: str, timeout_s: float = 30.0) -> None:
+    assert proc.stdout is not None
+
+    async def loop() -> None:
+        while True:
+            raw = await proc.stdout.readline()  # type: ignore[union-attr]
+            if not raw:
+                raise AssertionError(f"gateway exited before printing {line!r}")
+            if raw.decode().strip() == line:
+                return
+
+    await asyncio.wait_for(loop(), timeout_s)
+
+
+async def _kill9(proc: asyncio.subprocess.Process) -> None:
+    proc.kill()  # SIGKILL: no goodbye, no flush, no clean DISCONNECT
+    await proc.wait()
+
+
+@pytest.mark.mosquitto
+async def test_last_will_marks_a_killed_gateway_offline(mosquitto_url: str, prefix: str, tmp_path: Path) -> None:
+    status = f"{prefix}/hs1/status"
+    async with collecting("127.0.0.1", 1883, status) as sub:
+        proc = await _spawn(mosquitto_url, prefix, str(tmp_path / "s.db"), "lwt", "1", "2")
+        try:
+            await _read_until(proc, "done")
+            await sub.wait_for(lambda c: [m.payload for m in c.messages] == [b"online"])
+        finally:
+            await _kill9(proc)
+        await sub.wait_for(lambda c: [m.payload for m in c.messages] == [b"online", b"offline"])
+    async with collecting("127.0.0.1", 1883, status) as late:
+        await late.wait_for(lambda c: len(c.messages) == 1)
+        assert late.messages[0].retain
+        assert late.messages[0].payload == b"offline"
+    async with aiomqtt.Client("127.0.0.1", 1883) as c:  # leave no retained message on the shared broker
+        await c.publish(status, b"", qos=1, retain=True)
+
+
+async def test_gateway_kill_9_and_restart_flushes_pending_in_order_once(
+    private_mosquitto: Callable[..., PrivateMosquitto], tmp_path: Path
+) -> None:
+    broker = private_mosquitto(persistence=True)
+    db = str(tmp_path / "gateway.db")
+    async with collecting("127.0.0.1", broker.port, "hsk/hs1/rep", persistent_id="hsk-consumer") as sub:
+        gw = await _spawn(broker.url, "hsk", db, "sess-k", "1", "60")
+        try:
+            await _read_until(gw, "enqueued 20")
+            await sub.wait_for(lambda c: len(c.messages) >= 10)  # the first ones were delivered live
+            await asyncio.to_thread(broker.stop)  # outage: the rest pile up in the outbox
+            await _read_until(gw, "done")
+        finally:
+            await _kill9(gw)
+        with Store(db) as s:
+            pending = [int(r.payload.split('"seq":')[1].split(",")[0]) for r in s.pending_outbox(1000)]
+        assert len(pending) >= 30
+        assert pending == sorted(pending)
+        assert pending[-1] == 60
+        await asyncio.to_thread(broker.start)
+        # the restarted gateway resumes the session after its last sequence number and flushes the backlog first
+        gw2 = await _spawn(broker.url, "hsk", db, "sess-k", "61", "5")
+        try:
+            await _read_until(gw2, "done")
+            await sub.wait_for(lambda c: len(_first_occurrences(c, "rep")[0]) == 65, 30)
+            await asyncio.wait_for(_until_all_delivered(db), 30)  # PUBACKs reach the gateway after the consumer
+        finally:
+            await _kill9(gw2)
+    seqs, duplicates = _first_occurrences(sub, "rep")
+    assert seqs == list(range(1, 66))  # every event, in order
+    ids = [m.json()["event_id"] for m in sub.on("rep")]
+    assert set(ids) == {event_id("sess-k", k) for k in range(1, 66)}
+    assert duplicates <= 64
+
+
+async def _until_all_delivered(db: str) -> None:
+    while True:
+        with Store(db) as s:
+            if not s.pending_outbox(1):
+                return
+        await asyncio.sleep(0.05)
