@@ -228,10 +228,10 @@ class SensorRealisation:
             lim_g = np.radians(m.gyr_range_dps)
             np.clip(acc_m, -lim_a, lim_a, out=acc_m)
             np.clip(gyr_m, -lim_g, lim_g, out=gyr_m)
-        t_rep = t_s
+        t_rep = t_s * (1.0 + m.clock_drift_ppm * 1e-6) if m.clock_drift_ppm else t_s
         if n and m.timestamp_jitter_s > 0:
             lim = 0.45 / m.sampling_rate_hz  # keeps the time stamps strictly increasing
-            t_rep = t_s + np.clip(self._noise(i0, i1, 2, (n,)) * m.timestamp_jitter_s, -lim, lim)
+            t_rep = t_rep + np.clip(self._noise(i0, i1, 2, (n,)) * m.timestamp_jitter_s, -lim, lim)
         index = np.arange(i0, i1, dtype=np.int64)
         if n and m.packet_loss_probability > 0:
             spp = m.samples_per_packet

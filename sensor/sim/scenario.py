@@ -50,6 +50,9 @@ class SensorModel(_Model):
     acc_range_g: float = Field(16.0, gt=0)
     gyr_range_dps: float = Field(2000.0, gt=0)
     timestamp_jitter_s: float = Field(0.0, ge=0)
+    clock_drift_ppm: float = Field(
+        0.0, ge=-1000, le=1000, description="sensor clock rate error: t_s = t (1 + ppm 1e-6)"
+    )
     packet_loss_probability: float = Field(0.0, ge=0, lt=1)
     samples_per_packet: int = Field(6, ge=1)
     has_gyr: bool = True

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
 from sensor.events import Exercise, HoldEvent, RepEvent, SetEvent, StepEvent
+from sensor.frames import Side
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -30,6 +31,10 @@ def _exercise(name: str) -> Exercise:
     if name not in get_args(Exercise):
         raise DataValidationError(f"unknown exercise {name!r} in the truth", field="exercise")
     return name  # type: ignore[return-value]
+
+
+def _side(side: str | None) -> Side | None:
+    return None if side is None else ("left" if side == "left" else "right")
 
 
 def _arr(values: Any, dtype: Any) -> NDArray[Any]:
@@ -240,7 +245,7 @@ class Truth:
                         t_start_s=float(rp.t_start_s[i]),
                         t_end_s=float(rp.t_end_s[i]),
                         exercise=_exercise(rp.exercise[i]),
-                        side=None if side is None else ("left" if side == "left" else "right"),
+                        side=_side(side),
                         index_in_set=int(rp.index_in_set[i]),
                         duration_s=float(rp.t_end_s[i] - rp.t_start_s[i]),
                         eccentric_s=float(rp.eccentric_s[i]),
@@ -267,7 +272,7 @@ class Truth:
                         exercise=_exercise(se.exercise[i]),
                         exercise_confidence=1.0,
                         reps=int(se.reps[i]),
-                        side=None if side is None else ("left" if side == "left" else "right"),
+                        side=_side(side),
                         mean_rep_s=float(dur.mean()) if dur.size else None,
                         tempo_cv=float(dur.std() / dur.mean()) if dur.size > 1 else None,
                         mean_lateral_tilt_deg=float(rp.lateral_tilt_deg[m].mean()) if side is not None else None,
