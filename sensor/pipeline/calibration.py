@@ -433,7 +433,9 @@ class MountingCalibrator:
         p = np.eye(3) - np.outer(v, v)
         if s.odd_n > 0 and s.odd_n / self.fs >= 3.0:
             # AP from the odd harmonics (obliquity, about AP) and, turned by 90 deg about V, from the even
-            # harmonics (tilt, about ML); each normalised by its trace so that both vote with their shape
+            # harmonics (tilt, about ML); each normalised by its trace so that both vote with their shape.
+            # (Taking only the more elongated one was better in simulation, 0.1 vs 0.2 deg drop RMSE, where the
+            # odd part is nearly ideal, but worse on the real walking recordings: 87 vs 93 % correct sides.)
             c_odd = p @ s.odd_cov @ p
             c_even = p @ s.even_cov @ p
             k90 = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])

@@ -173,14 +173,14 @@ class GaitDetector:
             seg = buf.get("f_slow", a, min(end_slow, limit + self.after))
             if seg.size:
                 mx = _window_max(seg, self.before, self.after)
-                idx = np.flatnonzero((seg == mx) & (seg > 1.1 * G))
-                for i_rel in idx:
-                    i = a + int(i_rel)
-                    if i < self._next or i >= limit:
-                        continue
-                    st = self._examine(i)
-                    if st is not None:
-                        new_steps.append(st)
+                idx = np.flatnonzero((seg == mx) & (seg > 1.1 * G)) + a
+                idx = idx[(idx >= self._next) & (idx < limit)]
+                if idx.size:
+                    feats = self._features(idx)
+                    for k in range(idx.size):
+                        st = self._examine(int(idx[k]), *(float(f[k]) for f in feats))
+                        if st is not None:
+                            new_steps.append(st)
             self._next = limit
         self._steps.extend(new_steps)
         # chain breaks: a long gap since the last peak ends the chain
@@ -190,25 +190,72 @@ class GaitDetector:
                 self._close_chain()
         return self._decide(final)
 
-    def _examine(self, i: int) -> Step | None:
+    def _features(self, idx: NDArray[np.int64]) -> tuple[FloatArray, ...]:
+        """Per candidate peak (vectorised): peak value, prominence ok, running, IC and TO (nan if none)."""
         buf, fs = self.buf, self.fs
-        pk = buf.value("f_slow", i)
-        lo = buf.get("f_slow", i - round(0.6 * fs), i)
-        if lo.size == 0 or pk - float(lo.min()) < 0.25 * G:
+        lo_a = int(idx.min()) - round(0.6 * fs)
+        slow = buf.get("f_slow", lo_a, int(idx.max()) + self.after + 1)
+        base_slow = max(lo_a, buf.start)
+        pk = slow[idx - base_slow]
+        w6, w_run = round(0.6 * fs), round(0.4 * fs)
+        before_min = _win(slow, idx - base_slow - w6, w6, np.inf).min(axis=1)
+        prominent = (pk - before_min >= 0.25 * G).astype(np.float64)
+        # flight (free fall) before or after this stance: running (the first step from standing has flight after)
+        around_min = _win(slow, idx - base_slow - w_run, w_run + self.after + 1, np.inf).min(axis=1)
+        running = (around_min < 0.4 * G).astype(np.float64)
+        # running edges on the raw force
+        w_pre = round(0.45 * fs)
+        n_pk = max(3, round(0.08 * fs))
+        fsa = max(buf.start, int(idx.min()) - w_pre)
+        raw = buf.get("f_s", fsa, int(idx.max()) + w_pre + 1)
+        pre = _win(raw, idx - fsa - w_pre, w_pre + 1, np.nan)
+        k_pk = np.argmax(np.nan_to_num(pre[:, -n_pk:], nan=-np.inf), axis=1) + (w_pre + 1 - n_pk)
+        rows = np.arange(idx.size)
+        peak_v = pre[rows, k_pk]
+        cols = np.arange(w_pre + 1)[None, :]
+        upto = cols <= k_pk[:, None]
+        base = np.where(upto & ~np.isnan(pre), pre, np.inf).min(axis=1)
+        level = base + RUN_IC_LEVEL * (peak_v - base)
+        below = upto & (pre < level[:, None])
+        jb = np.where(below, cols, -1).max(axis=1)
+        ok_ic = (jb >= 0) & (jb + 1 <= k_pk)
+        jb_c = np.clip(jb, 0, w_pre - 1)
+        x0, x1 = pre[rows, jb_c], pre[rows, jb_c + 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ic_run = np.where(ok_ic, (idx - w_pre) + jb_c + (level - x0) / (x1 - x0), np.nan)
+        w_post = round(0.45 * fs)
+        post_start = idx - w_pre + k_pk
+        post = _win(raw, post_start - fsa, w_post, np.nan)
+        valid = ~np.isnan(post)
+        base2 = np.where(valid, post, np.inf).min(axis=1)
+        amp = peak_v - base2
+        t30 = _first_down(post, base2 + 0.3 * amp)
+        t60 = _first_down(post, base2 + 0.6 * amp)
+        enough = valid.sum(axis=1) > 2
+        to_run = np.where(enough & (amp > 0), post_start + t30 - (t60 - t30), np.nan)
+        # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
+        # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
+        y0, y1, y2 = slow[idx - base_slow - 1], pk, slow[idx - base_slow + 1]
+        den = y0 - 2 * y1 + y2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(den < 0, 0.5 * (y0 - y2) / den, 0.0)
+        ic_walk = idx + frac - WALK_IC_BEFORE_PEAK_S * fs
+        ic = np.where(running > 0, ic_run, ic_walk)
+        to = np.where(running > 0, to_run, np.nan)
+        return pk, prominent, running, ic, to
+
+    def _examine(self, i: int, pk: float, prominent: float, running_f: float, ic: float, to_f: float) -> Step | None:
+        if not prominent:
             return None
         prev = self._last_peak
-        # flight (free fall) before or after this stance: running (the first step from standing has flight after)
-        since = buf.get(
-            "f_slow", (prev if prev is not None and i - prev < 1.5 * fs else i - round(0.4 * fs)), i + self.after
-        )
-        running = bool(since.size and float(since.min()) < 0.4 * G)
+        running = running_f > 0
         # walking: suppress a second hump of the same step, at most 0.3 s after it. Capped so that a missed step
         # cannot lock the detector into counting strides (the median interval would double)
-        if prev is not None and not running and i - prev < min(0.3 * fs, 0.55 * self.median_interval()):
+        if prev is not None and not running and i - prev < min(0.3 * self.fs, 0.55 * self.median_interval()):
             return None
-        ic, to = self._edges(i, running)
-        if ic is None:
+        if math.isnan(ic):
             return None
+        to = None if math.isnan(to_f) else to_f
         same_chain = False
         if prev is not None:
             gap = i - prev
@@ -233,37 +280,6 @@ class GaitDetector:
         self._last_ic = ic
         self.peaks.append((i, running))
         return step
-
-    def _edges(self, i: int, running: bool) -> tuple[float | None, float | None]:
-        buf, fs = self.buf, self.fs
-        w0 = i - round(0.45 * fs)
-        pre = buf.get("f_s", w0, i + 1)
-        if pre.size < 3:
-            return None, None
-        w0 = i + 1 - pre.size
-        k_pk = int(np.argmax(pre[-max(3, round(0.08 * fs)) :])) + pre.size - max(3, round(0.08 * fs))
-        k_pk = max(0, k_pk)
-        peak_v = float(pre[k_pk])
-        if running:
-            base = float(pre[: k_pk + 1].min())
-            ic = _last_up_crossing(pre[: k_pk + 1], base + RUN_IC_LEVEL * (peak_v - base))
-            if ic is None:
-                return None, None
-            post = buf.get("f_s", w0 + k_pk, w0 + k_pk + round(0.45 * fs))
-            to_rel = None
-            if post.size > 2:
-                base2 = float(post.min())
-                to_rel = _extrapolated_edge(post, base2, peak_v, rising=False)
-            return w0 + ic, (None if to_rel is None else w0 + k_pk + to_rel)
-        # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
-        # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
-        seg = buf.get("f_slow", i - 1, i + 2)
-        frac = 0.0
-        if seg.size == 3:
-            den = float(seg[0] - 2 * seg[1] + seg[2])
-            if den < 0:
-                frac = 0.5 * float(seg[0] - seg[2]) / den
-        return i + frac - WALK_IC_BEFORE_PEAK_S * fs, None
 
     # ------------------------------------------------------------------------------------------------
     def _close_chain(self) -> None:
@@ -369,6 +385,28 @@ def _window_max(x: FloatArray, before: int, after: int) -> FloatArray:
     xp = np.concatenate([np.full(before, -np.inf), x, np.full(after, -np.inf)])
     c = ndimage.maximum_filter1d(xp, size=before + after + 1, mode="nearest")
     out: FloatArray = c[h : h + x.size]
+    return out
+
+
+def _win(x: FloatArray, starts: NDArray[np.int64], width: int, fill: float) -> FloatArray:
+    """Rows ``x[s : s + width]`` for each start (``fill`` outside ``x``)."""
+    j = starts[:, None] + np.arange(width)[None, :]
+    ok = (j >= 0) & (j < x.size)
+    out: FloatArray = np.where(ok, x[np.clip(j, 0, max(x.size - 1, 0))], fill) if x.size else np.full(j.shape, fill)
+    return out
+
+
+def _first_down(post: FloatArray, level: FloatArray) -> FloatArray:
+    """Per row: fractional index where ``post`` first falls below ``level`` (nan if never, or at index 0)."""
+    below = post < level[:, None]  # nan compares False
+    has = below.any(axis=1)
+    j = np.argmax(below, axis=1)
+    rows = np.arange(post.shape[0])
+    jm = np.maximum(j - 1, 0)
+    a, b = post[rows, jm], post[rows, j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = jm + (a - level) / (a - b)
+    out: FloatArray = np.where(has & (j > 0), t, np.nan)
     return out
 
 
