@@ -238,7 +238,10 @@ class MountingCalibrator:
         a_up = np.einsum("ij,ij->i", acc_mps2, up_sensor)
         a_h = acc_mps2 - a_up[:, None] * up_sensor
         q = np.empty((n, _NM))
-        q[:, 0:9] = (a_h[:, :, None] * a_h[:, None, :]).reshape(n, 9)
+        if self._has_gyr:
+            q[:, 0:9] = 0.0  # the acceleration PCA is the fallback without gyroscope only
+        else:
+            q[:, 0:9] = (a_h[:, :, None] * a_h[:, None, :]).reshape(n, 9)
         q[:, 9:12] = a_h
         q[:, 12:15] = up_sensor
         w_up = np.einsum("ij,ij->i", gyr, up_sensor)
@@ -448,7 +451,7 @@ class MountingCalibrator:
             f = cand
             f_src = "gait"
             c_fwd = max(c_fwd, min(1.0, s.odd_n / self.fs / 8.0) * float(np.clip((ratio - 1.0) / 3.0, 0.0, 1.0)))
-        elif s.gait_n > 0 and s.gait_s_total >= 3.0:
+        elif not self._has_gyr and s.gait_n > 0 and s.gait_s_total >= 3.0:
             c = p @ (s.gait_cov / s.gait_n) @ p
             w, vecs = np.linalg.eigh(c)
             ratio = float(w[2] / max(w[1], 1e-9))

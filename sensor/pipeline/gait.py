@@ -277,6 +277,7 @@ class GaitDetector:
             pos=self._chain_pos,
             prev_ic=self._last_ic if same_chain else None,
         )
+        step.extra["med"] = self.median_interval()  # at detection: the same for any chunking
         self._last_ic = ic
         self.peaks.append((i, running))
         return step
@@ -300,9 +301,11 @@ class GaitDetector:
                     # walking: the stance foot leaves the ground at the end of the double support that follows
                     # the other foot's contact; double support ~12 % of the stride (0.24 step times)
                     st.to = st.next_ic + WALK_DOUBLE_SUPPORT_STEPS * (st.next_ic - st.ic)
-            if "cued" not in st.extra and (st.next_ic is not None or self._chain_ended(st) or final):
-                self._cue(st)
-                st.extra["cued"] = 1.0
+        to_cue = [
+            st for st in steps if "cued" not in st.extra and (st.next_ic is not None or self._chain_ended(st) or final)
+        ]
+        if to_cue:
+            self._cue_batch(to_cue)
         done = 0
         while done < n:
             st = steps[done]
@@ -332,18 +335,31 @@ class GaitDetector:
     def _chain_ended(self, st: Step) -> bool:
         return st.chain < self._chain
 
-    def _cue(self, st: Step) -> None:
-        buf, _fs = self.buf, self.fs
-        t_step = (st.next_ic - st.ic) if st.next_ic is not None else self.median_interval()
-        a = math.floor(st.ic)
-        b_early = a + max(2, round(0.4 * t_step))
-        b_stance = a + max(2, round(0.6 * t_step))
-        ml = buf.get("acc_ml", a, b_stance)
-        cue_ml = -float(ml.mean()) if ml.size else 0.0
-        cue_roll = 0.0
+    def _cue_batch(self, batch: list[Step]) -> None:
+        """Side cues of a batch of steps (window means vectorised), then the order-dependent normalisation."""
+        buf = self.buf
+        ic = np.array([st.ic for st in batch])
+        t_step = np.array([(st.next_ic - st.ic) if st.next_ic is not None else st.extra["med"] for st in batch])
+        a = np.floor(ic).astype(np.int64)
+        n_early = np.maximum(2, np.round(0.4 * t_step)).astype(np.int64)
+        n_stance = np.maximum(2, np.round(0.6 * t_step)).astype(np.int64)
+        lo = max(buf.start, int(a.min()))
+        hi = int((a + n_stance).max())
+        ml = buf.get("acc_ml", lo, hi)
+        w_ml = _win(ml, a - lo, int(n_stance.max()), np.nan)
+        w_ml[np.arange(w_ml.shape[1])[None, :] >= n_stance[:, None]] = np.nan
+        cue_ml = -np.nan_to_num(_nanmean_rows(w_ml))
+        cue_roll = np.zeros(len(batch))
         if self.has_gyr:
-            gr = buf.get("gyr_ap", a, b_early)
-            cue_roll = float(gr.mean()) if gr.size else 0.0
+            gr = buf.get("gyr_ap", lo, hi)
+            w_gr = _win(gr, a - lo, int(n_early.max()), np.nan)
+            w_gr[np.arange(w_gr.shape[1])[None, :] >= n_early[:, None]] = np.nan
+            cue_roll = np.nan_to_num(_nanmean_rows(w_gr))
+        for k, st in enumerate(batch):
+            self._cue_one(st, float(cue_roll[k]), float(cue_ml[k]))
+            st.extra["cued"] = 1.0
+
+    def _cue_one(self, st: Step, cue_roll: float, cue_ml: float) -> None:
         st.cue_roll, st.cue_ml = cue_roll, cue_ml
         # running RMS normalisation (exponential, deterministic in step order)
         self._cue_n += 1
@@ -393,6 +409,13 @@ def _win(x: FloatArray, starts: NDArray[np.int64], width: int, fill: float) -> F
     j = starts[:, None] + np.arange(width)[None, :]
     ok = (j >= 0) & (j < x.size)
     out: FloatArray = np.where(ok, x[np.clip(j, 0, max(x.size - 1, 0))], fill) if x.size else np.full(j.shape, fill)
+    return out
+
+
+def _nanmean_rows(x: FloatArray) -> FloatArray:
+    ok = ~np.isnan(x)
+    cnt = ok.sum(axis=1)
+    out: FloatArray = np.where(cnt > 0, np.where(ok, x, 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan)
     return out
 
 
