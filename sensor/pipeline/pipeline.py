@@ -38,7 +38,7 @@ pipeline's own.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +61,15 @@ from sensor.pipeline.summary import BoutSummary, RollingWindow
 
 FloatArray = NDArray[np.float64]
 
-__all__ = ["ACTIVITY_LABELS", "HipPipeline", "PelvisChunk", "PelvisStage", "PipelineConfig"]
+__all__ = [
+    "ACTIVITY_LABELS",
+    "AutoRatePipeline",
+    "HipPipeline",
+    "PelvisChunk",
+    "PelvisStage",
+    "PipelineConfig",
+    "analyzer_factory",
+]
 
 _RESET_BIAS_RADPS = 1e-3
 _TURN_RECOVERY_S = 5.0
@@ -421,3 +429,68 @@ class HipPipeline:
             return []
         self._bout_sum = BoutSummary(self.cfg.drop_threshold_deg)
         return [b.summary(b.t_last, None)]
+
+
+class AutoRatePipeline:
+    """A :class:`HipPipeline` for sources that do not state their sampling rate.
+
+    The rate is the inverse median sample interval of the stream's first ``rate_samples`` samples (fixed
+    samples, so the result is still independent of chunk sizes); until then the samples are held.
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        *,
+        mounting: Mounting | None = None,
+        stages: Sequence[PelvisStage] = (),
+        rate_samples: int = 64,
+    ) -> None:
+        self._cfg = config
+        self._mounting = mounting
+        self._stages = list(stages)
+        self._need = max(2, rate_samples)
+        self._held: list[ImuBlock] = []
+        self._held_n = 0
+        self.pipeline: HipPipeline | None = None
+
+    def feed(self, block: ImuBlock) -> list[Event]:
+        if self.pipeline is not None:
+            return self.pipeline.feed(block)
+        if len(block):
+            self._held.append(block)
+            self._held_n += len(block)
+        if self._held_n < self._need:
+            return []
+        return self._start()
+
+    def _start(self) -> list[Event]:
+        blk = ImuBlock.concat(self._held)
+        self._held, self._held_n = [], 0
+        t = blk.t_s[: self._need]
+        fs = float(1.0 / np.median(np.diff(t)))
+        self.pipeline = HipPipeline(fs, self._cfg, mounting=self._mounting, stages=self._stages)
+        return self.pipeline.feed(blk)
+
+    def finish(self) -> list[Event]:
+        if self.pipeline is None:
+            if self._held_n < 2:
+                return []
+            self._need = self._held_n
+            out = self._start()
+            return out + self._started().finish()
+        return self.pipeline.finish()
+
+    def _started(self) -> HipPipeline:
+        if self.pipeline is None:
+            raise DataValidationError("no sampling rate yet: feed at least two samples", field="t_s")
+        return self.pipeline
+
+
+def analyzer_factory(config: PipelineConfig | None = None) -> Callable[[str], AutoRatePipeline]:
+    """``sensor_id -> Analyzer`` for ``sensor.app`` (the rate is taken from the stream's time stamps)."""
+
+    def make(sensor_id: str) -> AutoRatePipeline:
+        return AutoRatePipeline(config)
+
+    return make

@@ -186,3 +186,20 @@ def test_bad_input_raises_typed_errors() -> None:
     b = res.block.slice(100, 200)
     with pytest.raises(DataValidationError, match="gyroscope"):
         p.feed(ImuBlock(b.sensor_id, b.t_s, b.acc_mps2, None, b.sample_index, b.missing_before))
+
+
+def test_auto_rate_pipeline_matches_the_explicit_rate() -> None:
+    from sensor.pipeline.pipeline import analyzer_factory
+
+    res = run_sim(realistic=True, seconds=24.0, seed=4)
+    _, explicit = run_pipeline(res.block, 104.0)
+    auto = analyzer_factory()("sim")
+    ev: list[Event] = []
+    for b in res.block.chunks([5, 33, 70]):
+        ev += auto.feed(b)
+    ev += auto.finish()
+    a, b = steps_of(explicit), steps_of(ev)
+    assert len(a) == len(b)
+    # the estimated rate is within ~1e-6 of 104 Hz: step times agree to well under a millisecond
+    assert max(abs(x.t_s - y.t_s) for x, y in zip(a, b, strict=True)) < 1e-3
+    assert [x.side for x in a] == [y.side for y in b]
