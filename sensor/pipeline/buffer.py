@@ -19,7 +19,9 @@ class SignalBuffer:
         self.columns = columns
         self.col = {c: i for i, c in enumerate(columns)}
         self.keep = int(keep)
-        self._data = np.zeros((max(16, 2 * self.keep), len(columns)))
+        # one contiguous array per column: writes and reads are contiguous (a row-major matrix made every
+        # column write strided)
+        self._data = [np.zeros(max(16, 2 * self.keep)) for _ in columns]
         self._base = 0
         self._end = np.zeros(len(columns), dtype=np.int64)
 
@@ -44,20 +46,23 @@ class SignalBuffer:
         if n == 0:
             return
         self._reserve(start + n)
-        self._data[start - self._base : start - self._base + n, c] = values
+        self._data[c][start - self._base : start - self._base + n] = values
         self._end[c] = start + n
 
     def _reserve(self, stop: int) -> None:
         lo = max(self._base, int(self._end.min()) - self.keep)
         need = stop - lo
-        if stop - self._base <= self._data.shape[0] and lo - self._base < self.keep:
+        if stop - self._base <= self._data[0].shape[0] and lo - self._base < self.keep:
             return
         cap = max(2 * self.keep, need + self.keep)
-        new = np.zeros((cap, self._data.shape[1]))
         held = int(self._end.max()) - lo
-        if held > 0:
-            new[:held] = self._data[lo - self._base : lo - self._base + held]
-        self._data = new
+        new_data = []
+        for col in self._data:
+            new = np.zeros(cap)
+            if held > 0:
+                new[:held] = col[lo - self._base : lo - self._base + held]
+            new_data.append(new)
+        self._data = new_data
         self._base = lo
 
     def get(self, column: str, a: int, b: int) -> FloatArray:
@@ -67,8 +72,8 @@ class SignalBuffer:
         b = min(b, int(self._end[c]))
         if b <= a:
             return np.zeros(0)
-        out: FloatArray = self._data[a - self._base : b - self._base, c]
+        out: FloatArray = self._data[c][a - self._base : b - self._base]
         return out
 
     def value(self, column: str, i: int) -> float:
-        return float(self._data[i - self._base, self.col[column]])
+        return float(self._data[self.col[column]][i - self._base])
