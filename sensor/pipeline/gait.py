@@ -235,10 +235,13 @@ class GaitDetector:
         to_run = np.where(enough & (amp > 0), post_start + t30 - (t60 - t30), np.nan)
         # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
         # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
-        y0, y1, y2 = slow[idx - base_slow - 1], pk, slow[idx - base_slow + 1]
-        den = y0 - 2 * y1 + y2
+        rel = idx - base_slow
+        inside = (rel >= 1) & (rel + 1 < slow.size)  # a peak at the very end of the stream: no refinement
+        y0 = slow[np.clip(rel - 1, 0, slow.size - 1)]
+        y2 = slow[np.clip(rel + 1, 0, slow.size - 1)]
+        den = y0 - 2 * pk + y2
         with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(den < 0, 0.5 * (y0 - y2) / den, 0.0)
+            frac = np.where(inside & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
         ic_walk = idx + frac - WALK_IC_BEFORE_PEAK_S * fs
         ic = np.where(running > 0, ic_run, ic_walk)
         to = np.where(running > 0, to_run, np.nan)

@@ -203,3 +203,14 @@ def test_auto_rate_pipeline_matches_the_explicit_rate() -> None:
     # the estimated rate is within ~1e-6 of 104 Hz: step times agree to well under a millisecond
     assert max(abs(x.t_s - y.t_s) for x, y in zip(a, b, strict=True)) < 1e-3
     assert [x.side for x in a] == [y.side for y in b]
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.floats(min_value=8.0, max_value=30.0), st.sampled_from([1, 20, 333]))
+def test_stream_may_end_anywhere(cut_s: float, chunk: int) -> None:
+    res = run_sim(realistic=True, seconds=24.0, seed=4)
+    n = int(cut_s * 104.0)
+    _, ev = run_pipeline(res.block.slice(0, n), 104.0, [chunk])
+    steps = steps_of(ev)
+    assert all(s.t_s <= cut_s + 0.1 for s in steps)
+    assert len(steps) >= int((cut_s - 8.0) * 2.5)  # ~2.8 steps/s of running after the 6 s stand + start
