@@ -40,6 +40,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "forget",
     "stream",
     "virtual_sensor",
+    "analyze",
+    "calibrate",
 )
 
 

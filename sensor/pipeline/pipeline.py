@@ -1,0 +1,496 @@
+"""The hip pipeline: sensor-frame IMU blocks in, steps, bouts, summaries, alerts (and extra stages' events) out.
+
+``HipPipeline(sampling_rate_hz=208.0)`` implements :class:`sensor.interfaces.Analyzer`: ``feed(ImuBlock)`` any
+chunk size, ``finish()`` at the end; the events are the same whatever the chunk sizes (tested with
+hypothesis-chosen chunkings). Stages, in order (one module each):
+
+1. :mod:`~sensor.pipeline.calibration`: mounting (sensor -> pelvis rotation) and gyroscope bias, on a 1 s grid.
+   Until the mounting locks (confidence >= 0.5, or 20 s of data) the samples are held back (a bounded warm-up
+   buffer), then processed with the locked mounting; later refinements apply from their grid point on.
+2. :mod:`~sensor.pipeline.orientation`: up vector (world-frame low-pass complementary filter), roll, pitch, yaw.
+3. :mod:`~sensor.pipeline.gait`: steps (IC, TO, stance side) with a fixed look-ahead.
+4. :mod:`~sensor.pipeline.activity`: per-sample activity, quiet standing (neutral), bouts.
+5. extra :class:`PelvisStage` s (e.g. the glute rep counter), fed the pelvis-frame chunk.
+6. :mod:`~sensor.pipeline.metrics`: per-step metrics -> ``StepEvent``.
+7. :mod:`~sensor.pipeline.summary` and :mod:`~sensor.pipeline.alerts`: rolling and per-bout summaries, alerts.
+
+Latency: a step's metrics come out once the next step and ``side_lookahead_steps`` more steps have been seen
+(about 1 s in running), plus the warm-up hold-back at the very start.
+
+The extra-stage protocol (:mod:`sensor.pipeline.stage`)
+-------------------------------------------------------
+Register stages with ``HipPipeline(..., stages=[...])`` or :meth:`HipPipeline.add_stage`. A stage is any
+object with::
+
+    def feed(self, chunk: PelvisChunk) -> list[Event]: ...
+    def finish(self) -> list[Event]: ...
+
+``PelvisChunk`` carries, per sample: ``t_s`` (input time base), ``sample_index``, ``acc_ap_mps2``,
+``acc_ml_mps2``, ``acc_v_mps2`` (specific force in the pelvis frame, gravity included), ``lin_acc_up_mps2``
+(world-vertical linear acceleration), ``gyr_ap_radps``/``gyr_ml_radps``/``gyr_v_radps`` (bias-corrected),
+``roll_deg``/``pitch_deg``/``yaw_deg`` (``None`` for accelerometer-only input) and ``activity`` (int8 codes into
+``ACTIVITY_LABELS = ("standing", "walking", "running", "other")``, causal), plus ``mounting_confidence``.
+Chunks arrive in order, contiguous, of any size; a stage must itself give the same events for any chunking
+and must not keep the arrays. Its events are returned from the pipeline's ``feed``/``finish`` with the
+pipeline's own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sensor.errors import DataValidationError
+from sensor.events import Event, RollingSummary, StepEvent
+from sensor.frames import STANDARD_GRAVITY_MPS2
+from sensor.model import ImuBlock
+from sensor.pipeline.activity import BoutTracker, QuietDetector, StandingTracker, label_samples
+from sensor.pipeline.alerts import AlertTracker
+from sensor.pipeline.buffer import SignalBuffer
+from sensor.pipeline.calibration import Mounting, MountingCalibrator
+from sensor.pipeline.config import PipelineConfig
+from sensor.pipeline.gait import GaitDetector, Step
+from sensor.pipeline.metrics import height_filter, step_events
+from sensor.pipeline.orientation import GravityFilter, YawIntegrator, pelvis_angles_deg
+from sensor.pipeline.stage import ACTIVITY_LABELS, PelvisChunk, PelvisStage
+from sensor.pipeline.summary import BoutSummary, RollingWindow
+
+FloatArray = NDArray[np.float64]
+
+__all__ = [
+    "ACTIVITY_LABELS",
+    "AutoRatePipeline",
+    "HipPipeline",
+    "PelvisChunk",
+    "PelvisStage",
+    "PipelineConfig",
+    "analyzer_factory",
+]
+
+_RESET_BIAS_RADPS = 1e-3
+_TURN_RECOVERY_S = 5.0
+_COLUMNS = ("t_s", "f_v", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Filtered:
+    """A block with its bias-corrected gyro, up vectors (sensor frame) and yaw; waits here during warm-up."""
+
+    start: int
+    block: ImuBlock
+    gyr: FloatArray | None
+    up: FloatArray
+    yaw: FloatArray | None
+    resets: tuple[int, ...] = ()
+
+    def slice(self, a: int, b: int) -> _Filtered:
+        return _Filtered(
+            self.start + a,
+            self.block.slice(a, b),
+            None if self.gyr is None else self.gyr[a:b],
+            self.up[a:b],
+            None if self.yaw is None else self.yaw[a:b],
+            tuple(i for i in self.resets if self.start + a <= i < self.start + b),
+        )
+
+
+class HipPipeline:
+    """All running-analysis stages behind one :class:`~sensor.interfaces.Analyzer`.
+
+    Args:
+        sampling_rate_hz: the nominal sampling rate of the input.
+        config: tunables (:class:`PipelineConfig`).
+        mounting: a prior mounting (e.g. from ``hipsense calibrate``); the automatic calibration refines it.
+        stages: extra :class:`PelvisStage` s.
+    """
+
+    def __init__(
+        self,
+        sampling_rate_hz: float,
+        config: PipelineConfig | None = None,
+        *,
+        mounting: Mounting | None = None,
+        stages: Sequence[PelvisStage] = (),
+    ) -> None:
+        if not (math.isfinite(sampling_rate_hz) and 10.0 <= sampling_rate_hz <= 2000.0):
+            raise DataValidationError(
+                f"sampling_rate_hz={sampling_rate_hz!r} is outside 10-2000 Hz; pass the sensor's output rate",
+                field="sampling_rate_hz",
+            )
+        self.fs = float(sampling_rate_hz)
+        self.cfg = config or PipelineConfig()
+        self.calibrator = MountingCalibrator(self.fs, self.cfg.calibration(), prior=mounting)
+        self.stages: list[PelvisStage] = list(stages)
+        self._has_gyr: bool | None = None
+        self._sensor_id = ""
+        self._pending: list[_Filtered] = []
+        self._n_in = 0
+        self._bias = self.calibrator.bias
+        self._last_bias_idx = -(10**12)
+        self._resets: list[int] = []
+        self._released = False
+        self._schedule: list[tuple[int, Mounting]] = []
+        self._mounting: Mounting = self.calibrator.mounting
+        self._gravity = GravityFilter(
+            self.fs, tau_s=self.cfg.tau_s, order=self.cfg.filter_order, iterations=self.cfg.filter_iterations
+        )
+        self._yaw = YawIntegrator(self.fs)
+        self._height = height_filter(self.fs)
+        self._quiet = QuietDetector(self.fs)
+        self._standing = StandingTracker(self.fs)
+        self._buf = SignalBuffer(_COLUMNS, keep=round(8.0 * self.fs))
+        self._gait: GaitDetector | None = None
+        self._bouts = BoutTracker(self.fs, self.cfg.min_bout_s)
+        self._rolling = RollingWindow(self.cfg.rolling_window_s, self.cfg.drop_threshold_deg)
+        self._bout_sum = BoutSummary(self.cfg.drop_threshold_deg)
+        self._session = BoutSummary(self.cfg.drop_threshold_deg)
+        self._alerts = AlertTracker(
+            self.cfg.drop_threshold_deg, self.cfg.alert_steps, self.cfg.asymmetry_limit_pct, self.cfg.alert_cooldown_s
+        )
+        self._next_summary_t: float | None = None
+        self._turn_until_s = -math.inf
+        self._finished = False
+        self._small: list[ImuBlock] = []
+        self._small_n = 0
+        self._batch_n = max(1, round(self.cfg.micro_batch_s * self.fs))
+
+    # public ------------------------------------------------------------------------------------------
+    def add_stage(self, stage: PelvisStage) -> None:
+        self.stages.append(stage)
+
+    @property
+    def mounting(self) -> Mounting:
+        """The mounting currently applied."""
+        return self._mounting
+
+    def feed(self, block: ImuBlock) -> list[Event]:
+        if self._finished:
+            raise DataValidationError("feed() after finish(); create a new HipPipeline per stream", field="block")
+        n = len(block)
+        if n == 0:
+            return []
+        # micro-batching: every stage is chunk-size invariant, so collecting small live chunks into batches of
+        # at least micro_batch_s changes no result, only when it comes out (a fixed cost per call dominates
+        # 20-sample chunks)
+        if self._small:
+            self._small.append(block)
+            self._small_n += n
+            if self._small_n < self._batch_n:
+                return []
+            block = ImuBlock.concat(self._small)
+            self._small, self._small_n = [], 0
+            n = len(block)
+        elif n < self._batch_n:
+            self._small, self._small_n = [block], n
+            return []
+        return self._feed(block)
+
+    def _feed(self, block: ImuBlock) -> list[Event]:
+        n = len(block)
+        if self._has_gyr is None:
+            self._has_gyr = block.has_gyr
+            self._sensor_id = block.sensor_id
+            self._gait = GaitDetector(
+                self.fs,
+                self._buf,
+                has_gyr=block.has_gyr,
+                lookahead_steps=self.cfg.side_lookahead_steps,
+                window_steps=self.cfg.side_window_steps,
+            )
+        elif block.has_gyr != self._has_gyr:
+            raise DataValidationError(
+                "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
+                field="gyr_radps",
+            )
+        start = self._n_in
+        self._n_in += n
+        fc = self._filter(block, start)
+        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up)
+        if not self._released:
+            self._pending.append(fc)
+            if not self.calibrator.locked:
+                return []
+            return self._release(updates)
+        self._schedule.extend(updates)
+        return self._process(fc)
+
+    def _filter(self, block: ImuBlock, start: int) -> _Filtered:
+        """Gyro bias (from quiet periods), up vectors and yaw: the mounting-independent part, never held back."""
+        acc, gyr_raw = block.acc_mps2, block.gyr_radps
+        bias_updates = self.calibrator.feed_rest(acc, gyr_raw)
+        if gyr_raw is None:
+            up = self._gravity.feed(acc, None)
+            return _Filtered(start, block, None, up, None)
+        n = len(block)
+        gyr = np.empty_like(gyr_raw)
+        ups: list[FloatArray] = []
+        yaws: list[FloatArray] = []
+        a = 0
+        marks = [(idx, bias, True) for idx, bias in bias_updates] + [(start + n, self._bias, False)]
+        for idx, bias, real in marks:
+            b = idx - start
+            if b > a:
+                gyr[a:b] = gyr_raw[a:b] - self._bias
+                u = self._gravity.feed(acc[a:b], gyr[a:b])
+                ups.append(u)
+                yaws.append(self._yaw.feed(u, gyr[a:b]))
+                a = b
+            if not real:
+                continue
+            first_of_period = idx - self._last_bias_idx > self.calibrator.grid
+            self._last_bias_idx = idx
+            if first_of_period and float(np.max(np.abs(bias - self._bias))) > _RESET_BIAS_RADPS:
+                # a new bias from a quiet period: restart the filter from the (quiet) accelerometer instead
+                # of letting the old bias' tilt decay over several seconds (it would bias the neutral)
+                self._gravity.reset()
+                self._resets.append(idx)
+            self._bias = bias
+        resets = tuple(i for i in self._resets if i < start + n)
+        self._resets = [i for i in self._resets if i >= start + n]
+        up = ups[0] if len(ups) == 1 else np.concatenate(ups)
+        yaw = yaws[0] if len(yaws) == 1 else np.concatenate(yaws)
+        return _Filtered(start, block, gyr, up, yaw, resets)
+
+    def finish(self) -> list[Event]:
+        if self._finished:
+            return []
+        out: list[Event] = []
+        if self._small:
+            blk = ImuBlock.concat(self._small)
+            self._small, self._small_n = [], 0
+            out.extend(self._feed(blk))
+        if not self._released and self._has_gyr is not None:
+            self.calibrator.force_lock()
+            out.extend(self._release([]))
+        self._finished = True
+        if self._gait is not None:
+            out.extend(self._emit_steps(self._gait.detect(final=True)))
+        for b in self._bouts.finish():
+            out.append(b)
+        out.extend(self._close_bout_summary(math.inf))
+        for st in self.stages:
+            out.extend(st.finish())
+        return out
+
+    def session_summary(self) -> RollingSummary:
+        """Summary over every step so far (window ``None``)."""
+        return self._session.summary(self._session.t_last, None)
+
+    # internals ---------------------------------------------------------------------------------------
+    def _release(self, updates: list[tuple[int, Mounting]]) -> list[Event]:
+        self._released = True
+        lock_i = self.calibrator.lock_index or 0
+        self._mounting = self.calibrator.lock_mounting or self.calibrator.mounting
+        self._schedule = [(i, u) for i, u in updates if i > lock_i]
+        pending, self._pending = self._pending, []
+        out: list[Event] = []
+        for fc in pending:
+            out.extend(self._process(fc))
+        return out
+
+    def _process(self, fc: _Filtered) -> list[Event]:
+        n = len(fc.block)
+        out: list[Event] = []
+        a = 0
+        while a < n:
+            # split where a scheduled mounting update takes effect
+            while self._schedule and self._schedule[0][0] <= fc.start + a:
+                self._mounting = self._schedule.pop(0)[1]
+            b = n
+            if self._schedule:
+                b = min(n, self._schedule[0][0] - fc.start)
+            out.extend(self._run(fc if (a, b) == (0, n) else fc.slice(a, b)))
+            a = b
+        return out
+
+    def _run(self, fc: _Filtered) -> list[Event]:
+        assert self._gait is not None
+        m = self._mounting
+        r = m.r_pelvis_from_sensor
+        blk, start, gyr, u = fc.block, fc.start, fc.gyr, fc.up
+        acc = blk.acc_mps2
+        f_v = np.einsum("ij,ij->i", acc, u)
+        acc_p = acc @ r.T
+        buf = self._buf
+        buf.write("t_s", start, blk.t_s)
+        assert u is not None
+        buf.write("f_v", start, f_v)
+        buf.write("acc_ml", start, acc_p[:, 1])
+        roll = pitch = yaw = None
+        gyr_p = None
+        if gyr is not None:
+            gyr_p = gyr @ r.T
+            roll, pitch = pelvis_angles_deg(u @ r.T)
+            yaw = fc.yaw
+            assert yaw is not None
+            buf.write("gyr_ap", start, gyr_p[:, 0])
+            buf.write("roll", start, roll)
+            buf.write("pitch", start, pitch)
+            buf.write("yaw", start, yaw)
+        else:
+            z = np.zeros(len(blk))
+            for c in ("gyr_ap", "roll", "pitch", "yaw"):
+                buf.write(c, start, z)
+        lin_up = f_v - STANDARD_GRAVITY_MPS2
+        buf.write("height", start, self._height(lin_up))
+        quiet = self._quiet.feed(acc, gyr)
+        if fc.resets:
+            q = quiet.copy()
+            q[[i - start for i in fc.resets]] = False  # a filter restart splits the standing period
+            self._standing.feed(start, q, roll)
+        else:
+            self._standing.feed(start, quiet, roll)
+        self._gait.feed_filters(start, f_v)
+        done = self._gait.detect()
+        labels = label_samples(start, quiet, self._gait.peaks, self._gait.lookahead_samples, self.fs)
+        self._gait.prune_peaks(start + len(blk) - self._gait.lookahead_samples - round(2.0 * self.fs))
+        out: list[Event] = []
+        out.extend(self._bouts.feed(start, blk.t_s, labels))
+        if self.stages:
+            chunk = PelvisChunk(
+                sensor_id=self._sensor_id,
+                sampling_rate_hz=self.fs,
+                t_s=blk.t_s,
+                sample_index=np.arange(start, start + len(blk), dtype=np.int64),
+                acc_ap_mps2=acc_p[:, 0],
+                acc_ml_mps2=acc_p[:, 1],
+                acc_v_mps2=acc_p[:, 2],
+                lin_acc_up_mps2=lin_up if gyr is not None else None,
+                gyr_ap_radps=None if gyr_p is None else gyr_p[:, 0],
+                gyr_ml_radps=None if gyr_p is None else gyr_p[:, 1],
+                gyr_v_radps=None if gyr_p is None else gyr_p[:, 2],
+                roll_deg=roll,
+                pitch_deg=pitch,
+                yaw_deg=yaw,
+                activity=labels,
+                mounting_confidence=m.confidence,
+            )
+            for st in self.stages:
+                out.extend(st.feed(chunk))
+        out.extend(self._emit_steps(done))
+        return out
+
+    def _emit_steps(self, steps: list[Step]) -> list[Event]:
+        if not steps:
+            return []
+        neutral = [self._standing.neutral_before(s.ic) if self._has_gyr else None for s in steps]
+        events = step_events(
+            steps,
+            self._buf,
+            has_gyr=bool(self._has_gyr),
+            neutral_before=neutral,
+            mounting_confidence=self._mounting.confidence,
+            running_speed_mps=self.cfg.running_speed_mps,
+            walking_speed_mps=self.cfg.walking_speed_mps,
+            turn_lean_deg=self.cfg.turn_lean_deg,
+        )
+        out: list[Event] = []
+        for ev0 in events:
+            ev = ev0
+            if ev.in_turn:
+                self._turn_until_s = ev.t_s + (ev.step_time_s or 0.0) + _TURN_RECOVERY_S
+            elif ev.t_s < self._turn_until_s:
+                # the orientation estimate recovers from a turn's centripetal pull for a few seconds (see
+                # orientation): those steps count as "in the turn" too
+                ev = ev.model_copy(update={"in_turn": True})
+            out.append(ev)
+            out.extend(self._on_step(ev))
+        return out
+
+    def _on_step(self, ev: StepEvent) -> list[Event]:
+        out: list[Event] = []
+        if self._bout_sum.steps and (
+            ev.activity != self._bout_sum.activity or ev.t_s - self._bout_sum.t_last > self.cfg.min_bout_s
+        ):
+            out.extend(self._close_bout_summary(ev.t_s))
+        self._bout_sum.add(ev)
+        self._session.add(ev)
+        self._rolling.add(ev)
+        out.extend(self._alerts.on_step(ev))
+        if self.cfg.emit_rolling:
+            period = self.cfg.summary_every_s
+            if self._next_summary_t is None:
+                self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
+            elif ev.t_s >= self._next_summary_t:
+                self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
+                s = self._rolling.summary()
+                if s is not None:
+                    out.append(s)
+                    out.extend(self._alerts.on_summary(s, self._rolling.straight_per_side()))
+        return out
+
+    def _close_bout_summary(self, t_s: float) -> list[Event]:
+        b = self._bout_sum
+        if b.steps == 0:
+            return []
+        self._bout_sum = BoutSummary(self.cfg.drop_threshold_deg)
+        return [b.summary(b.t_last, None)]
+
+
+class AutoRatePipeline:
+    """A :class:`HipPipeline` for sources that do not state their sampling rate.
+
+    The rate is the inverse median sample interval of the stream's first ``rate_samples`` samples (fixed
+    samples, so the result is still independent of chunk sizes); until then the samples are held.
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        *,
+        mounting: Mounting | None = None,
+        stages: Sequence[PelvisStage] = (),
+        rate_samples: int = 64,
+    ) -> None:
+        self._cfg = config
+        self._mounting = mounting
+        self._stages = list(stages)
+        self._need = max(2, rate_samples)
+        self._held: list[ImuBlock] = []
+        self._held_n = 0
+        self.pipeline: HipPipeline | None = None
+
+    def feed(self, block: ImuBlock) -> list[Event]:
+        if self.pipeline is not None:
+            return self.pipeline.feed(block)
+        if len(block):
+            self._held.append(block)
+            self._held_n += len(block)
+        if self._held_n < self._need:
+            return []
+        return self._start()
+
+    def _start(self) -> list[Event]:
+        blk = ImuBlock.concat(self._held)
+        self._held, self._held_n = [], 0
+        t = blk.t_s[: self._need]
+        fs = float(1.0 / np.median(np.diff(t)))
+        self.pipeline = HipPipeline(fs, self._cfg, mounting=self._mounting, stages=self._stages)
+        return self.pipeline.feed(blk)
+
+    def finish(self) -> list[Event]:
+        if self.pipeline is None:
+            if self._held_n < 2:
+                return []
+            self._need = self._held_n
+            out = self._start()
+            return out + self._started().finish()
+        return self.pipeline.finish()
+
+    def _started(self) -> HipPipeline:
+        if self.pipeline is None:
+            raise DataValidationError("no sampling rate yet: feed at least two samples", field="t_s")
+        return self.pipeline
+
+
+def analyzer_factory(config: PipelineConfig | None = None) -> Callable[[str], AutoRatePipeline]:
+    """``sensor_id -> Analyzer`` for ``sensor.app`` (the rate is taken from the stream's time stamps)."""
+
+    def make(sensor_id: str) -> AutoRatePipeline:
+        return AutoRatePipeline(config)
+
+    return make
