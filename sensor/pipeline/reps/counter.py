@@ -1,0 +1,449 @@
+"""Streaming set, rep and hold detection from the pelvis pose (the ``RepStage``).
+
+Method (one pass, explicit state, chunk-size invariant):
+
+1. The pelvis-frame stream is averaged into 50 ms bins (:mod:`.signals`), then low-pass filtered (2nd-order
+   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration, high-passed (0.05 Hz) and
+   integrated twice with leaky integrators (time constant 20 s); it is only used over one rep, where drift is small.
+2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; one centimetre of travel weighs as much as
+   one degree of tilt. Every exercise here is an excursion of the pose away from a rest pose (standing tall, hips
+   on the floor, quadruped, seated) and back, so the rep signal is the distance ``D = |x - x_rest|``, which needs
+   no exercise-specific axis and no sign.
+3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
+   median peak of the set so far, ``h_min`` by posture or by the declared exercise) and ends when ``D`` has come
+   back below ``0.35 * peak`` and stopped falling for 0.25 s. The rep starts at the last bin before the excursion
+   within ``q`` of the preceding minimum and ends at the first bin after the peak within ``q`` of the following
+   minimum. Phases: the "turn" is where ``D`` is within 10 % of the peak and moves at < 20 % of its peak speed; the
+   way out lasts from the start to the turn, the pause is the turn, the way back from the turn to the end.
+   Which half is eccentric follows from physics: moving the pelvis up is concentric (step-up, rising from a chair,
+   bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
+4. The rest pose follows the pose while the pelvis is still (and near rest inside a set), and is set to the pose at
+   the end of every rep. A still pose far from rest in another posture class (upright / supine / prone) for 2 s
+   is a posture change, not a rep: the rest pose moves there.
+5. A turn held still for ``hold_min_s`` or longer is a hold (:class:`~sensor.events.HoldEvent`), not a rep.
+6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait, or on a posture change.
+
+Reported times are corrected for the low-pass filter's group delay. Reps are announced 0.25 s (plus one bin)
+after the pelvis stops at the end of the rep, within 0.5 s of its completion.
+
+The rep counting idea (excursion of a low-dimensional pose from rest with adaptive hysteresis) follows RecoFit
+(Morris et al., CHI 2014) in spirit, adapted to one pelvis sensor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import butter, lfilter, lfilter_zi
+
+from sensor.events import Exercise, HoldEvent, RepEvent, SetEvent
+from sensor.frames import SIDE_SIGN, Side
+from sensor.pipeline.reps.exercise import (
+    EXERCISE_PROFILES,
+    ExerciseClassifier,
+    RepFeatures,
+    posture_of,
+)
+from sensor.pipeline.reps.signals import (
+    BIN_S,
+    CH_A_VERT,
+    CH_GAIT,
+    CH_GYR,
+    CH_PITCH,
+    CH_ROLL,
+    BinAverager,
+    PelvisChunk,
+    sample_channels,
+)
+
+FloatArray = NDArray[np.float64]
+RepStageEvent = RepEvent | SetEvent | HoldEvent
+
+FS_HZ: Final = 1.0 / BIN_S
+LP_HZ: Final = 2.0
+LP_DELAY_S: Final = math.sqrt(2.0) / (2.0 * math.pi * LP_HZ)
+"""Low-frequency group delay of the 2nd-order Butterworth low-pass, s (subtracted from reported times)."""
+LEAK_V_TAU_S: Final = 30.0
+LEAK_Z_TAU_S: Final = 60.0
+CM_PER_M: Final = 100.0
+BUF_N: Final = 2400
+"""Ring buffer of derived pose values: 120 s at 20 Hz (the longest hold or rep followed)."""
+
+STILL_GYR_RADPS: Final = 0.2
+STILL_ACC_MPS2: Final = 0.2
+STILL_BINS: Final = 4
+Q_UNITS: Final = 1.5
+"""Tolerance around a minimum of D (cm or deg) that still counts as "at rest"."""
+SETTLE_S: Final = 0.25
+POSTURE_CHANGE_D: Final = 40.0
+POSTURE_CHANGE_S: Final = 2.0
+MIN_REP_S: Final = 0.6
+MAX_EXCURSION_S: Final = BUF_N * BIN_S - 10.0
+
+_B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
+_LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
+_LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
+
+_IDLE: Final = 0
+_OUT: Final = 1
+_BACK: Final = 2
+
+
+@dataclass(slots=True)
+class _SetState:
+    t_start_s: float = 0.0
+    t_last_end_s: float = 0.0
+    reps: list[RepFeatures] = field(default_factory=list)
+    sides: list[Side | None] = field(default_factory=list)
+    durations_s: list[float] = field(default_factory=list)
+    peaks: list[float] = field(default_factory=list)
+    lateral_tilt_deg: list[float] = field(default_factory=list)
+
+
+class RepStage:
+    """Streaming set / rep / hold detector over pelvis-frame chunks (a ``PelvisStage``).
+
+    Args:
+        declared_exercise: the exercise the user says they do; tightens thresholds and fixes the label.
+        hold_min_s: a turn held still this long or longer is a hold, not a rep.
+        classifier: the exercise classifier (default: the nearest-centroid one of :mod:`.exercise`).
+
+    Feed chunks with :meth:`feed`; call :meth:`finish` at the end of the stream. The state holds filter states,
+    a bounded ring buffer of derived pose values (120 s at 20 Hz) and per-set summaries, never input samples
+    beyond one unfinished 50 ms bin.
+    """
+
+    def __init__(
+        self,
+        *,
+        declared_exercise: Exercise | None = None,
+        hold_min_s: float = 5.0,
+        classifier: ExerciseClassifier | None = None,
+    ) -> None:
+        self.declared_exercise: Exercise | None = declared_exercise
+        self.hold_min_s = hold_min_s
+        self.classifier = classifier or ExerciseClassifier()
+        self._bins = BinAverager()
+        self._zi_lp: FloatArray | None = None
+        self._acc_bias = 0.0
+        self._quiet_tail = np.zeros(STILL_BINS - 1)
+        self._v = 0.0
+        self._z = 0.0
+        # ring buffer of derived values (t, D, z_cm, pitch, roll, still)
+        self._buf = np.zeros((BUF_N, 6))
+        self._n = 0  # bins written so far (absolute index of the next bin)
+        self._mode = _IDLE
+        self._rest = np.zeros(3)
+        self._rest_valid = False
+        self._dmin = math.inf
+        self._i_low = 0  # absolute index: last bin within q of the running minimum (IDLE)
+        self._i_on = 0
+        self._peak = 0.0
+        self._i_peak = 0
+        self._i_min = 0
+        self._still_far_since = -1.0
+        self._set: _SetState | None = None
+
+    # ------------------------------------------------------------------ public
+    def feed(self, chunk: PelvisChunk) -> list[RepStageEvent]:
+        """Process one chunk; return the events completed in it."""
+        if len(chunk) == 0:
+            return []
+        t_bin, x_bin = self._bins.feed(chunk.t_s, sample_channels(chunk))
+        return self._process(t_bin, x_bin)
+
+    def finish(self) -> list[RepStageEvent]:
+        """Flush the unfinished bin, a rep that is returning to rest, and the open set."""
+        t_bin, x_bin = self._bins.feed(np.zeros(0), np.zeros((0, 6)), final=True)
+        out = self._process(t_bin, x_bin)
+        if self._mode == _BACK and self._n > 0:
+            out.extend(self._complete_rep(self._i_min))
+        self._mode = _IDLE
+        out.extend(self._end_set())
+        return out
+
+    # ------------------------------------------------------------------ internals
+    def _filters(self, x: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+        """Low-passed channels and the stillness flag for a run of bins.
+
+        Still: the low-passed angular rate and the bin's vertical acceleration are small in this bin and the
+        ``STILL_BINS - 1`` before it (so that a zero-velocity update never cuts a movement's tail).
+        """
+        if self._zi_lp is None:
+            self._zi_lp = lfilter_zi(_B_LP, _A_LP)[:, None] * x[0][None, :]
+        y, self._zi_lp = lfilter(_B_LP, _A_LP, x, axis=0, zi=self._zi_lp)
+        quiet = (y[:, CH_GYR] < STILL_GYR_RADPS) & (np.abs(x[:, CH_A_VERT] - self._acc_bias) < STILL_ACC_MPS2)
+        q = np.concatenate([self._quiet_tail, quiet.astype(np.float64)])
+        run = np.convolve(q, np.ones(STILL_BINS), mode="valid")
+        self._quiet_tail = q[q.size - (STILL_BINS - 1) :]
+        still: NDArray[np.bool_] = run >= STILL_BINS - 0.5
+        return y, still
+
+    def _h_min(self) -> float:
+        if self.declared_exercise is not None:
+            return EXERCISE_PROFILES[self.declared_exercise].h_min
+        return posture_of(float(self._rest[1])).h_min
+
+    def _process(self, t_bin: FloatArray, x_bin: FloatArray) -> list[RepStageEvent]:
+        out: list[RepStageEvent] = []
+        if t_bin.size == 0:
+            return out
+        y, still_arr = self._filters(x_bin)
+        buf = self._buf
+        for j in range(t_bin.size):
+            t = float(t_bin[j])
+            a_vert = float(x_bin[j, CH_A_VERT])
+            pitch = float(y[j, CH_PITCH])
+            roll = float(y[j, CH_ROLL])
+            still = bool(still_arr[j])
+            gait = y[j, CH_GAIT] > 0.5
+            # vertical travel: zero-velocity updates while still, bias learnt while still, leaky otherwise
+            if still:
+                self._acc_bias += 0.02 * (a_vert - self._acc_bias)
+                self._v = 0.0
+            else:
+                self._v = _LEAK_V * self._v + (a_vert - self._acc_bias) * BIN_S
+            self._z = _LEAK_Z * self._z + self._v * BIN_S
+            z_cm = self._z * CM_PER_M
+            if not self._rest_valid:
+                self._rest[:] = (z_cm, pitch, roll)
+                self._rest_valid = True
+            dz = z_cm - self._rest[0]
+            dp = pitch - self._rest[1]
+            dr = roll - self._rest[2]
+            d = math.sqrt(dz * dz + dp * dp + dr * dr)
+            i = self._n
+            row = buf[i % BUF_N]
+            row[0] = t
+            row[1] = d
+            row[2] = z_cm
+            row[3] = pitch
+            row[4] = roll
+            row[5] = 1.0 if still else 0.0
+            self._n = i + 1
+            st = self._set
+            if gait:
+                if self._mode != _IDLE:
+                    self._mode = _IDLE
+                out.extend(self._end_set())
+                self._track_rest(z_cm, pitch, roll, 0.05)
+                self._reset_min(i, d)
+                continue
+            if self._mode == _IDLE:
+                amp = float(np.median(st.peaks)) if st is not None and st.peaks else 0.0
+                h_on = max(self._h_min(), 0.35 * amp)
+                if d > h_on and not (st is None and d > POSTURE_CHANGE_D and still):
+                    self._mode = _OUT
+                    self._i_on = i
+                    self._peak = d
+                    self._i_peak = i
+                    self._still_far_since = -1.0
+                    continue
+                if st is not None and t - st.t_last_end_s > self._set_gap_s(st):
+                    out.extend(self._end_set())
+                    st = None
+                near = st is None or d < 0.3 * amp
+                if still and near:
+                    self._track_rest(z_cm, pitch, roll, 0.2)
+                elif st is None:
+                    self._track_rest(z_cm, pitch, roll, 0.02)
+                self._dmin = min(self._dmin, d)
+                if d <= self._dmin + Q_UNITS:
+                    self._i_low = i
+                continue
+            if self._mode == _OUT:
+                if d > self._peak:
+                    self._peak = d
+                    self._i_peak = i
+                if still and d > POSTURE_CHANGE_D and self._posture_changed(pitch):
+                    if self._still_far_since < 0:
+                        self._still_far_since = t
+                    elif t - self._still_far_since >= POSTURE_CHANGE_S:
+                        out.extend(self._posture_change(i, z_cm, pitch, roll, d))
+                        continue
+                else:
+                    self._still_far_since = -1.0
+                if t - float(buf[self._i_on % BUF_N, 0]) > MAX_EXCURSION_S:
+                    out.extend(self._posture_change(i, z_cm, pitch, roll, d))
+                    continue
+                if d < 0.35 * self._peak:
+                    self._mode = _BACK
+                    self._dmin = d
+                    self._i_min = i
+                continue
+            # _BACK: wait for the pelvis to stop at the end of the rep
+            if d > 0.6 * self._peak and d > self._h_min():
+                # it went out again before settling: same excursion (e.g. a wobble at the turn)
+                self._mode = _OUT
+                continue
+            if d < self._dmin - 0.3:
+                self._dmin = d
+                self._i_min = i
+            elif t - float(buf[self._i_min % BUF_N, 0]) >= SETTLE_S:
+                out.extend(self._complete_rep(self._i_min))
+                self._mode = _IDLE
+        return out
+
+    def _reset_min(self, i: int, d: float) -> None:
+        self._dmin = d
+        self._i_low = i
+
+    def _track_rest(self, z_cm: float, pitch: float, roll: float, alpha: float) -> None:
+        r = self._rest
+        r[0] += alpha * (z_cm - r[0])
+        r[1] += alpha * (pitch - r[1])
+        r[2] += alpha * (roll - r[2])
+
+    def _posture_changed(self, pitch: float) -> bool:
+        return posture_of(pitch).name != posture_of(float(self._rest[1])).name
+
+    def _posture_change(self, i: int, z_cm: float, pitch: float, roll: float, d: float) -> list[RepStageEvent]:
+        self._mode = _IDLE
+        self._rest[:] = (z_cm, pitch, roll)
+        self._reset_min(i, 0.0)
+        return self._end_set()
+
+    @staticmethod
+    def _set_gap_s(st: _SetState) -> float:
+        med = float(np.median(st.durations_s)) if st.durations_s else 0.0
+        return max(6.0, 2.5 * med)
+
+    def _slice(self, a: int, b: int) -> FloatArray:
+        """Rows of the ring buffer for absolute bin indices ``a..b`` inclusive."""
+        idx = np.arange(a, b + 1) % BUF_N
+        return self._buf[idx]
+
+    def _complete_rep(self, i_min: int) -> list[RepStageEvent]:
+        out: list[RepStageEvent] = []
+        a = max(self._i_low, self._n - BUF_N + 1)
+        seg = self._slice(a, self._n - 1)
+        d = seg[:, 1]
+        k_peak = self._i_peak - a
+        k_min = i_min - a
+        # end: first bin after the peak within q of the minimum that follows
+        after = np.flatnonzero(d[k_peak : k_min + 1] <= d[k_min] + Q_UNITS)
+        k_end = k_peak + int(after[0]) if after.size else k_min
+        k_start = 0
+        peak = float(d[k_peak])
+        rep = seg[k_start : k_end + 1]
+        tr = rep[:, 0]
+        dr = rep[:, 1]
+        t_start = float(tr[0]) - LP_DELAY_S
+        t_end = float(tr[-1]) - LP_DELAY_S
+        duration = t_end - t_start
+        # the next excursion starts where this one ended, from the pose there
+        self._i_low = a + k_end
+        self._dmin = 0.0
+        self._rest[:] = seg[k_end, 2:5]
+        if peak < self._h_min() or duration < MIN_REP_S:
+            return out
+        # the turn: near the peak and slow
+        speed = np.abs(np.gradient(dr, tr)) if dr.size > 2 else np.zeros(dr.size)
+        vmax = float(speed.max()) if speed.size else 0.0
+        turn = np.flatnonzero((dr >= 0.9 * peak) & (speed <= 0.2 * vmax))
+        kp = k_peak - k_start
+        k_arr, k_lv = (int(turn[0]), int(turn[-1])) if turn.size else (kp, kp)
+        out_s = float(tr[k_arr] - tr[0])
+        pause_s = float(tr[k_lv] - tr[k_arr])
+        back_s = float(tr[-1] - tr[k_lv])
+        rest = rep[0, 2:5]
+        at_peak = rep[kp, 2:5] - rest
+        feats = RepFeatures(
+            rest_pitch_deg=float(rest[1]),
+            dz_cm=float(at_peak[0]),
+            dpitch_deg=float(at_peak[1]),
+            droll_deg=float(at_peak[2]),
+            peak=peak,
+            duration_s=duration,
+        )
+        still_turn = bool(np.all(rep[k_arr : k_lv + 1, 5] > 0.5))
+        st = self._set
+        if st is None:
+            st = self._set = _SetState(t_start_s=t_start)
+        exercise, conf = self._classify(st, feats)
+        if pause_s >= self.hold_min_s and still_turn:
+            st.t_last_end_s = t_end
+            out.append(
+                HoldEvent(
+                    t_start_s=float(tr[k_arr]) - LP_DELAY_S,
+                    t_end_s=float(tr[k_lv]) - LP_DELAY_S,
+                    exercise=exercise,
+                    duration_s=pause_s,
+                )
+            )
+            return out
+        profile = EXERCISE_PROFILES[exercise]
+        side = profile.side_of(feats)
+        lateral = None
+        if side is not None:
+            lateral = float(np.max(SIDE_SIGN[side] * (rep[:, 4] - rest[2])))
+        concentric_first = profile.concentric_first(feats)
+        st.reps.append(feats)
+        st.sides.append(side)
+        st.durations_s.append(duration)
+        st.peaks.append(peak)
+        if lateral is not None:
+            st.lateral_tilt_deg.append(lateral)
+        st.t_last_end_s = t_end
+        med_dur = float(np.median(st.durations_s))
+        med_peak = float(np.median(st.peaks))
+        quality = max(0.0, 1.0 - 0.5 * abs(duration / med_dur - 1.0) - 0.5 * abs(peak / med_peak - 1.0))
+        h = self._h_min()
+        clarity = min(1.0, max(0.0, (peak - h) / h))
+        out.append(
+            RepEvent(
+                t_start_s=t_start,
+                t_end_s=t_end,
+                exercise=exercise,
+                side=side,
+                index_in_set=len(st.reps),
+                duration_s=duration,
+                eccentric_s=back_s if concentric_first else out_s,
+                concentric_s=out_s if concentric_first else back_s,
+                pause_s=pause_s,
+                vertical_travel_m=float(np.ptp(rep[:, 2])) / CM_PER_M,
+                tilt_range_deg=float(np.ptp(rep[:, 3])),
+                lateral_tilt_deg=lateral,
+                quality=min(1.0, quality),
+                confidence=min(1.0, max(0.0, conf * (0.5 + 0.5 * clarity))),
+            )
+        )
+        return out
+
+    def _classify(self, st: _SetState, feats: RepFeatures) -> tuple[Exercise, float]:
+        if self.declared_exercise is not None:
+            return self.declared_exercise, 1.0
+        return self.classifier.classify([*st.reps, feats])
+
+    def _end_set(self) -> list[RepStageEvent]:
+        st = self._set
+        self._set = None
+        if st is None or not st.reps:
+            return []
+        exercise, conf = self._classify_final(st)
+        durations = np.asarray(st.durations_s)
+        sides = {s for s in st.sides if s is not None}
+        side: Side | None = sides.pop() if len(sides) == 1 else None
+        mean_rep = float(durations.mean())
+        return [
+            SetEvent(
+                t_start_s=st.t_start_s,
+                t_end_s=st.t_last_end_s,
+                exercise=exercise,
+                exercise_confidence=conf,
+                reps=len(st.reps),
+                side=side,
+                mean_rep_s=mean_rep,
+                tempo_cv=float(durations.std() / mean_rep) if durations.size > 1 else None,
+                mean_lateral_tilt_deg=float(np.mean(st.lateral_tilt_deg)) if st.lateral_tilt_deg else None,
+            )
+        ]
+
+    def _classify_final(self, st: _SetState) -> tuple[Exercise, float]:
+        if self.declared_exercise is not None:
+            return self.declared_exercise, 1.0
+        return self.classifier.classify(st.reps)
