@@ -55,9 +55,11 @@ from sensor.pipeline.reps.signals import (
     CH_GYR,
     CH_PITCH,
     CH_ROLL,
+    RAW_W,
     BinAverager,
     PelvisChunk,
-    sample_channels,
+    bin_channels,
+    raw_columns,
 )
 
 FloatArray = NDArray[np.float64]
@@ -82,6 +84,9 @@ SETTLE_S: Final = 0.25
 POSTURE_CHANGE_D: Final = 40.0
 POSTURE_CHANGE_S: Final = 2.0
 MIN_REP_S: Final = 0.6
+SET_GAP_MIN_S: Final = 6.0
+CLASSIFY_REPS: Final = 30
+"""The classifier looks at the first 30 reps of a set (sets are rarely longer)."""
 MAX_EXCURSION_S: Final = BUF_N * BIN_S - 10.0
 
 _B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
@@ -102,6 +107,11 @@ class _SetState:
     durations_s: list[float] = field(default_factory=list)
     peaks: list[float] = field(default_factory=list)
     lateral_tilt_deg: list[float] = field(default_factory=list)
+    amp: float = 0.0
+    """Median peak of the set's reps (adaptive threshold)."""
+    gap_s: float = 6.0
+    """A pause this long ends the set: max(6 s, 2.5 x median rep time)."""
+    n_reps: int = 0
 
 
 class RepStage:
@@ -141,7 +151,8 @@ class RepStage:
         self._rest_valid = False
         self._dmin = math.inf
         self._i_low = 0  # absolute index: last bin within q of the running minimum (IDLE)
-        self._i_on = 0
+        self._t_on = 0.0
+        self._t_min = 0.0
         self._peak = 0.0
         self._i_peak = 0
         self._i_min = 0
@@ -153,12 +164,12 @@ class RepStage:
         """Process one chunk; return the events completed in it."""
         if len(chunk) == 0:
             return []
-        t_bin, x_bin = self._bins.feed(chunk.t_s, sample_channels(chunk))
+        t_bin, x_bin = self._bins.feed(chunk.t_s, raw_columns(chunk))
         return self._process(t_bin, x_bin)
 
     def finish(self) -> list[RepStageEvent]:
         """Flush the unfinished bin, a rep that is returning to rest, and the open set."""
-        t_bin, x_bin = self._bins.feed(np.zeros(0), np.zeros((0, 6)), final=True)
+        t_bin, x_bin = self._bins.feed(np.zeros(0), np.zeros((0, RAW_W)), final=True)
         out = self._process(t_bin, x_bin)
         if self._mode == _BACK and self._n > 0:
             out.extend(self._complete_rep(self._i_min))
@@ -188,66 +199,67 @@ class RepStage:
             return EXERCISE_PROFILES[self.declared_exercise].h_min
         return posture_of(float(self._rest[1])).h_min
 
-    def _process(self, t_bin: FloatArray, x_bin: FloatArray) -> list[RepStageEvent]:
+    def _process(self, t_bin: FloatArray, raw_bin: FloatArray) -> list[RepStageEvent]:
         out: list[RepStageEvent] = []
         if t_bin.size == 0:
             return out
+        x_bin = bin_channels(raw_bin)
         y, still_arr = self._filters(x_bin)
-        buf = self._buf
-        for j in range(t_bin.size):
-            t = float(t_bin[j])
-            a_vert = float(x_bin[j, CH_A_VERT])
-            pitch = float(y[j, CH_PITCH])
-            roll = float(y[j, CH_ROLL])
-            still = bool(still_arr[j])
-            gait = y[j, CH_GAIT] > 0.5
+        ts = t_bin.tolist()
+        avs = x_bin[:, CH_A_VERT].tolist()
+        ps = y[:, CH_PITCH].tolist()
+        rs = y[:, CH_ROLL].tolist()
+        stills = still_arr.tolist()
+        gaits = (y[:, CH_GAIT] > 0.5).tolist()
+        rows: list[tuple[float, float, float, float, float, float]] = []
+        n0 = self._n
+        v, z, bias = self._v, self._z, self._acc_bias
+        rest = self._rest
+        for j, t in enumerate(ts):
+            pitch = ps[j]
+            roll = rs[j]
+            still = stills[j]
             # vertical travel: zero-velocity updates while still, bias learnt while still, leaky otherwise
             if still:
-                self._acc_bias += 0.02 * (a_vert - self._acc_bias)
-                self._v = 0.0
+                bias += 0.02 * (avs[j] - bias)
+                v = 0.0
             else:
-                self._v = _LEAK_V * self._v + (a_vert - self._acc_bias) * BIN_S
-            self._z = _LEAK_Z * self._z + self._v * BIN_S
-            z_cm = self._z * CM_PER_M
+                v = _LEAK_V * v + (avs[j] - bias) * BIN_S
+            z = _LEAK_Z * z + v * BIN_S
+            z_cm = z * CM_PER_M
             if not self._rest_valid:
-                self._rest[:] = (z_cm, pitch, roll)
+                rest[:] = (z_cm, pitch, roll)
                 self._rest_valid = True
-            dz = z_cm - self._rest[0]
-            dp = pitch - self._rest[1]
-            dr = roll - self._rest[2]
+            dz = z_cm - rest[0]
+            dp = pitch - rest[1]
+            dr = roll - rest[2]
             d = math.sqrt(dz * dz + dp * dp + dr * dr)
-            i = self._n
-            row = buf[i % BUF_N]
-            row[0] = t
-            row[1] = d
-            row[2] = z_cm
-            row[3] = pitch
-            row[4] = roll
-            row[5] = 1.0 if still else 0.0
-            self._n = i + 1
+            i = n0 + j
+            rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0))
+            mode = self._mode
             st = self._set
-            if gait:
-                if self._mode != _IDLE:
-                    self._mode = _IDLE
-                out.extend(self._end_set())
+            if gaits[j]:
+                self._mode = _IDLE
+                if st is not None:
+                    out.extend(self._end_set())
                 self._track_rest(z_cm, pitch, roll, 0.05)
-                self._reset_min(i, d)
+                self._dmin = d
+                self._i_low = i
                 continue
-            if self._mode == _IDLE:
-                amp = float(np.median(st.peaks)) if st is not None and st.peaks else 0.0
+            if mode == _IDLE:
+                amp = st.amp if st is not None else 0.0
                 h_on = max(self._h_min(), 0.35 * amp)
                 if d > h_on and not (st is None and d > POSTURE_CHANGE_D and still):
                     self._mode = _OUT
-                    self._i_on = i
+                    self._t_on = t
                     self._peak = d
                     self._i_peak = i
                     self._still_far_since = -1.0
                     continue
-                if st is not None and t - st.t_last_end_s > self._set_gap_s(st):
+                if st is not None and t - st.t_last_end_s > st.gap_s:
                     out.extend(self._end_set())
                     st = None
-                near = st is None or d < 0.3 * amp
-                if still and near:
+                if still and (st is None or d < 0.3 * amp):
                     self._track_rest(z_cm, pitch, roll, 0.2)
                 elif st is None:
                     self._track_rest(z_cm, pitch, roll, 0.02)
@@ -255,7 +267,7 @@ class RepStage:
                 if d <= self._dmin + Q_UNITS:
                     self._i_low = i
                 continue
-            if self._mode == _OUT:
+            if mode == _OUT:
                 if d > self._peak:
                     self._peak = d
                     self._i_peak = i
@@ -263,17 +275,18 @@ class RepStage:
                     if self._still_far_since < 0:
                         self._still_far_since = t
                     elif t - self._still_far_since >= POSTURE_CHANGE_S:
-                        out.extend(self._posture_change(i, z_cm, pitch, roll, d))
+                        out.extend(self._posture_change(i, z_cm, pitch, roll))
                         continue
                 else:
                     self._still_far_since = -1.0
-                if t - float(buf[self._i_on % BUF_N, 0]) > MAX_EXCURSION_S:
-                    out.extend(self._posture_change(i, z_cm, pitch, roll, d))
+                if t - self._t_on > MAX_EXCURSION_S:
+                    out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
                 if d < 0.35 * self._peak:
                     self._mode = _BACK
                     self._dmin = d
                     self._i_min = i
+                    self._t_min = t
                 continue
             # _BACK: wait for the pelvis to stop at the end of the rep
             if d > 0.6 * self._peak and d > self._h_min():
@@ -283,10 +296,23 @@ class RepStage:
             if d < self._dmin - 0.3:
                 self._dmin = d
                 self._i_min = i
-            elif t - float(buf[self._i_min % BUF_N, 0]) >= SETTLE_S:
+                self._t_min = t
+            elif t - self._t_min >= SETTLE_S:
+                self._write_rows(rows)
+                rows = []
+                self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(self._i_min))
                 self._mode = _IDLE
+        self._write_rows(rows)
+        self._v, self._z, self._acc_bias = v, z, bias
         return out
+
+    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float]]) -> None:
+        if not rows:
+            return
+        idx = np.arange(self._n, self._n + len(rows)) % BUF_N
+        self._buf[idx] = np.array(rows)
+        self._n += len(rows)
 
     def _reset_min(self, i: int, d: float) -> None:
         self._dmin = d
@@ -301,16 +327,11 @@ class RepStage:
     def _posture_changed(self, pitch: float) -> bool:
         return posture_of(pitch).name != posture_of(float(self._rest[1])).name
 
-    def _posture_change(self, i: int, z_cm: float, pitch: float, roll: float, d: float) -> list[RepStageEvent]:
+    def _posture_change(self, i: int, z_cm: float, pitch: float, roll: float) -> list[RepStageEvent]:
         self._mode = _IDLE
         self._rest[:] = (z_cm, pitch, roll)
         self._reset_min(i, 0.0)
         return self._end_set()
-
-    @staticmethod
-    def _set_gap_s(st: _SetState) -> float:
-        med = float(np.median(st.durations_s)) if st.durations_s else 0.0
-        return max(6.0, 2.5 * med)
 
     def _slice(self, a: int, b: int) -> FloatArray:
         """Rows of the ring buffer for absolute bin indices ``a..b`` inclusive."""
@@ -382,15 +403,19 @@ class RepStage:
         if side is not None:
             lateral = float(np.max(SIDE_SIGN[side] * (rep[:, 4] - rest[2])))
         concentric_first = profile.concentric_first(feats)
-        st.reps.append(feats)
+        if len(st.reps) < CLASSIFY_REPS:
+            st.reps.append(feats)
+        st.n_reps += 1
         st.sides.append(side)
         st.durations_s.append(duration)
         st.peaks.append(peak)
         if lateral is not None:
             st.lateral_tilt_deg.append(lateral)
         st.t_last_end_s = t_end
-        med_dur = float(np.median(st.durations_s))
-        med_peak = float(np.median(st.peaks))
+        med_dur = float(np.median(st.durations_s[-CLASSIFY_REPS:]))
+        med_peak = float(np.median(st.peaks[-CLASSIFY_REPS:]))
+        st.amp = med_peak
+        st.gap_s = max(SET_GAP_MIN_S, 2.5 * med_dur)
         quality = max(0.0, 1.0 - 0.5 * abs(duration / med_dur - 1.0) - 0.5 * abs(peak / med_peak - 1.0))
         h = self._h_min()
         clarity = min(1.0, max(0.0, (peak - h) / h))
@@ -400,7 +425,7 @@ class RepStage:
                 t_end_s=t_end,
                 exercise=exercise,
                 side=side,
-                index_in_set=len(st.reps),
+                index_in_set=st.n_reps,
                 duration_s=duration,
                 eccentric_s=back_s if concentric_first else out_s,
                 concentric_s=out_s if concentric_first else back_s,
@@ -422,7 +447,7 @@ class RepStage:
     def _end_set(self) -> list[RepStageEvent]:
         st = self._set
         self._set = None
-        if st is None or not st.reps:
+        if st is None or st.n_reps == 0:
             return []
         exercise, conf = self._classify_final(st)
         durations = np.asarray(st.durations_s)
@@ -435,7 +460,7 @@ class RepStage:
                 t_end_s=st.t_last_end_s,
                 exercise=exercise,
                 exercise_confidence=conf,
-                reps=len(st.reps),
+                reps=st.n_reps,
                 side=side,
                 mean_rep_s=mean_rep,
                 tempo_cv=float(durations.std() / mean_rep) if durations.size > 1 else None,

@@ -27,10 +27,12 @@ from sensor.pipeline.reps.signals import (
     CH_GYR,
     CH_PITCH,
     CH_SIT,
+    RAW_W,
     BinAverager,
     FloatArray,
     PelvisChunk,
-    sample_channels,
+    bin_channels,
+    raw_columns,
 )
 
 WeekStatus = Literal["too_few", "ok", "too_many"]
@@ -157,15 +159,16 @@ class LongSittingStage:
         self._labelled = False
 
     def feed(self, chunk: PelvisChunk) -> list[AlertEvent]:
-        t, x = self._bins.feed(chunk.t_s, sample_channels(chunk))
+        t, x = self._bins.feed(chunk.t_s, raw_columns(chunk))
         self._labelled = chunk.activity is not None
         return self._run(t, x)
 
     def finish(self) -> list[AlertEvent]:
-        t, x = self._bins.feed(np.zeros(0), np.zeros((0, 6)), final=True)
+        t, x = self._bins.feed(np.zeros(0), np.zeros((0, RAW_W)), final=True)
         return self._run(t, x) if t.size else []
 
-    def _run(self, t: FloatArray, x: FloatArray) -> list[AlertEvent]:
+    def _run(self, t: FloatArray, raw: FloatArray) -> list[AlertEvent]:
+        x = bin_channels(raw)
         if self._labelled:
             sitting = x[:, CH_SIT] > 0.5
         else:

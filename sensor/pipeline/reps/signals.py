@@ -89,23 +89,44 @@ CH_SIT: Final = 5  # share of samples labelled sitting
 N_CH: Final = 6
 
 
-def sample_channels(chunk: PelvisChunk) -> FloatArray:
-    """Per-sample channels (see ``CH_*``) of a chunk, shape ``(n, N_CH)``."""
-    r = np.radians(chunk.roll_deg)
-    p = np.radians(chunk.pitch_deg)
-    up = np.stack([-np.cos(r) * np.sin(p), np.sin(r), np.cos(r) * np.cos(p)], axis=1)
-    out = np.empty((len(chunk), N_CH))
-    out[:, CH_A_VERT] = np.einsum("ij,ij->i", chunk.acc_pelvis_mps2, up) - STANDARD_GRAVITY_MPS2
-    out[:, CH_PITCH] = chunk.pitch_deg
-    out[:, CH_ROLL] = chunk.roll_deg
-    out[:, CH_GYR] = np.sqrt(np.einsum("ij,ij->i", chunk.gyr_pelvis_radps, chunk.gyr_pelvis_radps))
+RAW_W: Final = 10
+"""Raw columns averaged per bin: acc AP, ML, V; gyr AP, ML, V; roll; pitch; gait share; sitting share."""
+
+
+def raw_columns(chunk: PelvisChunk) -> FloatArray:
+    """The per-sample columns that are averaged into bins, shape ``(n, RAW_W)``."""
+    out = np.empty((len(chunk), RAW_W))
+    out[:, 0:3] = chunk.acc_pelvis_mps2
+    out[:, 3:6] = chunk.gyr_pelvis_radps
+    out[:, 6] = chunk.roll_deg
+    out[:, 7] = chunk.pitch_deg
     if chunk.activity is None:
-        out[:, CH_GAIT] = 0.0
-        out[:, CH_SIT] = 0.0
+        out[:, 8:10] = 0.0
     else:
         act = chunk.activity
-        out[:, CH_GAIT] = ((act == "walking") | (act == "running")).astype(np.float64)
-        out[:, CH_SIT] = (act == "sitting").astype(np.float64)
+        out[:, 8] = (act == "walking") | (act == "running")
+        out[:, 9] = act == "sitting"
+    return out
+
+
+def bin_channels(raw: FloatArray) -> FloatArray:
+    """Channels (see ``CH_*``) of binned raw columns, shape ``(m, N_CH)``.
+
+    The bin's mean acceleration is projected on the up axis of the bin's mean angles: over 50 ms the pelvis
+    turns by well under a degree in these exercises, so this equals the mean of the per-sample projections.
+    """
+    r = np.radians(raw[:, 6])
+    p = np.radians(raw[:, 7])
+    cr = np.cos(r)
+    out = np.empty((raw.shape[0], N_CH))
+    out[:, CH_A_VERT] = (
+        -cr * np.sin(p) * raw[:, 0] + np.sin(r) * raw[:, 1] + cr * np.cos(p) * raw[:, 2] - STANDARD_GRAVITY_MPS2
+    )
+    out[:, CH_PITCH] = raw[:, 7]
+    out[:, CH_ROLL] = raw[:, 6]
+    out[:, CH_GYR] = np.sqrt(raw[:, 3] ** 2 + raw[:, 4] ** 2 + raw[:, 5] ** 2)
+    out[:, CH_GAIT] = raw[:, 8]
+    out[:, CH_SIT] = raw[:, 9]
     return out
 
 
@@ -115,11 +136,11 @@ class BinAverager:
     State: the bin index and the samples of the unfinished bin (at most one bin's worth).
     """
 
-    def __init__(self, bin_s: float = BIN_S) -> None:
+    def __init__(self, bin_s: float = BIN_S, width: int = RAW_W) -> None:
         self.bin_s = bin_s
+        self.width = width
         self._pending_k = np.zeros(0, np.int64)
-        self._pending_t = np.zeros(0)
-        self._pending_x = np.zeros((0, N_CH))
+        self._pending_x = np.zeros((0, width))
 
     def feed(self, t_s: FloatArray, x: FloatArray, *, final: bool = False) -> tuple[FloatArray, FloatArray]:
         """Add samples; return ``(t_bin_s, x_bin)`` of every bin that is complete (all bins if ``final``).
@@ -127,19 +148,20 @@ class BinAverager:
         ``t_bin_s`` is the centre of the bin.
         """
         k = np.floor(t_s / self.bin_s).astype(np.int64)
-        k_all = np.concatenate([self._pending_k, k])
-        x_all = np.concatenate([self._pending_x, x])
-        t_all = np.concatenate([self._pending_t, t_s])
+        if self._pending_k.size:
+            k_all = np.concatenate([self._pending_k, k])
+            x_all = np.concatenate([self._pending_x, x])
+        else:
+            k_all, x_all = k, x
         if k_all.size == 0:
-            return np.zeros(0), np.zeros((0, N_CH))
+            return np.zeros(0), np.zeros((0, self.width))
         starts = np.flatnonzero(np.concatenate([[True], k_all[1:] != k_all[:-1]]))
         n_done = starts.size if final else starts.size - 1
         cut = int(starts[n_done]) if n_done < starts.size else k_all.size
         self._pending_k = k_all[cut:]
-        self._pending_t = t_all[cut:]
-        self._pending_x = x_all[cut:]
+        self._pending_x = x_all[cut:].copy()
         if n_done == 0:
-            return np.zeros(0), np.zeros((0, N_CH))
+            return np.zeros(0), np.zeros((0, self.width))
         st = starts[:n_done]
         counts = np.diff(np.concatenate([st, [cut]]))
         sums = np.add.reduceat(x_all[:cut], st, axis=0)

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sensor.pipeline.reps import PelvisChunk, RepStage
-from sensor.pipeline.reps.signals import BinAverager, sample_channels
+from sensor.pipeline.reps.signals import BinAverager, raw_columns
 from tests.pipeline.reps.synth import Excursion, build, slice_chunk
 
 
@@ -52,7 +52,7 @@ def test_any_chunking_gives_identical_events(sizes: list[int]) -> None:
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(min_value=1, max_value=50), min_size=1, max_size=5))
 def test_bin_averager_is_bit_identical_across_chunkings(sizes: list[int]) -> None:
-    x = sample_channels(slice_chunk(SESSION, 0, 400))
+    x = raw_columns(slice_chunk(SESSION, 0, 400))
     t = SESSION.t_s[:400]
     ref_t, ref_x = BinAverager().feed(t, x, final=True)
     avg = BinAverager()
