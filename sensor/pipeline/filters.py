@@ -1,0 +1,97 @@
+"""Chunk-size invariant building blocks: stateful IIR filters and bounded ring buffers.
+
+``scipy.signal.lfilter`` runs its recursion sample by sample, so feeding it chunk after chunk with the final
+state ``zf`` of one chunk as the initial state ``zi`` of the next gives the same numbers as one call on the
+whole signal. Every recursive filter of the pipeline goes through :class:`StatefulFilter`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+FloatArray = NDArray[np.float64]
+
+
+class StatefulFilter:
+    """An IIR filter ``b/a`` applied along axis 0 of ``(n,)`` or ``(n, c)`` arrays, chunk by chunk.
+
+    The state starts at the steady state of the first sample (as if the signal had been constant before the
+    stream started) when ``steady_start`` is true, else at zero.
+    """
+
+    __slots__ = ("_a", "_b", "_steady", "_zi", "_zi_unit")
+
+    def __init__(self, b: FloatArray, a: FloatArray, *, steady_start: bool = True) -> None:
+        self._b = np.asarray(b, dtype=np.float64)
+        self._a = np.asarray(a, dtype=np.float64)
+        self._steady = steady_start
+        order = max(self._a.size, self._b.size) - 1
+        self._zi_unit: FloatArray = signal.lfilter_zi(self._b, self._a) if order > 0 else np.zeros(0)
+        self._zi: FloatArray | None = None
+
+    def __call__(self, x: FloatArray) -> FloatArray:
+        if x.shape[0] == 0:
+            return np.zeros_like(x, dtype=np.float64)
+        if self._zi is None:
+            x0 = x[0] if self._steady else np.zeros_like(x[0])
+            self._zi = np.multiply.outer(self._zi_unit, x0) if x.ndim > 1 else self._zi_unit * x0
+        y, self._zi = signal.lfilter(self._b, self._a, x, axis=0, zi=self._zi)
+        return np.asarray(y, dtype=np.float64)
+
+
+def butter_lowpass(cutoff_hz: float, sampling_rate_hz: float, order: int = 2) -> StatefulFilter:
+    """A Butterworth low-pass, stateful."""
+    b, a = signal.butter(order, cutoff_hz, btype="low", fs=sampling_rate_hz)
+    return StatefulFilter(b, a)
+
+
+def butter_highpass(cutoff_hz: float, sampling_rate_hz: float, order: int = 2) -> StatefulFilter:
+    """A Butterworth high-pass, stateful (starts from zero: the first samples are treated as the step)."""
+    b, a = signal.butter(order, cutoff_hz, btype="high", fs=sampling_rate_hz)
+    return StatefulFilter(b, a, steady_start=True)
+
+
+class Ring:
+    """A bounded buffer of the latest ``capacity`` rows of a ``(n, *shape)`` stream, addressed by absolute index.
+
+    Used for short look-backs (event refinement, per-step windows); it never grows beyond ``capacity`` rows.
+    """
+
+    __slots__ = ("_buf", "_cap", "_end")
+
+    def __init__(self, capacity: int, shape: tuple[int, ...] = (), dtype: type = np.float64) -> None:
+        self._cap = int(capacity)
+        self._buf: NDArray[Any] = np.zeros((self._cap, *shape), dtype=dtype)
+        self._end = 0  # absolute index one past the newest row
+
+    @property
+    def end(self) -> int:
+        return self._end
+
+    @property
+    def start(self) -> int:
+        """Oldest absolute index still held."""
+        return max(0, self._end - self._cap)
+
+    def append(self, x: NDArray[np.generic]) -> None:
+        n = x.shape[0]
+        if n == 0:
+            return
+        if n >= self._cap:
+            self._buf[:] = x[-self._cap :]
+            # keep the invariant: row for absolute index i lives at i % cap
+            self._buf = np.roll(self._buf, (self._end + n) % self._cap, axis=0)
+        else:
+            pos = np.arange(self._end, self._end + n) % self._cap
+            self._buf[pos] = x
+        self._end += n
+
+    def get(self, a: int, b: int) -> NDArray[np.generic]:
+        """Rows with absolute indices ``a <= i < b`` (must be held)."""
+        if a < self.start or b > self._end or a > b:
+            raise IndexError(f"ring holds [{self.start}, {self._end}), asked for [{a}, {b})")
+        return self._buf[np.arange(a, b) % self._cap]

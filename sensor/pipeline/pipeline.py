@@ -1,0 +1,326 @@
+"""The hip pipeline: sensor-frame IMU blocks in, steps, bouts, summaries, alerts (and extra stages' events) out.
+
+``HipPipeline(sampling_rate_hz=208.0)`` implements :class:`sensor.interfaces.Analyzer`: ``feed(ImuBlock)`` any
+chunk size, ``finish()`` at the end; the events are the same whatever the chunk sizes (tested with
+hypothesis-chosen chunkings). Stages, in order (one module each):
+
+1. :mod:`~sensor.pipeline.calibration`: mounting (sensor -> pelvis rotation) and gyroscope bias, on a 1 s grid.
+   Until the mounting locks (confidence >= 0.5, or 20 s of data) the samples are held back (a bounded warm-up
+   buffer), then processed with the locked mounting; later refinements apply from their grid point on.
+2. :mod:`~sensor.pipeline.orientation`: up vector (world-frame low-pass complementary filter), roll, pitch, yaw.
+3. :mod:`~sensor.pipeline.gait`: steps (IC, TO, stance side) with a fixed look-ahead.
+4. :mod:`~sensor.pipeline.activity`: per-sample activity, quiet standing (neutral), bouts.
+5. extra :class:`PelvisStage` s (e.g. the glute rep counter), fed the pelvis-frame chunk.
+6. :mod:`~sensor.pipeline.metrics`: per-step metrics -> ``StepEvent``.
+7. :mod:`~sensor.pipeline.summary` and :mod:`~sensor.pipeline.alerts`: rolling and per-bout summaries, alerts.
+
+Latency: a step's metrics come out once the next step and ``side_lookahead_steps`` more steps have been seen
+(about 1 s in running), plus the warm-up hold-back at the very start.
+
+The extra-stage protocol (:mod:`sensor.pipeline.stage`)
+-------------------------------------------------------
+Register stages with ``HipPipeline(..., stages=[...])`` or :meth:`HipPipeline.add_stage`. A stage is any
+object with::
+
+    def feed(self, chunk: PelvisChunk) -> list[Event]: ...
+    def finish(self) -> list[Event]: ...
+
+``PelvisChunk`` carries, per sample: ``t_s`` (input time base), ``sample_index``, ``acc_ap_mps2``,
+``acc_ml_mps2``, ``acc_v_mps2`` (specific force in the pelvis frame, gravity included), ``lin_acc_up_mps2``
+(world-vertical linear acceleration), ``gyr_ap_radps``/``gyr_ml_radps``/``gyr_v_radps`` (bias-corrected),
+``roll_deg``/``pitch_deg``/``yaw_deg`` (``None`` for accelerometer-only input) and ``activity`` (int8 codes into
+``ACTIVITY_LABELS = ("standing", "walking", "running", "other")``, causal), plus ``mounting_confidence``.
+Chunks arrive in order, contiguous, of any size; a stage must itself give the same events for any chunking
+and must not keep the arrays. Its events are returned from the pipeline's ``feed``/``finish`` with the
+pipeline's own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sensor.errors import DataValidationError
+from sensor.events import Event, RollingSummary, StepEvent
+from sensor.frames import STANDARD_GRAVITY_MPS2
+from sensor.model import ImuBlock
+from sensor.pipeline.activity import BoutTracker, QuietDetector, StandingTracker, label_samples
+from sensor.pipeline.alerts import AlertTracker
+from sensor.pipeline.buffer import SignalBuffer
+from sensor.pipeline.calibration import Mounting, MountingCalibrator
+from sensor.pipeline.config import PipelineConfig
+from sensor.pipeline.gait import GaitDetector, Step
+from sensor.pipeline.metrics import height_filter, step_events
+from sensor.pipeline.orientation import GravityFilter, YawIntegrator, pelvis_angles_deg
+from sensor.pipeline.stage import ACTIVITY_LABELS, PelvisChunk, PelvisStage
+from sensor.pipeline.summary import BoutSummary, RollingWindow
+
+FloatArray = NDArray[np.float64]
+
+__all__ = ["ACTIVITY_LABELS", "HipPipeline", "PelvisChunk", "PelvisStage", "PipelineConfig"]
+
+_COLUMNS = ("t_s", "f_v", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
+
+
+class HipPipeline:
+    """All running-analysis stages behind one :class:`~sensor.interfaces.Analyzer`.
+
+    Args:
+        sampling_rate_hz: the nominal sampling rate of the input.
+        config: tunables (:class:`PipelineConfig`).
+        mounting: a prior mounting (e.g. from ``hipsense calibrate``); the automatic calibration refines it.
+        stages: extra :class:`PelvisStage` s.
+    """
+
+    def __init__(
+        self,
+        sampling_rate_hz: float,
+        config: PipelineConfig | None = None,
+        *,
+        mounting: Mounting | None = None,
+        stages: Sequence[PelvisStage] = (),
+    ) -> None:
+        if not (math.isfinite(sampling_rate_hz) and 10.0 <= sampling_rate_hz <= 2000.0):
+            raise DataValidationError(
+                f"sampling_rate_hz={sampling_rate_hz!r} is outside 10-2000 Hz; pass the sensor's output rate",
+                field="sampling_rate_hz",
+            )
+        self.fs = float(sampling_rate_hz)
+        self.cfg = config or PipelineConfig()
+        self.calibrator = MountingCalibrator(self.fs, self.cfg.calibration(), prior=mounting)
+        self.stages: list[PelvisStage] = list(stages)
+        self._has_gyr: bool | None = None
+        self._sensor_id = ""
+        self._pending: list[ImuBlock] = []
+        self._n_in = 0
+        self._n_out = 0
+        self._released = False
+        self._schedule: list[tuple[int, Mounting]] = []
+        self._mounting: Mounting = self.calibrator.mounting
+        self._gravity = GravityFilter(
+            self.fs, tau_s=self.cfg.tau_s, order=self.cfg.filter_order, iterations=self.cfg.filter_iterations
+        )
+        self._yaw = YawIntegrator(self.fs)
+        self._height = height_filter(self.fs)
+        self._quiet = QuietDetector(self.fs)
+        self._standing = StandingTracker(self.fs)
+        self._buf = SignalBuffer(_COLUMNS, keep=round(8.0 * self.fs))
+        self._gait: GaitDetector | None = None
+        self._bouts = BoutTracker(self.fs, self.cfg.min_bout_s)
+        self._rolling = RollingWindow(self.cfg.rolling_window_s, self.cfg.drop_threshold_deg)
+        self._bout_sum = BoutSummary(self.cfg.drop_threshold_deg)
+        self._session = BoutSummary(self.cfg.drop_threshold_deg)
+        self._alerts = AlertTracker(
+            self.cfg.drop_threshold_deg, self.cfg.alert_steps, self.cfg.asymmetry_limit_pct, self.cfg.alert_cooldown_s
+        )
+        self._next_summary_t: float | None = None
+        self._finished = False
+
+    # public ------------------------------------------------------------------------------------------
+    def add_stage(self, stage: PelvisStage) -> None:
+        self.stages.append(stage)
+
+    @property
+    def mounting(self) -> Mounting:
+        """The mounting currently applied."""
+        return self._mounting
+
+    def feed(self, block: ImuBlock) -> list[Event]:
+        if self._finished:
+            raise DataValidationError("feed() after finish(); create a new HipPipeline per stream", field="block")
+        n = len(block)
+        if n == 0:
+            return []
+        if self._has_gyr is None:
+            self._has_gyr = block.has_gyr
+            self._sensor_id = block.sensor_id
+            self._gait = GaitDetector(
+                self.fs,
+                self._buf,
+                has_gyr=block.has_gyr,
+                lookahead_steps=self.cfg.side_lookahead_steps,
+                window_steps=self.cfg.side_window_steps,
+            )
+        elif block.has_gyr != self._has_gyr:
+            raise DataValidationError(
+                "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
+                field="gyr_radps",
+            )
+        updates = self.calibrator.feed(block.acc_mps2, block.gyr_radps)
+        start = self._n_in
+        self._n_in += n
+        if not self._released:
+            self._pending.append(block)
+            if not self.calibrator.locked:
+                return []
+            return self._release(updates)
+        self._schedule.extend(updates)
+        return self._process(block, start)
+
+    def finish(self) -> list[Event]:
+        if self._finished:
+            return []
+        out: list[Event] = []
+        if not self._released and self._has_gyr is not None:
+            self.calibrator.force_lock()
+            out.extend(self._release([]))
+        self._finished = True
+        if self._gait is not None:
+            out.extend(self._emit_steps(self._gait.detect(final=True)))
+        for b in self._bouts.finish():
+            out.append(b)
+        out.extend(self._close_bout_summary(math.inf))
+        for st in self.stages:
+            out.extend(st.finish())
+        return out
+
+    def session_summary(self) -> RollingSummary:
+        """Summary over every step so far (window ``None``)."""
+        return self._session.summary(self._session.t_last, None)
+
+    # internals ---------------------------------------------------------------------------------------
+    def _release(self, updates: list[tuple[int, Mounting]]) -> list[Event]:
+        self._released = True
+        lock_i = self.calibrator.lock_index or 0
+        m = self.calibrator.lock_mounting or self.calibrator.mounting
+        self._mounting = m
+        self._schedule = [(i, u) for i, u in updates if i > lock_i]
+        pending, self._pending = self._pending, []
+        out: list[Event] = []
+        pos = self._n_out
+        for b in pending:
+            out.extend(self._process(b, pos))
+            pos += len(b)
+        return out
+
+    def _process(self, block: ImuBlock, start: int) -> list[Event]:
+        n = len(block)
+        out: list[Event] = []
+        a = 0
+        while a < n:
+            # split where a scheduled mounting update takes effect
+            while self._schedule and self._schedule[0][0] <= start + a:
+                self._mounting = self._schedule.pop(0)[1]
+            b = n
+            if self._schedule:
+                b = min(n, self._schedule[0][0] - start)
+            out.extend(self._run(block.slice(a, b) if (a, b) != (0, n) else block, start + a))
+            a = b
+        self._n_out = start + n
+        return out
+
+    def _run(self, blk: ImuBlock, start: int) -> list[Event]:
+        assert self._gait is not None
+        m = self._mounting
+        r = m.r_pelvis_from_sensor
+        acc = blk.acc_mps2
+        gyr = None if blk.gyr_radps is None else blk.gyr_radps - m.gyr_bias_radps
+        u = self._gravity.feed(acc, gyr)
+        f_v = np.einsum("ij,ij->i", acc, u)
+        acc_p = acc @ r.T
+        buf = self._buf
+        buf.write("t_s", start, blk.t_s)
+        buf.write("f_v", start, f_v)
+        buf.write("acc_ml", start, acc_p[:, 1])
+        roll = pitch = yaw = None
+        gyr_p = None
+        if gyr is not None:
+            gyr_p = gyr @ r.T
+            roll, pitch = pelvis_angles_deg(u @ r.T)
+            yaw = self._yaw.feed(u, gyr)
+            buf.write("gyr_ap", start, gyr_p[:, 0])
+            buf.write("roll", start, roll)
+            buf.write("pitch", start, pitch)
+            buf.write("yaw", start, yaw)
+        else:
+            z = np.zeros(len(blk))
+            for c in ("gyr_ap", "roll", "pitch", "yaw"):
+                buf.write(c, start, z)
+        lin_up = f_v - STANDARD_GRAVITY_MPS2
+        buf.write("height", start, self._height(lin_up))
+        quiet = self._quiet.feed(acc, gyr)
+        self._standing.feed(start, quiet, roll)
+        self._gait.feed_filters(start, f_v)
+        done = self._gait.detect()
+        labels = label_samples(start, quiet, self._gait.peaks, self._gait.lookahead_samples, self.fs)
+        out: list[Event] = []
+        out.extend(self._bouts.feed(start, blk.t_s, labels))
+        if self.stages:
+            chunk = PelvisChunk(
+                sensor_id=self._sensor_id,
+                sampling_rate_hz=self.fs,
+                t_s=blk.t_s,
+                sample_index=np.arange(start, start + len(blk), dtype=np.int64),
+                acc_ap_mps2=acc_p[:, 0],
+                acc_ml_mps2=acc_p[:, 1],
+                acc_v_mps2=acc_p[:, 2],
+                lin_acc_up_mps2=lin_up if gyr is not None else None,
+                gyr_ap_radps=None if gyr_p is None else gyr_p[:, 0],
+                gyr_ml_radps=None if gyr_p is None else gyr_p[:, 1],
+                gyr_v_radps=None if gyr_p is None else gyr_p[:, 2],
+                roll_deg=roll,
+                pitch_deg=pitch,
+                yaw_deg=yaw,
+                activity=labels,
+                mounting_confidence=m.confidence,
+            )
+            for st in self.stages:
+                out.extend(st.feed(chunk))
+        out.extend(self._emit_steps(done))
+        return out
+
+    def _emit_steps(self, steps: list[Step]) -> list[Event]:
+        if not steps:
+            return []
+        neutral = [self._standing.neutral_before(s.ic) if self._has_gyr else None for s in steps]
+        events = step_events(
+            steps,
+            self._buf,
+            has_gyr=bool(self._has_gyr),
+            neutral_before=neutral,
+            mounting_confidence=self._mounting.confidence,
+            running_speed_mps=self.cfg.running_speed_mps,
+            walking_speed_mps=self.cfg.walking_speed_mps,
+            turn_lean_deg=self.cfg.turn_lean_deg,
+        )
+        out: list[Event] = []
+        for ev in events:
+            out.append(ev)
+            out.extend(self._on_step(ev))
+        return out
+
+    def _on_step(self, ev: StepEvent) -> list[Event]:
+        out: list[Event] = []
+        if self._bout_sum.steps and (
+            ev.activity != self._bout_sum.activity or ev.t_s - self._bout_sum.t_last > self.cfg.min_bout_s
+        ):
+            out.extend(self._close_bout_summary(ev.t_s))
+        self._bout_sum.add(ev)
+        self._session.add(ev)
+        self._rolling.add(ev)
+        out.extend(self._alerts.on_step(ev))
+        if self.cfg.emit_rolling:
+            period = self.cfg.summary_every_s
+            if self._next_summary_t is None:
+                self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
+            elif ev.t_s >= self._next_summary_t:
+                self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
+                s = self._rolling.summary()
+                if s is not None:
+                    out.append(s)
+                    per_side = min(
+                        sum(1 for e in self._rolling.steps if e.side == side and not e.in_turn)
+                        for side in ("left", "right")
+                    )
+                    out.extend(self._alerts.on_summary(s, per_side))
+        return out
+
+    def _close_bout_summary(self, t_s: float) -> list[Event]:
+        b = self._bout_sum
+        if b.steps == 0:
+            return []
+        self._bout_sum = BoutSummary(self.cfg.drop_threshold_deg)
+        return [b.summary(b.t_last, None)]
