@@ -8,6 +8,6 @@
 
 from sensor.pipeline.reps.counter import RepStage
 from sensor.pipeline.reps.exercise import ExerciseClassifier, RepFeatures
-from sensor.pipeline.reps.signals import PelvisChunk
+from sensor.pipeline.reps.log import LongSittingStage
 
-__all__ = ["ExerciseClassifier", "PelvisChunk", "RepFeatures", "RepStage"]
+__all__ = ["ExerciseClassifier", "LongSittingStage", "RepFeatures", "RepStage"]

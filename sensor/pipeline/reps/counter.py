@@ -33,6 +33,7 @@ The rep counting idea (excursion of a low-dimensional pose from rest with adapti
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -47,6 +48,7 @@ from sensor.pipeline.reps.exercise import (
     ExerciseClassifier,
     RepFeatures,
     posture_of,
+    set_vector,
 )
 from sensor.pipeline.reps.signals import (
     BIN_S,
@@ -55,12 +57,13 @@ from sensor.pipeline.reps.signals import (
     CH_GYR,
     CH_PITCH,
     CH_ROLL,
+    CH_YAW,
     RAW_W,
     BinAverager,
-    PelvisChunk,
     bin_channels,
     raw_columns,
 )
+from sensor.pipeline.stage import PelvisChunk
 
 FloatArray = NDArray[np.float64]
 RepStageEvent = RepEvent | SetEvent | HoldEvent
@@ -75,23 +78,36 @@ CM_PER_M: Final = 100.0
 BUF_N: Final = 2400
 """Ring buffer of derived pose values: 120 s at 20 Hz (the longest hold or rep followed)."""
 
+V_MAX_MPS: Final = 2.0
+"""The pelvis never moves up or down faster than this in these exercises (bounds integration drift)."""
+Z_MAX_CM: Final = 90.0
+"""An excursion whose vertical travel exceeds this is integration drift, not a rep."""
+GAIT_VETO_S: Final = 2.0
+"""Walking or running labelled for this long without a break stops rep detection (shorter runs of the label
+happen inside fast reps)."""
 STILL_GYR_RADPS: Final = 0.2
 STILL_ACC_MPS2: Final = 0.2
 STILL_BINS: Final = 4
-Q_UNITS: Final = 1.5
+Q_UNITS: Final = 0.5
 """Tolerance around a minimum of D (cm or deg) that still counts as "at rest"."""
+BOUNDARY_SPEED: Final = 0.05
+"""A rep starts and ends where the pose moves at less than this share of its fastest speed."""
 SETTLE_S: Final = 0.25
-POSTURE_CHANGE_D: Final = 40.0
 POSTURE_CHANGE_S: Final = 2.0
+MAX_REP_S: Final = 12.0
+"""An excursion that has not come back after this long (and is not a still hold) is a new rest pose."""
+HOLD_MAX_S: Final = 60.0
 MIN_REP_S: Final = 0.6
 SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
 """The classifier looks at the first 30 reps of a set (sets are rarely longer)."""
-MAX_EXCURSION_S: Final = BUF_N * BIN_S - 10.0
 
 _B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
+_B_SLOW, _A_SLOW = butter(1, 0.1 / (FS_HZ / 2.0))
 _LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
 _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
+_LEAK_V_IDLE = math.exp(-BIN_S / 2.0)
+_LEAK_Z_IDLE = math.exp(-BIN_S / 4.0)
 
 _IDLE: Final = 0
 _OUT: Final = 1
@@ -121,6 +137,7 @@ class RepStage:
         declared_exercise: the exercise the user says they do; tightens thresholds and fixes the label.
         hold_min_s: a turn held still this long or longer is a hold, not a rep.
         classifier: the exercise classifier (default: the nearest-centroid one of :mod:`.exercise`).
+        on_set: called with every set event and its classifier feature vector (used to train the classifier).
 
     Feed chunks with :meth:`feed`; call :meth:`finish` at the end of the stream. The state holds filter states,
     a bounded ring buffer of derived pose values (120 s at 20 Hz) and per-set summaries, never input samples
@@ -133,18 +150,22 @@ class RepStage:
         declared_exercise: Exercise | None = None,
         hold_min_s: float = 5.0,
         classifier: ExerciseClassifier | None = None,
+        on_set: Callable[[SetEvent, FloatArray], None] | None = None,
     ) -> None:
         self.declared_exercise: Exercise | None = declared_exercise
         self.hold_min_s = hold_min_s
         self.classifier = classifier or ExerciseClassifier()
+        self.on_set = on_set
         self._bins = BinAverager()
         self._zi_lp: FloatArray | None = None
+        self._zi_slow: FloatArray | None = None
         self._acc_bias = 0.0
+        self._gait_run = 0.0
         self._quiet_tail = np.zeros(STILL_BINS - 1)
         self._v = 0.0
         self._z = 0.0
-        # ring buffer of derived values (t, D, z_cm, pitch, roll, still)
-        self._buf = np.zeros((BUF_N, 6))
+        # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw)
+        self._buf = np.zeros((BUF_N, 7))
         self._n = 0  # bins written so far (absolute index of the next bin)
         self._mode = _IDLE
         self._rest = np.zeros(3)
@@ -157,12 +178,14 @@ class RepStage:
         self._i_peak = 0
         self._i_min = 0
         self._still_far_since = -1.0
+        self._other_class_since = -1.0
         self._set: _SetState | None = None
 
     # ------------------------------------------------------------------ public
     def feed(self, chunk: PelvisChunk) -> list[RepStageEvent]:
         """Process one chunk; return the events completed in it."""
-        if len(chunk) == 0:
+        if len(chunk) == 0 or chunk.roll_deg is None:
+            # accelerometer-only input has no orientation: reps are not counted
             return []
         t_bin, x_bin = self._bins.feed(chunk.t_s, raw_columns(chunk))
         return self._process(t_bin, x_bin)
@@ -187,7 +210,11 @@ class RepStage:
         if self._zi_lp is None:
             self._zi_lp = lfilter_zi(_B_LP, _A_LP)[:, None] * x[0][None, :]
         y, self._zi_lp = lfilter(_B_LP, _A_LP, x, axis=0, zi=self._zi_lp)
-        quiet = (y[:, CH_GYR] < STILL_GYR_RADPS) & (np.abs(x[:, CH_A_VERT] - self._acc_bias) < STILL_ACC_MPS2)
+        if self._zi_slow is None:
+            self._zi_slow = lfilter_zi(_B_SLOW, _A_SLOW) * x[0, CH_A_VERT]
+        a_slow, self._zi_slow = lfilter(_B_SLOW, _A_SLOW, x[:, CH_A_VERT], zi=self._zi_slow)
+        # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
+        quiet = (y[:, CH_GYR] < STILL_GYR_RADPS) & (np.abs(x[:, CH_A_VERT] - a_slow) < STILL_ACC_MPS2)
         q = np.concatenate([self._quiet_tail, quiet.astype(np.float64)])
         run = np.convolve(q, np.ones(STILL_BINS), mode="valid")
         self._quiet_tail = q[q.size - (STILL_BINS - 1) :]
@@ -206,39 +233,45 @@ class RepStage:
         x_bin = bin_channels(raw_bin)
         y, still_arr = self._filters(x_bin)
         ts = t_bin.tolist()
-        avs = x_bin[:, CH_A_VERT].tolist()
+        avs = y[:, CH_A_VERT].tolist()
         ps = y[:, CH_PITCH].tolist()
         rs = y[:, CH_ROLL].tolist()
+        ys = y[:, CH_YAW].tolist()
         stills = still_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
-        rows: list[tuple[float, float, float, float, float, float]] = []
+        rows: list[tuple[float, float, float, float, float, float, float]] = []
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
+        gait_run = self._gait_run
         rest = self._rest
         for j, t in enumerate(ts):
             pitch = ps[j]
             roll = rs[j]
             still = stills[j]
-            # vertical travel: zero-velocity updates while still, bias learnt while still, leaky otherwise
+            # vertical travel: zero-velocity updates and bias learning while still; between reps velocity and
+            # travel leak fast (walking about never stops), during a rep slowly
+            idle = self._mode == _IDLE
             if still:
                 bias += 0.02 * (avs[j] - bias)
                 v = 0.0
             else:
-                v = _LEAK_V * v + (avs[j] - bias) * BIN_S
-            z = _LEAK_Z * z + v * BIN_S
+                v = (_LEAK_V_IDLE if idle else _LEAK_V) * v + (avs[j] - bias) * BIN_S
+                v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
+                z = (_LEAK_Z_IDLE if idle else _LEAK_Z) * z + v * BIN_S
             z_cm = z * CM_PER_M
             if not self._rest_valid:
                 rest[:] = (z_cm, pitch, roll)
                 self._rest_valid = True
             dz = z_cm - rest[0]
-            dp = pitch - rest[1]
+            dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
             d = math.sqrt(dz * dz + dp * dp + dr * dr)
             i = n0 + j
-            rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0))
+            rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j]))
             mode = self._mode
             st = self._set
-            if gaits[j]:
+            gait_run = gait_run + BIN_S if gaits[j] else 0.0
+            if gait_run >= GAIT_VETO_S:
                 self._mode = _IDLE
                 if st is not None:
                     out.extend(self._end_set())
@@ -249,12 +282,13 @@ class RepStage:
             if mode == _IDLE:
                 amp = st.amp if st is not None else 0.0
                 h_on = max(self._h_min(), 0.35 * amp)
-                if d > h_on and not (st is None and d > POSTURE_CHANGE_D and still):
+                if d > h_on:
                     self._mode = _OUT
                     self._t_on = t
                     self._peak = d
                     self._i_peak = i
                     self._still_far_since = -1.0
+                    self._other_class_since = -1.0
                     continue
                 if st is not None and t - st.t_last_end_s > st.gap_s:
                     out.extend(self._end_set())
@@ -271,15 +305,27 @@ class RepStage:
                 if d > self._peak:
                     self._peak = d
                     self._i_peak = i
-                if still and d > POSTURE_CHANGE_D and self._posture_changed(pitch):
-                    if self._still_far_since < 0:
-                        self._still_far_since = t
-                    elif t - self._still_far_since >= POSTURE_CHANGE_S:
+                # a new posture (lying down, kneeling): the other class for POSTURE_CHANGE_S
+                if self._posture_changed(pitch):
+                    if self._other_class_since < 0:
+                        self._other_class_since = t
+                    elif t - self._other_class_since >= POSTURE_CHANGE_S:
                         out.extend(self._posture_change(i, z_cm, pitch, roll))
                         continue
                 else:
+                    self._other_class_since = -1.0
+                # still near the far end: a hold (up to HOLD_MAX_S); moving about far from rest for longer
+                # than a rep lasts: a new rest pose (sat down, fidgeting)
+                if still and d > 0.7 * self._peak:
+                    if self._still_far_since < 0:
+                        self._still_far_since = t
+                else:
                     self._still_far_since = -1.0
-                if t - self._t_on > MAX_EXCURSION_S:
+                holding = self._still_far_since >= 0 and t - self._still_far_since >= 1.0
+                if abs(dz) > Z_MAX_CM:
+                    out.extend(self._posture_change(i, z_cm, pitch, roll))
+                    continue
+                if (holding and t - self._still_far_since > HOLD_MAX_S) or (not holding and t - self._t_on > MAX_REP_S):
                     out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
                 if d < 0.35 * self._peak:
@@ -305,9 +351,10 @@ class RepStage:
                 self._mode = _IDLE
         self._write_rows(rows)
         self._v, self._z, self._acc_bias = v, z, bias
+        self._gait_run = gait_run
         return out
 
-    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float]]) -> None:
+    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float, float]]) -> None:
         if not rows:
             return
         idx = np.arange(self._n, self._n + len(rows)) % BUF_N
@@ -342,42 +389,50 @@ class RepStage:
         out: list[RepStageEvent] = []
         a = max(self._i_low, self._n - BUF_N + 1)
         seg = self._slice(a, self._n - 1)
+        t = seg[:, 0]
         d = seg[:, 1]
         k_peak = self._i_peak - a
-        k_min = i_min - a
-        # end: first bin after the peak within q of the minimum that follows
-        after = np.flatnonzero(d[k_peak : k_min + 1] <= d[k_min] + Q_UNITS)
-        k_end = k_peak + int(after[0]) if after.size else k_min
-        k_start = 0
+        k_min = max(k_peak, i_min - a)
         peak = float(d[k_peak])
+        speed = np.abs(np.gradient(d, t)) if d.size > 2 else np.zeros(d.size)
+        # start: the last bin before the fastest outward bin that moves at < 5 % of that speed; end: the first
+        # bin after the fastest return bin that does (C2/C3-smooth movements creep in and out of rest, so
+        # speed marks the boundaries much better than distance)
+        k_vout = int(np.argmax(speed[: k_peak + 1]))
+        slow = np.flatnonzero(speed[: k_vout + 1] <= BOUNDARY_SPEED * speed[k_vout])
+        k_start = int(slow[-1]) if slow.size else 0
+        k_vback = k_peak + int(np.argmax(speed[k_peak : k_min + 1]))
+        slow = np.flatnonzero(speed[k_vback : k_min + 1] <= BOUNDARY_SPEED * speed[k_vback])
+        k_end = k_vback + int(slow[0]) if slow.size else k_min
         rep = seg[k_start : k_end + 1]
         tr = rep[:, 0]
         dr = rep[:, 1]
         t_start = float(tr[0]) - LP_DELAY_S
         t_end = float(tr[-1]) - LP_DELAY_S
         duration = t_end - t_start
-        # the next excursion starts where this one ended, from the pose there
-        self._i_low = a + k_end
+        # the next excursion starts from the pose where this one came to rest
+        self._i_low = a + k_min
         self._dmin = 0.0
-        self._rest[:] = seg[k_end, 2:5]
+        self._rest[:] = seg[k_min, 2:5]
         if peak < self._h_min() or duration < MIN_REP_S:
             return out
         # the turn: near the peak and slow
-        speed = np.abs(np.gradient(dr, tr)) if dr.size > 2 else np.zeros(dr.size)
-        vmax = float(speed.max()) if speed.size else 0.0
-        turn = np.flatnonzero((dr >= 0.9 * peak) & (speed <= 0.2 * vmax))
+        sp = speed[k_start : k_end + 1]
+        vmax = float(sp.max()) if sp.size else 0.0
+        turn = np.flatnonzero((dr >= 0.9 * peak) & (sp <= 0.2 * vmax))
         kp = k_peak - k_start
         k_arr, k_lv = (int(turn[0]), int(turn[-1])) if turn.size else (kp, kp)
         out_s = float(tr[k_arr] - tr[0])
         pause_s = float(tr[k_lv] - tr[k_arr])
         back_s = float(tr[-1] - tr[k_lv])
-        rest = rep[0, 2:5]
-        at_peak = rep[kp, 2:5] - rest
+        rest = rep[0, 2:7]
+        at_peak = rep[kp, 2:7] - rest
         feats = RepFeatures(
             rest_pitch_deg=float(rest[1]),
             dz_cm=float(at_peak[0]),
             dpitch_deg=float(at_peak[1]),
             droll_deg=float(at_peak[2]),
+            dyaw_deg=float(at_peak[4]),
             peak=peak,
             duration_s=duration,
         )
@@ -451,22 +506,26 @@ class RepStage:
             return []
         exercise, conf = self._classify_final(st)
         durations = np.asarray(st.durations_s)
-        sides = {s for s in st.sides if s is not None}
-        side: Side | None = sides.pop() if len(sides) == 1 else None
+        n_left = sum(1 for s in st.sides if s == "left")
+        n_right = sum(1 for s in st.sides if s == "right")
+        side: Side | None = None
+        if n_left + n_right and max(n_left, n_right) >= 0.8 * len(st.sides):
+            side = "left" if n_left > n_right else "right"
         mean_rep = float(durations.mean())
-        return [
-            SetEvent(
-                t_start_s=st.t_start_s,
-                t_end_s=st.t_last_end_s,
-                exercise=exercise,
-                exercise_confidence=conf,
-                reps=st.n_reps,
-                side=side,
-                mean_rep_s=mean_rep,
-                tempo_cv=float(durations.std() / mean_rep) if durations.size > 1 else None,
-                mean_lateral_tilt_deg=float(np.mean(st.lateral_tilt_deg)) if st.lateral_tilt_deg else None,
-            )
-        ]
+        ev = SetEvent(
+            t_start_s=st.t_start_s,
+            t_end_s=st.t_last_end_s,
+            exercise=exercise,
+            exercise_confidence=conf,
+            reps=st.n_reps,
+            side=side,
+            mean_rep_s=mean_rep,
+            tempo_cv=float(durations.std() / mean_rep) if durations.size > 1 else None,
+            mean_lateral_tilt_deg=float(np.mean(st.lateral_tilt_deg)) if st.lateral_tilt_deg else None,
+        )
+        if self.on_set is not None:
+            self.on_set(ev, set_vector(st.reps))
+        return [ev]
 
     def _classify_final(self, st: _SetState) -> tuple[Exercise, float]:
         if self.declared_exercise is not None:

@@ -43,6 +43,7 @@ class RepFeatures:
     dz_cm: float
     dpitch_deg: float
     droll_deg: float
+    dyaw_deg: float
     peak: float
     duration_s: float
 
@@ -61,9 +62,9 @@ PRONE: Final = Posture("prone", 5.0)
 
 def posture_of(pitch_deg: float) -> Posture:
     """Upright, supine (pelvis' front facing up) or prone / quadruped (front facing down), from anterior tilt."""
-    if pitch_deg < -50.0:
+    if pitch_deg < -40.0:
         return SUPINE
-    if pitch_deg > 50.0:
+    if pitch_deg > 70.0:
         return PRONE
     return UPRIGHT
 
@@ -81,12 +82,15 @@ class ExerciseProfile:
     h_min: float
     one_sided: bool = False
     roll_sign_left: float = 1.0
+    yaw_weight: float = 0.0
 
     def side_of(self, feats: RepFeatures) -> Side | None:
-        """Working side of a rep from the sign of its obliquity change at the turn."""
+        """Working side of a rep: the pelvis tilts down toward the free side (obliquity up on the working side)
+        and, in lunges, turns toward the working side's back (yaw negative for the left leg forward)."""
         if not self.one_sided:
             return None
-        return "left" if feats.droll_deg * self.roll_sign_left > 0 else "right"
+        score = feats.droll_deg * self.roll_sign_left - self.yaw_weight * feats.dyaw_deg
+        return "left" if score > 0 else "right"
 
     def concentric_first(self, feats: RepFeatures) -> bool:
         """Moving the pelvis up first is concentric; with hardly any travel (donkey kick) the kick comes first."""
@@ -97,8 +101,8 @@ class ExerciseProfile:
 
 EXERCISE_PROFILES: Final[dict[Exercise, ExerciseProfile]] = {
     "squat": ExerciseProfile(h_min=10.0),
-    "lunge": ExerciseProfile(h_min=10.0, one_sided=True),
-    "static_lunge": ExerciseProfile(h_min=10.0, one_sided=True),
+    "lunge": ExerciseProfile(h_min=10.0, one_sided=True, yaw_weight=1.0),
+    "static_lunge": ExerciseProfile(h_min=10.0, one_sided=True, yaw_weight=1.0),
     "step_up": ExerciseProfile(h_min=10.0, one_sided=True),
     "glute_bridge": ExerciseProfile(h_min=6.0),
     "single_leg_bridge": ExerciseProfile(h_min=6.0, one_sided=True),

@@ -2,9 +2,10 @@
 
 * :func:`weekly_glute_sessions` is a pure function over a list of ``(date, sets)`` records (one record per
   recorded session); the session store feeds it (``hipsense train-log``).
-* :class:`LongSittingStage` is a pelvis stage: it follows sitting from the activity label (or, without labels,
-  from a posteriorly tilted, still pelvis) and emits an :class:`~sensor.events.AlertEvent` ``"long_sitting"``
-  with a nudge to stand up and do a few bridges once a streak reaches ``threshold_min``.
+* :class:`LongSittingStage` is a pelvis stage: it follows sitting from posture (a pelvis tilted back by more
+  than 10 deg but less than 50 deg, not walking or running: seated, not lying) and emits an
+  :class:`~sensor.events.AlertEvent` ``"long_sitting"`` with a nudge to stand up and do a few bridges once a
+  streak reaches ``threshold_min``.
 
 Guidance: strength work for the hip abductors and extensors two to three times a week, with at least a day
 of recovery in between (e.g. ACSM resistance-training position stand, 2009: 2-3 days per week per muscle group,
@@ -24,16 +25,16 @@ import numpy as np
 from sensor.errors import DataValidationError
 from sensor.events import AlertEvent, SetEvent
 from sensor.pipeline.reps.signals import (
+    CH_GAIT,
     CH_GYR,
     CH_PITCH,
-    CH_SIT,
     RAW_W,
     BinAverager,
     FloatArray,
-    PelvisChunk,
     bin_channels,
     raw_columns,
 )
+from sensor.pipeline.stage import PelvisChunk
 
 WeekStatus = Literal["too_few", "ok", "too_many"]
 
@@ -135,15 +136,15 @@ class LongSittingStage:
 
     Args:
         threshold_min: streak length that triggers the nudge, minutes (repeats every ``threshold_min``).
-        sit_pitch_deg: without activity labels, a still pelvis tilted posteriorly beyond this (anterior tilt
-            below it) counts as sitting.
+        sit_pitch_deg: a pelvis tilted posteriorly beyond this (anterior tilt below it, above -50 deg = lying)
+            counts as seated. Seated pelvises tilt back by 15-25 deg; standing ones by less than 10.
         break_s: how long a break from sitting must last to end the streak, s.
 
     State: the streak start, the last sitting time and the alert count, plus one unfinished 1 s bin.
     """
 
     def __init__(
-        self, *, threshold_min: float = LONG_SITTING_MIN, sit_pitch_deg: float = -12.0, break_s: float = STAND_BREAK_S
+        self, *, threshold_min: float = LONG_SITTING_MIN, sit_pitch_deg: float = -10.0, break_s: float = STAND_BREAK_S
     ) -> None:
         if not (threshold_min > 0 and math.isfinite(threshold_min)):
             raise DataValidationError(
@@ -156,11 +157,11 @@ class LongSittingStage:
         self._streak_start = math.nan
         self._last_sit = math.nan
         self._alerts = 0
-        self._labelled = False
 
     def feed(self, chunk: PelvisChunk) -> list[AlertEvent]:
+        if chunk.pitch_deg is None:
+            return []  # accelerometer-only: no posture
         t, x = self._bins.feed(chunk.t_s, raw_columns(chunk))
-        self._labelled = chunk.activity is not None
         return self._run(t, x)
 
     def finish(self) -> list[AlertEvent]:
@@ -169,10 +170,8 @@ class LongSittingStage:
 
     def _run(self, t: FloatArray, raw: FloatArray) -> list[AlertEvent]:
         x = bin_channels(raw)
-        if self._labelled:
-            sitting = x[:, CH_SIT] > 0.5
-        else:
-            sitting = (x[:, CH_PITCH] < self.sit_pitch_deg) & (x[:, CH_PITCH] > -50.0) & (x[:, CH_GYR] < 0.3)
+        pitch = x[:, CH_PITCH]
+        sitting = (pitch < self.sit_pitch_deg) & (pitch > -50.0) & (x[:, CH_GAIT] < 0.5) & (x[:, CH_GYR] < 0.5)
         out: list[AlertEvent] = []
         for tk, sk in zip(t.tolist(), sitting.tolist(), strict=True):
             if sk:

@@ -5,78 +5,23 @@ bins aligned to absolute time (``floor(t_s / 0.05)``), whatever the sensor's rat
 Only the samples of the one unfinished bin are carried between chunks (at most 50 ms of data), so every chunking
 of a stream produces bit-identical bins.
 
-Vertical acceleration uses the pelvis angles of :mod:`sensor.frames`: the world "up" axis seen in the pelvis frame
-is ``(-cos(roll) sin(pitch), sin(roll), cos(roll) cos(pitch))`` (anterior tilt positive means the AP axis points
-below the horizon; obliquity positive means the left (ML) side is higher).
+The input is the running pipeline's :class:`~sensor.pipeline.stage.PelvisChunk` (mounting removed, orientation
+estimated, world-vertical linear acceleration, causal activity labels).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-from sensor.errors import DataValidationError
-from sensor.frames import STANDARD_GRAVITY_MPS2
+from sensor.pipeline.stage import OTHER, RUNNING, WALKING, PelvisChunk
 
 FloatArray = NDArray[np.float64]
 
 BIN_S: Final = 0.05
 """Width of the averaging bins, s (the pose stream runs at 20 Hz)."""
-
-ACTIVITY_CODES: Final[dict[str, int]] = {
-    "standing": 0,
-    "sitting": 1,
-    "walking": 2,
-    "running": 3,
-    "exercise": 4,
-    "other": 5,
-    "lying": 6,
-}
-"""Per-sample activity labels as small integers (the bin keeps the share of walking/running and sitting)."""
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PelvisChunk:
-    """A chunk of calibrated pelvis-frame data, as the running pipeline hands it to every pelvis stage.
-
-    Attributes:
-        t_s: sample times, s, strictly increasing, shape ``(n,)``.
-        acc_pelvis_mps2: specific force (gravity included) on the pelvis axes AP, ML, V, m/s^2, shape ``(n, 3)``.
-        gyr_pelvis_radps: angular rate on AP, ML, V, rad/s, shape ``(n, 3)``.
-        roll_deg: obliquity, + = left side higher, shape ``(n,)``.
-        pitch_deg: anterior tilt, + = anterior, shape ``(n,)``.
-        activity: per-sample activity labels (keys of :data:`ACTIVITY_CODES`), or ``None`` when unknown.
-    """
-
-    t_s: FloatArray
-    acc_pelvis_mps2: FloatArray
-    gyr_pelvis_radps: FloatArray
-    roll_deg: FloatArray
-    pitch_deg: FloatArray
-    activity: NDArray[np.str_] | None = None
-
-    def __post_init__(self) -> None:
-        n = self.t_s.shape[0]
-        for name, arr, shape in (
-            ("acc_pelvis_mps2", self.acc_pelvis_mps2, (n, 3)),
-            ("gyr_pelvis_radps", self.gyr_pelvis_radps, (n, 3)),
-            ("roll_deg", self.roll_deg, (n,)),
-            ("pitch_deg", self.pitch_deg, (n,)),
-        ):
-            if arr.shape != shape:
-                raise DataValidationError(
-                    f"{name} has shape {arr.shape} but {n} samples need shape {shape}", field=name
-                )
-        if self.activity is not None and self.activity.shape != (n,):
-            raise DataValidationError(
-                f"activity has shape {self.activity.shape}; pass one label per sample ({n}) or None", field="activity"
-            )
-
-    def __len__(self) -> int:
-        return int(self.t_s.shape[0])
 
 
 # channels of a bin, in this order
@@ -85,48 +30,44 @@ CH_PITCH: Final = 1  # anterior tilt, deg
 CH_ROLL: Final = 2  # obliquity, deg
 CH_GYR: Final = 3  # angular rate magnitude, rad/s
 CH_GAIT: Final = 4  # share of samples labelled walking or running
-CH_SIT: Final = 5  # share of samples labelled sitting
+CH_YAW: Final = 5  # pelvic rotation, deg (drifts: only used within one rep)
 N_CH: Final = 6
 
 
-RAW_W: Final = 10
-"""Raw columns averaged per bin: acc AP, ML, V; gyr AP, ML, V; roll; pitch; gait share; sitting share."""
+RAW_W: Final = 9
+"""Raw columns averaged per bin: vertical linear acc; gyr AP, ML, V; roll; pitch; yaw; gait share; "other" share."""
 
 
 def raw_columns(chunk: PelvisChunk) -> FloatArray:
-    """The per-sample columns that are averaged into bins, shape ``(n, RAW_W)``."""
-    out = np.empty((len(chunk), RAW_W))
-    out[:, 0:3] = chunk.acc_pelvis_mps2
-    out[:, 3:6] = chunk.gyr_pelvis_radps
-    out[:, 6] = chunk.roll_deg
-    out[:, 7] = chunk.pitch_deg
-    if chunk.activity is None:
-        out[:, 8:10] = 0.0
-    else:
-        act = chunk.activity
-        out[:, 8] = (act == "walking") | (act == "running")
-        out[:, 9] = act == "sitting"
+    """The per-sample columns that are averaged into bins, shape ``(n, RAW_W)``.
+
+    Needs the orientation (gyroscope input); for accelerometer-only chunks the angles are missing and the
+    caller skips the chunk.
+    """
+    n = len(chunk)
+    out = np.empty((n, RAW_W))
+    out[:, 0] = chunk.lin_acc_up_mps2 if chunk.lin_acc_up_mps2 is not None else 0.0
+    out[:, 1] = chunk.gyr_ap_radps if chunk.gyr_ap_radps is not None else 0.0
+    out[:, 2] = chunk.gyr_ml_radps if chunk.gyr_ml_radps is not None else 0.0
+    out[:, 3] = chunk.gyr_v_radps if chunk.gyr_v_radps is not None else 0.0
+    out[:, 4] = chunk.roll_deg if chunk.roll_deg is not None else 0.0
+    out[:, 5] = chunk.pitch_deg if chunk.pitch_deg is not None else 0.0
+    out[:, 6] = chunk.yaw_deg if chunk.yaw_deg is not None else 0.0
+    act = chunk.activity
+    out[:, 7] = (act == WALKING) | (act == RUNNING)
+    out[:, 8] = act == OTHER
     return out
 
 
 def bin_channels(raw: FloatArray) -> FloatArray:
-    """Channels (see ``CH_*``) of binned raw columns, shape ``(m, N_CH)``.
-
-    The bin's mean acceleration is projected on the up axis of the bin's mean angles: over 50 ms the pelvis
-    turns by well under a degree in these exercises, so this equals the mean of the per-sample projections.
-    """
-    r = np.radians(raw[:, 6])
-    p = np.radians(raw[:, 7])
-    cr = np.cos(r)
+    """Channels (see ``CH_*``) of binned raw columns, shape ``(m, N_CH)``."""
     out = np.empty((raw.shape[0], N_CH))
-    out[:, CH_A_VERT] = (
-        -cr * np.sin(p) * raw[:, 0] + np.sin(r) * raw[:, 1] + cr * np.cos(p) * raw[:, 2] - STANDARD_GRAVITY_MPS2
-    )
-    out[:, CH_PITCH] = raw[:, 7]
-    out[:, CH_ROLL] = raw[:, 6]
-    out[:, CH_GYR] = np.sqrt(raw[:, 3] ** 2 + raw[:, 4] ** 2 + raw[:, 5] ** 2)
-    out[:, CH_GAIT] = raw[:, 8]
-    out[:, CH_SIT] = raw[:, 9]
+    out[:, CH_A_VERT] = raw[:, 0]
+    out[:, CH_PITCH] = raw[:, 5]
+    out[:, CH_ROLL] = raw[:, 4]
+    out[:, CH_GYR] = np.sqrt(raw[:, 1] ** 2 + raw[:, 2] ** 2 + raw[:, 3] ** 2)
+    out[:, CH_GAIT] = raw[:, 7]
+    out[:, CH_YAW] = raw[:, 6]
     return out
 
 

@@ -7,12 +7,12 @@ from the simulator (``sensor.sim``); these signals only pin down the state machi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.reps.signals import PelvisChunk
+from sensor.pipeline.stage import OTHER, PelvisChunk
 
 
 @dataclass(frozen=True)
@@ -67,21 +67,94 @@ def build(
     acc = up * (az + STANDARD_GRAVITY_MPS2)[:, None] + rng.normal(0.0, noise_acc_mps2, (t.size, 3))
     gyr = np.stack([np.gradient(r, dt), np.gradient(p, dt), np.zeros_like(t)], axis=1)
     gyr += rng.normal(0.0, noise_gyr_radps, gyr.shape)
+    return make_chunk(
+        t,
+        acc,
+        gyr,
+        roll + rng.normal(0.0, noise_deg, t.size),
+        pitch + rng.normal(0.0, noise_deg, t.size),
+        az + rng.normal(0.0, noise_acc_mps2, t.size),
+    )
+
+
+def make_chunk(
+    t: np.ndarray,
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    roll: np.ndarray,
+    pitch: np.ndarray,
+    lin_up: np.ndarray,
+    activity: np.ndarray | None = None,
+    first_index: int = 0,
+) -> PelvisChunk:
+    n = t.size
     return PelvisChunk(
+        sensor_id="synth",
+        sampling_rate_hz=100.0,
         t_s=t,
-        acc_pelvis_mps2=acc,
-        gyr_pelvis_radps=gyr,
-        roll_deg=roll + rng.normal(0.0, noise_deg, t.size),
-        pitch_deg=pitch + rng.normal(0.0, noise_deg, t.size),
+        sample_index=np.arange(first_index, first_index + n, dtype=np.int64),
+        acc_ap_mps2=acc[:, 0],
+        acc_ml_mps2=acc[:, 1],
+        acc_v_mps2=acc[:, 2],
+        lin_acc_up_mps2=lin_up,
+        gyr_ap_radps=gyr[:, 0],
+        gyr_ml_radps=gyr[:, 1],
+        gyr_v_radps=gyr[:, 2],
+        roll_deg=roll,
+        pitch_deg=pitch,
+        yaw_deg=np.zeros(n),
+        activity=np.full(n, OTHER, dtype=np.int8) if activity is None else activity,
+        mounting_confidence=1.0,
     )
 
 
 def slice_chunk(c: PelvisChunk, a: int, b: int) -> PelvisChunk:
-    return PelvisChunk(
+    """Samples ``a:b`` of a chunk (views)."""
+
+    def cut(x: np.ndarray | None) -> np.ndarray | None:
+        return None if x is None else x[a:b]
+
+    return replace(
+        c,
         t_s=c.t_s[a:b],
-        acc_pelvis_mps2=c.acc_pelvis_mps2[a:b],
-        gyr_pelvis_radps=c.gyr_pelvis_radps[a:b],
-        roll_deg=c.roll_deg[a:b],
-        pitch_deg=c.pitch_deg[a:b],
-        activity=None if c.activity is None else c.activity[a:b],
+        sample_index=c.sample_index[a:b],
+        acc_ap_mps2=c.acc_ap_mps2[a:b],
+        acc_ml_mps2=c.acc_ml_mps2[a:b],
+        acc_v_mps2=c.acc_v_mps2[a:b],
+        lin_acc_up_mps2=cut(c.lin_acc_up_mps2),
+        gyr_ap_radps=cut(c.gyr_ap_radps),
+        gyr_ml_radps=cut(c.gyr_ml_radps),
+        gyr_v_radps=cut(c.gyr_v_radps),
+        roll_deg=cut(c.roll_deg),
+        pitch_deg=cut(c.pitch_deg),
+        yaw_deg=cut(c.yaw_deg),
+        activity=c.activity[a:b],
     )
+
+
+def concat_chunks(chunks: list[PelvisChunk]) -> PelvisChunk:
+    """One chunk from consecutive chunks (test helper; stages never do this)."""
+
+    def cat(name: str) -> np.ndarray | None:
+        parts = [getattr(c, name) for c in chunks]
+        return None if parts[0] is None else np.concatenate(parts)
+
+    first = chunks[0]
+    return replace(first, **{n: cat(n) for n in ARRAY_FIELDS})
+
+
+ARRAY_FIELDS = (
+    "t_s",
+    "sample_index",
+    "acc_ap_mps2",
+    "acc_ml_mps2",
+    "acc_v_mps2",
+    "lin_acc_up_mps2",
+    "gyr_ap_radps",
+    "gyr_ml_radps",
+    "gyr_v_radps",
+    "roll_deg",
+    "pitch_deg",
+    "yaw_deg",
+    "activity",
+)

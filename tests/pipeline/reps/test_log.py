@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 from sensor.errors import DataValidationError, HipSenseError
 from sensor.events import SetEvent
 from sensor.pipeline.reps.log import LongSittingStage, SessionRecord, weekly_glute_sessions
-from sensor.pipeline.reps.signals import PelvisChunk
+from sensor.pipeline.stage import WALKING, PelvisChunk
+from tests.pipeline.reps.synth import make_chunk, slice_chunk
 
 
 def _set(reps: int) -> SetEvent:
@@ -52,14 +54,15 @@ def test_bad_guidance_is_a_typed_error() -> None:
 
 
 def _seated(minutes: float, *, stand_at_min: tuple[float, float] | None = None, fs_hz: float = 10.0) -> PelvisChunk:
+    """A seated pelvis (tilted back 20 deg), optionally standing (upright) for a while."""
     t = np.arange(int(minutes * 60 * fs_hz)) / fs_hz
-    act = np.full(t.size, "sitting")
+    pitch = np.full(t.size, -20.0)
     if stand_at_min is not None:
         a, b = stand_at_min
-        act[(t >= a * 60) & (t < b * 60)] = "standing"
+        pitch[(t >= a * 60) & (t < b * 60)] = 0.0
     z = np.zeros((t.size, 3))
     acc = np.tile([0.0, 0.0, 9.80665], (t.size, 1))
-    return PelvisChunk(t, acc, z, np.zeros(t.size), np.full(t.size, -20.0), act)
+    return make_chunk(t, acc, z, np.zeros(t.size), pitch, np.zeros(t.size))
 
 
 def test_long_sitting_alerts_at_threshold_and_repeats() -> None:
@@ -81,10 +84,16 @@ def test_a_real_break_resets_the_streak_a_shift_does_not() -> None:
     assert [round(a.t_s) for a in alerts2] == [30 * 60]
 
 
-def test_unlabelled_posture_fallback_counts_a_reclined_still_pelvis() -> None:
+def test_walking_with_a_tilted_pelvis_is_not_sitting() -> None:
     c = _seated(50.0)
-    unlabelled = PelvisChunk(c.t_s, c.acc_pelvis_mps2, c.gyr_pelvis_radps, c.roll_deg, c.pitch_deg, None)
-    assert len(LongSittingStage().feed(unlabelled)) == 1
+    walking = replace(c, activity=np.full(len(c), WALKING, dtype=np.int8))
+    assert LongSittingStage().feed(walking) == []
+
+
+def test_lying_is_not_sitting() -> None:
+    c = _seated(50.0)
+    assert c.pitch_deg is not None
+    assert LongSittingStage().feed(replace(c, pitch_deg=c.pitch_deg - 70.0)) == []
 
 
 @settings(max_examples=10, deadline=None)
@@ -96,18 +105,7 @@ def test_long_sitting_is_chunk_invariant(step: int) -> None:
     stage = LongSittingStage(threshold_min=20.0)
     alerts = []
     for i in range(0, len(c), step):
-        sl = slice(i, i + step)
-        assert c.activity is not None
-        alerts += stage.feed(
-            PelvisChunk(
-                c.t_s[sl],
-                c.acc_pelvis_mps2[sl],
-                c.gyr_pelvis_radps[sl],
-                c.roll_deg[sl],
-                c.pitch_deg[sl],
-                c.activity[sl],
-            )
-        )
+        alerts += stage.feed(slice_chunk(c, i, i + step))
     alerts += stage.finish()
     assert alerts == ref_alerts
     assert len(alerts) == 1

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensor.pipeline.reps import PelvisChunk, RepStage
+from sensor.pipeline.reps import RepStage
 from sensor.pipeline.reps.signals import BinAverager, raw_columns
+from sensor.pipeline.stage import PelvisChunk
 from tests.pipeline.reps.synth import Excursion, build, slice_chunk
 
 
@@ -87,4 +90,4 @@ def vars_of(stage: RepStage) -> dict[str, object]:
 
 
 def shifted(c: PelvisChunk, dt_s: float) -> PelvisChunk:
-    return PelvisChunk(c.t_s + dt_s, c.acc_pelvis_mps2, c.gyr_pelvis_radps, c.roll_deg, c.pitch_deg)
+    return replace(c, t_s=c.t_s + dt_s)
