@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--declared", action="store_true", help="also run with the true exercise declared")
     ap.add_argument("--e2e", action="store_true", help="through HipPipeline's automatic calibration")
     ap.add_argument("--false-reps-min", type=float, default=30.0)
+    ap.add_argument("--chunk-s", type=float, default=0.1, help="feed the pipeline in chunks of this length, s")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     print("command: python bench/bench_reps_accuracy.py " + " ".join(sys.argv[1:] if argv is None else argv))
@@ -220,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     lat: list[float] = []
     seeds = range(args.first_seed, args.first_seed + args.cases)
     for seed in seeds:
-        r = run_case(make_scenario(seed), e2e=args.e2e)
+        r = run_case(make_scenario(seed), e2e=args.e2e, chunk_s=args.chunk_s)
         total.extend(r.score)
         holds_true += r.holds_true
         holds_found += r.holds_found

@@ -85,14 +85,21 @@ Z_MAX_CM: Final = 90.0
 GAIT_VETO_S: Final = 2.0
 """Walking or running labelled for this long without a break stops rep detection (shorter runs of the label
 happen inside fast reps)."""
-STILL_GYR_RADPS: Final = 0.2
+ZUPT_GYR_RADPS: Final = 0.2
+"""Zero-velocity updates below this angular rate (with no vertical acceleration)."""
+STILL_GYR_RADPS: Final = 0.06
+"""Still (for rest poses and holds) below this angular rate: slow reps turn at 0.1-0.2 rad/s."""
 STILL_ACC_MPS2: Final = 0.2
 STILL_BINS: Final = 4
 Q_UNITS: Final = 0.5
 """Tolerance around a minimum of D (cm or deg) that still counts as "at rest"."""
 BOUNDARY_SPEED: Final = 0.05
 """A rep starts and ends where the pose moves at less than this share of its fastest speed."""
-SETTLE_S: Final = 0.25
+SETTLE_S: Final = 0.15
+STOP_SPEED: Final = 0.08
+"""A rep ends where the pose moves at less than this share of the rep's top speed (and stays slow)..."""
+TURN_SPEED: Final = 0.3
+"""... or where the pose speed had a minimum below this share and picks up again (the next rep starts)."""
 POSTURE_CHANGE_S: Final = 2.0
 MAX_REP_S: Final = 12.0
 """An excursion that has not come back after this long (and is not a still hold) is a new rest pose."""
@@ -161,7 +168,10 @@ class RepStage:
         self._zi_slow: FloatArray | None = None
         self._acc_bias = 0.0
         self._gait_run = 0.0
-        self._quiet_tail = np.zeros(STILL_BINS - 1)
+        self._prev = (0.0, 0.0, 0.0)
+        self._vmax = 0.0
+        self._smin = 0.0
+        self._quiet_tail = np.zeros((STILL_BINS - 1, 2))
         self._v = 0.0
         self._z = 0.0
         # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw)
@@ -179,6 +189,9 @@ class RepStage:
         self._i_min = 0
         self._still_far_since = -1.0
         self._other_class_since = -1.0
+        self._cand = [0.0, 0.0, 0.0]
+        self._cand_valid = False
+        self._i_cand = 0
         self._set: _SetState | None = None
 
     # ------------------------------------------------------------------ public
@@ -201,7 +214,7 @@ class RepStage:
         return out
 
     # ------------------------------------------------------------------ internals
-    def _filters(self, x: FloatArray) -> tuple[FloatArray, NDArray[np.bool_]]:
+    def _filters(self, x: FloatArray) -> tuple[FloatArray, NDArray[np.bool_], NDArray[np.bool_]]:
         """Low-passed channels and the stillness flag for a run of bins.
 
         Still: the low-passed angular rate and the bin's vertical acceleration are small in this bin and the
@@ -214,12 +227,15 @@ class RepStage:
             self._zi_slow = lfilter_zi(_B_SLOW, _A_SLOW) * x[0, CH_A_VERT]
         a_slow, self._zi_slow = lfilter(_B_SLOW, _A_SLOW, x[:, CH_A_VERT], zi=self._zi_slow)
         # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
-        quiet = (y[:, CH_GYR] < STILL_GYR_RADPS) & (np.abs(x[:, CH_A_VERT] - a_slow) < STILL_ACC_MPS2)
+        no_acc = np.abs(x[:, CH_A_VERT] - a_slow) < STILL_ACC_MPS2
+        quiet = np.stack([(y[:, CH_GYR] < ZUPT_GYR_RADPS) & no_acc, (y[:, CH_GYR] < STILL_GYR_RADPS) & no_acc], axis=1)
         q = np.concatenate([self._quiet_tail, quiet.astype(np.float64)])
-        run = np.convolve(q, np.ones(STILL_BINS), mode="valid")
-        self._quiet_tail = q[q.size - (STILL_BINS - 1) :]
-        still: NDArray[np.bool_] = run >= STILL_BINS - 0.5
-        return y, still
+        k = np.ones(STILL_BINS)
+        run = np.stack([np.convolve(q[:, 0], k, mode="valid"), np.convolve(q[:, 1], k, mode="valid")], axis=1)
+        self._quiet_tail = q[q.shape[0] - (STILL_BINS - 1) :]
+        zupt: NDArray[np.bool_] = run[:, 0] >= STILL_BINS - 0.5
+        still: NDArray[np.bool_] = run[:, 1] >= STILL_BINS - 0.5
+        return y, zupt, still
 
     def _h_min(self) -> float:
         if self.declared_exercise is not None:
@@ -231,18 +247,20 @@ class RepStage:
         if t_bin.size == 0:
             return out
         x_bin = bin_channels(raw_bin)
-        y, still_arr = self._filters(x_bin)
+        y, zupt_arr, still_arr = self._filters(x_bin)
         ts = t_bin.tolist()
         avs = y[:, CH_A_VERT].tolist()
         ps = y[:, CH_PITCH].tolist()
         rs = y[:, CH_ROLL].tolist()
         ys = y[:, CH_YAW].tolist()
         stills = still_arr.tolist()
+        zupts = zupt_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
         rows: list[tuple[float, float, float, float, float, float, float]] = []
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
         gait_run = self._gait_run
+        prev = self._prev
         rest = self._rest
         for j, t in enumerate(ts):
             pitch = ps[j]
@@ -251,7 +269,7 @@ class RepStage:
             # vertical travel: zero-velocity updates and bias learning while still; between reps velocity and
             # travel leak fast (walking about never stops), during a rep slowly
             idle = self._mode == _IDLE
-            if still:
+            if zupts[j]:
                 bias += 0.02 * (avs[j] - bias)
                 v = 0.0
             else:
@@ -266,6 +284,11 @@ class RepStage:
             dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
             d = math.sqrt(dz * dz + dp * dp + dr * dr)
+            qz = z_cm - prev[0]
+            qp = pitch - prev[1]
+            qr = roll - prev[2]
+            speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
+            prev = (z_cm, pitch, roll)
             i = n0 + j
             rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j]))
             mode = self._mode
@@ -284,6 +307,8 @@ class RepStage:
                 h_on = max(self._h_min(), 0.35 * amp)
                 if d > h_on:
                     self._mode = _OUT
+                    self._cand_valid = False
+                    self._vmax = speed
                     self._t_on = t
                     self._peak = d
                     self._i_peak = i
@@ -293,9 +318,10 @@ class RepStage:
                 if st is not None and t - st.t_last_end_s > st.gap_s:
                     out.extend(self._end_set())
                     st = None
-                if still and (st is None or d < 0.3 * amp):
-                    self._track_rest(z_cm, pitch, roll, 0.2)
-                elif st is None:
+                # the rest pose follows sway and drift, never the start of a (slow) movement
+                if still and d < 0.25 * h_on:
+                    self._track_rest(z_cm, pitch, roll, 0.1)
+                elif st is None and d < 0.5 * h_on:
                     self._track_rest(z_cm, pitch, roll, 0.02)
                 self._dmin = min(self._dmin, d)
                 if d <= self._dmin + Q_UNITS:
@@ -322,28 +348,50 @@ class RepStage:
                 else:
                     self._still_far_since = -1.0
                 holding = self._still_far_since >= 0 and t - self._still_far_since >= 1.0
+                if holding:
+                    # maybe a hold, maybe a new start position (hip thrust set-up, sitting down): remember it
+                    self._cand[:] = (z_cm, pitch, roll)
+                    self._i_cand = i
+                    self._cand_valid = True
+                elif self._cand_valid and not still:
+                    cz = z_cm - self._cand[0]
+                    cp = (pitch - self._cand[1] + 180.0) % 360.0 - 180.0
+                    cr = roll - self._cand[2]
+                    dc = math.sqrt(cz * cz + cp * cp + cr * cr)
+                    if dc > max(posture_of(self._cand[1]).h_min, 8.0):
+                        self._cand_valid = False
+                        if d >= self._peak - 0.5 * dc:
+                            # moving away from both: the held pose was a new start position, and this is
+                            # the first rep from it
+                            self._write_rows(rows)
+                            rows = []
+                            out.extend(self._rebase(i, t))
+                            continue
                 if abs(dz) > Z_MAX_CM:
                     out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
                 if (holding and t - self._still_far_since > HOLD_MAX_S) or (not holding and t - self._t_on > MAX_REP_S):
                     out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
-                if d < 0.35 * self._peak:
+                self._vmax = max(self._vmax, speed)
+                if d < 0.5 * self._peak:
                     self._mode = _BACK
-                    self._dmin = d
+                    self._smin = speed
                     self._i_min = i
                     self._t_min = t
                 continue
-            # _BACK: wait for the pelvis to stop at the end of the rep
+            # _BACK: wait for the pelvis to stop (or turn) at the end of the rep
             if d > 0.6 * self._peak and d > self._h_min():
-                # it went out again before settling: same excursion (e.g. a wobble at the turn)
+                # it went out again before stopping: same excursion (e.g. a wobble at the turn)
                 self._mode = _OUT
                 continue
-            if d < self._dmin - 0.3:
-                self._dmin = d
+            if speed < self._smin:
+                self._smin = speed
                 self._i_min = i
                 self._t_min = t
-            elif t - self._t_min >= SETTLE_S:
+            stopped = self._smin <= STOP_SPEED * self._vmax and t - self._t_min >= SETTLE_S
+            turned = self._smin <= TURN_SPEED * self._vmax and speed >= self._smin + 0.15 * self._vmax
+            if stopped or turned or t - self._t_min >= 1.0:
                 self._write_rows(rows)
                 rows = []
                 self._v, self._z, self._acc_bias = v, z, bias
@@ -352,6 +400,7 @@ class RepStage:
         self._write_rows(rows)
         self._v, self._z, self._acc_bias = v, z, bias
         self._gait_run = gait_run
+        self._prev = prev
         return out
 
     def _write_rows(self, rows: list[tuple[float, float, float, float, float, float, float]]) -> None:
@@ -374,7 +423,28 @@ class RepStage:
     def _posture_changed(self, pitch: float) -> bool:
         return posture_of(pitch).name != posture_of(float(self._rest[1])).name
 
+    def _rebase(self, i: int, t: float) -> list[RepStageEvent]:
+        """Make the remembered still pose the rest pose; the excursion since then becomes the current one."""
+        self._rest[:] = self._cand
+        a = self._i_cand
+        idx = np.arange(a, i + 1) % BUF_N
+        rows = self._buf[idx]
+        dp = (rows[:, 3] - self._rest[1] + 180.0) % 360.0 - 180.0
+        d = np.sqrt((rows[:, 2] - self._rest[0]) ** 2 + dp**2 + (rows[:, 4] - self._rest[2]) ** 2)
+        self._buf[idx, 1] = d
+        k = int(np.argmax(d))
+        self._peak = float(d[k])
+        self._i_peak = a + k
+        self._i_low = a
+        self._dmin = 0.0
+        self._t_on = t
+        self._mode = _OUT
+        self._still_far_since = -1.0
+        self._other_class_since = -1.0
+        return self._end_set()
+
     def _posture_change(self, i: int, z_cm: float, pitch: float, roll: float) -> list[RepStageEvent]:
+        self._cand_valid = False
         self._mode = _IDLE
         self._rest[:] = (z_cm, pitch, roll)
         self._reset_min(i, 0.0)
@@ -395,15 +465,12 @@ class RepStage:
         k_min = max(k_peak, i_min - a)
         peak = float(d[k_peak])
         speed = np.abs(np.gradient(d, t)) if d.size > 2 else np.zeros(d.size)
-        # start: the last bin before the fastest outward bin that moves at < 5 % of that speed; end: the first
-        # bin after the fastest return bin that does (C2/C3-smooth movements creep in and out of rest, so
-        # speed marks the boundaries much better than distance)
+        # start: the last bin before the fastest outward bin that moves at < 5 % of that speed (C2/C3-smooth
+        # movements creep out of rest, so speed marks the boundary much better than distance)
         k_vout = int(np.argmax(speed[: k_peak + 1]))
         slow = np.flatnonzero(speed[: k_vout + 1] <= BOUNDARY_SPEED * speed[k_vout])
         k_start = int(slow[-1]) if slow.size else 0
-        k_vback = k_peak + int(np.argmax(speed[k_peak : k_min + 1]))
-        slow = np.flatnonzero(speed[k_vback : k_min + 1] <= BOUNDARY_SPEED * speed[k_vback])
-        k_end = k_vback + int(slow[0]) if slow.size else k_min
+        k_end = k_min  # where the pose stopped or turned (see the BACK state)
         rep = seg[k_start : k_end + 1]
         tr = rep[:, 0]
         dr = rep[:, 1]
