@@ -26,12 +26,11 @@ from numpy.typing import NDArray
 
 from sensor.events import Exercise
 from sensor.frames import Side
-from sensor.pipeline.reps._centroids import CENTROIDS
+from sensor.pipeline.reps._centroids import CENTROIDS, SCALES
 
 FloatArray = NDArray[np.float64]
 
 FEATURES: Final = ("rest_pitch_deg", "dz_cm", "dpitch_deg", "abs_droll_deg", "roll_alternation")
-SCALES: Final = np.array([15.0, 6.0, 8.0, 3.0, 0.5])
 TEMPERATURE: Final = 2.0
 
 
@@ -133,10 +132,11 @@ class ExerciseClassifier:
         table = CENTROIDS if centroids is None else centroids
         self.names: list[Exercise] = list(table)
         self.centroids = np.array([table[n] for n in self.names], dtype=np.float64)
+        self.scales = np.array(SCALES, dtype=np.float64)
 
     def scores(self, vec: FloatArray, n_reps: int) -> FloatArray:
         """Squared scaled distances to every centroid (the alternation feature only counts from 2 reps on)."""
-        diff = (self.centroids - vec[None, :]) / SCALES[None, :]
+        diff = (self.centroids - vec[None, :]) / self.scales[None, :]
         if n_reps < 2:
             diff[:, 4] = 0.0
         out: FloatArray = np.einsum("ij,ij->i", diff, diff)
