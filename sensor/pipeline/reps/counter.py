@@ -86,6 +86,8 @@ GAIT_VETO_S: Final = 2.0
 """Walking or running labelled for this long without a break stops rep detection (shorter runs of the label
 happen inside fast reps)."""
 ZUPT_GYR_RADPS: Final = 0.2
+ZUPT_ACC_MPS2: Final = 0.15
+ZUPT_BINS: Final = 8
 """Zero-velocity updates below this angular rate (with no vertical acceleration)."""
 STILL_GYR_RADPS: Final = 0.06
 """Still (for rest poses and holds) below this angular rate: slow reps turn at 0.1-0.2 rad/s."""
@@ -171,7 +173,7 @@ class RepStage:
         self._prev = (0.0, 0.0, 0.0)
         self._vmax = 0.0
         self._smin = 0.0
-        self._quiet_tail = np.zeros((STILL_BINS - 1, 2))
+        self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
         self._v = 0.0
         self._z = 0.0
         # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw)
@@ -227,14 +229,21 @@ class RepStage:
             self._zi_slow = lfilter_zi(_B_SLOW, _A_SLOW) * x[0, CH_A_VERT]
         a_slow, self._zi_slow = lfilter(_B_SLOW, _A_SLOW, x[:, CH_A_VERT], zi=self._zi_slow)
         # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
-        no_acc = np.abs(x[:, CH_A_VERT] - a_slow) < STILL_ACC_MPS2
-        quiet = np.stack([(y[:, CH_GYR] < ZUPT_GYR_RADPS) & no_acc, (y[:, CH_GYR] < STILL_GYR_RADPS) & no_acc], axis=1)
+        dev = np.abs(x[:, CH_A_VERT] - a_slow)
+        quiet = np.stack(
+            [
+                (y[:, CH_GYR] < ZUPT_GYR_RADPS) & (dev < ZUPT_ACC_MPS2),
+                (y[:, CH_GYR] < STILL_GYR_RADPS) & (dev < STILL_ACC_MPS2),
+            ],
+            axis=1,
+        )
         q = np.concatenate([self._quiet_tail, quiet.astype(np.float64)])
-        k = np.ones(STILL_BINS)
-        run = np.stack([np.convolve(q[:, 0], k, mode="valid"), np.convolve(q[:, 1], k, mode="valid")], axis=1)
-        self._quiet_tail = q[q.shape[0] - (STILL_BINS - 1) :]
-        zupt: NDArray[np.bool_] = run[:, 0] >= STILL_BINS - 0.5
-        still: NDArray[np.bool_] = run[:, 1] >= STILL_BINS - 0.5
+        run_z = np.convolve(q[:, 0], np.ones(ZUPT_BINS), mode="valid")
+        run_s = np.convolve(q[:, 1], np.ones(STILL_BINS), mode="valid")
+        self._quiet_tail = q[q.shape[0] - (ZUPT_BINS - 1) :]
+        # a slow movement has little acceleration in its middle: only a long quiet run means zero velocity
+        zupt: NDArray[np.bool_] = run_z >= ZUPT_BINS - 0.5
+        still: NDArray[np.bool_] = run_s[ZUPT_BINS - STILL_BINS :] >= STILL_BINS - 0.5
         return y, zupt, still
 
     def _h_min(self) -> float:
