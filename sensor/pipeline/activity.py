@@ -157,7 +157,13 @@ class BoutTracker:
         return [BoutEvent(t_start_s=self.cur_start_t, t_end_s=t_end, activity=_activity(self.cur))]
 
     def finish(self) -> list[BoutEvent]:
-        out = self._close(self._last_t)
+        """End of stream: a different activity that lasted to the end ends the current bout where it began."""
+        if self.cand is not None:
+            out = self._close(self.cand_start_t)
+            self.cur, self.cur_start_t = self.cand, self.cand_start_t
+            out.extend(self._close(self._last_t))
+        else:
+            out = self._close(self._last_t)
         self.cur = None
         return out
 

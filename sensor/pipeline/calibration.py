@@ -35,7 +35,6 @@ from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import butter_lowpass
 
 FloatArray = NDArray[np.float64]
 VerticalSource = Literal["prior", "standing", "gait"]
@@ -108,6 +107,7 @@ class CalibrationConfig:
     gait_acc_std_mps2: float = 0.9
     forget_per_s: float = 0.995
     turn_rate_radps: float = 0.2
+    turn_sign_weight: float = 0.5
     start_window_s: float = 2.0
     prior_sign_weight: float = 0.3
     lock_confidence: float = 0.5
@@ -115,39 +115,61 @@ class CalibrationConfig:
     update_angle_deg: float = 0.5
 
 
-_NQ = 3 + 3 + 3 + 3 + 9 + 3 + 3 + 1  # acc, acc^2, gyr, gyr^2, a_h a_h^T, a_h, up, w_up
+_NR = 12  # rest statistics: acc, acc^2, gyr, gyr^2
+_NM = 20  # motion statistics: a_h a_h^T, a_h, up, w_up, f_v, horizontal gyro
+
+
+@dataclass(slots=True)
+class _RestRecord:
+    quiet: bool
+    acc_std_mps2: float
+    vertical: FloatArray | None
+    bias: FloatArray | None
 
 
 @dataclass(slots=True)
 class _State:
-    partial: list[FloatArray] = field(default_factory=list)
-    partial_n: int = 0
-    quiet_run: int = 0
+    rest_partial: list[FloatArray] = field(default_factory=list)
+    rest_n: int = 0
+    motion_partial: list[FloatArray] = field(default_factory=list)
+    motion_n: int = 0
+    rest_log: deque[_RestRecord] = field(default_factory=deque)
     quiet_acc: FloatArray = field(default_factory=lambda: np.zeros(3))
     quiet_gyr: FloatArray = field(default_factory=lambda: np.zeros(3))
     quiet_n: int = 0
+    prev_quiet_rest: bool = False
     prev_quiet: bool = False
     gait_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
+    odd_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
+    even_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
+    odd_n: float = 0.0
+    step_n: float | None = None
+    gait_segments: int = 0
+    recent_rows: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=3))
     gait_n: float = 0.0
     gait_s_total: float = 0.0
     gait_up: FloatArray = field(default_factory=lambda: np.zeros(3))
     sign_start: FloatArray = field(default_factory=lambda: np.zeros(3))
     sign_turn: FloatArray = field(default_factory=lambda: np.zeros(3))
     start_left: int = 0
+    quiet_s_before: float = 0.0
     recent_dv: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=2))
     vertical: FloatArray | None = None
-    vertical_source: VerticalSource = "prior"
     bias: FloatArray | None = None
+    bias_out: FloatArray | None = None
     segments: int = 0
     locked: bool = False
 
 
 class MountingCalibrator:
-    """Streaming mounting calibration on a fixed sample grid.
+    """Streaming mounting calibration on a fixed sample grid, in two passes over each chunk.
 
-    Call :meth:`feed` with consecutive sensor-frame samples and the orientation filter's up vectors for them;
-    it returns the mounting updates as ``(first_sample_index, Mounting)`` pairs, effective from that absolute
-    sample index on.
+    1. :meth:`feed_rest` (raw samples): quiet periods -> vertical and gyroscope bias. Returns bias updates
+       ``(first_sample_index, bias)`` so that the orientation filter can use them from that sample on.
+    2. :meth:`feed_motion` (the same samples with the orientation filter's up vectors): the forward axis, its
+       sign and the confidence. Returns mounting updates ``(first_sample_index, Mounting)``.
+
+    Both passes cut the stream at the same absolute grid points, so the result does not depend on chunk sizes.
     """
 
     def __init__(
@@ -159,10 +181,9 @@ class MountingCalibrator:
         self.prior = prior or Mounting.identity()
         self.mounting = self.prior
         self._s = _State()
-        self._n_seen = 0
-        # its own up estimate (sensor-frame low-pass): good enough for horizontal projections, and independent
-        # of the gyro bias this calibration feeds to the orientation filter
-        self._lp = butter_lowpass(0.3, self.fs, order=2)
+        self._n_rest = 0
+        self._n_motion = 0
+        self._has_gyr = True
         self.lock_index: int | None = None
         self.lock_mounting: Mounting | None = None
 
@@ -173,127 +194,221 @@ class MountingCalibrator:
 
     @property
     def samples_seen(self) -> int:
-        return self._n_seen
+        return self._n_motion
 
     def force_lock(self) -> None:
         """Lock with what is known (end of stream before the confidence was reached)."""
         if not self._s.locked:
             self._s.locked = True
-            self.lock_index = self._n_seen
+            self.lock_index = self._n_motion
             self.lock_mounting = self.mounting
 
-    def feed(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> list[tuple[int, Mounting]]:
-        """Add samples; returns the mounting updates decided at grid points inside them."""
-        n = acc_mps2.shape[0]
-        if n == 0:
-            return []
-        up_sensor = self._lp(acc_mps2)
-        up_sensor = up_sensor / np.linalg.norm(up_sensor, axis=1)[:, None]
-        gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
-        s = self._s
-        a_up = np.einsum("ij,ij->i", acc_mps2, up_sensor)
-        a_h = acc_mps2 - a_up[:, None] * up_sensor
-        q = np.empty((n, _NQ))
-        q[:, 0:3] = acc_mps2
-        q[:, 3:6] = acc_mps2 * acc_mps2
-        q[:, 6:9] = gyr
-        q[:, 9:12] = gyr * gyr
-        q[:, 12:21] = (a_h[:, :, None] * a_h[:, None, :]).reshape(n, 9)
-        q[:, 21:24] = a_h
-        q[:, 24:27] = up_sensor
-        q[:, 27] = np.einsum("ij,ij->i", gyr, up_sensor)
-        updates: list[tuple[int, Mounting]] = []
-        i = 0
-        while i < n:
-            take = min(self.grid - s.partial_n, n - i)
-            s.partial.append(q[i : i + take])
-            s.partial_n += take
-            i += take
-            if s.partial_n == self.grid:
-                rows = np.concatenate(s.partial) if len(s.partial) > 1 else s.partial[0]
-                s.partial = []
-                s.partial_n = 0
-                end_index = self._n_seen + i
-                was_locked = s.locked
-                m = self._segment(rows, has_gyr=gyr_radps is not None)
-                if m is not None:
-                    updates.append((end_index, m))
-                if s.locked and not was_locked:
-                    self.lock_index = end_index
-                    self.lock_mounting = self.mounting
-        self._n_seen += n
-        return updates
+    @property
+    def bias(self) -> FloatArray:
+        """The gyroscope bias in use (prior until a quiet period was seen)."""
+        b = self._s.bias_out
+        return self.prior.gyr_bias_radps if b is None else b
 
     # -----------------------------------------------------------------------------------------------
-    def _segment(self, rows: FloatArray, *, has_gyr: bool) -> Mounting | None:
+    def feed_rest(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> list[tuple[int, FloatArray]]:
+        """Pass 1 on raw samples; returns gyroscope-bias updates ``(first_sample_index, bias_radps)``."""
+        n = acc_mps2.shape[0]
+        s = self._s
+        gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
+        q = np.concatenate([acc_mps2, acc_mps2 * acc_mps2, gyr, gyr * gyr], axis=1)
+        out: list[tuple[int, FloatArray]] = []
+        for end, rows in self._grid_rows(q, "rest"):
+            rec = self._rest_segment(rows, has_gyr=gyr_radps is not None)
+            s.rest_log.append(rec)
+            if rec.bias is not None and (s.bias_out is None or float(np.max(np.abs(rec.bias - s.bias_out))) > 2e-4):
+                s.bias_out = rec.bias
+                out.append((self._n_rest + end, rec.bias))
+        self._n_rest += n
+        return out
+
+    def feed_motion(
+        self, acc_mps2: FloatArray, gyr_radps: FloatArray | None, up_sensor: FloatArray
+    ) -> list[tuple[int, Mounting]]:
+        """Pass 2 on the same samples with their up vectors; returns mounting updates."""
+        n = acc_mps2.shape[0]
+        s = self._s
+        gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
+        self._has_gyr = gyr_radps is not None
+        a_up = np.einsum("ij,ij->i", acc_mps2, up_sensor)
+        a_h = acc_mps2 - a_up[:, None] * up_sensor
+        q = np.empty((n, _NM))
+        q[:, 0:9] = (a_h[:, :, None] * a_h[:, None, :]).reshape(n, 9)
+        q[:, 9:12] = a_h
+        q[:, 12:15] = up_sensor
+        w_up = np.einsum("ij,ij->i", gyr, up_sensor)
+        q[:, 15] = w_up
+        q[:, 16] = a_up
+        q[:, 17:20] = gyr - w_up[:, None] * up_sensor
+        out: list[tuple[int, Mounting]] = []
+        for end, rows in self._grid_rows(q, "motion"):
+            rec = s.rest_log.popleft()
+            was_locked = s.locked
+            m = self._motion_segment(rows, rec)
+            idx = self._n_motion + end
+            if m is not None:
+                out.append((idx, m))
+            if s.locked and not was_locked:
+                self.lock_index = idx
+                self.lock_mounting = self.mounting
+        self._n_motion += n
+        return out
+
+    def _grid_rows(self, q: FloatArray, which: str) -> list[tuple[int, FloatArray]]:
+        """Complete grid segments in ``q`` (with the carried partial segment): ``(end offset in q, rows)``."""
+        s = self._s
+        part = s.rest_partial if which == "rest" else s.motion_partial
+        have = s.rest_n if which == "rest" else s.motion_n
+        out: list[tuple[int, FloatArray]] = []
+        i, n = 0, q.shape[0]
+        while i < n:
+            take = min(self.grid - have, n - i)
+            part.append(q[i : i + take])
+            have += take
+            i += take
+            if have == self.grid:
+                rows = np.concatenate(part) if len(part) > 1 else part[0]
+                part.clear()
+                have = 0
+                out.append((i, rows))
+        if which == "rest":
+            s.rest_n = have
+        else:
+            s.motion_n = have
+        return out
+
+    def _rest_segment(self, rows: FloatArray, *, has_gyr: bool) -> _RestRecord:
         cfg, s = self.cfg, self._s
         k = rows.shape[0]
         mean = rows.sum(axis=0) / k
         acc_mean = mean[0:3]
-        acc_var = float(np.sum(np.maximum(mean[3:6] - acc_mean**2, 0.0)))
+        acc_std = math.sqrt(float(np.sum(np.maximum(mean[3:6] - acc_mean**2, 0.0))))
         gyr_mean = mean[6:9]
-        gyr_var = float(np.sum(np.maximum(mean[9:12] - gyr_mean**2, 0.0)))
-        ah_mean = mean[21:24]
-        ahh = mean[12:21].reshape(3, 3) - np.outer(ah_mean, ah_mean)
-        up_mean = mean[24:27]
-        w_up = float(mean[27])
-        seg_s = k / self.fs
-        s.segments += 1
-
+        gyr_std = math.sqrt(float(np.sum(np.maximum(mean[9:12] - gyr_mean**2, 0.0))))
         quiet = (
-            math.sqrt(acc_var) < cfg.quiet_acc_std_mps2
-            and math.sqrt(gyr_var) < cfg.quiet_gyr_std_radps
+            acc_std < cfg.quiet_acc_std_mps2
+            and gyr_std < cfg.quiet_gyr_std_radps
             and float(np.linalg.norm(gyr_mean)) < cfg.quiet_gyr_mean_radps
             and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
         )
-        gait = not quiet and math.sqrt(acc_var) > cfg.gait_acc_std_mps2
-        dv = ah_mean * seg_s  # horizontal velocity change over the segment, m/s (sensor frame)
-
         if quiet:
-            if not s.prev_quiet:
+            if not s.prev_quiet_rest:
                 s.quiet_acc = np.zeros(3)
                 s.quiet_gyr = np.zeros(3)
                 s.quiet_n = 0
-                if len(s.recent_dv) == s.recent_dv.maxlen:  # gait termination: the velocity lost points forward
-                    s.sign_start = s.sign_start + sum(s.recent_dv, np.zeros(3)) * -1.0
             s.quiet_acc = s.quiet_acc + acc_mean * k
             s.quiet_gyr = s.quiet_gyr + gyr_mean * k
             s.quiet_n += k
-            s.quiet_run += 1
-            s.recent_dv.clear()
-            s.start_left = 0
             if s.quiet_n / self.fs >= cfg.quiet_min_s:
                 s.vertical = s.quiet_acc / np.linalg.norm(s.quiet_acc)
-                s.vertical_source = "standing"
                 if has_gyr:
                     s.bias = s.quiet_gyr / s.quiet_n
+        s.prev_quiet_rest = quiet
+        return _RestRecord(quiet, acc_std, s.vertical, s.bias)
+
+    def _motion_segment(self, rows: FloatArray, rec: _RestRecord) -> Mounting | None:
+        cfg, s = self.cfg, self._s
+        k = rows.shape[0]
+        mean = rows.sum(axis=0) / k
+        ah_mean = mean[9:12]
+        ahh = mean[0:9].reshape(3, 3) - np.outer(ah_mean, ah_mean)
+        up_mean = mean[12:15]
+        w_up = float(mean[15])
+        seg_s = k / self.fs
+        s.segments += 1
+        quiet = rec.quiet
+        gait = not quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2
+        dv = ah_mean * seg_s  # horizontal velocity change over the segment, m/s (sensor frame)
+        if quiet:
+            if not s.prev_quiet:
+                s.quiet_s_before = 0.0
+                if len(s.recent_dv) == s.recent_dv.maxlen:  # gait termination: the velocity lost points forward
+                    s.sign_start = s.sign_start - sum(s.recent_dv, np.zeros(3))
+            s.quiet_s_before += seg_s
+            s.recent_dv.clear()
+            s.start_left = 0
         else:
-            if s.prev_quiet and s.quiet_n / self.fs >= 1.0:
+            if s.prev_quiet and s.quiet_s_before >= 1.0:
                 s.start_left = max(1, round(cfg.start_window_s / cfg.grid_s))
             if s.start_left > 0:
                 s.sign_start = s.sign_start + dv
                 s.start_left -= 1
             s.recent_dv.append(dv)
-            s.quiet_run = 0
         s.prev_quiet = quiet
-
         lam = cfg.forget_per_s**seg_s
+        turning = abs(w_up) > cfg.turn_rate_radps
+        if gait and turning:
+            s.sign_turn = s.sign_turn + ah_mean * w_up * seg_s
+        gait = gait and not turning  # turns: the yaw rate leaks into every axis estimate
+        s.recent_rows.append(rows)
+        # after the lock, the harmonic statistics are refined on every third gait segment only (cheaper; the
+        # axis moves slowly)
+        sample_this = not s.locked or s.gait_segments % 3 == 0
+        if gait and self._has_gyr and sample_this and len(s.recent_rows) >= 2:
+            if s.step_n is None or s.gait_segments % 4 == 0:  # the step period changes slowly
+                s.step_n = self._step_period(np.concatenate([r[:, 16] for r in s.recent_rows]))
+            step_n = s.step_n
+            prev_gh = s.recent_rows[-2][:, 17:20]
+            gh = rows[:, 17:20]
+            if step_n is not None and prev_gh.shape[0] >= step_n + 1:
+                # odd-harmonic part of the horizontal angular rate: half the difference to one step earlier.
+                # Obliquity repeats every stride (odd harmonics), tilt every step (even): its axis is AP.
+                hist = np.concatenate([prev_gh, gh])
+                i0 = int(step_n)
+                fr = step_n - i0
+                a0 = prev_gh.shape[0]
+                lagged = (1.0 - fr) * hist[a0 - i0 : a0 - i0 + k] + fr * hist[a0 - i0 - 1 : a0 - i0 - 1 + k]
+                odd = (gh - lagged) / 2.0
+                even = (gh + lagged) / 2.0
+                s.odd_cov = lam * s.odd_cov + odd.T @ odd
+                s.even_cov = lam * s.even_cov + even.T @ even
+                s.odd_n = lam * s.odd_n + k
+        if gait:
+            s.gait_segments += 1
         if gait:
             s.gait_cov = lam * s.gait_cov + ahh * k
             s.gait_n = lam * s.gait_n + k
             s.gait_up = lam * s.gait_up + up_mean * k
             s.gait_s_total += seg_s
-            if abs(w_up) > cfg.turn_rate_radps:
-                s.sign_turn = s.sign_turn + ah_mean * w_up * seg_s
+        if s.locked and s.segments % 10 and not (quiet and rec.bias is not None):
+            return None  # after the lock, refine every 10 grid points (cheaper; the estimate moves slowly)
+        return self._update(rec)
 
-        return self._update()
+    def _step_period(self, fv: FloatArray) -> float | None:
+        """Step period in samples from the autocorrelation of the vertical specific force (last ~3 s)."""
+        d = max(1, round(self.fs / 50.0))
+        x = fv[::d]
+        x = x - x.mean()
+        fsd = self.fs / d
+        lo, hi = max(2, int(0.25 * fsd)), int(0.8 * fsd)
+        if x.size < hi + 10:
+            return None
+        den = float(x @ x)
+        if den <= 0:
+            return None
+        r = np.array([float(x[:-lag] @ x[lag:]) / den for lag in range(lo, hi + 1)])
+        peaks = [i for i in range(1, r.size - 1) if r[i] >= r[i - 1] and r[i] >= r[i + 1]]
+        if not peaks:
+            return None
+        best = max(r[i] for i in peaks)
+        if best < 0.2:
+            return None
+        i = next(i for i in peaks if r[i] >= 0.7 * best)
+        # parabolic refinement of the peak
+        den2 = r[i - 1] - 2 * r[i] + r[i + 1]
+        off = 0.5 * (r[i - 1] - r[i + 1]) / den2 if den2 < 0 else 0.0
+        return (lo + i + off) * d
 
-    def _update(self) -> Mounting | None:
+    def _update(self, rec: _RestRecord) -> Mounting | None:
         cfg, s = self.cfg, self._s
         prior_r = self.prior.r_pelvis_from_sensor
         # vertical
-        if s.vertical is not None:
-            v = s.vertical
+        if rec.vertical is not None:
+            v = rec.vertical
             c_vert = 1.0
             v_src: VerticalSource = "standing"
         elif s.gait_n > 0 and s.gait_s_total >= 5.0:
@@ -312,8 +427,23 @@ class MountingCalibrator:
         f_src: ForwardSource = "prior"
         c_fwd = 0.2 if self.prior.forward_source == "prior" else 0.7
         f = prior_ap
-        if s.gait_n > 0 and s.gait_s_total >= 3.0:
-            p = np.eye(3) - np.outer(v, v)
+        p = np.eye(3) - np.outer(v, v)
+        if s.odd_n > 0 and s.odd_n / self.fs >= 3.0:
+            # AP from the odd harmonics (obliquity, about AP) and, turned by 90 deg about V, from the even
+            # harmonics (tilt, about ML); each normalised by its trace so that both vote with their shape
+            c_odd = p @ s.odd_cov @ p
+            c_even = p @ s.even_cov @ p
+            k90 = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+            m_ap = c_odd / max(float(np.trace(c_odd)), 1e-12) + k90 @ c_even @ k90.T / max(
+                float(np.trace(c_even)), 1e-12
+            )
+            w, vecs = np.linalg.eigh(m_ap)
+            ratio = float(w[2] / max(w[1], 1e-12))
+            cand = vecs[:, 2] / np.linalg.norm(vecs[:, 2])
+            f = cand
+            f_src = "gait"
+            c_fwd = max(c_fwd, min(1.0, s.odd_n / self.fs / 8.0) * float(np.clip((ratio - 1.0) / 3.0, 0.0, 1.0)))
+        elif s.gait_n > 0 and s.gait_s_total >= 3.0:
             c = p @ (s.gait_cov / s.gait_n) @ p
             w, vecs = np.linalg.eigh(c)
             ratio = float(w[2] / max(w[1], 1e-9))
@@ -327,7 +457,7 @@ class MountingCalibrator:
         # sign of forward
         e_start = float(np.dot(s.sign_start, f))
         ml_turn = s.sign_turn - np.dot(s.sign_turn, v) * v
-        e_turn = float(np.dot(np.cross(ml_turn, v), f))
+        e_turn = cfg.turn_sign_weight * float(np.dot(np.cross(ml_turn, v), f))
         e_prior = (
             cfg.prior_sign_weight * float(np.dot(prior_ap, f)) * (3.0 if self.prior.sign_source != "prior" else 1.0)
         )
@@ -343,7 +473,7 @@ class MountingCalibrator:
         ml = np.cross(v, f)
         r = np.vstack([f, ml / np.linalg.norm(ml), v])
         conf = float(np.clip(c_vert * c_fwd * c_sign, 0.0, 1.0))
-        bias = s.bias if s.bias is not None else self.prior.gyr_bias_radps
+        bias = rec.bias if rec.bias is not None else self.prior.gyr_bias_radps
         if not s.locked and (conf >= cfg.lock_confidence or s.segments * cfg.grid_s >= cfg.max_warmup_s):
             s.locked = True
         old = self.mounting
@@ -368,3 +498,46 @@ def _rotation_angle_deg(r1: FloatArray, r2: FloatArray) -> float:
 def rotation_angle_deg(r1: FloatArray, r2: FloatArray) -> float:
     """Angle of the rotation between two rotation matrices, degrees."""
     return _rotation_angle_deg(r1, r2)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CalibrationResult:
+    """Outcome of a guided calibration recording (stand still >= 3 s, then walk >= 10 steps)."""
+
+    mounting: Mounting
+    quiet_s: float
+    gait_s: float
+    ok: bool
+    message: str
+
+
+def calibrate_recording(
+    acc_mps2: FloatArray,
+    gyr_radps: FloatArray | None,
+    up_sensor: FloatArray,
+    sampling_rate_hz: float,
+    prior: Mounting | None = None,
+) -> CalibrationResult:
+    """The mounting from a guided recording (pure; the up vectors come from the orientation filter).
+
+    The result is meant as the prior of later automatic calibrations (its sources are kept, so the automatic
+    calibration gives it more weight than the clip's nominal orientation); it can only help them.
+    """
+    cal = MountingCalibrator(sampling_rate_hz, CalibrationConfig(max_warmup_s=1e9), prior=prior)
+    cal.feed_rest(acc_mps2, gyr_radps)
+    cal.feed_motion(acc_mps2, gyr_radps, up_sensor)
+    s = cal._s
+    m = cal._update(s.rest_log[-1] if s.rest_log else _RestRecord(False, 0.0, s.vertical, s.bias)) or cal.mounting
+    quiet_ok = m.vertical_source == "standing"
+    gait_ok = m.forward_source == "gait" and s.gait_s_total >= 4.0
+    sign_ok = m.sign_source != "prior"
+    problems = []
+    if not quiet_ok:
+        problems.append("no quiet standing of >= 2 s was found: stand still for 3 s at the start")
+    if not gait_ok:
+        problems.append("too little walking: walk at least 10 steps straight ahead")
+    if not sign_ok:
+        problems.append("the walking direction could not be told: start walking from standing still")
+    ok = quiet_ok and gait_ok and sign_ok
+    msg = "calibration ok" if ok else "; ".join(problems)
+    return CalibrationResult(m, s.quiet_n / sampling_rate_hz, s.gait_s_total, ok, msg)

@@ -40,6 +40,9 @@ class PipelineConfig(BaseModel):
     fatigue_baseline_s: float = Field(default=180.0, gt=0.0, description="the run's first minutes")
     min_bout_s: float = Field(default=3.0, ge=0.0)
     emit_rolling: bool = True
+    micro_batch_s: float = Field(
+        default=0.5, ge=0.0, description="live chunks are collected to this length before processing (same results)"
+    )
 
     def calibration(self) -> CalibrationConfig:
         return CalibrationConfig(grid_s=self.calibration_grid_s, max_warmup_s=self.max_warmup_s)

@@ -8,14 +8,18 @@ specific force and the roll rate ``gyr_ap``.
   known delay) and a sample is a step peak when it is the maximum of ``[i - 0.22 s, i + 0.25 s]`` (220 steps/min
   is one step every 0.27 s), exceeds 1.1 g and rises at least 0.25 g above the preceding minimum; a refractory
   period of 55 % of the recent median step time suppresses the second hump of a walking step.
-* **Running** (a flight phase: the smoothed ``f_v`` fell below 0.4 g since the previous peak): IC and TO are the
-  rising and falling edges of the stance hump of the lightly smoothed (0.04 s Hann) ``f_v``, each linearly
-  extrapolated to the flight baseline from its 30 % and 60 % crossings, so that the timing does not depend on
-  the peak force (the ground reaction force of running starts from zero; cf. the sacral-IMU methods validated
-  against force plates, e.g. Lee et al. 2010, Patoz et al. 2022).
-* **Walking** (no flight): IC is the upward crossing of ``f_v`` through 1 g before the step's peak, i.e. the
-  minimum of the vertical velocity of the pelvis (the criterion behind McCamley et al. 2012's lower-back heel
-  strikes); the stance of step k ends at the contralateral loading peak after IC k+1 (end of double support).
+* **Running** (a flight phase: the smoothed ``f_v`` fell below 0.4 g since the previous peak): in flight the
+  sensor is in free fall (``f_v`` ~ 0) and the ground reaction force of stance starts with a steep impact edge.
+  IC is where the lightly smoothed (0.02 s Hann) ``f_v`` first rises through 10 % of the stance hump above the
+  flight baseline; TO is the falling edge of the hump (gradual push-off) linearly extrapolated to the baseline
+  from its 60 % and 30 % crossings (cf. the sacral-IMU methods validated against force plates, e.g. Lee et al.
+  2010, Patoz et al. 2022).
+* **Walking** (no flight): the vertical force peaks in the loading response just after heel strike (cf. the
+  lower-back methods of Zijlstra & Hof 2003 and McCamley et al. 2012); IC is that peak (parabolic refinement of
+  the 0.02 s smoothed ``f_v``) minus 30 ms. The offset is the simulator's 29 ms and the median 30 ms measured on
+  the lower-back recordings of Voisard et al. 2023 (so the real-data timing figures are not fully independent of
+  it). The toe-off of a walking step is not detected but estimated: IC k+1 plus a double support of 0.24 step
+  times (12 % of the stride; measured 140 ms on those recordings), and is reported as such.
 * **Stance side**: per step, two cues whose sign is set by physics: the roll rate in early stance (the swing
   side drops: roll rises in left stance) and the ML acceleration in stance (the centre of mass is pushed toward
   the midline, to the right in left stance). Steps alternate, so each chain of consecutive steps gets one
@@ -29,6 +33,8 @@ All of it runs on absolute sample indices with fixed look-ahead, so it is chunk-
 from __future__ import annotations
 
 import math
+import statistics
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +47,10 @@ from sensor.pipeline.filters import StatefulFilter
 
 FloatArray = NDArray[np.float64]
 G = STANDARD_GRAVITY_MPS2
+WALK_IC_BEFORE_PEAK_S = 0.030
+RUN_IC_LEVEL = 0.10
+START_EXTRA_LOOKAHEAD = 6
+WALK_DOUBLE_SUPPORT_STEPS = 0.24
 
 
 def hann_fir(length_s: float, sampling_rate_hz: float) -> tuple[FloatArray, int]:
@@ -91,7 +101,7 @@ class GaitDetector:
         self.fs = fs
         self.buf = buf
         self.has_gyr = has_gyr
-        b1, self.d_edge = hann_fir(0.04, fs)
+        b1, self.d_edge = hann_fir(0.02, fs)
         b2, self.d_slow = hann_fir(0.12, fs)
         self._f_edge = StatefulFilter(b1, np.array([1.0]))
         self._f_slow = StatefulFilter(b2, np.array([1.0]))
@@ -110,7 +120,7 @@ class GaitDetector:
         self._cue_n = 0
         self.lookahead_steps = lookahead_steps
         self.window_steps = window_steps
-        self._history: list[tuple[int, int, float]] = []  # (chain, pos, combined cue) of recent steps
+        self._history: deque[tuple[int, int, float]] = deque()  # (chain, pos, combined cue), in order
         self.peaks: list[tuple[int, bool]] = []  # recent (peak index, running) for activity labels
 
     # ------------------------------------------------------------------------------------------------
@@ -130,6 +140,14 @@ class GaitDetector:
             first = 0
         self.buf.write(col, first, y)
 
+    def prune_peaks(self, before: int) -> None:
+        """Forget peaks older than ``before`` (the activity labels no longer need them)."""
+        k = 0
+        while k < len(self.peaks) - 1 and self.peaks[k + 1][0] < before:
+            k += 1
+        if k:
+            del self.peaks[:k]
+
     def _break_gap(self) -> float:
         """Longest gap (samples) between two peaks of one chain."""
         if len(self._intervals) < 2:
@@ -139,7 +157,7 @@ class GaitDetector:
     def median_interval(self) -> float:
         if not self._intervals:
             return 0.35 * self.fs
-        return float(np.median(self._intervals[-9:]))
+        return float(statistics.median(self._intervals))
 
     def detect(self, final: bool = False) -> list[Step]:
         """Find new steps whose look-ahead is complete; returns steps whose side is now decided."""
@@ -181,7 +199,10 @@ class GaitDetector:
             if gap < 0.55 * self.median_interval():
                 return None
         prev = self._last_peak
-        since = buf.get("f_slow", (prev if prev is not None and i - prev < 1.5 * fs else i - round(0.4 * fs)), i)
+        # flight (free fall) before or after this stance: running (the first step from standing has flight after)
+        since = buf.get(
+            "f_slow", (prev if prev is not None and i - prev < 1.5 * fs else i - round(0.4 * fs)), i + self.after
+        )
         running = bool(since.size and float(since.min()) < 0.4 * G)
         ic, to = self._edges(i, running)
         if ic is None:
@@ -209,8 +230,6 @@ class GaitDetector:
         )
         self._last_ic = ic
         self.peaks.append((i, running))
-        if len(self.peaks) > 64:
-            del self.peaks[:-32]
         return step
 
     def _edges(self, i: int, running: bool) -> tuple[float | None, float | None]:
@@ -225,7 +244,7 @@ class GaitDetector:
         peak_v = float(pre[k_pk])
         if running:
             base = float(pre[: k_pk + 1].min())
-            ic = _extrapolated_edge(pre[: k_pk + 1], base, peak_v, rising=True)
+            ic = _last_up_crossing(pre[: k_pk + 1], base + RUN_IC_LEVEL * (peak_v - base))
             if ic is None:
                 return None, None
             post = buf.get("f_s", w0 + k_pk, w0 + k_pk + round(0.45 * fs))
@@ -234,16 +253,15 @@ class GaitDetector:
                 base2 = float(post.min())
                 to_rel = _extrapolated_edge(post, base2, peak_v, rising=False)
             return w0 + ic, (None if to_rel is None else w0 + k_pk + to_rel)
-        # walking: upward crossing of 1 g before the peak
-        x = pre[: k_pk + 1] - G
-        below = np.flatnonzero(x < 0)
-        if below.size == 0:
-            return None, None
-        j = int(below[-1])
-        if j + 1 >= x.size:
-            return None, None
-        frac = x[j] / (x[j] - x[j + 1])
-        return w0 + j + float(frac), None
+        # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
+        # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
+        seg = buf.get("f_slow", i - 1, i + 2)
+        frac = 0.0
+        if seg.size == 3:
+            den = float(seg[0] - 2 * seg[1] + seg[2])
+            if den < 0:
+                frac = 0.5 * float(seg[0] - seg[2]) / den
+        return i + frac - WALK_IC_BEFORE_PEAK_S * fs, None
 
     # ------------------------------------------------------------------------------------------------
     def _close_chain(self) -> None:
@@ -254,28 +272,44 @@ class GaitDetector:
 
     def _decide(self, final: bool) -> list[Step]:
         """Fill cues, next-IC links and sides of open steps; return those that are complete, in order."""
-        out: list[Step] = []
         steps = self._steps
-        for k, st in enumerate(steps):
-            nxt = steps[k + 1] if k + 1 < len(steps) and steps[k + 1].chain == st.chain else None
-            if nxt is not None:
-                st.next_ic = nxt.ic
+        n = len(steps)
+        for k in range(n):
+            st = steps[k]
+            if st.next_ic is None and k + 1 < n and steps[k + 1].chain == st.chain:
+                st.next_ic = steps[k + 1].ic
                 if not st.running and st.to is None:
-                    st.to = float(nxt.peak)
-        for st in steps:
+                    # walking: the stance foot leaves the ground at the end of the double support that follows
+                    # the other foot's contact; double support ~12 % of the stride (0.24 step times)
+                    st.to = st.next_ic + WALK_DOUBLE_SUPPORT_STEPS * (st.next_ic - st.ic)
             if "cued" not in st.extra and (st.next_ic is not None or self._chain_ended(st) or final):
                 self._cue(st)
                 st.extra["cued"] = 1.0
-        while steps:
-            st = steps[0]
+        done = 0
+        while done < n:
+            st = steps[done]
             if "cued" not in st.extra:
                 break
-            ahead = [s for s in steps[1:] if s.chain == st.chain and "cued" in s.extra]
-            if len(ahead) < self.lookahead_steps and not (self._chain_ended(st) or final):
+            ahead: list[Step] = []
+            need = self._need_ahead(st)
+            j = done + 1
+            while j < n and len(ahead) < need:
+                nx = steps[j]
+                if nx.chain != st.chain or "cued" not in nx.extra:
+                    break
+                ahead.append(nx)
+                j += 1
+            if len(ahead) < need and not (self._chain_ended(st) or final):
                 break
-            self._assign_side(st, ahead[: self.lookahead_steps])
-            out.append(steps.pop(0))
+            self._assign_side(st, ahead)
+            done += 1
+        out = steps[:done]
+        self._steps = steps[done:]
         return out
+
+    def _need_ahead(self, st: Step) -> int:
+        """Look-ahead (steps) for the side decision: longer at the start of a chain, where little evidence exists."""
+        return self.lookahead_steps + max(0, START_EXTRA_LOOKAHEAD - st.pos)
 
     def _chain_ended(self, st: Step) -> bool:
         return st.chain < self._chain
@@ -304,18 +338,24 @@ class GaitDetector:
         st.extra["cue"] = comb
         sgn = 1.0 if st.pos % 2 == 0 else -1.0
         self._history.append((st.chain, st.pos, sgn * comb))
-        if len(self._history) > 4 * self.window_steps:
-            del self._history[: -2 * self.window_steps]
 
     def _assign_side(self, st: Step, ahead: list[Step]) -> None:
         lo = st.pos - self.window_steps
         hi = st.pos + len(ahead)
-        ev = sum(v for c, p, v in self._history if c == st.chain and lo <= p <= hi)
+        hist = self._history
+        while hist and (hist[0][0] < st.chain or (hist[0][0] == st.chain and hist[0][1] < lo)):
+            hist.popleft()
+        ev = 0.0
+        n = 0
+        for c, p, v in hist:  # in (chain, pos) order
+            if c != st.chain or p > hi:
+                break
+            ev += v
+            n += 1
         sgn = 1.0 if st.pos % 2 == 0 else -1.0
         # ev > 0: even chain positions are left stance
         left = (ev * sgn) > 0
         st.side = "left" if left else "right"
-        n = sum(1 for c, p, _ in self._history if c == st.chain and lo <= p <= hi)
         st.side_margin = abs(ev) / max(1.0, math.sqrt(n))
 
 

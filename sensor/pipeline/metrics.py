@@ -45,13 +45,20 @@ def height_filter(sampling_rate_hz: float, f0_hz: float = 0.2, zeta: float = 0.7
     return StatefulFilter(np.asarray(b), np.asarray(a), steady_start=False)
 
 
-def _interp_t(buf: SignalBuffer, x: float) -> float:
-    i = math.floor(x)
-    f = x - i
-    t0 = buf.value("t_s", i)
-    if f == 0.0:
-        return t0
-    return t0 + f * (buf.value("t_s", i + 1) - t0)
+def _windows(a: NDArray[np.int64], b: NDArray[np.int64], n: int) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Index matrix ``(steps, max_len)`` of the windows ``[a_k, b_k)`` (clipped to ``n``) and its validity mask."""
+    length = np.maximum(b - a, 1)
+    w = int(length.max())
+    j = np.arange(w)
+    idx = a[:, None] + j[None, :]
+    mask = j[None, :] < length[:, None]
+    return np.clip(idx, 0, n - 1), mask
+
+
+def _range(x: FloatArray, idx: NDArray[np.int64], mask: NDArray[np.bool_]) -> FloatArray:
+    v = x[idx]
+    out: FloatArray = np.where(mask, v, -np.inf).max(axis=1) - np.where(mask, v, np.inf).min(axis=1)
+    return out
 
 
 def step_events(
@@ -65,37 +72,50 @@ def step_events(
     walking_speed_mps: float,
     turn_lean_deg: float,
 ) -> list[StepEvent]:
-    """The :class:`StepEvent` of each completed step (``neutral_before[k]``: standing neutral or None)."""
+    """The :class:`StepEvent` of each completed step (``neutral_before[k]``: standing neutral or None).
+
+    Vectorised over the steps: every window is a row of an index matrix.
+    """
     out: list[StepEvent] = []
     if not steps:
         return out
-    t_ic = np.array([_interp_t(buf, s.ic) for s in steps])
-    t_next = np.array([np.nan if s.next_ic is None else _interp_t(buf, s.next_ic) for s in steps])
-    t_prev = np.array([np.nan if s.prev_ic is None else _interp_t(buf, s.prev_ic) for s in steps])
-    t_to = np.array([np.nan if s.to is None else _interp_t(buf, s.to) for s in steps])
+    lo = buf.start
+    hi = buf.complete_end
+    t = buf.get("t_s", lo, hi)
+    n = t.size
+    pos = np.arange(n, dtype=np.float64)
+
+    def to_t(vals: list[float | None]) -> FloatArray:
+        x = np.array([np.nan if v is None else v - lo for v in vals], dtype=np.float64)
+        return np.interp(x, pos, t, left=np.nan, right=np.nan)
+
+    t_ic = to_t([st.ic for st in steps])
+    t_next = to_t([st.next_ic for st in steps])
+    t_prev = to_t([st.prev_ic for st in steps])
+    t_to = to_t([st.to for st in steps])
     # the stride around each step: previous IC to next IC, a missing end extrapolated by one step as in
     # sensor.definitions.stride_window_s (an isolated step gets +-1 s)
     span_fwd = np.where(np.isnan(t_next), t_ic - t_prev, t_next - t_ic)
     span_back = np.where(np.isnan(t_prev), t_next - t_ic, t_ic - t_prev)
     start_s = np.where(np.isnan(t_prev), t_ic - np.nan_to_num(span_back, nan=1.0), t_prev)
     stop_s = np.where(np.isnan(t_next), t_ic + np.nan_to_num(span_fwd, nan=1.0), t_next)
-    lo = buf.start
-    hi = buf.complete_end
-    t = buf.get("t_s", lo, hi)
-    roll = buf.get("roll", lo, hi) if has_gyr else None
-    pitch = buf.get("pitch", lo, hi) if has_gyr else None
-    yaw = buf.get("yaw", lo, hi) if has_gyr else None
-    height = buf.get("height", lo, hi)
-    ia = np.searchsorted(t, start_s, side="left")
-    ib = np.searchsorted(t, stop_s, side="left")
-    i_ic = np.searchsorted(t, t_ic, side="left")
-    i_nx = np.searchsorted(t, np.where(np.isnan(t_next), stop_s, t_next), side="left")
-
-    sides: list[Side] = [s.side if s.side is not None else "left" for s in steps]
-    drop = np.full(len(steps), np.nan)
-    neutral_src: list[NeutralSource | None] = [None] * len(steps)
-    if roll is not None:
-        stride_neutral = np.array([float(roll[ia[k] : max(ib[k], ia[k] + 1)].mean()) for k in range(len(steps))])
+    ia = np.searchsorted(t, start_s, side="left").astype(np.int64)
+    ib = np.maximum(np.searchsorted(t, stop_s, side="left").astype(np.int64), ia + 2)
+    i_ic = np.searchsorted(t, t_ic, side="left").astype(np.int64)
+    i_nx = np.maximum(np.searchsorted(t, np.where(np.isnan(t_next), stop_s, t_next), side="left"), i_ic + 2)
+    sides: list[Side] = [st.side if st.side is not None else "left" for st in steps]
+    n_steps = len(steps)
+    drop = np.full(n_steps, np.nan)
+    neutral_src: list[NeutralSource | None] = [None] * n_steps
+    obl_r = tilt_r = rot_r = np.full(n_steps, np.nan)
+    in_turn = np.zeros(n_steps, dtype=bool)
+    sw_idx, sw_mask = _windows(ia, ib, n)
+    if has_gyr:
+        roll = buf.get("roll", lo, hi)
+        pitch = buf.get("pitch", lo, hi)
+        yaw = buf.get("yaw", lo, hi)
+        rw = roll[sw_idx]
+        stride_neutral = np.where(sw_mask, rw, 0.0).sum(axis=1) / sw_mask.sum(axis=1)
         neutral = np.array(
             [nb if nb is not None else stride_neutral[k] for k, nb in enumerate(neutral_before)], dtype=np.float64
         )
@@ -104,22 +124,21 @@ def step_events(
         if has_to.any():
             sel = np.flatnonzero(has_to)
             drop[sel] = pelvic_drop_deg(t, roll, t_ic[sel], t_to[sel], [sides[k] for k in sel], neutral[sel])
+        obl_r = _range(roll, sw_idx, sw_mask)
+        tilt_r = _range(pitch, sw_idx, sw_mask)
+        length = sw_mask.sum(axis=1)
+        y0 = yaw[ia]
+        y1 = yaw[np.clip(ib - 1, 0, n - 1)]
+        frac = np.arange(sw_idx.shape[1])[None, :] / np.maximum(length - 1, 1)[:, None]
+        detrended = yaw[sw_idx] - (y0[:, None] + (y1 - y0)[:, None] * frac)
+        rot_r = np.where(sw_mask, detrended, -np.inf).max(axis=1) - np.where(sw_mask, detrended, np.inf).min(axis=1)
+        dur = t[np.clip(ib - 1, 0, n - 1)] - t[ia]
+        rate = np.radians(np.abs(y1 - y0)) / np.where(dur > 0, dur, np.inf)
+        v = np.array([running_speed_mps if st.running else walking_speed_mps for st in steps])
+        in_turn = np.degrees(np.arctan(v * rate / STANDARD_GRAVITY_MPS2)) > turn_lean_deg
+    h_idx, h_mask = _windows(i_ic, i_nx, n)
+    vo = _range(buf.get("height", lo, hi), h_idx, h_mask)
     for k, st in enumerate(steps):
-        a, b = int(ia[k]), max(int(ib[k]), int(ia[k]) + 2)
-        obl_r = tilt_r = rot_r = None
-        in_turn = False
-        if roll is not None and pitch is not None and yaw is not None:
-            obl_r = float(np.ptp(roll[a:b]))
-            tilt_r = float(np.ptp(pitch[a:b]))
-            yw = yaw[a:b]
-            ramp = np.linspace(float(yw[0]), float(yw[-1]), yw.size)
-            rot_r = float(np.ptp(yw - ramp))
-            dur = float(t[b - 1] - t[a])
-            rate = math.radians(abs(float(yw[-1] - yw[0]))) / dur if dur > 0 else 0.0
-            v = running_speed_mps if st.running else walking_speed_mps
-            in_turn = math.degrees(math.atan(v * rate / STANDARD_GRAVITY_MPS2)) > turn_lean_deg
-        h = height[int(i_ic[k]) : max(int(i_nx[k]), int(i_ic[k]) + 2)]
-        vo = float(np.ptp(h)) if h.size >= 2 else None
         step_time = None if np.isnan(t_next[k]) else float(t_next[k] - t_ic[k])
         contact = None if np.isnan(t_to[k]) else float(t_to[k] - t_ic[k])
         flight = None
@@ -127,22 +146,24 @@ def step_events(
             flight = max(0.0, step_time - contact)
         conf = mounting_confidence * (0.5 + 0.5 * math.tanh(st.side_margin)) * (1.0 if contact is not None else 0.7)
         d = float(drop[k])
+        # values are computed here, in range by construction: skip pydantic's validation (10k steps/hour)
         out.append(
-            StepEvent(
+            StepEvent.model_construct(
+                kind="step",
                 t_s=float(t_ic[k]),
                 side=sides[k],
                 t_toe_off_s=None if np.isnan(t_to[k]) else float(t_to[k]),
                 pelvic_drop_deg=None if math.isnan(d) else d,
                 neutral=neutral_src[k] if not math.isnan(d) else None,
-                obliquity_range_deg=obl_r,
-                tilt_range_deg=tilt_r,
-                rotation_range_deg=rot_r,
+                obliquity_range_deg=None if not has_gyr else float(obl_r[k]),
+                tilt_range_deg=None if not has_gyr else float(tilt_r[k]),
+                rotation_range_deg=None if not has_gyr else float(rot_r[k]),
                 step_time_s=step_time,
                 contact_time_s=contact,
                 flight_time_s=flight,
                 cadence_spm=None if step_time is None or step_time <= 0 else 60.0 / step_time,
-                vertical_oscillation_m=vo,
-                in_turn=in_turn,
+                vertical_oscillation_m=float(vo[k]),
+                in_turn=bool(in_turn[k]),
                 activity="running" if st.running else "walking",
                 confidence=float(min(1.0, max(0.0, conf))),
             )

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,7 +63,31 @@ FloatArray = NDArray[np.float64]
 
 __all__ = ["ACTIVITY_LABELS", "HipPipeline", "PelvisChunk", "PelvisStage", "PipelineConfig"]
 
+_RESET_BIAS_RADPS = 1e-3
+_TURN_RECOVERY_S = 5.0
 _COLUMNS = ("t_s", "f_v", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Filtered:
+    """A block with its bias-corrected gyro, up vectors (sensor frame) and yaw; waits here during warm-up."""
+
+    start: int
+    block: ImuBlock
+    gyr: FloatArray | None
+    up: FloatArray
+    yaw: FloatArray | None
+    resets: tuple[int, ...] = ()
+
+    def slice(self, a: int, b: int) -> _Filtered:
+        return _Filtered(
+            self.start + a,
+            self.block.slice(a, b),
+            None if self.gyr is None else self.gyr[a:b],
+            self.up[a:b],
+            None if self.yaw is None else self.yaw[a:b],
+            tuple(i for i in self.resets if self.start + a <= i < self.start + b),
+        )
 
 
 class HipPipeline:
@@ -94,9 +119,11 @@ class HipPipeline:
         self.stages: list[PelvisStage] = list(stages)
         self._has_gyr: bool | None = None
         self._sensor_id = ""
-        self._pending: list[ImuBlock] = []
+        self._pending: list[_Filtered] = []
         self._n_in = 0
-        self._n_out = 0
+        self._bias = self.calibrator.bias
+        self._last_bias_idx = -(10**12)
+        self._resets: list[int] = []
         self._released = False
         self._schedule: list[tuple[int, Mounting]] = []
         self._mounting: Mounting = self.calibrator.mounting
@@ -117,7 +144,11 @@ class HipPipeline:
             self.cfg.drop_threshold_deg, self.cfg.alert_steps, self.cfg.asymmetry_limit_pct, self.cfg.alert_cooldown_s
         )
         self._next_summary_t: float | None = None
+        self._turn_until_s = -math.inf
         self._finished = False
+        self._small: list[ImuBlock] = []
+        self._small_n = 0
+        self._batch_n = max(1, round(self.cfg.micro_batch_s * self.fs))
 
     # public ------------------------------------------------------------------------------------------
     def add_stage(self, stage: PelvisStage) -> None:
@@ -134,6 +165,24 @@ class HipPipeline:
         n = len(block)
         if n == 0:
             return []
+        # micro-batching: every stage is chunk-size invariant, so collecting small live chunks into batches of
+        # at least micro_batch_s changes no result, only when it comes out (a fixed cost per call dominates
+        # 20-sample chunks)
+        if self._small:
+            self._small.append(block)
+            self._small_n += n
+            if self._small_n < self._batch_n:
+                return []
+            block = ImuBlock.concat(self._small)
+            self._small, self._small_n = [], 0
+            n = len(block)
+        elif n < self._batch_n:
+            self._small, self._small_n = [block], n
+            return []
+        return self._feed(block)
+
+    def _feed(self, block: ImuBlock) -> list[Event]:
+        n = len(block)
         if self._has_gyr is None:
             self._has_gyr = block.has_gyr
             self._sensor_id = block.sensor_id
@@ -149,21 +198,63 @@ class HipPipeline:
                 "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
                 field="gyr_radps",
             )
-        updates = self.calibrator.feed(block.acc_mps2, block.gyr_radps)
         start = self._n_in
         self._n_in += n
+        fc = self._filter(block, start)
+        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up)
         if not self._released:
-            self._pending.append(block)
+            self._pending.append(fc)
             if not self.calibrator.locked:
                 return []
             return self._release(updates)
         self._schedule.extend(updates)
-        return self._process(block, start)
+        return self._process(fc)
+
+    def _filter(self, block: ImuBlock, start: int) -> _Filtered:
+        """Gyro bias (from quiet periods), up vectors and yaw: the mounting-independent part, never held back."""
+        acc, gyr_raw = block.acc_mps2, block.gyr_radps
+        bias_updates = self.calibrator.feed_rest(acc, gyr_raw)
+        if gyr_raw is None:
+            up = self._gravity.feed(acc, None)
+            return _Filtered(start, block, None, up, None)
+        n = len(block)
+        gyr = np.empty_like(gyr_raw)
+        ups: list[FloatArray] = []
+        yaws: list[FloatArray] = []
+        a = 0
+        marks = [(idx, bias, True) for idx, bias in bias_updates] + [(start + n, self._bias, False)]
+        for idx, bias, real in marks:
+            b = idx - start
+            if b > a:
+                gyr[a:b] = gyr_raw[a:b] - self._bias
+                u = self._gravity.feed(acc[a:b], gyr[a:b])
+                ups.append(u)
+                yaws.append(self._yaw.feed(u, gyr[a:b]))
+                a = b
+            if not real:
+                continue
+            first_of_period = idx - self._last_bias_idx > self.calibrator.grid
+            self._last_bias_idx = idx
+            if first_of_period and float(np.max(np.abs(bias - self._bias))) > _RESET_BIAS_RADPS:
+                # a new bias from a quiet period: restart the filter from the (quiet) accelerometer instead
+                # of letting the old bias' tilt decay over several seconds (it would bias the neutral)
+                self._gravity.reset()
+                self._resets.append(idx)
+            self._bias = bias
+        resets = tuple(i for i in self._resets if i < start + n)
+        self._resets = [i for i in self._resets if i >= start + n]
+        up = ups[0] if len(ups) == 1 else np.concatenate(ups)
+        yaw = yaws[0] if len(yaws) == 1 else np.concatenate(yaws)
+        return _Filtered(start, block, gyr, up, yaw, resets)
 
     def finish(self) -> list[Event]:
         if self._finished:
             return []
         out: list[Event] = []
+        if self._small:
+            blk = ImuBlock.concat(self._small)
+            self._small, self._small_n = [], 0
+            out.extend(self._feed(blk))
         if not self._released and self._has_gyr is not None:
             self.calibrator.force_lock()
             out.extend(self._release([]))
@@ -185,44 +276,40 @@ class HipPipeline:
     def _release(self, updates: list[tuple[int, Mounting]]) -> list[Event]:
         self._released = True
         lock_i = self.calibrator.lock_index or 0
-        m = self.calibrator.lock_mounting or self.calibrator.mounting
-        self._mounting = m
+        self._mounting = self.calibrator.lock_mounting or self.calibrator.mounting
         self._schedule = [(i, u) for i, u in updates if i > lock_i]
         pending, self._pending = self._pending, []
         out: list[Event] = []
-        pos = self._n_out
-        for b in pending:
-            out.extend(self._process(b, pos))
-            pos += len(b)
+        for fc in pending:
+            out.extend(self._process(fc))
         return out
 
-    def _process(self, block: ImuBlock, start: int) -> list[Event]:
-        n = len(block)
+    def _process(self, fc: _Filtered) -> list[Event]:
+        n = len(fc.block)
         out: list[Event] = []
         a = 0
         while a < n:
             # split where a scheduled mounting update takes effect
-            while self._schedule and self._schedule[0][0] <= start + a:
+            while self._schedule and self._schedule[0][0] <= fc.start + a:
                 self._mounting = self._schedule.pop(0)[1]
             b = n
             if self._schedule:
-                b = min(n, self._schedule[0][0] - start)
-            out.extend(self._run(block.slice(a, b) if (a, b) != (0, n) else block, start + a))
+                b = min(n, self._schedule[0][0] - fc.start)
+            out.extend(self._run(fc if (a, b) == (0, n) else fc.slice(a, b)))
             a = b
-        self._n_out = start + n
         return out
 
-    def _run(self, blk: ImuBlock, start: int) -> list[Event]:
+    def _run(self, fc: _Filtered) -> list[Event]:
         assert self._gait is not None
         m = self._mounting
         r = m.r_pelvis_from_sensor
+        blk, start, gyr, u = fc.block, fc.start, fc.gyr, fc.up
         acc = blk.acc_mps2
-        gyr = None if blk.gyr_radps is None else blk.gyr_radps - m.gyr_bias_radps
-        u = self._gravity.feed(acc, gyr)
         f_v = np.einsum("ij,ij->i", acc, u)
         acc_p = acc @ r.T
         buf = self._buf
         buf.write("t_s", start, blk.t_s)
+        assert u is not None
         buf.write("f_v", start, f_v)
         buf.write("acc_ml", start, acc_p[:, 1])
         roll = pitch = yaw = None
@@ -230,7 +317,8 @@ class HipPipeline:
         if gyr is not None:
             gyr_p = gyr @ r.T
             roll, pitch = pelvis_angles_deg(u @ r.T)
-            yaw = self._yaw.feed(u, gyr)
+            yaw = fc.yaw
+            assert yaw is not None
             buf.write("gyr_ap", start, gyr_p[:, 0])
             buf.write("roll", start, roll)
             buf.write("pitch", start, pitch)
@@ -242,10 +330,16 @@ class HipPipeline:
         lin_up = f_v - STANDARD_GRAVITY_MPS2
         buf.write("height", start, self._height(lin_up))
         quiet = self._quiet.feed(acc, gyr)
-        self._standing.feed(start, quiet, roll)
+        if fc.resets:
+            q = quiet.copy()
+            q[[i - start for i in fc.resets]] = False  # a filter restart splits the standing period
+            self._standing.feed(start, q, roll)
+        else:
+            self._standing.feed(start, quiet, roll)
         self._gait.feed_filters(start, f_v)
         done = self._gait.detect()
         labels = label_samples(start, quiet, self._gait.peaks, self._gait.lookahead_samples, self.fs)
+        self._gait.prune_peaks(start + len(blk) - self._gait.lookahead_samples - round(2.0 * self.fs))
         out: list[Event] = []
         out.extend(self._bouts.feed(start, blk.t_s, labels))
         if self.stages:
@@ -287,7 +381,14 @@ class HipPipeline:
             turn_lean_deg=self.cfg.turn_lean_deg,
         )
         out: list[Event] = []
-        for ev in events:
+        for ev0 in events:
+            ev = ev0
+            if ev.in_turn:
+                self._turn_until_s = ev.t_s + (ev.step_time_s or 0.0) + _TURN_RECOVERY_S
+            elif ev.t_s < self._turn_until_s:
+                # the orientation estimate recovers from a turn's centripetal pull for a few seconds (see
+                # orientation): those steps count as "in the turn" too
+                ev = ev.model_copy(update={"in_turn": True})
             out.append(ev)
             out.extend(self._on_step(ev))
         return out
@@ -311,11 +412,7 @@ class HipPipeline:
                 s = self._rolling.summary()
                 if s is not None:
                     out.append(s)
-                    per_side = min(
-                        sum(1 for e in self._rolling.steps if e.side == side and not e.in_turn)
-                        for side in ("left", "right")
-                    )
-                    out.extend(self._alerts.on_summary(s, per_side))
+                    out.extend(self._alerts.on_summary(s, self._rolling.straight_per_side()))
         return out
 
     def _close_bout_summary(self, t_s: float) -> list[Event]:

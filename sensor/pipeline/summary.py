@@ -33,7 +33,7 @@ _NB = int((_HI - _LO) / _BIN)
 
 @dataclass(slots=True)
 class _Side:
-    hist: np.ndarray = field(default_factory=lambda: np.zeros(_NB, dtype=np.int64))
+    hist: list[int] = field(default_factory=lambda: [0] * _NB)
     n: int = 0
     st: float = 0.0
     stt: float = 0.0
@@ -55,7 +55,7 @@ class _Side:
     def median(self) -> float | None:
         if self.n == 0:
             return None
-        c = np.cumsum(self.hist)
+        c = np.cumsum(np.asarray(self.hist))
         k = int(np.searchsorted(c, (self.n + 1) / 2.0))
         return _LO + (k + 0.5) * _BIN
 
@@ -127,9 +127,7 @@ class BoutSummary:
     def summary(self, t_s: float, window_s: float | None) -> RollingSummary:
         ml = self.sides["left"].median()
         mr = self.sides["right"].median()
-        ai = None
-        if ml is not None and mr is not None and (abs(ml) + abs(mr)) / 2 >= 0.5 and (ml + mr) != 0:
-            ai = 100.0 * (mr - ml) / ((mr + ml) / 2.0)
+        ai = asymmetry_index_pct(ml, mr)
         slope, ci = self.slope() if window_s is None else (None, None)
         return RollingSummary(
             t_s=t_s,
@@ -159,10 +157,42 @@ class RollingWindow:
         while self.steps and self.steps[0].t_s <= ev.t_s - self.window_s:
             self.steps.popleft()
 
+    def straight_per_side(self) -> int:
+        n = {"left": 0, "right": 0}
+        for e in self.steps:
+            if not e.in_turn and e.pelvic_drop_deg is not None:
+                n[e.side] += 1
+        return min(n.values())
+
     def summary(self) -> RollingSummary | None:
+        """Exact medians over the window (plain numpy over at most ~110 steps)."""
         if not self.steps:
             return None
-        b = BoutSummary(self.threshold)
-        for ev in self.steps:
-            b.add(ev)
-        return b.summary(self.steps[-1].t_s, self.window_s)
+        last = self.steps[-1]
+        drops = {"left": [], "right": []}  # type: dict[str, list[float]]
+        cad = [e.cadence_spm for e in self.steps if e.cadence_spm is not None]
+        for e in self.steps:
+            if e.pelvic_drop_deg is not None and not e.in_turn:
+                drops[e.side].append(e.pelvic_drop_deg)
+        ml = float(np.median(drops["left"])) if drops["left"] else None
+        mr = float(np.median(drops["right"])) if drops["right"] else None
+        straight = len(drops["left"]) + len(drops["right"])
+        above = sum(1 for side in drops.values() for d in side if d > self.threshold)
+        return RollingSummary(
+            t_s=last.t_s,
+            window_s=self.window_s,
+            activity=last.activity,
+            steps=len(self.steps),
+            median_drop_left_deg=ml,
+            median_drop_right_deg=mr,
+            asymmetry_index_pct=asymmetry_index_pct(ml, mr),
+            cadence_spm=float(np.mean(cad)) if cad else None,
+            share_above_threshold=above / straight if straight else None,
+        )
+
+
+def asymmetry_index_pct(left: float | None, right: float | None) -> float | None:
+    """``100 (R - L) / ((R + L) / 2)``; ``None`` if a side is missing or both are below 0.5 deg."""
+    if left is None or right is None or (abs(left) + abs(right)) / 2 < 0.5 or (left + right) == 0:
+        return None
+    return 100.0 * (right - left) / ((right + left) / 2.0)

@@ -1,0 +1,87 @@
+"""Summaries, fatigue trend and alerts on constructed step sequences with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sensor.events import StepEvent
+from sensor.pipeline.alerts import AlertTracker
+from sensor.pipeline.summary import BoutSummary, RollingWindow, asymmetry_index_pct
+
+
+def _steps(n: int, drop_left: float, drop_right: float, slope_per_10min: float = 0.0, sd: float = 0.0):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(1)
+    out = []
+    for k in range(n):
+        t = 0.35 * k
+        side = "left" if k % 2 == 0 else "right"
+        base = drop_left if side == "left" else drop_right
+        d = base + slope_per_10min * t / 600.0 + rng.normal(0, sd)
+        out.append(
+            StepEvent(t_s=t, side=side, pelvic_drop_deg=d, step_time_s=0.35, cadence_spm=60 / 0.35, confidence=1.0)
+        )
+    return out
+
+
+def test_medians_asymmetry_and_share() -> None:
+    b = BoutSummary(threshold_deg=7.0)
+    for ev in _steps(200, 5.0, 9.0):
+        b.add(ev)
+    s = b.summary(70.0, None)
+    assert s.median_drop_left_deg == pytest.approx(5.0, abs=0.02)
+    assert s.median_drop_right_deg == pytest.approx(9.0, abs=0.02)
+    # medians come from 0.02 deg bins (exact to 0.01 deg), so the index is exact to ~0.3 percentage points
+    assert s.asymmetry_index_pct == pytest.approx(100 * 4 / 7, abs=0.3)
+    assert s.share_above_threshold == pytest.approx(0.5)
+    assert s.cadence_spm == pytest.approx(171.4, abs=0.1)
+
+
+def test_fatigue_slope_and_ci_cover_the_truth() -> None:
+    b = BoutSummary(threshold_deg=7.0)
+    for ev in _steps(6000, 5.0, 7.0, slope_per_10min=1.5, sd=0.7):  # 35 min of running, noisy drops
+        b.add(ev)
+    slope, ci = b.slope()
+    assert slope is not None
+    assert ci is not None
+    assert slope == pytest.approx(1.5, abs=0.1)
+    assert ci[0] < 1.5 < ci[1]
+    assert ci[1] - ci[0] < 0.3
+
+
+def test_turn_steps_stay_out_of_drop_figures() -> None:
+    b = BoutSummary(threshold_deg=7.0)
+    for ev in _steps(40, 5.0, 5.0):
+        b.add(ev)
+    b.add(StepEvent(t_s=20.0, side="left", pelvic_drop_deg=25.0, in_turn=True, confidence=1.0))
+    s = b.summary(20.0, None)
+    assert s.steps == 41
+    assert s.median_drop_left_deg == pytest.approx(5.0, abs=0.02)
+
+
+def test_rolling_window_forgets_old_steps() -> None:
+    w = RollingWindow(30.0, 7.0)
+    for ev in _steps(400, 5.0, 5.0):
+        w.add(ev)
+    assert all(e.t_s > 0.35 * 399 - 30 for e in w.steps)
+    s = w.summary()
+    assert s is not None
+    assert s.window_s == 30.0
+    assert s.median_drop_left_deg == pytest.approx(5.0)
+
+
+def test_asymmetry_index_is_none_near_zero() -> None:
+    assert asymmetry_index_pct(0.1, 0.2) is None
+    assert asymmetry_index_pct(None, 5.0) is None
+    assert asymmetry_index_pct(5.0, 5.0) == 0.0
+
+
+def test_drop_alert_is_debounced() -> None:
+    a = AlertTracker(threshold_deg=7.0, n_steps=4, asym_limit_pct=20.0, cooldown_s=30.0)
+    alerts = []
+    for ev in _steps(400, 8.0, 5.0):  # left stance always above 7 deg
+        alerts += a.on_step(ev)
+    # 140 s of steps, one alert per 30 s cooldown at most, only for the left stance
+    assert 4 <= len(alerts) <= 5
+    assert {x.side for x in alerts} == {"left"}
+    assert np.all(np.diff([x.t_s for x in alerts]) >= 30.0)
