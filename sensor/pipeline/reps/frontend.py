@@ -19,7 +19,7 @@ from sensor.errors import DataValidationError
 from sensor.events import Event
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import ImuBlock
-from sensor.pipeline.calibration import Mounting
+from sensor.pipeline.calibration import Mounting, MountingCalibrator
 from sensor.pipeline.orientation import GravityFilter, YawIntegrator, pelvis_angles_deg
 from sensor.pipeline.pipeline import HipPipeline
 from sensor.pipeline.stage import OTHER, PelvisChunk, PelvisStage
@@ -27,25 +27,30 @@ from sensor.pipeline.stage import OTHER, PelvisChunk, PelvisStage
 FloatArray = NDArray[np.float64]
 
 
-class FrozenCalibrator:
-    """Stands in for :class:`~sensor.pipeline.calibration.MountingCalibrator` with a known, fixed mounting.
+class FixedMountingCalibrator(MountingCalibrator):
+    """A :class:`~sensor.pipeline.calibration.MountingCalibrator` that keeps a known mounting.
 
-    The automatic calibration re-levels on every quiet period, which is right for standing and running but turns
-    a lying or kneeling rest between sets into "upright" (see docs/training.md). With a known mounting the
-    pipeline keeps everything else: orientation, gait detection, activity labels.
+    The automatic calibration re-levels on quiet periods, which is right for standing and running but would take
+    a lying or kneeling rest between sets for "upright" (see docs/training.md). This one keeps estimating the
+    gyroscope bias at rest but never changes the mounting.
     """
 
-    def __init__(self, mounting: Mounting) -> None:
-        self.mounting = mounting
-        self.lock_mounting = mounting
-        self.lock_index = 0
-        self.locked = True
+    def __init__(self, sampling_rate_hz: float, mounting: Mounting) -> None:
+        super().__init__(sampling_rate_hz, prior=mounting)
+        self.fixed = mounting
 
-    def feed(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> list[tuple[int, Mounting]]:
+    def feed_motion(
+        self, acc_mps2: FloatArray, gyr_radps: FloatArray | None, up_sensor: FloatArray
+    ) -> list[tuple[int, Mounting]]:
+        super().feed_motion(acc_mps2, gyr_radps, up_sensor)  # locking and bounded bookkeeping as usual
+        self.mounting = self.fixed
+        if self.lock_mounting is not None:
+            self.lock_mounting = self.fixed
         return []
 
     def force_lock(self) -> None:
-        return None
+        super().force_lock()
+        self.mounting = self.lock_mounting = self.fixed
 
 
 def pipeline_with_fixed_mounting(
@@ -53,7 +58,7 @@ def pipeline_with_fixed_mounting(
 ) -> HipPipeline:
     """A :class:`~sensor.pipeline.pipeline.HipPipeline` that applies ``mounting`` and never recalibrates."""
     pipe = HipPipeline(sampling_rate_hz, mounting=mounting, stages=stages)
-    pipe.calibrator = FrozenCalibrator(mounting)  # type: ignore[assignment]
+    pipe.calibrator = FixedMountingCalibrator(sampling_rate_hz, mounting)
     return pipe
 
 
