@@ -244,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     rec = np.array([s.recognised == s.ref.exercise for s in sets])
     be = np.array(total.boundary_errors_s)
     print(
-        f"\n{len(sets)} sets in {args.cases - len(failed)} sessions (seeds {seeds.start}-{seeds.stop - 1}), {elapsed:.0f} s"
+        f"\n{len(sets)} sets in {args.cases - len(failed)} sessions "
+        f"(seeds {seeds.start}-{seeds.stop - 1}), {elapsed:.0f} s"
     )
     for f in failed:
         print(f"session skipped, the running pipeline raised: {f}")

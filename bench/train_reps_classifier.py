@@ -17,8 +17,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-
 from bench_reps_accuracy import make_scenario, run_case
+
 from sensor.events import SetEvent
 from sensor.pipeline.reps.exercise import FEATURES
 from sensor.sim import simulate
