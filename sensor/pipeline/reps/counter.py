@@ -96,9 +96,11 @@ STILL_BINS: Final = 4
 Q_UNITS: Final = 0.5
 """Tolerance around a minimum of D (cm or deg) that still counts as "at rest"."""
 BOUNDARY_SPEED: Final = 0.05
+TURN_SLOW: Final = 0.05
+"""The pause at the far end: near the peak and slower than this share of the rep's top speed."""
 """A rep starts and ends where the pose moves at less than this share of its fastest speed."""
 SETTLE_S: Final = 0.15
-STOP_SPEED: Final = 0.08
+STOP_SPEED: Final = 0.03
 """A rep ends where the pose moves at less than this share of the rep's top speed (and stays slow)..."""
 TURN_SPEED: Final = 0.3
 """... or where the pose speed had a minimum below this share and picks up again (the next rep starts)."""
@@ -157,7 +159,7 @@ class RepStage:
         self,
         *,
         declared_exercise: Exercise | None = None,
-        hold_min_s: float = 5.0,
+        hold_min_s: float = 3.0,
         classifier: ExerciseClassifier | None = None,
         on_set: Callable[[SetEvent, FloatArray], None] | None = None,
     ) -> None:
@@ -173,6 +175,8 @@ class RepStage:
         self._prev = (0.0, 0.0, 0.0)
         self._vmax = 0.0
         self._smin = 0.0
+        self._i_stop = -1
+        self._t_stop = 0.0
         self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
         self._v = 0.0
         self._z = 0.0
@@ -385,6 +389,7 @@ class RepStage:
                 self._vmax = max(self._vmax, speed)
                 if d < 0.5 * self._peak:
                     self._mode = _BACK
+                    self._i_stop = -1
                     self._smin = speed
                     self._i_min = i
                     self._t_min = t
@@ -398,13 +403,20 @@ class RepStage:
                 self._smin = speed
                 self._i_min = i
                 self._t_min = t
-            stopped = self._smin <= STOP_SPEED * self._vmax and t - self._t_min >= SETTLE_S
+            if speed <= STOP_SPEED * self._vmax:
+                if self._i_stop < 0:
+                    self._i_stop = i
+                    self._t_stop = t
+            elif speed > 2.0 * STOP_SPEED * self._vmax:
+                self._i_stop = -1
+            stopped = self._i_stop >= 0 and t - self._t_stop >= SETTLE_S
             turned = self._smin <= TURN_SPEED * self._vmax and speed >= self._smin + 0.15 * self._vmax
             if stopped or turned or t - self._t_min >= 1.0:
                 self._write_rows(rows)
                 rows = []
                 self._v, self._z, self._acc_bias = v, z, bias
-                out.extend(self._complete_rep(self._i_min))
+                i_end = self._i_stop if stopped else self._i_min
+                out.extend(self._complete_rep(i_end))
                 self._mode = _IDLE
         self._write_rows(rows)
         self._v, self._z, self._acc_bias = v, z, bias
@@ -495,7 +507,7 @@ class RepStage:
         # the turn: near the peak and slow
         sp = speed[k_start : k_end + 1]
         vmax = float(sp.max()) if sp.size else 0.0
-        turn = np.flatnonzero((dr >= 0.9 * peak) & (sp <= 0.2 * vmax))
+        turn = np.flatnonzero((dr >= 0.8 * peak) & (sp <= TURN_SLOW * vmax))
         kp = k_peak - k_start
         k_arr, k_lv = (int(turn[0]), int(turn[-1])) if turn.size else (kp, kp)
         out_s = float(tr[k_arr] - tr[0])
@@ -512,7 +524,7 @@ class RepStage:
             peak=peak,
             duration_s=duration,
         )
-        still_turn = bool(np.all(rep[k_arr : k_lv + 1, 5] > 0.5))
+        still_turn = float(np.mean(rep[k_arr : k_lv + 1, 5])) >= 0.5
         st = self._set
         if st is None:
             st = self._set = _SetState(t_start_s=t_start)
