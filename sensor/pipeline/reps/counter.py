@@ -108,6 +108,8 @@ POSTURE_CHANGE_S: Final = 2.0
 MAX_REP_S: Final = 12.0
 """An excursion that has not come back after this long (and is not a still hold) is a new rest pose."""
 HOLD_MAX_S: Final = 60.0
+HOLDING_S: Final = 1.0
+"""Still this long far from rest: maybe a hold, maybe a new start position (decided by what follows)."""
 MIN_REP_S: Final = 0.6
 SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
@@ -334,7 +336,7 @@ class RepStage:
                 # the rest pose follows sway and drift, never the start of a (slow) movement
                 if still and d < 0.25 * h_on:
                     self._track_rest(z_cm, pitch, roll, 0.1)
-                elif st is None and d < 0.5 * h_on:
+                elif st is None and d < h_on:
                     self._track_rest(z_cm, pitch, roll, 0.02)
                 self._dmin = min(self._dmin, d)
                 if d <= self._dmin + Q_UNITS:
@@ -360,7 +362,7 @@ class RepStage:
                         self._still_far_since = t
                 else:
                     self._still_far_since = -1.0
-                holding = self._still_far_since >= 0 and t - self._still_far_since >= 1.0
+                holding = self._still_far_since >= 0 and t - self._still_far_since >= HOLDING_S
                 if holding:
                     # maybe a hold, maybe a new start position (hip thrust set-up, sitting down): remember it
                     self._cand[:] = (z_cm, pitch, roll)

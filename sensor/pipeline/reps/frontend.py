@@ -21,6 +21,7 @@ from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import ImuBlock
 from sensor.pipeline.calibration import Mounting, MountingCalibrator
 from sensor.pipeline.orientation import GravityFilter, YawIntegrator, pelvis_angles_deg
+from sensor.pipeline.config import PipelineConfig
 from sensor.pipeline.pipeline import HipPipeline
 from sensor.pipeline.stage import OTHER, PelvisChunk, PelvisStage
 
@@ -54,10 +55,13 @@ class FixedMountingCalibrator(MountingCalibrator):
 
 
 def pipeline_with_fixed_mounting(
-    sampling_rate_hz: float, mounting: Mounting, stages: Sequence[PelvisStage] = ()
+    sampling_rate_hz: float,
+    mounting: Mounting,
+    stages: Sequence[PelvisStage] = (),
+    config: PipelineConfig | None = None,
 ) -> HipPipeline:
     """A :class:`~sensor.pipeline.pipeline.HipPipeline` that applies ``mounting`` and never recalibrates."""
-    pipe = HipPipeline(sampling_rate_hz, mounting=mounting, stages=stages)
+    pipe = HipPipeline(sampling_rate_hz, config, mounting=mounting, stages=stages)
     pipe.calibrator = FixedMountingCalibrator(sampling_rate_hz, mounting)
     return pipe
 

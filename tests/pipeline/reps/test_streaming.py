@@ -91,3 +91,26 @@ def vars_of(stage: RepStage) -> dict[str, object]:
 
 def shifted(c: PelvisChunk, dt_s: float) -> PelvisChunk:
     return replace(c, t_s=c.t_s + dt_s)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=20, max_value=3000), min_size=1, max_size=4))
+def test_simulated_session_is_chunk_invariant(sizes: list[int]) -> None:
+    from tests.pipeline.reps.simcase import cached_run
+    from tests.pipeline.reps.synth import concat_chunks
+
+    run = cached_run(("squat", "glute_bridge", "step_up", "donkey_kick"), 5, 7, True)
+    whole = concat_chunks(run.chunks)
+    ref_stage = RepStage()
+    ref = [e.model_dump() for e in ref_stage.feed(whole) + ref_stage.finish()]
+    assert sum(e["kind"] == "rep" for e in ref) >= 15
+    stage = RepStage()
+    got = []
+    i = k = 0
+    while i < len(whole):
+        step = sizes[k % len(sizes)]
+        got += stage.feed(slice_chunk(whole, i, i + step))
+        i += step
+        k += 1
+    got += stage.finish()
+    assert [e.model_dump() for e in got] == ref
