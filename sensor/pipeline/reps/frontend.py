@@ -1,11 +1,10 @@
-"""A pelvis-frame front end with a fixed, known mounting (no automatic calibration).
+"""The running pipeline with a fixed, known mounting (no automatic re-calibration).
 
-:class:`~sensor.pipeline.pipeline.HipPipeline` finds the mounting by itself; this front end is for when the
-mounting is already known (a stored ``hipsense calibrate`` result, or a simulator's truth in benches), and for
-exercise sessions where the automatic calibration has nothing to work with. It reuses the running pipeline's
-orientation filter (:class:`~sensor.pipeline.orientation.GravityFilter`, :func:`pelvis_angles_deg`,
-:class:`YawIntegrator`) and emits the same :class:`~sensor.pipeline.stage.PelvisChunk`. It runs no gait
-detector: every sample's activity is ``"other"``.
+:class:`~sensor.pipeline.pipeline.HipPipeline` finds the mounting by itself and re-levels on every quiet period;
+that is right for standing and running, but a lying (bridge) or kneeling (donkey kick) rest between sets would be
+taken for upright. When the mounting is known (a stored ``hipsense calibrate`` result, or the simulator's truth
+in tests and benches), :func:`pipeline_with_fixed_mounting` keeps it and everything else of the pipeline:
+gyroscope bias at rest, orientation, gait detection and activity labels.
 """
 
 from __future__ import annotations
@@ -15,15 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from sensor.errors import DataValidationError
-from sensor.events import Event
-from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.model import ImuBlock
 from sensor.pipeline.calibration import Mounting, MountingCalibrator
-from sensor.pipeline.orientation import GravityFilter, YawIntegrator, pelvis_angles_deg
 from sensor.pipeline.config import PipelineConfig
 from sensor.pipeline.pipeline import HipPipeline
-from sensor.pipeline.stage import OTHER, PelvisChunk, PelvisStage
+from sensor.pipeline.stage import PelvisStage
 
 FloatArray = NDArray[np.float64]
 
@@ -64,78 +58,3 @@ def pipeline_with_fixed_mounting(
     pipe = HipPipeline(sampling_rate_hz, config, mounting=mounting, stages=stages)
     pipe.calibrator = FixedMountingCalibrator(sampling_rate_hz, mounting)
     return pipe
-
-
-class FixedMountingFrontEnd:
-    """Sensor-frame blocks in, pelvis-frame chunks out, with a fixed mounting; chunk-size invariant.
-
-    Args:
-        sampling_rate_hz: nominal rate of the input.
-        mounting: the sensor-to-pelvis rotation and gyroscope bias to apply.
-    """
-
-    def __init__(self, sampling_rate_hz: float, mounting: Mounting) -> None:
-        self.fs = float(sampling_rate_hz)
-        self.mounting = mounting
-        self._gravity = GravityFilter(self.fs)
-        self._yaw = YawIntegrator(self.fs)
-        self._n = 0
-
-    def feed(self, block: ImuBlock) -> PelvisChunk:
-        if block.gyr_radps is None:
-            raise DataValidationError(
-                "the fixed-mounting front end needs a gyroscope; use HipPipeline for accelerometer-only data",
-                field="gyr_radps",
-            )
-        r = self.mounting.r_pelvis_from_sensor
-        gyr = block.gyr_radps - self.mounting.gyr_bias_radps
-        acc = block.acc_mps2
-        u = self._gravity.feed(acc, gyr)
-        acc_p = acc @ r.T
-        gyr_p = gyr @ r.T
-        roll, pitch = pelvis_angles_deg(u @ r.T)
-        yaw = self._yaw.feed(u, gyr)
-        n = len(block)
-        chunk = PelvisChunk(
-            sensor_id=block.sensor_id,
-            sampling_rate_hz=self.fs,
-            t_s=block.t_s,
-            sample_index=np.arange(self._n, self._n + n, dtype=np.int64),
-            acc_ap_mps2=acc_p[:, 0],
-            acc_ml_mps2=acc_p[:, 1],
-            acc_v_mps2=acc_p[:, 2],
-            lin_acc_up_mps2=np.einsum("ij,ij->i", acc, u) - STANDARD_GRAVITY_MPS2,
-            gyr_ap_radps=gyr_p[:, 0],
-            gyr_ml_radps=gyr_p[:, 1],
-            gyr_v_radps=gyr_p[:, 2],
-            roll_deg=roll,
-            pitch_deg=pitch,
-            yaw_deg=yaw,
-            activity=np.full(n, OTHER, dtype=np.int8),
-            mounting_confidence=self.mounting.confidence,
-        )
-        self._n += n
-        return chunk
-
-
-class FixedMountingAnalyzer:
-    """:class:`FixedMountingFrontEnd` followed by pelvis stages: an :class:`~sensor.interfaces.Analyzer`."""
-
-    def __init__(self, sampling_rate_hz: float, mounting: Mounting, stages: list[PelvisStage]) -> None:
-        self.front = FixedMountingFrontEnd(sampling_rate_hz, mounting)
-        self.stages = stages
-
-    def feed(self, block: ImuBlock) -> list[Event]:
-        if len(block) == 0:
-            return []
-        chunk = self.front.feed(block)
-        out: list[Event] = []
-        for st in self.stages:
-            out.extend(st.feed(chunk))
-        return out
-
-    def finish(self) -> list[Event]:
-        out: list[Event] = []
-        for st in self.stages:
-            out.extend(st.finish())
-        return out
