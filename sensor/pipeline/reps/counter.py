@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import butter, lfilter, lfilter_zi
 
-from sensor.events import Exercise, HoldEvent, RepEvent, SetEvent
+from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
 from sensor.frames import SIDE_SIGN, Side
 from sensor.pipeline.reps.exercise import (
     EXERCISE_PROFILES,
@@ -66,7 +66,7 @@ from sensor.pipeline.reps.signals import (
 from sensor.pipeline.stage import PelvisChunk
 
 FloatArray = NDArray[np.float64]
-RepStageEvent = RepEvent | SetEvent | HoldEvent
+
 
 FS_HZ: Final = 1.0 / BIN_S
 LP_HZ: Final = 2.0
@@ -203,7 +203,7 @@ class RepStage:
         self._set: _SetState | None = None
 
     # ------------------------------------------------------------------ public
-    def feed(self, chunk: PelvisChunk) -> list[RepStageEvent]:
+    def feed(self, chunk: PelvisChunk) -> list[Event]:
         """Process one chunk; return the events completed in it."""
         if len(chunk) == 0 or chunk.roll_deg is None:
             # accelerometer-only input has no orientation: reps are not counted
@@ -211,7 +211,7 @@ class RepStage:
         t_bin, x_bin = self._bins.feed(chunk.t_s, raw_columns(chunk))
         return self._process(t_bin, x_bin)
 
-    def finish(self) -> list[RepStageEvent]:
+    def finish(self) -> list[Event]:
         """Flush the unfinished bin, a rep that is returning to rest, and the open set."""
         t_bin, x_bin = self._bins.feed(np.zeros(0), np.zeros((0, RAW_W)), final=True)
         out = self._process(t_bin, x_bin)
@@ -253,12 +253,10 @@ class RepStage:
         return y, zupt, still
 
     def _h_min(self) -> float:
-        if self.declared_exercise is not None:
-            return EXERCISE_PROFILES[self.declared_exercise].h_min
         return posture_of(float(self._rest[1])).h_min
 
-    def _process(self, t_bin: FloatArray, raw_bin: FloatArray) -> list[RepStageEvent]:
-        out: list[RepStageEvent] = []
+    def _process(self, t_bin: FloatArray, raw_bin: FloatArray) -> list[Event]:
+        out: list[Event] = []
         if t_bin.size == 0:
             return out
         x_bin = bin_channels(raw_bin)
@@ -446,7 +444,7 @@ class RepStage:
     def _posture_changed(self, pitch: float) -> bool:
         return posture_of(pitch).name != posture_of(float(self._rest[1])).name
 
-    def _rebase(self, i: int, t: float) -> list[RepStageEvent]:
+    def _rebase(self, i: int, t: float) -> list[Event]:
         """Make the remembered still pose the rest pose; the excursion since then becomes the current one."""
         self._rest[:] = self._cand
         a = self._i_cand
@@ -466,7 +464,7 @@ class RepStage:
         self._other_class_since = -1.0
         return self._end_set()
 
-    def _posture_change(self, i: int, z_cm: float, pitch: float, roll: float) -> list[RepStageEvent]:
+    def _posture_change(self, i: int, z_cm: float, pitch: float, roll: float) -> list[Event]:
         self._cand_valid = False
         self._mode = _IDLE
         self._rest[:] = (z_cm, pitch, roll)
@@ -478,8 +476,8 @@ class RepStage:
         idx = np.arange(a, b + 1) % BUF_N
         return self._buf[idx]
 
-    def _complete_rep(self, i_min: int) -> list[RepStageEvent]:
-        out: list[RepStageEvent] = []
+    def _complete_rep(self, i_min: int) -> list[Event]:
+        out: list[Event] = []
         a = max(self._i_low, self._n - BUF_N + 1)
         seg = self._slice(a, self._n - 1)
         t = seg[:, 0]
@@ -505,6 +503,12 @@ class RepStage:
         self._dmin = 0.0
         self._rest[:] = seg[k_min, 2:5]
         if peak < self._h_min() or duration < MIN_REP_S:
+            return out
+        if self.declared_exercise is not None and not EXERCISE_PROFILES[self.declared_exercise].fits(
+            float(seg[k_peak, 2] - seg[0, 2])
+        ):
+            # the declared exercise moves the pelvis up (bridge, step-up) or down (squat, lunge), or hardly
+            # (donkey kick): an excursion the other way is a transition or a fidget, not a rep
             return out
         # the turn: near the peak and slow
         sp = speed[k_start : k_end + 1]
@@ -589,7 +593,7 @@ class RepStage:
             return self.declared_exercise, 1.0
         return self.classifier.classify([*st.reps, feats])
 
-    def _end_set(self) -> list[RepStageEvent]:
+    def _end_set(self) -> list[Event]:
         st = self._set
         self._set = None
         if st is None or st.n_reps == 0:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,7 +73,9 @@ class ExerciseProfile:
     """What is known about an exercise once it is declared or recognised.
 
     Attributes:
-        h_min: smallest excursion counted as a rep when the exercise is declared.
+        h_min: smallest excursion of the exercise at 70 % of its typical range (documentation; detection uses the
+            posture's threshold, declared or not, so that declaring never adds a rep).
+        travel: which way the pelvis moves to the turn; a declared exercise drops excursions the other way.
         one_sided: whether each rep has a working side.
         roll_sign_left: sign of the obliquity change at the turn on a left-side rep (+1 or -1).
     """
@@ -82,6 +84,17 @@ class ExerciseProfile:
     one_sided: bool = False
     roll_sign_left: float = 1.0
     yaw_weight: float = 0.0
+    travel: Literal["up", "down", "small", "any"] = "any"
+
+    def fits(self, dz_cm: float) -> bool:
+        """Whether a rep with this vertical travel to its turn (cm, + up) can be this exercise."""
+        if self.travel == "up":
+            return dz_cm > -3.0
+        if self.travel == "down":
+            return dz_cm < 3.0
+        if self.travel == "small":
+            return abs(dz_cm) < 12.0
+        return True
 
     def side_of(self, feats: RepFeatures) -> Side | None:
         """Working side of a rep: the pelvis tilts down toward the free side (obliquity up on the working side)
@@ -99,16 +112,16 @@ class ExerciseProfile:
 
 
 EXERCISE_PROFILES: Final[dict[Exercise, ExerciseProfile]] = {
-    "squat": ExerciseProfile(h_min=10.0),
-    "lunge": ExerciseProfile(h_min=10.0, one_sided=True, yaw_weight=1.0),
-    "static_lunge": ExerciseProfile(h_min=10.0, one_sided=True, yaw_weight=1.0),
-    "step_up": ExerciseProfile(h_min=10.0, one_sided=True),
-    "glute_bridge": ExerciseProfile(h_min=6.0),
-    "single_leg_bridge": ExerciseProfile(h_min=6.0, one_sided=True),
-    "hip_thrust": ExerciseProfile(h_min=6.0),
-    "romanian_deadlift": ExerciseProfile(h_min=10.0),
-    "donkey_kick": ExerciseProfile(h_min=3.0, one_sided=True),
-    "sit_to_stand": ExerciseProfile(h_min=10.0),
+    "squat": ExerciseProfile(h_min=10.0, travel="down"),
+    "lunge": ExerciseProfile(h_min=10.0, one_sided=True, yaw_weight=1.0, travel="down"),
+    "static_lunge": ExerciseProfile(h_min=10.0, one_sided=True, yaw_weight=1.0, travel="down"),
+    "step_up": ExerciseProfile(h_min=10.0, one_sided=True, travel="up"),
+    "glute_bridge": ExerciseProfile(h_min=6.0, travel="up"),
+    "single_leg_bridge": ExerciseProfile(h_min=6.0, one_sided=True, travel="up"),
+    "hip_thrust": ExerciseProfile(h_min=6.0, travel="up"),
+    "romanian_deadlift": ExerciseProfile(h_min=10.0, travel="small"),
+    "donkey_kick": ExerciseProfile(h_min=3.0, one_sided=True, travel="small"),
+    "sit_to_stand": ExerciseProfile(h_min=10.0, travel="up"),
 }
 
 

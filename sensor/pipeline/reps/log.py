@@ -23,7 +23,7 @@ from typing import Final, Literal
 import numpy as np
 
 from sensor.errors import DataValidationError
-from sensor.events import AlertEvent, SetEvent
+from sensor.events import AlertEvent, Event, SetEvent
 from sensor.pipeline.reps.signals import (
     CH_GAIT,
     CH_GYR,
@@ -158,21 +158,21 @@ class LongSittingStage:
         self._last_sit = math.nan
         self._alerts = 0
 
-    def feed(self, chunk: PelvisChunk) -> list[AlertEvent]:
+    def feed(self, chunk: PelvisChunk) -> list[Event]:
         if chunk.pitch_deg is None:
             return []  # accelerometer-only: no posture
         t, x = self._bins.feed(chunk.t_s, raw_columns(chunk))
         return self._run(t, x)
 
-    def finish(self) -> list[AlertEvent]:
+    def finish(self) -> list[Event]:
         t, x = self._bins.feed(np.zeros(0), np.zeros((0, RAW_W)), final=True)
         return self._run(t, x) if t.size else []
 
-    def _run(self, t: FloatArray, raw: FloatArray) -> list[AlertEvent]:
+    def _run(self, t: FloatArray, raw: FloatArray) -> list[Event]:
         x = bin_channels(raw)
         pitch = x[:, CH_PITCH]
         sitting = (pitch < self.sit_pitch_deg) & (pitch > -50.0) & (x[:, CH_GAIT] < 0.5) & (x[:, CH_GYR] < 0.5)
-        out: list[AlertEvent] = []
+        out: list[Event] = []
         for tk, sk in zip(t.tolist(), sitting.tolist(), strict=True):
             if sk:
                 if math.isnan(self._streak_start) or tk - self._last_sit > self.break_s:
