@@ -504,12 +504,6 @@ class RepStage:
         self._rest[:] = seg[k_min, 2:5]
         if peak < self._h_min() or duration < MIN_REP_S:
             return out
-        if self.declared_exercise is not None and not EXERCISE_PROFILES[self.declared_exercise].fits(
-            float(seg[k_peak, 2] - seg[0, 2])
-        ):
-            # the declared exercise moves the pelvis up (bridge, step-up) or down (squat, lunge), or hardly
-            # (donkey kick): an excursion the other way is a transition or a fidget, not a rep
-            return out
         # the turn: near the peak and slow
         sp = speed[k_start : k_end + 1]
         vmax = float(sp.max()) if sp.size else 0.0

@@ -75,7 +75,7 @@ class ExerciseProfile:
     Attributes:
         h_min: smallest excursion of the exercise at 70 % of its typical range (documentation; detection uses the
             posture's threshold, declared or not, so that declaring never adds a rep).
-        travel: which way the pelvis moves to the turn; a declared exercise drops excursions the other way.
+        travel: which way the pelvis moves to the turn ("up": the first movement is concentric).
         one_sided: whether each rep has a working side.
         roll_sign_left: sign of the obliquity change at the turn on a left-side rep (+1 or -1).
     """
@@ -85,16 +85,6 @@ class ExerciseProfile:
     roll_sign_left: float = 1.0
     yaw_weight: float = 0.0
     travel: Literal["up", "down", "small", "any"] = "any"
-
-    def fits(self, dz_cm: float) -> bool:
-        """Whether a rep with this vertical travel to its turn (cm, + up) can be this exercise."""
-        if self.travel == "up":
-            return dz_cm > -3.0
-        if self.travel == "down":
-            return dz_cm < 3.0
-        if self.travel == "small":
-            return abs(dz_cm) < 12.0
-        return True
 
     def side_of(self, feats: RepFeatures) -> Side | None:
         """Working side of a rep: the pelvis tilts down toward the free side (obliquity up on the working side)
@@ -106,6 +96,8 @@ class ExerciseProfile:
 
     def concentric_first(self, feats: RepFeatures) -> bool:
         """Moving the pelvis up first is concentric; with hardly any travel (donkey kick) the kick comes first."""
+        if self.travel in ("up", "down"):
+            return self.travel == "up"
         if abs(feats.dz_cm) < 3.0:
             return True
         return feats.dz_cm > 0

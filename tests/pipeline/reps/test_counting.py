@@ -127,6 +127,7 @@ def test_reps_are_announced_within_half_a_second_of_their_end() -> None:
 
 @pytest.mark.parametrize(("exercise", "seed"), [("step_up", 4), ("donkey_kick", 3), ("hip_thrust", 4), ("lunge", 3)])
 def test_declared_exercise_counts_at_least_as_well(exercise: str, seed: int) -> None:
+    """A declaration sets labels, sides and phase order; detection is unchanged, so counts never get worse."""
     sc = session((exercise,), reps=8, seed=seed)
     auto = run(sc)
     declared = run(sc, declared=exercise)
