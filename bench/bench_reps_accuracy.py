@@ -32,6 +32,7 @@ import numpy as np
 
 from sensor.events import Event, HoldEvent, RepEvent, SetEvent
 from sensor.pipeline.calibration import Mounting as PelvisMounting
+from sensor.pipeline.config import PipelineConfig
 from sensor.pipeline.pipeline import HipPipeline
 from sensor.pipeline.reps import RepStage
 from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
@@ -157,18 +158,20 @@ def run_case(
     chunk_s: float = 0.1,
     on_set: Callable[[SetEvent, np.ndarray], None] | None = None,
     mount_err_deg: float = 3.0,
+    micro_batch_s: float | None = None,
 ) -> CaseResult:
     res = simulate(sc)
     tr = res.truth
     fs = sc.sensor.sampling_rate_hz
     stage = RepStage(declared_exercise=declared, on_set=on_set)  # type: ignore[arg-type]
     analyzer: Any
+    cfg = None if micro_batch_s is None else PipelineConfig(micro_batch_s=micro_batch_s)
     if e2e:
-        analyzer = HipPipeline(fs, stages=[stage])
+        analyzer = HipPipeline(fs, cfg, stages=[stage])
     else:
         rng = np.random.default_rng(sc.seed + 7)
         r = _rot(rng, mount_err_deg) @ tr.r_pelvis_from_sensor
-        analyzer = pipeline_with_fixed_mounting(fs, PelvisMounting(r, np.zeros(3), 1.0), [stage])
+        analyzer = pipeline_with_fixed_mounting(fs, PelvisMounting(r, np.zeros(3), 1.0), [stage], cfg)
     events: list[Event] = []
     latencies: list[float] = []
     n = max(1, round(chunk_s * fs))
@@ -254,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--e2e", action="store_true", help="through HipPipeline's automatic calibration")
     ap.add_argument("--false-reps-min", type=float, default=30.0)
     ap.add_argument("--chunk-s", type=float, default=0.1, help="feed the pipeline in chunks of this length, s")
+    ap.add_argument("--micro-batch-s", type=float, default=None, help="the running pipeline's micro-batch, s")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     print("command: python bench/bench_reps_accuracy.py " + " ".join(sys.argv[1:] if argv is None else argv))
@@ -265,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     for seed in seeds:
         try:
-            r = run_case(make_scenario(seed), e2e=args.e2e, chunk_s=args.chunk_s)
+            r = run_case(make_scenario(seed), e2e=args.e2e, chunk_s=args.chunk_s, micro_batch_s=args.micro_batch_s)
         except IndexError as exc:  # an upstream (running pipeline) failure: reported, not hidden
             failed.append(f"seed {seed}: {type(exc).__name__}: {exc}")
             continue
