@@ -90,3 +90,24 @@ def test_bad_exercise_and_missing_file_are_usage_errors(
     assert "unknown exercise 'plank'" in capsys.readouterr().err
     assert main(["train", str(csv.parent / "nope.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_train_log_from_records(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    s = {"t_start_s": 0.0, "t_end_s": 30.0, "exercise": "squat", "exercise_confidence": 0.9, "reps": 10}
+    records = [
+        {"date": "2026-11-02", "sets": [s, s]},
+        {"date": "2026-11-04", "sets": [s]},
+        {"date": "2026-11-09", "sets": []},
+    ]
+    f = tmp_path / "records.json"
+    f.write_text(json.dumps(records), encoding="utf-8")
+    doc = _doc(capsys, ["train-log", "--records", str(f), "--json"])
+    weeks = doc["weeks"]
+    assert isinstance(weeks, list)
+    assert [(w["week_start"], w["sessions"], w["reps"], w["status"]) for w in weeks] == [
+        ("2026-11-02", 2, 30, "ok"),
+        ("2026-11-09", 0, 0, "too_few"),
+    ]
+    f.write_text(json.dumps([{"day": "x"}]), encoding="utf-8")
+    assert main(["train-log", "--records", str(f)]) == 2
+    assert "record 0" in capsys.readouterr().err
