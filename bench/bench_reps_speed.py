@@ -14,34 +14,17 @@ import argparse
 import gc
 import sys
 import time
-from dataclasses import replace
 
 import numpy as np
 
-from sensor.events import Event
 from sensor.model import ImuBlock
 from sensor.pipeline.pipeline import HipPipeline
 from sensor.pipeline.reps import RepStage
-from sensor.pipeline.stage import PelvisChunk
+from sensor.pipeline.reps.chunks import ChunkRecorder, concat_chunks, slice_chunk
 from sensor.sim import ExerciseSet, Mounting, Rest, Running, Scenario, Segment, SensorModel, Standing, Walking, simulate
 from sensor.sim.exercises import EXERCISES
 
 FS = 208.0
-FIELDS = (
-    "t_s",
-    "sample_index",
-    "acc_ap_mps2",
-    "acc_ml_mps2",
-    "acc_v_mps2",
-    "lin_acc_up_mps2",
-    "gyr_ap_radps",
-    "gyr_ml_radps",
-    "gyr_v_radps",
-    "roll_deg",
-    "pitch_deg",
-    "yaw_deg",
-    "activity",
-)
 
 
 def make_data(minutes: float) -> ImuBlock:
@@ -61,26 +44,6 @@ def make_data(minutes: float) -> ImuBlock:
     block = simulate(sc).block
     n = int(minutes * 60.0 * FS)
     return block.slice(0, min(n, len(block)))
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.chunks: list[PelvisChunk] = []
-
-    def feed(self, chunk: PelvisChunk) -> list[Event]:
-        self.chunks.append(chunk)
-        return []
-
-    def finish(self) -> list[Event]:
-        return []
-
-
-def concat(chunks: list[PelvisChunk]) -> PelvisChunk:
-    return replace(chunks[0], **{f: np.concatenate([getattr(c, f) for c in chunks]) for f in FIELDS})
-
-
-def cut(c: PelvisChunk, a: int, b: int) -> PelvisChunk:
-    return replace(c, **{f: getattr(c, f)[a:b] for f in FIELDS})
 
 
 def offline(block: ImuBlock, with_reps: bool) -> tuple[float, int]:
@@ -116,11 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     block = make_data(args.minutes)
     hours = (block.t_s[-1] - block.t_s[0]) / 3600.0
     print(f"data: {len(block)} samples, {hours * 60:.0f} min at {FS:.0f} Hz\n")
-    rec = Recorder()
+    rec = ChunkRecorder()
     p = HipPipeline(FS, stages=[rec])
     p.feed(block)
     p.finish()
-    whole = concat(rec.chunks)
+    whole = concat_chunks(rec.chunks)
     rows: list[tuple[str, float, str]] = []
     t_run, _ = offline(block, with_reps=False)
     t_both, n_reps = offline(block, with_reps=True)
@@ -145,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     costs = []
     st = RepStage()
     for a in range(0, len(whole), 20):
-        piece = cut(whole, a, a + 20)
+        piece = slice_chunk(whole, a, a + 20)
         t0 = time.perf_counter()
         st.feed(piece)
         costs.append(time.perf_counter() - t0)

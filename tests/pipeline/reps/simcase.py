@@ -10,6 +10,7 @@ import numpy as np
 from sensor.events import Event, HoldEvent, RepEvent, SetEvent
 from sensor.pipeline.calibration import Mounting as PelvisMounting
 from sensor.pipeline.reps import RepStage
+from sensor.pipeline.reps.chunks import ChunkRecorder
 from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
 from sensor.pipeline.stage import PelvisChunk
 from sensor.sim import ExerciseSet, Hold, Mounting, Rest, Scenario, Segment, SensorModel, Standing, Walking, simulate
@@ -59,23 +60,11 @@ class Run:
         return [e for e in self.events if isinstance(e, HoldEvent)]
 
 
-class _Recorder:
-    def __init__(self) -> None:
-        self.chunks: list[PelvisChunk] = []
-
-    def feed(self, chunk: PelvisChunk) -> list[Event]:
-        self.chunks.append(chunk)
-        return []
-
-    def finish(self) -> list[Event]:
-        return []
-
-
 def run(sc: Scenario, *, declared: str | None = None, chunk_s: float = 1.0) -> Run:
     """The scenario through the running pipeline (with its true mounting) and the rep stage."""
     res = simulate(sc)
     fs = sc.sensor.sampling_rate_hz
-    rec = _Recorder()
+    rec = ChunkRecorder()
     stage = RepStage(declared_exercise=declared)  # type: ignore[arg-type]
     pipe = pipeline_with_fixed_mounting(
         fs, PelvisMounting(res.truth.r_pelvis_from_sensor, np.zeros(3), 1.0), [stage, rec]

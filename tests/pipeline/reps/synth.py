@@ -7,11 +7,12 @@ from the simulator (``sensor.sim``); these signals only pin down the state machi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from sensor.frames import STANDARD_GRAVITY_MPS2
+from sensor.pipeline.reps.chunks import concat_chunks, slice_chunk
 from sensor.pipeline.stage import OTHER, PelvisChunk
 
 
@@ -108,53 +109,4 @@ def make_chunk(
     )
 
 
-def slice_chunk(c: PelvisChunk, a: int, b: int) -> PelvisChunk:
-    """Samples ``a:b`` of a chunk (views)."""
-
-    def cut(x: np.ndarray | None) -> np.ndarray | None:
-        return None if x is None else x[a:b]
-
-    return replace(
-        c,
-        t_s=c.t_s[a:b],
-        sample_index=c.sample_index[a:b],
-        acc_ap_mps2=c.acc_ap_mps2[a:b],
-        acc_ml_mps2=c.acc_ml_mps2[a:b],
-        acc_v_mps2=c.acc_v_mps2[a:b],
-        lin_acc_up_mps2=cut(c.lin_acc_up_mps2),
-        gyr_ap_radps=cut(c.gyr_ap_radps),
-        gyr_ml_radps=cut(c.gyr_ml_radps),
-        gyr_v_radps=cut(c.gyr_v_radps),
-        roll_deg=cut(c.roll_deg),
-        pitch_deg=cut(c.pitch_deg),
-        yaw_deg=cut(c.yaw_deg),
-        activity=c.activity[a:b],
-    )
-
-
-def concat_chunks(chunks: list[PelvisChunk]) -> PelvisChunk:
-    """One chunk from consecutive chunks (test helper; stages never do this)."""
-
-    def cat(name: str) -> np.ndarray | None:
-        parts = [getattr(c, name) for c in chunks]
-        return None if parts[0] is None else np.concatenate(parts)
-
-    first = chunks[0]
-    return replace(first, **{n: cat(n) for n in ARRAY_FIELDS})
-
-
-ARRAY_FIELDS = (
-    "t_s",
-    "sample_index",
-    "acc_ap_mps2",
-    "acc_ml_mps2",
-    "acc_v_mps2",
-    "lin_acc_up_mps2",
-    "gyr_ap_radps",
-    "gyr_ml_radps",
-    "gyr_v_radps",
-    "roll_deg",
-    "pitch_deg",
-    "yaw_deg",
-    "activity",
-)
+__all__ = ["Excursion", "build", "concat_chunks", "make_chunk", "slice_chunk"]
