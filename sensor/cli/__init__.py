@@ -42,6 +42,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "virtual_sensor",
     "analyze",
     "calibrate",
+    "train",
+    "train_log",
 )
 
 

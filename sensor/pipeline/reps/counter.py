@@ -1,0 +1,621 @@
+"""Streaming set, rep and hold detection from the pelvis pose (the ``RepStage``).
+
+Method (one pass, explicit state, chunk-size invariant):
+
+1. The pelvis-frame stream is averaged into 50 ms bins (:mod:`.signals`), then low-pass filtered (2nd-order
+   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration, high-passed (0.05 Hz) and
+   integrated twice with leaky integrators (time constant 20 s); it is only used over one rep, where drift is small.
+2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; one centimetre of travel weighs as much as
+   one degree of tilt. Every exercise here is an excursion of the pose away from a rest pose (standing tall, hips
+   on the floor, quadruped, seated) and back, so the rep signal is the distance ``D = |x - x_rest|``, which needs
+   no exercise-specific axis and no sign.
+3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
+   median peak of the set so far, ``h_min`` by posture or by the declared exercise) and ends when ``D`` has come
+   back below ``0.35 * peak`` and stopped falling for 0.25 s. The rep starts at the last bin before the excursion
+   within ``q`` of the preceding minimum and ends at the first bin after the peak within ``q`` of the following
+   minimum. Phases: the "turn" is where ``D`` is within 10 % of the peak and moves at < 20 % of its peak speed; the
+   way out lasts from the start to the turn, the pause is the turn, the way back from the turn to the end.
+   Which half is eccentric follows from physics: moving the pelvis up is concentric (step-up, rising from a chair,
+   bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
+4. The rest pose follows the pose while the pelvis is still (and near rest inside a set), and is set to the pose at
+   the end of every rep. A still pose far from rest in another posture class (upright / supine / prone) for 2 s
+   is a posture change, not a rep: the rest pose moves there.
+5. A turn held still for ``hold_min_s`` or longer is a hold (:class:`~sensor.events.HoldEvent`), not a rep.
+6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait, or on a posture change.
+
+Reported times are corrected for the low-pass filter's group delay. Reps are announced 0.25 s (plus one bin)
+after the pelvis stops at the end of the rep, within 0.5 s of its completion.
+
+The rep counting idea (excursion of a low-dimensional pose from rest with adaptive hysteresis) follows RecoFit
+(Morris et al., CHI 2014) in spirit, adapted to one pelvis sensor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import butter, lfilter, lfilter_zi
+
+from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
+from sensor.frames import SIDE_SIGN, Side
+from sensor.pipeline.reps.exercise import (
+    EXERCISE_PROFILES,
+    ExerciseClassifier,
+    RepFeatures,
+    posture_of,
+    set_vector,
+)
+from sensor.pipeline.reps.signals import (
+    BIN_S,
+    CH_A_VERT,
+    CH_GAIT,
+    CH_GYR,
+    CH_PITCH,
+    CH_ROLL,
+    CH_YAW,
+    RAW_W,
+    BinAverager,
+    bin_channels,
+    raw_columns,
+)
+from sensor.pipeline.stage import PelvisChunk
+
+FloatArray = NDArray[np.float64]
+
+
+FS_HZ: Final = 1.0 / BIN_S
+LP_HZ: Final = 2.0
+LP_DELAY_S: Final = math.sqrt(2.0) / (2.0 * math.pi * LP_HZ)
+"""Low-frequency group delay of the 2nd-order Butterworth low-pass, s (subtracted from reported times)."""
+LEAK_V_TAU_S: Final = 30.0
+LEAK_Z_TAU_S: Final = 60.0
+CM_PER_M: Final = 100.0
+BUF_N: Final = 2400
+"""Ring buffer of derived pose values: 120 s at 20 Hz (the longest hold or rep followed)."""
+
+V_MAX_MPS: Final = 2.0
+"""The pelvis never moves up or down faster than this in these exercises (bounds integration drift)."""
+Z_MAX_CM: Final = 90.0
+"""An excursion whose vertical travel exceeds this is integration drift, not a rep."""
+GAIT_VETO_S: Final = 2.0
+"""Walking or running labelled for this long without a break stops rep detection (shorter runs of the label
+happen inside fast reps)."""
+ZUPT_GYR_RADPS: Final = 0.2
+ZUPT_ACC_MPS2: Final = 0.15
+ZUPT_BINS: Final = 8
+"""Zero-velocity updates below this angular rate (with no vertical acceleration)."""
+STILL_GYR_RADPS: Final = 0.06
+"""Still (for rest poses and holds) below this angular rate: slow reps turn at 0.1-0.2 rad/s."""
+STILL_ACC_MPS2: Final = 0.2
+STILL_BINS: Final = 4
+Q_UNITS: Final = 0.5
+"""Tolerance around a minimum of D (cm or deg) that still counts as "at rest"."""
+BOUNDARY_SPEED: Final = 0.05
+TURN_SLOW: Final = 0.05
+"""The pause at the far end: near the peak and slower than this share of the rep's top speed."""
+"""A rep starts and ends where the pose moves at less than this share of its fastest speed."""
+SETTLE_S: Final = 0.15
+STOP_SPEED: Final = 0.03
+"""A rep ends where the pose moves at less than this share of the rep's top speed (and stays slow)..."""
+TURN_SPEED: Final = 0.3
+"""... or where the pose speed had a minimum below this share and picks up again (the next rep starts)."""
+POSTURE_CHANGE_S: Final = 2.0
+MAX_REP_S: Final = 12.0
+"""An excursion that has not come back after this long (and is not a still hold) is a new rest pose."""
+HOLD_MAX_S: Final = 60.0
+HOLDING_S: Final = 1.0
+"""Still this long far from rest: maybe a hold, maybe a new start position (decided by what follows)."""
+MIN_REP_S: Final = 0.6
+SET_GAP_MIN_S: Final = 6.0
+CLASSIFY_REPS: Final = 30
+"""The classifier looks at the first 30 reps of a set (sets are rarely longer)."""
+
+_B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
+_B_SLOW, _A_SLOW = butter(1, 0.1 / (FS_HZ / 2.0))
+_LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
+_LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
+_LEAK_V_IDLE = math.exp(-BIN_S / 2.0)
+_LEAK_Z_IDLE = math.exp(-BIN_S / 4.0)
+
+_IDLE: Final = 0
+_OUT: Final = 1
+_BACK: Final = 2
+
+
+@dataclass(slots=True)
+class _SetState:
+    t_start_s: float = 0.0
+    t_last_end_s: float = 0.0
+    reps: list[RepFeatures] = field(default_factory=list)
+    sides: list[Side | None] = field(default_factory=list)
+    durations_s: list[float] = field(default_factory=list)
+    peaks: list[float] = field(default_factory=list)
+    lateral_tilt_deg: list[float] = field(default_factory=list)
+    amp: float = 0.0
+    """Median peak of the set's reps (adaptive threshold)."""
+    gap_s: float = 6.0
+    """A pause this long ends the set: max(6 s, 2.5 x median rep time)."""
+    n_reps: int = 0
+
+
+class RepStage:
+    """Streaming set / rep / hold detector over pelvis-frame chunks (a ``PelvisStage``).
+
+    Args:
+        declared_exercise: the exercise the user says they do; tightens thresholds and fixes the label.
+        hold_min_s: a turn held still this long or longer is a hold, not a rep.
+        classifier: the exercise classifier (default: the nearest-centroid one of :mod:`.exercise`).
+        on_set: called with every set event and its classifier feature vector (used to train the classifier).
+
+    Feed chunks with :meth:`feed`; call :meth:`finish` at the end of the stream. The state holds filter states,
+    a bounded ring buffer of derived pose values (120 s at 20 Hz) and per-set summaries, never input samples
+    beyond one unfinished 50 ms bin.
+    """
+
+    def __init__(
+        self,
+        *,
+        declared_exercise: Exercise | None = None,
+        hold_min_s: float = 3.0,
+        classifier: ExerciseClassifier | None = None,
+        on_set: Callable[[SetEvent, FloatArray], None] | None = None,
+    ) -> None:
+        self.declared_exercise: Exercise | None = declared_exercise
+        self.hold_min_s = hold_min_s
+        self.classifier = classifier or ExerciseClassifier()
+        self.on_set = on_set
+        self._bins = BinAverager()
+        self._zi_lp: FloatArray | None = None
+        self._zi_slow: FloatArray | None = None
+        self._acc_bias = 0.0
+        self._gait_run = 0.0
+        self._prev = (0.0, 0.0, 0.0)
+        self._vmax = 0.0
+        self._smin = 0.0
+        self._i_stop = -1
+        self._t_stop = 0.0
+        self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
+        self._v = 0.0
+        self._z = 0.0
+        # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw)
+        self._buf = np.zeros((BUF_N, 7))
+        self._n = 0  # bins written so far (absolute index of the next bin)
+        self._mode = _IDLE
+        self._rest = np.zeros(3)
+        self._rest_valid = False
+        self._dmin = math.inf
+        self._i_low = 0  # absolute index: last bin within q of the running minimum (IDLE)
+        self._t_on = 0.0
+        self._t_min = 0.0
+        self._peak = 0.0
+        self._i_peak = 0
+        self._i_min = 0
+        self._still_far_since = -1.0
+        self._other_class_since = -1.0
+        self._cand = [0.0, 0.0, 0.0]
+        self._cand_valid = False
+        self._i_cand = 0
+        self._set: _SetState | None = None
+
+    # ------------------------------------------------------------------ public
+    def feed(self, chunk: PelvisChunk) -> list[Event]:
+        """Process one chunk; return the events completed in it."""
+        if len(chunk) == 0 or chunk.roll_deg is None:
+            # accelerometer-only input has no orientation: reps are not counted
+            return []
+        t_bin, x_bin = self._bins.feed(chunk.t_s, raw_columns(chunk))
+        return self._process(t_bin, x_bin)
+
+    def finish(self) -> list[Event]:
+        """Flush the unfinished bin, a rep that is returning to rest, and the open set."""
+        t_bin, x_bin = self._bins.feed(np.zeros(0), np.zeros((0, RAW_W)), final=True)
+        out = self._process(t_bin, x_bin)
+        if self._mode == _BACK and self._n > 0:
+            out.extend(self._complete_rep(self._i_min))
+        self._mode = _IDLE
+        out.extend(self._end_set())
+        return out
+
+    # ------------------------------------------------------------------ internals
+    def _filters(self, x: FloatArray) -> tuple[FloatArray, NDArray[np.bool_], NDArray[np.bool_]]:
+        """Low-passed channels and the stillness flag for a run of bins.
+
+        Still: the low-passed angular rate and the bin's vertical acceleration are small in this bin and the
+        ``STILL_BINS - 1`` before it (so that a zero-velocity update never cuts a movement's tail).
+        """
+        if self._zi_lp is None:
+            self._zi_lp = lfilter_zi(_B_LP, _A_LP)[:, None] * x[0][None, :]
+        y, self._zi_lp = lfilter(_B_LP, _A_LP, x, axis=0, zi=self._zi_lp)
+        if self._zi_slow is None:
+            self._zi_slow = lfilter_zi(_B_SLOW, _A_SLOW) * x[0, CH_A_VERT]
+        a_slow, self._zi_slow = lfilter(_B_SLOW, _A_SLOW, x[:, CH_A_VERT], zi=self._zi_slow)
+        # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
+        dev = np.abs(x[:, CH_A_VERT] - a_slow)
+        quiet = np.stack(
+            [
+                (y[:, CH_GYR] < ZUPT_GYR_RADPS) & (dev < ZUPT_ACC_MPS2),
+                (y[:, CH_GYR] < STILL_GYR_RADPS) & (dev < STILL_ACC_MPS2),
+            ],
+            axis=1,
+        )
+        q = np.concatenate([self._quiet_tail, quiet.astype(np.float64)])
+        run_z = np.convolve(q[:, 0], np.ones(ZUPT_BINS), mode="valid")
+        run_s = np.convolve(q[:, 1], np.ones(STILL_BINS), mode="valid")
+        self._quiet_tail = q[q.shape[0] - (ZUPT_BINS - 1) :]
+        # a slow movement has little acceleration in its middle: only a long quiet run means zero velocity
+        zupt: NDArray[np.bool_] = run_z >= ZUPT_BINS - 0.5
+        still: NDArray[np.bool_] = run_s[ZUPT_BINS - STILL_BINS :] >= STILL_BINS - 0.5
+        return y, zupt, still
+
+    def _h_min(self) -> float:
+        return posture_of(float(self._rest[1])).h_min
+
+    def _process(self, t_bin: FloatArray, raw_bin: FloatArray) -> list[Event]:
+        out: list[Event] = []
+        if t_bin.size == 0:
+            return out
+        x_bin = bin_channels(raw_bin)
+        y, zupt_arr, still_arr = self._filters(x_bin)
+        ts = t_bin.tolist()
+        avs = y[:, CH_A_VERT].tolist()
+        ps = y[:, CH_PITCH].tolist()
+        rs = y[:, CH_ROLL].tolist()
+        ys = y[:, CH_YAW].tolist()
+        stills = still_arr.tolist()
+        zupts = zupt_arr.tolist()
+        gaits = (y[:, CH_GAIT] > 0.5).tolist()
+        rows: list[tuple[float, float, float, float, float, float, float]] = []
+        n0 = self._n
+        v, z, bias = self._v, self._z, self._acc_bias
+        gait_run = self._gait_run
+        prev = self._prev
+        rest = self._rest
+        for j, t in enumerate(ts):
+            pitch = ps[j]
+            roll = rs[j]
+            still = stills[j]
+            # vertical travel: zero-velocity updates and bias learning while still; between reps velocity and
+            # travel leak fast (walking about never stops), during a rep slowly
+            idle = self._mode == _IDLE
+            if zupts[j]:
+                bias += 0.02 * (avs[j] - bias)
+                v = 0.0
+            else:
+                v = (_LEAK_V_IDLE if idle else _LEAK_V) * v + (avs[j] - bias) * BIN_S
+                v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
+                z = (_LEAK_Z_IDLE if idle else _LEAK_Z) * z + v * BIN_S
+            z_cm = z * CM_PER_M
+            if not self._rest_valid:
+                rest[:] = (z_cm, pitch, roll)
+                self._rest_valid = True
+            dz = z_cm - rest[0]
+            dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
+            dr = roll - rest[2]
+            d = math.sqrt(dz * dz + dp * dp + dr * dr)
+            qz = z_cm - prev[0]
+            qp = pitch - prev[1]
+            qr = roll - prev[2]
+            speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
+            prev = (z_cm, pitch, roll)
+            i = n0 + j
+            rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j]))
+            mode = self._mode
+            st = self._set
+            gait_run = gait_run + BIN_S if gaits[j] else 0.0
+            if gait_run >= GAIT_VETO_S:
+                self._mode = _IDLE
+                if st is not None:
+                    out.extend(self._end_set())
+                self._track_rest(z_cm, pitch, roll, 0.05)
+                self._dmin = d
+                self._i_low = i
+                continue
+            if mode == _IDLE:
+                amp = st.amp if st is not None else 0.0
+                h_on = max(self._h_min(), 0.35 * amp)
+                if d > h_on:
+                    self._mode = _OUT
+                    self._cand_valid = False
+                    self._vmax = speed
+                    self._t_on = t
+                    self._peak = d
+                    self._i_peak = i
+                    self._still_far_since = -1.0
+                    self._other_class_since = -1.0
+                    continue
+                if st is not None and t - st.t_last_end_s > st.gap_s:
+                    out.extend(self._end_set())
+                    st = None
+                # the rest pose follows sway and drift, never the start of a (slow) movement
+                if still and d < 0.25 * h_on:
+                    self._track_rest(z_cm, pitch, roll, 0.1)
+                elif st is None and d < h_on:
+                    self._track_rest(z_cm, pitch, roll, 0.02)
+                self._dmin = min(self._dmin, d)
+                if d <= self._dmin + Q_UNITS:
+                    self._i_low = i
+                continue
+            if mode == _OUT:
+                if d > self._peak:
+                    self._peak = d
+                    self._i_peak = i
+                # a new posture (lying down, kneeling): the other class for POSTURE_CHANGE_S
+                if self._posture_changed(pitch):
+                    if self._other_class_since < 0:
+                        self._other_class_since = t
+                    elif t - self._other_class_since >= POSTURE_CHANGE_S:
+                        out.extend(self._posture_change(i, z_cm, pitch, roll))
+                        continue
+                else:
+                    self._other_class_since = -1.0
+                # still near the far end: a hold (up to HOLD_MAX_S); moving about far from rest for longer
+                # than a rep lasts: a new rest pose (sat down, fidgeting)
+                if still and d > 0.7 * self._peak:
+                    if self._still_far_since < 0:
+                        self._still_far_since = t
+                else:
+                    self._still_far_since = -1.0
+                holding = self._still_far_since >= 0 and t - self._still_far_since >= HOLDING_S
+                if holding:
+                    # maybe a hold, maybe a new start position (hip thrust set-up, sitting down): remember it
+                    self._cand[:] = (z_cm, pitch, roll)
+                    self._i_cand = i
+                    self._cand_valid = True
+                elif self._cand_valid and not still:
+                    cz = z_cm - self._cand[0]
+                    cp = (pitch - self._cand[1] + 180.0) % 360.0 - 180.0
+                    cr = roll - self._cand[2]
+                    dc = math.sqrt(cz * cz + cp * cp + cr * cr)
+                    if dc > max(posture_of(self._cand[1]).h_min, 8.0):
+                        self._cand_valid = False
+                        if d >= self._peak - 0.5 * dc:
+                            # moving away from both: the held pose was a new start position, and this is
+                            # the first rep from it
+                            self._write_rows(rows)
+                            rows = []
+                            out.extend(self._rebase(i, t))
+                            continue
+                if abs(dz) > Z_MAX_CM:
+                    out.extend(self._posture_change(i, z_cm, pitch, roll))
+                    continue
+                if (holding and t - self._still_far_since > HOLD_MAX_S) or (not holding and t - self._t_on > MAX_REP_S):
+                    out.extend(self._posture_change(i, z_cm, pitch, roll))
+                    continue
+                self._vmax = max(self._vmax, speed)
+                if d < 0.5 * self._peak:
+                    self._mode = _BACK
+                    self._i_stop = -1
+                    self._smin = speed
+                    self._i_min = i
+                    self._t_min = t
+                continue
+            # _BACK: wait for the pelvis to stop (or turn) at the end of the rep
+            if d > 0.6 * self._peak and d > self._h_min():
+                # it went out again before stopping: same excursion (e.g. a wobble at the turn)
+                self._mode = _OUT
+                continue
+            if speed < self._smin:
+                self._smin = speed
+                self._i_min = i
+                self._t_min = t
+            if speed <= STOP_SPEED * self._vmax:
+                if self._i_stop < 0:
+                    self._i_stop = i
+                    self._t_stop = t
+            elif speed > 2.0 * STOP_SPEED * self._vmax:
+                self._i_stop = -1
+            stopped = self._i_stop >= 0 and t - self._t_stop >= SETTLE_S
+            turned = self._smin <= TURN_SPEED * self._vmax and speed >= self._smin + 0.15 * self._vmax
+            if stopped or turned or t - self._t_min >= 1.0:
+                self._write_rows(rows)
+                rows = []
+                self._v, self._z, self._acc_bias = v, z, bias
+                i_end = self._i_stop if stopped else self._i_min
+                out.extend(self._complete_rep(i_end))
+                self._mode = _IDLE
+        self._write_rows(rows)
+        self._v, self._z, self._acc_bias = v, z, bias
+        self._gait_run = gait_run
+        self._prev = prev
+        return out
+
+    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float, float]]) -> None:
+        if not rows:
+            return
+        idx = np.arange(self._n, self._n + len(rows)) % BUF_N
+        self._buf[idx] = np.array(rows)
+        self._n += len(rows)
+
+    def _reset_min(self, i: int, d: float) -> None:
+        self._dmin = d
+        self._i_low = i
+
+    def _track_rest(self, z_cm: float, pitch: float, roll: float, alpha: float) -> None:
+        r = self._rest
+        r[0] += alpha * (z_cm - r[0])
+        r[1] += alpha * (pitch - r[1])
+        r[2] += alpha * (roll - r[2])
+
+    def _posture_changed(self, pitch: float) -> bool:
+        return posture_of(pitch).name != posture_of(float(self._rest[1])).name
+
+    def _rebase(self, i: int, t: float) -> list[Event]:
+        """Make the remembered still pose the rest pose; the excursion since then becomes the current one."""
+        self._rest[:] = self._cand
+        a = self._i_cand
+        idx = np.arange(a, i + 1) % BUF_N
+        rows = self._buf[idx]
+        dp = (rows[:, 3] - self._rest[1] + 180.0) % 360.0 - 180.0
+        d = np.sqrt((rows[:, 2] - self._rest[0]) ** 2 + dp**2 + (rows[:, 4] - self._rest[2]) ** 2)
+        self._buf[idx, 1] = d
+        k = int(np.argmax(d))
+        self._peak = float(d[k])
+        self._i_peak = a + k
+        self._i_low = a
+        self._dmin = 0.0
+        self._t_on = t
+        self._mode = _OUT
+        self._still_far_since = -1.0
+        self._other_class_since = -1.0
+        return self._end_set()
+
+    def _posture_change(self, i: int, z_cm: float, pitch: float, roll: float) -> list[Event]:
+        self._cand_valid = False
+        self._mode = _IDLE
+        self._rest[:] = (z_cm, pitch, roll)
+        self._reset_min(i, 0.0)
+        return self._end_set()
+
+    def _slice(self, a: int, b: int) -> FloatArray:
+        """Rows of the ring buffer for absolute bin indices ``a..b`` inclusive."""
+        idx = np.arange(a, b + 1) % BUF_N
+        return self._buf[idx]
+
+    def _complete_rep(self, i_min: int) -> list[Event]:
+        out: list[Event] = []
+        a = max(self._i_low, self._n - BUF_N + 1)
+        seg = self._slice(a, self._n - 1)
+        t = seg[:, 0]
+        d = seg[:, 1]
+        k_peak = self._i_peak - a
+        k_min = max(k_peak, i_min - a)
+        peak = float(d[k_peak])
+        speed = np.abs(np.gradient(d, t)) if d.size > 2 else np.zeros(d.size)
+        # start: the last bin before the fastest outward bin that moves at < 5 % of that speed (C2/C3-smooth
+        # movements creep out of rest, so speed marks the boundary much better than distance)
+        k_vout = int(np.argmax(speed[: k_peak + 1]))
+        slow = np.flatnonzero(speed[: k_vout + 1] <= BOUNDARY_SPEED * speed[k_vout])
+        k_start = int(slow[-1]) if slow.size else 0
+        k_end = k_min  # where the pose stopped or turned (see the BACK state)
+        rep = seg[k_start : k_end + 1]
+        tr = rep[:, 0]
+        dr = rep[:, 1]
+        t_start = float(tr[0]) - LP_DELAY_S
+        t_end = float(tr[-1]) - LP_DELAY_S
+        duration = t_end - t_start
+        # the next excursion starts from the pose where this one came to rest
+        self._i_low = a + k_min
+        self._dmin = 0.0
+        self._rest[:] = seg[k_min, 2:5]
+        if peak < self._h_min() or duration < MIN_REP_S:
+            return out
+        # the turn: near the peak and slow
+        sp = speed[k_start : k_end + 1]
+        vmax = float(sp.max()) if sp.size else 0.0
+        turn = np.flatnonzero((dr >= 0.8 * peak) & (sp <= TURN_SLOW * vmax))
+        kp = k_peak - k_start
+        k_arr, k_lv = (int(turn[0]), int(turn[-1])) if turn.size else (kp, kp)
+        out_s = float(tr[k_arr] - tr[0])
+        pause_s = float(tr[k_lv] - tr[k_arr])
+        back_s = float(tr[-1] - tr[k_lv])
+        rest = rep[0, 2:7]
+        at_peak = rep[kp, 2:7] - rest
+        feats = RepFeatures(
+            rest_pitch_deg=float(rest[1]),
+            dz_cm=float(at_peak[0]),
+            dpitch_deg=float(at_peak[1]),
+            droll_deg=float(at_peak[2]),
+            dyaw_deg=float(at_peak[4]),
+            peak=peak,
+            duration_s=duration,
+        )
+        still_turn = float(np.mean(rep[k_arr : k_lv + 1, 5])) >= 0.5
+        st = self._set
+        if st is None:
+            st = self._set = _SetState(t_start_s=t_start)
+        exercise, conf = self._classify(st, feats)
+        if pause_s >= self.hold_min_s and still_turn:
+            st.t_last_end_s = t_end
+            out.append(
+                HoldEvent(
+                    t_start_s=float(tr[k_arr]) - LP_DELAY_S,
+                    t_end_s=float(tr[k_lv]) - LP_DELAY_S,
+                    exercise=exercise,
+                    duration_s=pause_s,
+                )
+            )
+            return out
+        profile = EXERCISE_PROFILES[exercise]
+        side = profile.side_of(feats)
+        lateral = None
+        if side is not None:
+            lateral = float(np.max(SIDE_SIGN[side] * (rep[:, 4] - rest[2])))
+        concentric_first = profile.concentric_first(feats)
+        if len(st.reps) < CLASSIFY_REPS:
+            st.reps.append(feats)
+        st.n_reps += 1
+        st.sides.append(side)
+        st.durations_s.append(duration)
+        st.peaks.append(peak)
+        if lateral is not None:
+            st.lateral_tilt_deg.append(lateral)
+        st.t_last_end_s = t_end
+        med_dur = float(np.median(st.durations_s[-CLASSIFY_REPS:]))
+        med_peak = float(np.median(st.peaks[-CLASSIFY_REPS:]))
+        st.amp = med_peak
+        st.gap_s = max(SET_GAP_MIN_S, 2.5 * med_dur)
+        quality = max(0.0, 1.0 - 0.5 * abs(duration / med_dur - 1.0) - 0.5 * abs(peak / med_peak - 1.0))
+        h = self._h_min()
+        clarity = min(1.0, max(0.0, (peak - h) / h))
+        out.append(
+            RepEvent(
+                t_start_s=t_start,
+                t_end_s=t_end,
+                exercise=exercise,
+                side=side,
+                index_in_set=st.n_reps,
+                duration_s=duration,
+                eccentric_s=back_s if concentric_first else out_s,
+                concentric_s=out_s if concentric_first else back_s,
+                pause_s=pause_s,
+                vertical_travel_m=float(np.ptp(rep[:, 2])) / CM_PER_M,
+                tilt_range_deg=float(np.ptp(rep[:, 3])),
+                lateral_tilt_deg=lateral,
+                quality=min(1.0, quality),
+                confidence=min(1.0, max(0.0, conf * (0.5 + 0.5 * clarity))),
+            )
+        )
+        return out
+
+    def _classify(self, st: _SetState, feats: RepFeatures) -> tuple[Exercise, float]:
+        if self.declared_exercise is not None:
+            return self.declared_exercise, 1.0
+        return self.classifier.classify([*st.reps, feats])
+
+    def _end_set(self) -> list[Event]:
+        st = self._set
+        self._set = None
+        if st is None or st.n_reps == 0:
+            return []
+        exercise, conf = self._classify_final(st)
+        durations = np.asarray(st.durations_s)
+        n_left = sum(1 for s in st.sides if s == "left")
+        n_right = sum(1 for s in st.sides if s == "right")
+        side: Side | None = None
+        if n_left + n_right and max(n_left, n_right) >= 0.8 * len(st.sides):
+            side = "left" if n_left > n_right else "right"
+        mean_rep = float(durations.mean())
+        ev = SetEvent(
+            t_start_s=st.t_start_s,
+            t_end_s=st.t_last_end_s,
+            exercise=exercise,
+            exercise_confidence=conf,
+            reps=st.n_reps,
+            side=side,
+            mean_rep_s=mean_rep,
+            tempo_cv=float(durations.std() / mean_rep) if durations.size > 1 else None,
+            mean_lateral_tilt_deg=float(np.mean(st.lateral_tilt_deg)) if st.lateral_tilt_deg else None,
+        )
+        if self.on_set is not None:
+            self.on_set(ev, set_vector(st.reps))
+        return [ev]
+
+    def _classify_final(self, st: _SetState) -> tuple[Exercise, float]:
+        if self.declared_exercise is not None:
+            return self.declared_exercise, 1.0
+        return self.classifier.classify(st.reps)
