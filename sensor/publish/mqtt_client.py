@@ -608,6 +608,7 @@ class MqttPublisher:
             tls_context=self._tls,
             keepalive=s.keepalive_s,
             timeout=s.connect_timeout_s,
+            max_inflight_messages=self._flush_window,
             logger=logging.getLogger("sensor.publish.paho"),
         )
         # aiomqtt warns above 10 pending calls; a flush window keeps up to flush_window QoS 1 publishes in flight.
