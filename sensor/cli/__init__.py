@@ -23,7 +23,7 @@ from sensor import __version__
 from sensor.cli._common import CommandFn
 from sensor.errors import HipSenseError, UsageError
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("mqtt",)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -400,6 +400,21 @@ def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
     return BrokerError(f"connection to {where} lost or failed: {exc}", url=url, reason="connection")
 
 
+async def check_connection(settings: BrokerSettings) -> Literal["5", "3.1.1"]:
+    """Connect once (no will, nothing published) and return the MQTT version the broker accepts; a failure raises
+    :class:`BrokerError` naming the fix. For ``hipsense mqtt check``."""
+    pub = MqttPublisher(settings, status_topic="unused")
+    version = await pub._probe_protocol()
+    if version == ProtocolVersion.V311:
+        try:
+            async with pub._make_client(version, will=False):
+                pass
+        except aiomqtt.MqttError as exc:
+            raise classify_error(exc, settings) from None
+        return "3.1.1"
+    return "5"
+
+
 class PublisherState(enum.Enum):
     IDLE = "idle"
     CONNECTING = "connecting"
