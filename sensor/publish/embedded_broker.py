@@ -40,6 +40,20 @@ WS_PATH: Final = "/"
 _PLUGINS: Final[dict[str, Any]] = {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
 
 
+class _Broker(Broker):  # type: ignore[misc]  # amqtt is untyped
+    """amqtt's broker, closing the TCP connection of a client whose MQTT handshake failed (a port scan, a
+    websockets or TLS client on the TCP port): amqtt 0.12 only releases its count and leaks the socket."""
+
+    async def stream_connected(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
+    ) -> None:
+        try:
+            await super().stream_connected(reader, writer, listener_name)
+        finally:
+            if not writer.is_closing():
+                writer.close()
+
+
 def port_is_free(port: int, host: str = HOST) -> bool:
     """Whether ``host:port`` can be bound now (it may be taken a moment later: callers fall back to port 0)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -92,6 +106,13 @@ class EmbeddedBroker:
     def ws_url(self) -> str | None:
         return None if self.ws_port is None else f"ws://{HOST}:{self.ws_port}{WS_PATH}"
 
+    @property
+    def connections(self) -> int:
+        """Client connections open now (including ones still in their MQTT handshake)."""
+        if self._broker is None:
+            return 0
+        return sum(max(server.conn_count, 0) for server in self._broker._servers.values())
+
     def _config(self, tcp_port: int, ws_port: int | None) -> dict[str, Any]:
         listeners: dict[str, Any] = {"default": {"type": "tcp", "bind": f"{HOST}:{tcp_port}"}}
         if ws_port is not None:
@@ -106,7 +127,7 @@ class EmbeddedBroker:
         self.taken_tcp = [p for p in self._tcp_ports if p and p != tcp]
         self.taken_ws = [p for p in self._ws_ports if p and p != ws] if self._websockets else []
         for attempt in range(3):
-            broker = Broker(self._config(tcp, ws))
+            broker = _Broker(self._config(tcp, ws))
             try:
                 await broker.start()
             except Exception as exc:  # amqtt wraps bind errors in its own BrokerError

@@ -263,6 +263,31 @@ class _ClosingSSLSocket(ssl.SSLSocket):
             raise
 
 
+def _track_sockets(client: aiomqtt.Client) -> None:
+    """Remember the TCP sockets paho opens for this client, so :func:`_abandon` can close them: when a websockets
+    handshake fails or times out, paho drops the socket without closing it (one leaked socket per retry)."""
+    paho_client = client._client
+    opened: list[socket.socket] = []
+    create = paho_client._create_socket_connection
+
+    def tracked() -> socket.socket:
+        sock = create()
+        opened.append(sock)
+        return sock
+
+    paho_client._create_socket_connection = tracked  # type: ignore[method-assign]
+    client._hipsense_sockets = opened  # type: ignore[attr-defined]
+
+
+def _abandon(client: aiomqtt.Client) -> None:
+    """Close what a failed connect attempt left open. aiomqtt does not close the socket of an attempt that got no
+    CONNACK (timeout); paho's own close also unregisters it from the event loop."""
+    with contextlib.suppress(Exception):
+        client._client._sock_close()
+    for sock in getattr(client, "_hipsense_sockets", ()):
+        sock.close()
+
+
 def _s(p: Path | None) -> str:
     return repr(str(p)) if p is not None else "None"
 
@@ -385,7 +410,12 @@ def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
             reason="websocket",
         )
     if isinstance(root, TimeoutError) or (root is None and "timed out" in str(exc).lower()):
-        hint = "if this port speaks TLS use mqtts:// (or wss://)" if not t.tls else "check that this port speaks TLS"
+        if t.transport == "websockets":
+            hint = "is it a websockets listener (check the path, often /mqtt or /)? For a plain MQTT port use mqtt://"
+        elif t.tls:
+            hint = "does this port speak MQTT over TLS? A websockets listener needs wss://"
+        else:
+            hint = "if this port speaks TLS use mqtts://, if it is a websockets listener use ws://"
         return BrokerError(
             f"no MQTT answer from {where} within {settings.connect_timeout_s:g} s: {hint}; check host and port",
             url=url,
@@ -406,10 +436,12 @@ async def check_connection(settings: BrokerSettings) -> Literal["5", "3.1.1"]:
     pub = MqttPublisher(settings, status_topic="unused")
     version = await pub._probe_protocol()
     if version == ProtocolVersion.V311:
+        client = pub._make_client(version, will=False)
         try:
-            async with pub._make_client(version, will=False):
+            async with client:
                 pass
         except aiomqtt.MqttError as exc:
+            _abandon(client)
             raise classify_error(exc, settings) from None
         return "3.1.1"
     return "5"
@@ -628,6 +660,9 @@ class MqttPublisher:
         )
         # aiomqtt warns above 10 pending calls; a flush window keeps up to flush_window QoS 1 publishes in flight.
         client.pending_calls_threshold = self._flush_window + self._live.maxsize + 8
+        # paho's own socket timeout (5 s) bounds the TCP, TLS and websockets handshakes in its connect thread
+        client._client.connect_timeout = s.connect_timeout_s
+        _track_sockets(client)
         return client
 
     async def _probe_protocol(self) -> ProtocolVersion:
@@ -638,11 +673,13 @@ class MqttPublisher:
             async with probe:
                 pass
         except MqttConnectError as exc:
+            _abandon(probe)
             if _rc_value(exc) in _PROTOCOL_CODES:
                 log.info("MQTT: %s refuses MQTT 5; using MQTT 3.1.1", self.settings.url)
                 return ProtocolVersion.V311
             raise classify_error(exc, self.settings) from None
         except aiomqtt.MqttError as exc:
+            _abandon(probe)
             raise classify_error(exc, self.settings) from None
         return ProtocolVersion.V5
 
@@ -653,6 +690,7 @@ class MqttPublisher:
         try:
             await stack.enter_async_context(client)
         except aiomqtt.MqttError as exc:
+            _abandon(client)
             raise classify_error(exc, self.settings) from None
         return client
 
