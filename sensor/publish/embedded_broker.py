@@ -18,15 +18,18 @@ TaskGroup.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self
 
 from amqtt.broker import Broker
 
+from sensor.config import BrokerConfig
 from sensor.errors import BrokerError
 
 log = logging.getLogger(__name__)
@@ -169,6 +172,31 @@ class EmbeddedBroker:
             if started is not None:
                 started.set()
             await asyncio.Event().wait()
+
+
+@dataclass(frozen=True)
+class BrokerEndpoint:
+    """Where run/demo publish: ``url`` for the gateway, ``ws_url`` for the web dashboard (``None`` when unknown),
+    ``embedded`` when the in-process broker was started."""
+
+    url: str
+    ws_url: str | None
+    embedded: EmbeddedBroker | None
+
+
+@contextlib.asynccontextmanager
+async def broker_endpoint(cfg: BrokerConfig, override_url: str | None = None) -> AsyncIterator[BrokerEndpoint]:
+    """The broker to use for ``run``/``demo``: ``--broker`` (``override_url``), else ``[broker] url``, else the
+    embedded broker, started here and stopped on exit (its ports are logged with :func:`describe`).
+
+    A configured external broker gets ``ws_url=None``: its websockets listener, if any, is not known here.
+    """
+    url = override_url if override_url is not None else cfg.url
+    if url is not None:
+        yield BrokerEndpoint(url=url, ws_url=None, embedded=None)
+        return
+    async with EmbeddedBroker() as broker:
+        yield BrokerEndpoint(url=broker.tcp_url, ws_url=broker.ws_url, embedded=broker)
 
 
 def _address_in_use(exc: BaseException) -> bool:
