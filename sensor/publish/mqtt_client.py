@@ -326,6 +326,9 @@ _AUTH_CODES: Final = {
     135: "not authorized",
 }
 _PROTOCOL_CODES: Final = {1, 132}
+_TLS_PORT_HINT: Final = (
+    "Is it a TLS port? Use mqtts:// (usually 8883) only for TLS listeners and mqtt:// (usually 1883) for plain ones"
+)
 
 
 def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
@@ -374,16 +377,15 @@ def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
         )
     if isinstance(root, ssl.SSLError):
         return BrokerError(
-            f"TLS handshake with {where} failed ({_os_reason(root)}). Is it a TLS port? Use mqtts:// (usually 8883) "
-            "only for TLS listeners and mqtt:// (usually 1883) for plain ones; the broker may also require a client "
-            "certificate (broker.cert_file, broker.key_file)",
+            f"TLS handshake with {where} failed ({_os_reason(root)}). {_TLS_PORT_HINT}; the broker may also require "
+            "a client certificate (broker.cert_file, broker.key_file)",
             url=url,
             reason="tls",
         )
     if t.tls and isinstance(root, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
         return BrokerError(
-            f"TLS handshake with {where} failed: the server closed the connection ({_os_reason(root)}). Is it a TLS "
-            "port? Use mqtts:// (usually 8883) only for TLS listeners and mqtt:// (usually 1883) for plain ones",
+            f"TLS handshake with {where} failed: the server closed the connection ({_os_reason(root)}). "
+            f"{_TLS_PORT_HINT}",
             url=url,
             reason="tls",
         )
