@@ -776,14 +776,17 @@ class MqttPublisher:
             return
         while True:
             self._outbox_wake.clear()
-            rows = outbox.pending_outbox(self._flush_window)
+            # The store is shared with the recorder, whose commits (in a worker thread) hold its lock: read and
+            # write the outbox off the event loop so BLE notifications are never held up by a commit.
+            rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window)
             if not rows:
-                self._drained.set()
+                if not self._outbox_wake.is_set():  # nothing enqueued while we were reading
+                    self._drained.set()
                 await self._outbox_wake.wait()
                 continue
             acked = await self._publish_window(client, [(r.topic, r.payload.encode()) for r in rows])
             if acked:
-                outbox.mark_delivered([r.id for r in rows[:acked]])
+                await asyncio.to_thread(outbox.mark_delivered, [r.id for r in rows[:acked]])
                 self.stats.reliable_published += acked
             if acked < len(rows):
                 raise aiomqtt.MqttError(f"{len(rows) - acked} QoS 1 messages not acknowledged; reconnecting")
