@@ -41,6 +41,8 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 from aiomqtt import ProtocolVersion
 from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from sensor.config import BrokerConfig
 from sensor.errors import BrokerError
@@ -57,6 +59,8 @@ _SCHEMES: Final[dict[str, tuple[Transport, bool, int]]] = {
     "ws": ("websockets", False, 80),
     "wss": ("websockets", True, 443),
 }
+LIVE_EXPIRY_S: Final = 10
+"""MQTT 5 message expiry of live (non-retained QoS 0) messages: steps and tilt older than this are not delivered."""
 _URL_HELP: Final = "use e.g. mqtt://host:1883, mqtts://host:8883, ws://host:9001/mqtt or wss://host/mqtt"
 
 
@@ -531,6 +535,7 @@ class MqttPublisher:
         self._drained = asyncio.Event()
         self._outbox_wake.set()
         self._protocol: ProtocolVersion | None = None
+        self._props_cache: dict[tuple[bool, int | None], Properties] = {}
         self._state = PublisherState.IDLE
         self._last_error: BrokerError | None = None
         self._last_logged: str | None = None
@@ -726,7 +731,7 @@ class MqttPublisher:
             await client.subscribe(self._ha_status_topic, qos=1)
         await self._publish_birth(client)
         for topic, payload in list(self._retained.items()):
-            await client.publish(topic, payload, qos=0, retain=True)
+            await client.publish(topic, payload, qos=0, retain=True, properties=self._props(json=True))
         while not self._live.empty():  # stale live data from before the outage
             self._live.get_nowait()
         self.stats.connects += 1
@@ -752,11 +757,28 @@ class MqttPublisher:
             assert mqtt_errors is not None
             raise mqtt_errors.exceptions[0] from None
 
+    def _props(self, *, json: bool, expiry_s: int | None = None) -> Properties | None:
+        """MQTT 5 publish properties (None on 3.1.1): JSON content type, and an expiry for live data so a consumer
+        that reconnects later is not handed stale steps and tilt."""
+        if self._protocol != ProtocolVersion.V5:
+            return None
+        key = (json, expiry_s)
+        props = self._props_cache.get(key)
+        if props is None:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho leaves __init__ untyped
+            if json:
+                props.PayloadFormatIndicator = 1
+                props.ContentType = "application/json"
+            if expiry_s is not None:
+                props.MessageExpiryInterval = expiry_s
+            self._props_cache[key] = props
+        return props
+
     async def _publish_birth(self, client: aiomqtt.Client) -> None:
         if self._birth is None:
             return
         for topic, payload in self._birth():
-            await client.publish(topic, payload, qos=1, retain=True)
+            await client.publish(topic, payload, qos=1, retain=True, properties=self._props(json=True))
 
     async def _receive_loop(self, client: aiomqtt.Client) -> None:
         # Also the connection watchdog: the iterator raises MqttError as soon as the connection drops.
@@ -794,10 +816,11 @@ class MqttPublisher:
     async def _publish_window(self, client: aiomqtt.Client, messages: Sequence[tuple[str, bytes]]) -> int:
         """Publish in order with all PUBACKs awaited together; returns the length of the acknowledged prefix."""
         ok = [False] * len(messages)
+        props = self._props(json=True)
 
         async def one(i: int, topic: str, payload: bytes) -> None:
             with contextlib.suppress(aiomqtt.MqttError):
-                await client.publish(topic, payload, qos=1)
+                await client.publish(topic, payload, qos=1, properties=props)
                 ok[i] = True
 
         # Tasks start in creation order, so paho writes the PUBLISH packets in outbox order.
@@ -812,7 +835,8 @@ class MqttPublisher:
     async def _live_loop(self, client: aiomqtt.Client) -> None:
         while True:
             item = await self._live.get()
-            await client.publish(item.topic, item.payload, qos=0, retain=item.retain)
+            props = self._props(json=True) if item.retain else self._props(json=True, expiry_s=LIVE_EXPIRY_S)
+            await client.publish(item.topic, item.payload, qos=0, retain=item.retain, properties=props)
             self.stats.live_published += 1
 
     async def _stop_loop(self, client: aiomqtt.Client) -> None:
