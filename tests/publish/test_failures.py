@@ -159,3 +159,23 @@ async def test_transport_mismatch_names_the_other_scheme(
     while amqtt_broker.connections:
         assert time.monotonic() < deadline, "the failed attempt left a connection open"
         await asyncio.sleep(0.02)
+
+
+def test_backoff_is_randomised_doubling_and_capped() -> None:
+    pub = MqttPublisher(BrokerSettings.from_url("mqtt://127.0.0.1:1"), status_topic="x/y/status",
+                        backoff_min_s=0.5, backoff_max_s=30.0)  # fmt: skip
+    for attempt, upper in ((1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0), (50, 30.0)):
+        delays = [pub._backoff_delay_s(attempt) for _ in range(400)]
+        assert min(delays) >= 0.5
+        assert max(delays) <= upper
+        if upper > 1.0:
+            assert max(delays) - min(delays) > 0.5 * (upper - 0.5)  # spread out, not a fixed delay
+
+
+async def test_live_messages_are_dropped_and_counted_while_disconnected() -> None:
+    async with MqttPublisher(BrokerSettings.from_url(f"mqtt://127.0.0.1:{free_port()}"), status_topic="x/y/status",
+                             backoff_min_s=5, backoff_max_s=5) as pub:  # fmt: skip
+        for _ in range(7):
+            pub.publish_live("x/y/step", b"{}")
+        pub.publish_live("x/y/state", b"{}", retain=True)  # kept for the next connect, not dropped
+        assert pub.stats.live_dropped == 7
