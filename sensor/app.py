@@ -11,13 +11,14 @@ follow. Undecodable payloads are counted per sensor and skipped, never fatal.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
 from sensor.errors import PacketError
 from sensor.events import Event
 from sensor.interfaces import Analyzer, FrameSource, Sink
-from sensor.model import ImuBlock
+from sensor.model import ImuBlock, RawFrame
 from sensor.protocol.base import StreamDecoder
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,38 @@ class PipelineStats:
     events_by_kind: dict[str, int] = field(default_factory=dict)
 
 
+class BatchSource(Protocol):
+    """Optional: a source that can hand over frames in batches (replay --fast, a link's notification queue)."""
+
+    def frame_batches(self) -> AsyncIterator[Sequence[RawFrame]]: ...
+
+
+class BatchDecoder(Protocol):
+    """Optional: a decoder with a vectorised path; equals decoding the frames one by one."""
+
+    def decode_batch(self, frames: Sequence[RawFrame]) -> list[ImuBlock]: ...
+
+
+async def _batches(source: FrameSource) -> AsyncIterator[Sequence[RawFrame]]:
+    if hasattr(source, "frame_batches"):
+        async for batch in cast(BatchSource, source).frame_batches():
+            yield batch
+    else:
+        async for frame in source.frames():
+            yield (frame,)
+
+
+def _runs(batch: Sequence[RawFrame]) -> list[Sequence[RawFrame]]:
+    """Consecutive frames of the same sensor: decoding runs keeps the cross-sensor order of arrival."""
+    out: list[Sequence[RawFrame]] = []
+    start = 0
+    for i in range(1, len(batch) + 1):
+        if i == len(batch) or batch[i].sensor_id != batch[start].sensor_id:
+            out.append(batch[start:i])
+            start = i
+    return out
+
+
 async def run_pipeline(
     source: FrameSource,
     decoder_for: DecoderFactory,
@@ -48,7 +81,12 @@ async def run_pipeline(
     *,
     on_block: BlockCallback | None = None,
 ) -> PipelineStats:
-    """Push every frame of ``source`` through decode and analysis to ``sinks``; returns the counts."""
+    """Push every frame of ``source`` through decode and analysis to ``sinks``; returns the counts.
+
+    A source with ``frame_batches()`` hands over several frames at a time; a decoder with ``decode_batch()``
+    then decodes each run of same-sensor frames in one call (same samples as one by one; the analyzer sees
+    larger chunks, which it must handle identically: streaming == batch).
+    """
     stats = PipelineStats()
     decoders: dict[str, StreamDecoder] = {}
     analyzers: dict[str, Analyzer] = {}
@@ -63,32 +101,73 @@ async def run_pipeline(
         for sink in sinks:
             await sink.on_events(sensor_id, events)
 
-    async for frame in source.frames():
-        stats.frames += 1
+    def error(sid: str, n: int, text: str) -> None:
+        stats.decode_errors[sid] = stats.decode_errors.get(sid, 0) + n
+        stats.first_error.setdefault(sid, text)
+        log.debug("sensor %s: skipped %d payload(s): %s", sid, n, text)
+
+    def decode(dec: StreamDecoder, run: Sequence[RawFrame]) -> list[ImuBlock]:
+        sid = run[0].sensor_id
+        if len(run) > 1 and hasattr(dec, "decode_batch"):
+            before = int(getattr(dec, "n_errors", 0))
+            blocks = cast(BatchDecoder, dec).decode_batch(run)
+            bad = int(getattr(dec, "n_errors", 0)) - before
+            if bad:
+                error(sid, bad, "malformed or out-of-order payloads (batch decode)")
+            return blocks
+        out: list[ImuBlock] = []
+        for frame in run:
+            try:
+                block = dec.decode(frame)
+            except PacketError as exc:
+                error(sid, 1, str(exc))
+                continue
+            if block is not None:
+                out.append(block)
+        return out
+
+    async for batch in _batches(source):
+        stats.frames += len(batch)
         for sink in sinks:
-            await sink.on_frames((frame,))
-        sid = frame.sensor_id
-        dec = decoders.get(sid)
-        if dec is None:
-            dec = decoders[sid] = decoder_for(sid)
-        try:
-            block = dec.decode(frame)
-        except PacketError as exc:
-            stats.decode_errors[sid] = stats.decode_errors.get(sid, 0) + 1
-            stats.first_error.setdefault(sid, str(exc))
-            log.debug("sensor %s: skipped a payload: %s", sid, exc)
-            continue
-        if block is None or not len(block):
-            continue
-        stats.samples += len(block)
-        stats.samples_per_sensor[sid] = stats.samples_per_sensor.get(sid, 0) + len(block)
-        if on_block is not None:
-            on_block(block)
-        if analyzer_for is not None:
-            an = analyzers.get(sid)
-            if an is None:
-                an = analyzers[sid] = analyzer_for(sid)
-            await emit(sid, an.feed(block))
+            await sink.on_frames(batch)
+        for run in _runs(batch):
+            sid = run[0].sensor_id
+            dec = decoders.get(sid)
+            if dec is None:
+                dec = decoders[sid] = decoder_for(sid)
+            for block in decode(dec, run):
+                if not len(block):
+                    continue
+                stats.samples += len(block)
+                stats.samples_per_sensor[sid] = stats.samples_per_sensor.get(sid, 0) + len(block)
+                if on_block is not None:
+                    on_block(block)
+                if analyzer_for is not None:
+                    an = analyzers.get(sid)
+                    if an is None:
+                        an = analyzers[sid] = analyzer_for(sid)
+                    await emit(sid, an.feed(block))
     for sid, an in analyzers.items():
         await emit(sid, an.finish())
     return stats
+
+
+class EventCollector:
+    """A :class:`~sensor.interfaces.Sink` that keeps the events (for ``--json`` outputs and tests)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Event]] = []
+
+    async def on_frames(self, frames: Sequence[RawFrame]) -> None:
+        return None
+
+    async def on_events(self, sensor_id: str, events: Sequence[Event]) -> None:
+        self.events.extend((sensor_id, e) for e in events)
+
+
+def default_analyzer_factory() -> AnalyzerFactory | None:
+    """The analysis run by replay (and later run/demo/analyze): ``None`` decodes only.
+
+    The integrator points this at the pipeline (``sensor.pipeline``) once it lands.
+    """
+    return None

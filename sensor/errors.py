@@ -134,3 +134,17 @@ class SessionNotFoundError(HipSenseError, LookupError):
     def __init__(self, message: str, *, session: str) -> None:
         super().__init__(message)
         self.session = session
+
+
+class CommandRejectedError(HipSenseError, RuntimeError):
+    """A sensor answered a control-point command with an error result code.
+
+    Attributes:
+        opcode: the command's op code.
+        result: the sensor's result code (see ``firmware_proto/PROTOCOL.md``).
+    """
+
+    def __init__(self, message: str, *, opcode: int, result: int) -> None:
+        super().__init__(message)
+        self.opcode = opcode
+        self.result = result

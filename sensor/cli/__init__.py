@@ -23,7 +23,19 @@ from sensor import __version__
 from sensor.cli._common import CommandFn
 from sensor.errors import HipSenseError, UsageError
 
-COMMAND_MODULES: tuple[str, ...] = ("mqtt",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "report",
+    "simulate",
+    "sessions",
+    "show",
+    "delete",
+    "note",
+    "tag",
+    "replay",
+    "importer",
+    "export",
+    "mqtt",
+)
 
 
 class _Parser(argparse.ArgumentParser):

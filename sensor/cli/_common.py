@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sensor.errors import UsageError
@@ -28,6 +29,7 @@ def progress(*, disable: bool = False) -> Progress:
         BarColumn(),
         TextColumn("{task.percentage:>3.0f}%"),
         TimeRemainingColumn(),
+        console=Console(stderr=True),
         transient=True,
         disable=disable or not sys.stderr.isatty(),
     )

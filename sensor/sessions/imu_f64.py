@@ -22,12 +22,13 @@ Payload layout, all little-endian::
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
 
 from sensor.errors import PacketError
-from sensor.model import ImuBlock, RawFrame
+from sensor.model import FloatArray, ImuBlock, IntArray, RawFrame
 
 CHANNEL: Final = "hipsense.imu-f64"
 SENSOR_TYPE: Final = "imu_f64"
@@ -73,6 +74,10 @@ def frames_from_block(
 
 def decode_payload(sensor_id: str, payload: bytes) -> ImuBlock:
     """Decode one payload (see the module docstring); :class:`PacketError` names what is wrong."""
+    return ImuBlock(sensor_id, *_arrays(payload))
+
+
+def _arrays(payload: bytes) -> tuple[FloatArray, FloatArray, FloatArray | None, IntArray, IntArray]:
     if len(payload) < _HEADER.size:
         raise PacketError(
             f"imu-f64 payload of {len(payload)} bytes is shorter than its {_HEADER.size}-byte header",
@@ -110,7 +115,7 @@ def decode_payload(sensor_id: str, payload: bytes) -> ImuBlock:
         off += 24 * n
     miss = np.frombuffer(payload, "<u4", n, off).astype(np.int64)
     idx = first + np.arange(n, dtype=np.int64) + np.cumsum(miss) - miss[0]
-    return ImuBlock(sensor_id, t, acc, gyr, idx, miss)
+    return t, acc, gyr, idx, miss
 
 
 class ImuF64Decoder:
@@ -119,5 +124,36 @@ class ImuF64Decoder:
 
     sensor_type: str = SENSOR_TYPE
 
+    n_errors: int = 0
+
     def decode(self, frame: RawFrame) -> ImuBlock | None:
         return decode_payload(frame.sensor_id, frame.payload)
+
+    def decode_batch(self, frames: Sequence[RawFrame]) -> list[ImuBlock]:
+        """Same samples as :meth:`decode` frame by frame, validated once per run of equal gyroscope presence;
+        damaged payloads are skipped and counted in ``n_errors``."""
+        runs: list[list[tuple[FloatArray, FloatArray, FloatArray | None, IntArray, IntArray]]] = []
+        sid = frames[0].sensor_id if frames else ""
+        for f in frames:
+            try:
+                parts = _arrays(f.payload)
+            except PacketError:
+                self.n_errors += 1
+                continue
+            if not runs or (runs[-1][0][2] is None) != (parts[2] is None):
+                runs.append([])
+            runs[-1].append(parts)
+        out = []
+        for run in runs:
+            gyr = None if run[0][2] is None else np.concatenate([p[2] for p in run if p[2] is not None])
+            out.append(
+                ImuBlock(
+                    sid,
+                    np.concatenate([p[0] for p in run]),
+                    np.concatenate([p[1] for p in run]),
+                    gyr,
+                    np.concatenate([p[3] for p in run]),
+                    np.concatenate([p[4] for p in run]),
+                )
+            )
+        return out

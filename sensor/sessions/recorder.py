@@ -1,7 +1,9 @@
 """The recorder: a :class:`~sensor.interfaces.Sink` that writes every frame and event into the session store.
 
 Loss bound. Frames and events are buffered in memory and committed by a flush task (inside the recorder's own
-``TaskGroup``) every ``flush_interval_s`` (0.5 s by default), or sooner when ``max_batch_frames`` are pending.
+``TaskGroup``) every ``flush_interval_s`` (0.5 s by default), or sooner when ``max_batch_frames`` are pending;
+if the flush task cannot get the event loop (a producer working through a backlog without yielding), the
+producer's own ``on_frames`` call commits once the oldest pending item is ``2 * flush_interval_s`` old.
 A commit runs in a worker thread while the event loop keeps receiving, so what is not yet committed at any
 instant is at most ``flush_interval_s`` plus the duration of one commit: with ``synchronous=FULL`` (see
 :mod:`sensor.sessions.store`) a crash or a power loss loses at most the last second.
@@ -83,6 +85,7 @@ class Recorder:
         self._wake = asyncio.Event()
         self._stopping = False
         self._failed: StoreError | None = None
+        self._oldest_mono = 0.0
         self._tg: asyncio.TaskGroup | None = None
         self._listeners: list[Callable[[], None]] = []
         self.frames_committed = 0
@@ -118,8 +121,12 @@ class Recorder:
             await self._tg.__aexit__(exc_type, exc, tb)
         except BaseExceptionGroup as group:
             # one failing flush task: surface its StoreError itself, which names the path and the fix
-            if len(group.exceptions) == 1 and isinstance(group.exceptions[0], HipSenseError):
-                raise group.exceptions[0] from None
+            # (the producer may have hit the same error through on_frames: the group then holds it twice)
+            distinct = {id(e): e for e in group.exceptions}
+            if len(distinct) == 1:
+                (only,) = distinct.values()
+                if isinstance(only, HipSenseError):
+                    raise only from None
             raise
         if self._failed is None:
             await self.flush()
@@ -142,18 +149,30 @@ class Recorder:
     async def on_frames(self, frames: Sequence[RawFrame]) -> None:
         if self._failed is not None:
             raise self._failed
+        if not self._frames and not self._events:
+            self._oldest_mono = time.monotonic()
         self._frames.extend(frames)
         if len(self._frames) >= self.max_batch_frames:
             self._wake.set()
+        await self._backpressure()
+
+    async def _backpressure(self) -> None:
+        # The flush task may not get the loop while a producer works through a backlog without yielding; past
+        # twice the flush interval the producer commits itself, so the loss bound holds whatever the load.
+        if (self._frames or self._events) and time.monotonic() - self._oldest_mono >= 2 * self.flush_interval_s:
+            await self.flush()
 
     async def on_events(self, sensor_id: str, events: Sequence[Event]) -> None:
         if self._failed is not None:
             raise self._failed
         sid = self.session_id
+        if not self._frames and not self._events:
+            self._oldest_mono = time.monotonic()
         for ev in events:
             event_id = uuid.uuid4().hex
             route = self.outbox_router(sid, sensor_id, event_id, ev) if self.outbox_router else None
             self._events.append(PendingEvent(sensor_id, event_id, ev, route))
+        await self._backpressure()
 
     async def add_note(self, text: str, *, t_s: float | None = None) -> None:
         await asyncio.to_thread(self.store.add_note, self.session_id, text, t_s=t_s)
@@ -169,6 +188,8 @@ class Recorder:
             if not frames and not events:
                 return
             self._frames, self._events = [], []
+            oldest = self._oldest_mono
+            self._oldest_mono = time.monotonic()
             t0 = time.perf_counter()
             try:
                 await asyncio.to_thread(self.store.write_batch, self.session_id, frames, events)
@@ -176,6 +197,7 @@ class Recorder:
                 # keep the batch, in order, in front of what arrived meanwhile: a later flush may succeed
                 self._frames[:0] = frames
                 self._events[:0] = events
+                self._oldest_mono = oldest
                 self._failed = exc
                 raise
             self.commits += 1

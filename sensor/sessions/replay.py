@@ -12,14 +12,14 @@ what was lost.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any, cast
+from typing import Any
 
 from sensor.app import DecoderFactory
 from sensor.errors import UsageError
 from sensor.model import RawFrame
+from sensor.protocol import registry
 from sensor.protocol.base import StreamDecoder
 from sensor.sessions import imu_f64
 from sensor.sessions.store import LossReport, SessionReader, Store
@@ -62,11 +62,20 @@ class ReplaySource:
         return sum(s.n_frames for s in info.sensors)
 
     async def frames(self) -> AsyncIterator[RawFrame]:
+        async for batch in self.frame_batches():
+            for frame in batch:
+                yield frame
+
+    async def frame_batches(self, max_frames: int = 512) -> AsyncIterator[list[RawFrame]]:
+        """Frames in arrival order, grouped: with ``speed`` every frame already due when the source wakes up (one
+        frame at a time at real speed on a quiet loop), with ``fast`` up to ``max_frames`` at a time."""
         reader = SessionReader(self.store, self.session_id)
         total = self.total_frames()
         t0_host: float | None = None
         t0_mono = time.monotonic()
         n = 0
+        next_report = self.progress_every
+        batch: list[RawFrame] = []
         for _seq, frame in reader.frames():
             if t0_host is None:
                 t0_host = frame.host_t_s
@@ -74,44 +83,46 @@ class ReplaySource:
             if self.speed is not None:
                 delay = (frame.host_t_s - t0_host) / self.speed - (time.monotonic() - t0_mono)
                 if delay > 0:
+                    if batch:
+                        yield batch
+                        batch = []
                     await asyncio.sleep(delay)
-            elif n % 256 == 255:
-                await asyncio.sleep(0)
+            batch.append(frame)
             n += 1
             self.frames_emitted = n
-            yield frame
-            if self.progress is not None and n % self.progress_every == 0:
+            if len(batch) >= max_frames:
+                yield batch
+                batch = []
+                await asyncio.sleep(0)
+            if self.progress is not None and n >= next_report:
+                next_report += self.progress_every
                 self.progress(n, max(total, n))
+        if batch:
+            yield batch
         self.loss = reader.loss
         if self.progress is not None:
             self.progress(n, max(total, n) if self.loss is None else n)
 
 
-def _registry_decoder(sensor_type: str, sensor_id: str) -> StreamDecoder:
-    """A decoder from the protocol registry (``sensor.protocol.registry``), looked up at run time."""
-    try:
-        registry: Any = importlib.import_module("sensor.protocol.registry")
-    except ImportError as exc:
-        raise UsageError(
-            f"sensor {sensor_id} has type {sensor_type!r}, which needs the protocol registry "
-            "(sensor.protocol.registry) that this build lacks; install a full HipSense",
-            argument="session",
-        ) from exc
-    return cast(StreamDecoder, registry.decoder_for(sensor_type, sensor_id=sensor_id))
-
-
-def decoder_factory(sensor_types: Mapping[str, str]) -> DecoderFactory:
-    """Decoders for a session's sensors, by their recorded ``sensor_type`` (``imu_f64`` is built in)."""
+def decoder_factory(
+    sensor_types: Mapping[str, str], settings: Mapping[str, Mapping[str, Any]] | None = None
+) -> DecoderFactory:
+    """Decoders for a session's sensors by their recorded ``sensor_type``: ``imu_f64`` is built in, the rest come
+    from the protocol registry (:func:`sensor.protocol.registry.make_decoder`) with the decoder settings the
+    link recorded in ``SensorMeta.meta["decoder_settings"]``."""
 
     def make(sensor_id: str) -> StreamDecoder:
         st = sensor_types.get(sensor_id, "unknown")
         if st == imu_f64.SENSOR_TYPE:
             return imu_f64.ImuF64Decoder()
-        return _registry_decoder(st, sensor_id)
+        return registry.make_decoder(st, sensor_id, **dict((settings or {}).get(sensor_id, {})))
 
     return make
 
 
 def session_decoder_factory(store: Store, session_id: str) -> DecoderFactory:
     info = store.get_session(session_id)
-    return decoder_factory({s.sensor_id: s.sensor_type for s in info.sensors})
+    return decoder_factory(
+        {s.sensor_id: s.sensor_type for s in info.sensors},
+        {s.sensor_id: s.meta.get("decoder_settings", {}) for s in info.sensors},
+    )

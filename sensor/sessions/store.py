@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from sensor.config import AppConfig
+from sensor.config import load_config
 from sensor.errors import SessionNotFoundError, StoreError
 from sensor.events import Event
 from sensor.model import RawFrame
@@ -185,7 +185,7 @@ class SessionInfo(BaseModel):
     source_kind: str
     started_s: float
     ended_s: float | None
-    duration_s: float | None = Field(description="from the first to the last frame (host clock)")
+    duration_s: float | None = Field(description="from start to end (or to the last frame if it never ended), s")
     tags: list[str]
     notes: list[NoteInfo]
     sensors: list[SensorInfo]
@@ -355,8 +355,14 @@ def new_session_uid() -> str:
     return uuid.uuid4().hex[:16]
 
 
+def _uri(path: Path, *, readonly: bool) -> str:
+    # as_uri() percent-encodes '?', '#' and spaces, which a plain "file:" + path would misread
+    return path.absolute().as_uri() + ("?mode=ro" if readonly else "")
+
+
 def default_store_path() -> Path:
-    return AppConfig().resolved_store_path()
+    """``store_path`` of the config file (or ``HIPSENSE_STORE_PATH``), else ``<data dir>/sessions.db``."""
+    return load_config().resolved_store_path()
 
 
 # --------------------------------------------------------------------------------------------- store
@@ -394,7 +400,7 @@ class Store:
                     "right --store",
                     path=str(self.path),
                 )
-            uri = f"file:{self.path}" + ("?mode=ro" if readonly else "")
+            uri = _uri(self.path, readonly=readonly)
             self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=10.0)
         except (sqlite3.Error, OSError) as exc:
             if isinstance(exc, StoreError):
@@ -417,7 +423,7 @@ class Store:
                 self.readonly = readonly = True
                 self._conn.close()
                 self._conn = sqlite3.connect(
-                    f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+                    _uri(self.path, readonly=True), uri=True, isolation_level=None, check_same_thread=False
                 )
                 self._conn.execute("PRAGMA writable_schema=ON")
             if not readonly:
@@ -711,9 +717,10 @@ class Store:
                 str(r[0]): int(r[1])
                 for r in c.execute("SELECT kind, count(*) FROM events WHERE session_key=? GROUP BY kind", (key,))
             }
-        firsts = [s.first_host_t_s for s in sensors if s.first_host_t_s is not None]
+        # the session's span: start to end, or to the last frame when it never ended (crash, still recording)
         lasts = [s.last_host_t_s for s in sensors if s.last_host_t_s is not None]
-        duration = (max(lasts) - min(firsts)) if firsts and lasts else None
+        end = row[5] if row[5] is not None else (max(lasts) if lasts else None)
+        duration = None if end is None else max(0.0, end - row[4])
         return SessionInfo(
             id=row[1],
             name=row[2],
@@ -754,52 +761,95 @@ class Store:
         if not frames and not events:
             return
         with self.transaction() as c:
-            skey = self._session_key(c, session_id)
-            sensor_keys: dict[str, int] = {}
-            rows: list[tuple[int, int, int, float, int, bytes]] = []
-            stats: dict[int, list[float]] = {}
+            self._write(c, session_id, frames, events)
+
+    def write_session(
+        self,
+        *,
+        name: str | None,
+        source_kind: SourceKind,
+        started_s: float | None,
+        sensors: Sequence[SensorMeta],
+        frames: Iterable[RawFrame],
+        events: Sequence[PendingEvent] = (),
+        tags: Iterable[str] = (),
+        notes: Iterable[NoteInfo] = (),
+        meta: dict[str, Any] | None = None,
+        ended_s: float | None = None,
+        uid: str | None = None,
+        chunk: int = 4096,
+    ) -> str:
+        """Create a whole session (imports, archives) in ONE transaction: if anything fails, nothing is left."""
+        sid = uid or new_session_uid()
+        with self.transaction() as c:
+            key = self._insert_session(c, sid, name, source_kind, started_s, sensors, tags, meta)
+            buf: list[RawFrame] = []
             for f in frames:
-                k = sensor_keys.get(f.sensor_id)
-                if k is None:
-                    k = sensor_keys[f.sensor_id] = self._sensor_key(c, skey, f.sensor_id)
-                seq = self._next_seq.get(k)
-                if seq is None:
-                    seq = int(
-                        c.execute("SELECT coalesce(max(seq) + 1, 0) FROM frames WHERE sensor_key=?", (k,)).fetchone()[0]
-                    )
-                self._next_seq[k] = seq + 1
-                rows.append((skey, k, seq, f.host_t_s, self._channel_key(c, f.channel), f.payload))
-                st = stats.setdefault(k, [0.0, f.host_t_s, f.host_t_s])
-                st[0] += 1
-                st[2] = f.host_t_s
-            c.executemany(
-                "INSERT INTO frames(session_key, sensor_key, seq, host_t_s, channel_key, payload) VALUES (?,?,?,?,?,?)",
-                rows,
+                buf.append(f)
+                if len(buf) >= chunk:
+                    self._write(c, sid, buf, ())
+                    buf = []
+            self._write(c, sid, buf, events)
+            for n in notes:
+                c.execute(
+                    "INSERT INTO session_notes(session_key, created_s, t_s, text) VALUES (?,?,?,?)",
+                    (key, n.created_s, n.t_s, n.text),
+                )
+            c.execute("UPDATE sessions SET ended_s=? WHERE session_key=?", (ended_s or time.time(), key))
+        return sid
+
+    @staticmethod
+    def _take_seq(c: sqlite3.Connection, table: str, cache: dict[int, int], sensor_key: int) -> int:
+        """The next per-sensor sequence number of ``frames`` or ``events`` (read once, then counted here)."""
+        seq = cache.get(sensor_key)
+        if seq is None:
+            row = c.execute(f"SELECT coalesce(max(seq) + 1, 0) FROM {table} WHERE sensor_key=?", (sensor_key,))
+            seq = int(row.fetchone()[0])
+        cache[sensor_key] = seq + 1
+        return seq
+
+    def _write(
+        self, c: sqlite3.Connection, session_id: str, frames: Sequence[RawFrame], events: Sequence[PendingEvent]
+    ) -> None:
+        skey = self._session_key(c, session_id)
+        sensor_keys: dict[str, int] = {}
+        rows: list[tuple[int, int, int, float, int, bytes]] = []
+        stats: dict[int, list[float]] = {}
+
+        def key(sensor_id: str) -> int:
+            k = sensor_keys.get(sensor_id)
+            if k is None:
+                k = sensor_keys[sensor_id] = self._sensor_key(c, skey, sensor_id)
+            return k
+
+        for f in frames:
+            k = key(f.sensor_id)
+            seq = self._take_seq(c, "frames", self._next_seq, k)
+            rows.append((skey, k, seq, f.host_t_s, self._channel_key(c, f.channel), f.payload))
+            st = stats.setdefault(k, [0.0, f.host_t_s, f.host_t_s])
+            st[0] += 1
+            st[2] = f.host_t_s
+        c.executemany(
+            "INSERT INTO frames(session_key, sensor_key, seq, host_t_s, channel_key, payload) VALUES (?,?,?,?,?,?)",
+            rows,
+        )
+        for k, (n, first, last) in stats.items():
+            c.execute(
+                "UPDATE session_sensors SET n_frames = n_frames + ?,"
+                " first_host_t_s = coalesce(first_host_t_s, ?), last_host_t_s = ? WHERE sensor_key=?",
+                (int(n), first, last, k),
             )
-            for k, (n, first, last) in stats.items():
-                c.execute(
-                    "UPDATE session_sensors SET n_frames = n_frames + ?,"
-                    " first_host_t_s = coalesce(first_host_t_s, ?), last_host_t_s = ? WHERE sensor_key=?",
-                    (int(n), first, last, k),
-                )
-            now = time.time()
-            for ev in events:
-                k = sensor_keys.get(ev.sensor_id)
-                if k is None:
-                    k = sensor_keys[ev.sensor_id] = self._sensor_key(c, skey, ev.sensor_id)
-                eseq = self._next_event_seq.get(k)
-                if eseq is None:
-                    eseq = int(
-                        c.execute("SELECT coalesce(max(seq) + 1, 0) FROM events WHERE sensor_key=?", (k,)).fetchone()[0]
-                    )
-                self._next_event_seq[k] = eseq + 1
-                c.execute(
-                    "INSERT INTO events(session_key, sensor_key, seq, event_id, kind, t_s, body_json)"
-                    " VALUES (?,?,?,?,?,?,?)",
-                    (skey, k, eseq, ev.event_id, ev.event.kind, _event_t_s(ev.event), ev.event.model_dump_json()),
-                )
-                if ev.outbox is not None:
-                    self._enqueue(c, session_id, ev.outbox[0], ev.outbox[1], ev.event_id, now)
+        now = time.time()
+        for ev in events:
+            k = key(ev.sensor_id)
+            eseq = self._take_seq(c, "events", self._next_event_seq, k)
+            c.execute(
+                "INSERT INTO events(session_key, sensor_key, seq, event_id, kind, t_s, body_json)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (skey, k, eseq, ev.event_id, ev.event.kind, _event_t_s(ev.event), ev.event.model_dump_json()),
+            )
+            if ev.outbox is not None:
+                self._enqueue(c, session_id, ev.outbox[0], ev.outbox[1], ev.event_id, now)
 
     # outbox ---------------------------------------------------------------------------------------
     def _enqueue(

@@ -87,7 +87,7 @@ def test_sessions_metadata_tags_notes_delete(tmp_path: Path) -> None:
             mounting="sacrum",
             firmware="1.2.0",
         )
-        sid = st.create_session(name="morning run", sensors=[meta], tags=["run"])
+        sid = st.create_session(name="morning run", sensors=[meta], tags=["run"], started_s=1000.0)
         st.add_tags(sid, ["tempo", "run"])
         st.add_note(sid, "left knee felt fine")
         frames = [RawFrame("hip", 1000.0 + i * 0.1, bytes([i]), "uuid-a") for i in range(5)]
@@ -247,3 +247,32 @@ def test_not_a_store_is_refused_by_readers(tmp_path: Path) -> None:
     p.write_bytes(b"hello, this is not sqlite" * 100)
     with pytest.raises(StoreError, match=r"damaged|not a database"):
         Store(p)
+
+
+def test_imu_f64_batch_decode_equals_one_by_one() -> None:
+    frames = imu_f64.frames_from_block(synth_block(duration_s=3.0, seed=2), samples_per_frame=17)
+    frames.insert(5, RawFrame("hip", 0.0, b"\x01\x01", imu_f64.CHANNEL))  # a damaged payload is skipped
+    dec = imu_f64.ImuF64Decoder()
+    blocks = dec.decode_batch(frames)
+    one = ImuBlock.concat([imu_f64.decode_payload("hip", f.payload) for i, f in enumerate(frames) if i != 5])
+    assert len(blocks) == 1
+    assert dec.n_errors == 1
+    np.testing.assert_array_equal(blocks[0].acc_mps2, one.acc_mps2)
+    np.testing.assert_array_equal(blocks[0].sample_index, one.sample_index)
+
+
+def test_default_path_follows_the_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "config" / "config.toml"  # conftest points HIPSENSE_CONFIG here
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(f'store_path = "{tmp_path / "elsewhere" / "my.db"}"\n')
+    with Store() as st:
+        assert st.path == tmp_path / "elsewhere" / "my.db"
+
+
+def test_paths_with_uri_characters(tmp_path: Path) -> None:
+    p = tmp_path / "run #1?x" / "my sessions.db"
+    with Store(p) as st:
+        sid = st.create_session(name="a")
+    with Store(p, readonly=True) as st:
+        assert st.session_ids() == [sid]
+    assert p.exists()
