@@ -698,6 +698,8 @@ class MqttPublisher:
             await stack.enter_async_context(client)
         except aiomqtt.MqttError as exc:
             _abandon(client)
+            if isinstance(exc, MqttConnectError) and _rc_value(exc) in _PROTOCOL_CODES:
+                self._protocol = None  # another broker behind the same URL now: probe again next time
             raise classify_error(exc, self.settings) from None
         return client
 
