@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calibrate",
     "train",
     "train_log",
+    "mqtt",
 )
 
 

@@ -18,15 +18,18 @@ TaskGroup.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self
 
 from amqtt.broker import Broker
 
+from sensor.config import BrokerConfig
 from sensor.errors import BrokerError
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,20 @@ WS_PATH: Final = "/"
 
 # Anonymous access only on loopback; no EventLogger/PacketLogger/$SYS plugins (measured cost 25-35 %).
 _PLUGINS: Final[dict[str, Any]] = {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}
+
+
+class _Broker(Broker):  # type: ignore[misc]  # amqtt is untyped
+    """amqtt's broker, closing the TCP connection of a client whose MQTT handshake failed (a port scan, a
+    websockets or TLS client on the TCP port): amqtt 0.12 only releases its count and leaks the socket."""
+
+    async def stream_connected(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
+    ) -> None:
+        try:
+            await super().stream_connected(reader, writer, listener_name)
+        finally:
+            if not writer.is_closing():
+                writer.close()
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
@@ -92,6 +109,13 @@ class EmbeddedBroker:
     def ws_url(self) -> str | None:
         return None if self.ws_port is None else f"ws://{HOST}:{self.ws_port}{WS_PATH}"
 
+    @property
+    def connections(self) -> int:
+        """Client connections open now (including ones still in their MQTT handshake)."""
+        if self._broker is None:
+            return 0
+        return sum(max(server.conn_count, 0) for server in self._broker._servers.values())
+
     def _config(self, tcp_port: int, ws_port: int | None) -> dict[str, Any]:
         listeners: dict[str, Any] = {"default": {"type": "tcp", "bind": f"{HOST}:{tcp_port}"}}
         if ws_port is not None:
@@ -106,7 +130,7 @@ class EmbeddedBroker:
         self.taken_tcp = [p for p in self._tcp_ports if p and p != tcp]
         self.taken_ws = [p for p in self._ws_ports if p and p != ws] if self._websockets else []
         for attempt in range(3):
-            broker = Broker(self._config(tcp, ws))
+            broker = _Broker(self._config(tcp, ws))
             try:
                 await broker.start()
             except Exception as exc:  # amqtt wraps bind errors in its own BrokerError
@@ -148,6 +172,31 @@ class EmbeddedBroker:
             if started is not None:
                 started.set()
             await asyncio.Event().wait()
+
+
+@dataclass(frozen=True)
+class BrokerEndpoint:
+    """Where run/demo publish: ``url`` for the gateway, ``ws_url`` for the web dashboard (``None`` when unknown),
+    ``embedded`` when the in-process broker was started."""
+
+    url: str
+    ws_url: str | None
+    embedded: EmbeddedBroker | None
+
+
+@contextlib.asynccontextmanager
+async def broker_endpoint(cfg: BrokerConfig, override_url: str | None = None) -> AsyncIterator[BrokerEndpoint]:
+    """The broker to use for ``run``/``demo``: ``--broker`` (``override_url``), else ``[broker] url``, else the
+    embedded broker, started here and stopped on exit (its ports are logged with :func:`describe`).
+
+    A configured external broker gets ``ws_url=None``: its websockets listener, if any, is not known here.
+    """
+    url = override_url if override_url is not None else cfg.url
+    if url is not None:
+        yield BrokerEndpoint(url=url, ws_url=None, embedded=None)
+        return
+    async with EmbeddedBroker() as broker:
+        yield BrokerEndpoint(url=broker.tcp_url, ws_url=broker.ws_url, embedded=broker)
 
 
 def _address_in_use(exc: BaseException) -> bool:

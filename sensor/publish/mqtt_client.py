@@ -41,6 +41,8 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 from aiomqtt import ProtocolVersion
 from aiomqtt.exceptions import MqttConnectError
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from sensor.config import BrokerConfig
 from sensor.errors import BrokerError
@@ -57,6 +59,8 @@ _SCHEMES: Final[dict[str, tuple[Transport, bool, int]]] = {
     "ws": ("websockets", False, 80),
     "wss": ("websockets", True, 443),
 }
+LIVE_EXPIRY_S: Final = 10
+"""MQTT 5 message expiry of live (non-retained QoS 0) messages: steps and tilt older than this are not delivered."""
 _URL_HELP: Final = "use e.g. mqtt://host:1883, mqtts://host:8883, ws://host:9001/mqtt or wss://host/mqtt"
 
 
@@ -263,6 +267,31 @@ class _ClosingSSLSocket(ssl.SSLSocket):
             raise
 
 
+def _track_sockets(client: aiomqtt.Client) -> None:
+    """Remember the TCP sockets paho opens for this client, so :func:`_abandon` can close them: when a websockets
+    handshake fails or times out, paho drops the socket without closing it (one leaked socket per retry)."""
+    paho_client = client._client
+    opened: list[socket.socket] = []
+    create = paho_client._create_socket_connection
+
+    def tracked() -> socket.socket:
+        sock = create()
+        opened.append(sock)
+        return sock
+
+    paho_client._create_socket_connection = tracked  # type: ignore[method-assign]
+    client._hipsense_sockets = opened  # type: ignore[attr-defined]
+
+
+def _abandon(client: aiomqtt.Client) -> None:
+    """Close what a failed connect attempt left open. aiomqtt does not close the socket of an attempt that got no
+    CONNACK (timeout); paho's own close also unregisters it from the event loop."""
+    with contextlib.suppress(Exception):
+        client._client._sock_close()
+    for sock in getattr(client, "_hipsense_sockets", ()):
+        sock.close()
+
+
 def _s(p: Path | None) -> str:
     return repr(str(p)) if p is not None else "None"
 
@@ -301,6 +330,9 @@ _AUTH_CODES: Final = {
     135: "not authorized",
 }
 _PROTOCOL_CODES: Final = {1, 132}
+_TLS_PORT_HINT: Final = (
+    "Is it a TLS port? Use mqtts:// (usually 8883) only for TLS listeners and mqtt:// (usually 1883) for plain ones"
+)
 
 
 def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
@@ -349,16 +381,15 @@ def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
         )
     if isinstance(root, ssl.SSLError):
         return BrokerError(
-            f"TLS handshake with {where} failed ({_os_reason(root)}). Is it a TLS port? Use mqtts:// (usually 8883) "
-            "only for TLS listeners and mqtt:// (usually 1883) for plain ones; the broker may also require a client "
-            "certificate (broker.cert_file, broker.key_file)",
+            f"TLS handshake with {where} failed ({_os_reason(root)}). {_TLS_PORT_HINT}; the broker may also require "
+            "a client certificate (broker.cert_file, broker.key_file)",
             url=url,
             reason="tls",
         )
     if t.tls and isinstance(root, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
         return BrokerError(
-            f"TLS handshake with {where} failed: the server closed the connection ({_os_reason(root)}). Is it a TLS "
-            "port? Use mqtts:// (usually 8883) only for TLS listeners and mqtt:// (usually 1883) for plain ones",
+            f"TLS handshake with {where} failed: the server closed the connection ({_os_reason(root)}). "
+            f"{_TLS_PORT_HINT}",
             url=url,
             reason="tls",
         )
@@ -385,7 +416,12 @@ def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
             reason="websocket",
         )
     if isinstance(root, TimeoutError) or (root is None and "timed out" in str(exc).lower()):
-        hint = "if this port speaks TLS use mqtts:// (or wss://)" if not t.tls else "check that this port speaks TLS"
+        if t.transport == "websockets":
+            hint = "is it a websockets listener (check the path, often /mqtt or /)? For a plain MQTT port use mqtt://"
+        elif t.tls:
+            hint = "does this port speak MQTT over TLS? A websockets listener needs wss://"
+        else:
+            hint = "if this port speaks TLS use mqtts://, if it is a websockets listener use ws://"
         return BrokerError(
             f"no MQTT answer from {where} within {settings.connect_timeout_s:g} s: {hint}; check host and port",
             url=url,
@@ -398,6 +434,23 @@ def classify_error(exc: BaseException, settings: BrokerSettings) -> BrokerError:
             reason="unreachable",
         )
     return BrokerError(f"connection to {where} lost or failed: {exc}", url=url, reason="connection")
+
+
+async def check_connection(settings: BrokerSettings) -> Literal["5", "3.1.1"]:
+    """Connect once (no will, nothing published) and return the MQTT version the broker accepts; a failure raises
+    :class:`BrokerError` naming the fix. For ``hipsense mqtt check``."""
+    pub = MqttPublisher(settings, status_topic="unused")
+    version = await pub._probe_protocol()
+    if version == ProtocolVersion.V311:
+        client = pub._make_client(version, will=False)
+        try:
+            async with client:
+                pass
+        except aiomqtt.MqttError as exc:
+            _abandon(client)
+            raise classify_error(exc, settings) from None
+        return "3.1.1"
+    return "5"
 
 
 class PublisherState(enum.Enum):
@@ -482,6 +535,7 @@ class MqttPublisher:
         self._drained = asyncio.Event()
         self._outbox_wake.set()
         self._protocol: ProtocolVersion | None = None
+        self._props_cache: dict[tuple[bool, int | None], Properties] = {}
         self._state = PublisherState.IDLE
         self._last_error: BrokerError | None = None
         self._last_logged: str | None = None
@@ -608,10 +662,14 @@ class MqttPublisher:
             tls_context=self._tls,
             keepalive=s.keepalive_s,
             timeout=s.connect_timeout_s,
+            max_inflight_messages=self._flush_window,
             logger=logging.getLogger("sensor.publish.paho"),
         )
         # aiomqtt warns above 10 pending calls; a flush window keeps up to flush_window QoS 1 publishes in flight.
         client.pending_calls_threshold = self._flush_window + self._live.maxsize + 8
+        # paho's own socket timeout (5 s) bounds the TCP, TLS and websockets handshakes in its connect thread
+        client._client.connect_timeout = s.connect_timeout_s
+        _track_sockets(client)
         return client
 
     async def _probe_protocol(self) -> ProtocolVersion:
@@ -622,11 +680,13 @@ class MqttPublisher:
             async with probe:
                 pass
         except MqttConnectError as exc:
+            _abandon(probe)
             if _rc_value(exc) in _PROTOCOL_CODES:
                 log.info("MQTT: %s refuses MQTT 5; using MQTT 3.1.1", self.settings.url)
                 return ProtocolVersion.V311
             raise classify_error(exc, self.settings) from None
         except aiomqtt.MqttError as exc:
+            _abandon(probe)
             raise classify_error(exc, self.settings) from None
         return ProtocolVersion.V5
 
@@ -637,6 +697,9 @@ class MqttPublisher:
         try:
             await stack.enter_async_context(client)
         except aiomqtt.MqttError as exc:
+            _abandon(client)
+            if isinstance(exc, MqttConnectError) and _rc_value(exc) in _PROTOCOL_CODES:
+                self._protocol = None  # another broker behind the same URL now: probe again next time
             raise classify_error(exc, self.settings) from None
         return client
 
@@ -670,7 +733,7 @@ class MqttPublisher:
             await client.subscribe(self._ha_status_topic, qos=1)
         await self._publish_birth(client)
         for topic, payload in list(self._retained.items()):
-            await client.publish(topic, payload, qos=0, retain=True)
+            await client.publish(topic, payload, qos=0, retain=True, properties=self._props(json=True))
         while not self._live.empty():  # stale live data from before the outage
             self._live.get_nowait()
         self.stats.connects += 1
@@ -696,11 +759,28 @@ class MqttPublisher:
             assert mqtt_errors is not None
             raise mqtt_errors.exceptions[0] from None
 
+    def _props(self, *, json: bool, expiry_s: int | None = None) -> Properties | None:
+        """MQTT 5 publish properties (None on 3.1.1): JSON content type, and an expiry for live data so a consumer
+        that reconnects later is not handed stale steps and tilt."""
+        if self._protocol != ProtocolVersion.V5:
+            return None
+        key = (json, expiry_s)
+        props = self._props_cache.get(key)
+        if props is None:
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]  # paho leaves __init__ untyped
+            if json:
+                props.PayloadFormatIndicator = 1
+                props.ContentType = "application/json"
+            if expiry_s is not None:
+                props.MessageExpiryInterval = expiry_s
+            self._props_cache[key] = props
+        return props
+
     async def _publish_birth(self, client: aiomqtt.Client) -> None:
         if self._birth is None:
             return
         for topic, payload in self._birth():
-            await client.publish(topic, payload, qos=1, retain=True)
+            await client.publish(topic, payload, qos=1, retain=True, properties=self._props(json=True))
 
     async def _receive_loop(self, client: aiomqtt.Client) -> None:
         # Also the connection watchdog: the iterator raises MqttError as soon as the connection drops.
@@ -720,14 +800,17 @@ class MqttPublisher:
             return
         while True:
             self._outbox_wake.clear()
-            rows = outbox.pending_outbox(self._flush_window)
+            # The store is shared with the recorder, whose commits (in a worker thread) hold its lock: read and
+            # write the outbox off the event loop so BLE notifications are never held up by a commit.
+            rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window)
             if not rows:
-                self._drained.set()
+                if not self._outbox_wake.is_set():  # nothing enqueued while we were reading
+                    self._drained.set()
                 await self._outbox_wake.wait()
                 continue
             acked = await self._publish_window(client, [(r.topic, r.payload.encode()) for r in rows])
             if acked:
-                outbox.mark_delivered([r.id for r in rows[:acked]])
+                await asyncio.to_thread(outbox.mark_delivered, [r.id for r in rows[:acked]])
                 self.stats.reliable_published += acked
             if acked < len(rows):
                 raise aiomqtt.MqttError(f"{len(rows) - acked} QoS 1 messages not acknowledged; reconnecting")
@@ -735,10 +818,11 @@ class MqttPublisher:
     async def _publish_window(self, client: aiomqtt.Client, messages: Sequence[tuple[str, bytes]]) -> int:
         """Publish in order with all PUBACKs awaited together; returns the length of the acknowledged prefix."""
         ok = [False] * len(messages)
+        props = self._props(json=True)
 
         async def one(i: int, topic: str, payload: bytes) -> None:
             with contextlib.suppress(aiomqtt.MqttError):
-                await client.publish(topic, payload, qos=1)
+                await client.publish(topic, payload, qos=1, properties=props)
                 ok[i] = True
 
         # Tasks start in creation order, so paho writes the PUBLISH packets in outbox order.
@@ -753,7 +837,8 @@ class MqttPublisher:
     async def _live_loop(self, client: aiomqtt.Client) -> None:
         while True:
             item = await self._live.get()
-            await client.publish(item.topic, item.payload, qos=0, retain=item.retain)
+            props = self._props(json=True) if item.retain else self._props(json=True, expiry_s=LIVE_EXPIRY_S)
+            await client.publish(item.topic, item.payload, qos=0, retain=item.retain, properties=props)
             self.stats.live_published += 1
 
     async def _stop_loop(self, client: aiomqtt.Client) -> None:

@@ -232,6 +232,7 @@ class MqttSink:
                 self.counts["sets"] += 1
                 self._state.update(last_set=ev.model_dump(mode="json"), reps_in_set=0)
                 self._state_dirty = True
+                self._state_sent_at = float("-inf")  # a finished set goes out at once
             return self._queued("set", SetMessage(**self._envelope(self._next_seq()), event_type=kind, event=ev))
         if isinstance(ev, AlertEvent):
             return self._queued(

@@ -8,7 +8,8 @@ import socket
 import aiomqtt
 import pytest
 
-from sensor.publish.embedded_broker import EmbeddedBroker, describe
+from sensor.config import BrokerConfig
+from sensor.publish.embedded_broker import EmbeddedBroker, broker_endpoint, describe
 
 from .brokers import port_open
 
@@ -94,3 +95,18 @@ async def test_amqtt_refuses_mqtt5_with_reason_132() -> None:
                 pass
         assert info.value.rc is not None
         assert int(getattr(info.value.rc, "value", info.value.rc)) == 132
+
+
+async def test_broker_endpoint_prefers_override_then_config_then_embedded() -> None:
+    cfg = BrokerConfig(url="mqtt://configured:1883")
+    async with broker_endpoint(cfg, "mqtt://override:1") as ep:
+        assert (ep.url, ep.ws_url, ep.embedded) == ("mqtt://override:1", None, None)
+    async with broker_endpoint(cfg) as ep:
+        assert ep.url == "mqtt://configured:1883"
+    async with broker_endpoint(BrokerConfig()) as ep:
+        assert ep.embedded is not None
+        assert ep.url == ep.embedded.tcp_url
+        port = ep.embedded.tcp_port
+        assert port is not None
+        assert await _round_trip("127.0.0.1", port) == b"hello"
+    assert not port_open(port)

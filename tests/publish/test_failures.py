@@ -16,7 +16,8 @@ from sensor.config import BrokerConfig
 from sensor.errors import BrokerError
 from sensor.events import RepEvent
 from sensor.model import RawFrame
-from sensor.publish.mqtt_client import BrokerSettings, MqttPublisher
+from sensor.publish.embedded_broker import EmbeddedBroker
+from sensor.publish.mqtt_client import BrokerSettings, MqttPublisher, check_connection
 from sensor.publish.mqtt_sink import mqtt_sink
 from sensor.sessions.recorder import Recorder
 from sensor.sessions.store import Store
@@ -140,3 +141,41 @@ async def test_tls_broker(private_mosquitto: Callable[..., PrivateMosquitto], tm
             await sink.on_events("hs1", [_rep(0)])
             assert await sink.publisher.wait_flushed(10)
         await sub.wait_for(lambda c: len(c.on("rep")) == 1)
+
+
+@pytest.mark.parametrize(("scheme", "listener", "hint"), [("mqtt", "ws", "use ws://"), ("ws", "tcp", "use mqtt://")])
+async def test_transport_mismatch_names_the_other_scheme(
+    amqtt_broker: EmbeddedBroker, scheme: str, listener: str, hint: str
+) -> None:
+    port = amqtt_broker.ws_port if listener == "ws" else amqtt_broker.tcp_port
+    url = f"{scheme}://127.0.0.1:{port}" + ("/" if scheme == "ws" else "")
+    with pytest.raises(BrokerError) as info:
+        await check_connection(dataclasses.replace(BrokerSettings.from_url(url), connect_timeout_s=1.0))
+    assert hint in str(info.value)
+    assert info.value.reason in ("timeout", "websocket")
+    # the abandoned attempt's socket was closed: the broker sees the connection go (amqtt would otherwise keep a
+    # half-open handshake until shutdown)
+    deadline = time.monotonic() + 10
+    while amqtt_broker.connections:
+        assert time.monotonic() < deadline, "the failed attempt left a connection open"
+        await asyncio.sleep(0.02)
+
+
+def test_backoff_is_randomised_doubling_and_capped() -> None:
+    pub = MqttPublisher(BrokerSettings.from_url("mqtt://127.0.0.1:1"), status_topic="x/y/status",
+                        backoff_min_s=0.5, backoff_max_s=30.0)  # fmt: skip
+    for attempt, upper in ((1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0), (50, 30.0)):
+        delays = [pub._backoff_delay_s(attempt) for _ in range(400)]
+        assert min(delays) >= 0.5
+        assert max(delays) <= upper
+        if upper > 1.0:
+            assert max(delays) - min(delays) > 0.5 * (upper - 0.5)  # spread out, not a fixed delay
+
+
+async def test_live_messages_are_dropped_and_counted_while_disconnected() -> None:
+    async with MqttPublisher(BrokerSettings.from_url(f"mqtt://127.0.0.1:{free_port()}"), status_topic="x/y/status",
+                             backoff_min_s=5, backoff_max_s=5) as pub:  # fmt: skip
+        for _ in range(7):
+            pub.publish_live("x/y/step", b"{}")
+        pub.publish_live("x/y/state", b"{}", retain=True)  # kept for the next connect, not dropped
+        assert pub.stats.live_dropped == 7

@@ -149,3 +149,30 @@ async def test_retained_status_and_state_for_late_subscribers(mosquitto_url: str
     async with aiomqtt.Client("127.0.0.1", 1883) as c:
         for t in ("status", "state"):
             await c.publish(f"{prefix}/hs1/{t}", b"", qos=1, retain=True)
+
+
+@pytest.mark.mosquitto
+async def test_mqtt5_properties(mosquitto_url: str, prefix: str, store: Store) -> None:
+    """On MQTT 5 payloads say they are JSON, and live data carries an expiry (stale steps are not delivered)."""
+    got: dict[str, aiomqtt.Message] = {}
+    async with aiomqtt.Client("127.0.0.1", 1883, protocol=aiomqtt.ProtocolVersion.V5) as sub:
+        await sub.subscribe(f"{prefix}/#", qos=1)
+        cfg = BrokerConfig(url=mosquitto_url, topic_prefix=prefix, ha_discovery="off")
+        async with mqtt_sink(cfg, sensor_id="hs1", session_id="p5", outbox=store) as sink:
+            await sink.publisher.wait_connected(10)
+            await sink.on_events("hs1", running(1)[:1] + workout(1, 1)[:1])
+
+            async def receive() -> None:
+                async for m in sub.messages:
+                    got[str(m.topic).rsplit("/", 1)[1]] = m
+                    if {"rep", "step"} <= got.keys():
+                        return
+
+            await asyncio.wait_for(receive(), 10)
+    rep_props, step_props = got["rep"].properties, got["step"].properties
+    assert rep_props is not None
+    assert step_props is not None
+    assert rep_props.ContentType == "application/json"
+    assert not hasattr(rep_props, "MessageExpiryInterval")
+    assert step_props.ContentType == "application/json"
+    assert 0 < step_props.MessageExpiryInterval <= 10
