@@ -130,6 +130,10 @@ class RollingSummary(_Event):
     share_above_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     fatigue_slope_deg_per_10min: float | None = None
     fatigue_slope_ci95_deg_per_10min: tuple[float, float] | None = None
+    drop_change_from_start_deg: float | None = Field(
+        default=None,
+        description="mean drop of the straight steps in this window minus that of the bout's first minutes",
+    )
 
 
 Event = Annotated[

@@ -146,8 +146,8 @@ class HipPipeline:
         self._gait: GaitDetector | None = None
         self._bouts = BoutTracker(self.fs, self.cfg.min_bout_s)
         self._rolling = RollingWindow(self.cfg.rolling_window_s, self.cfg.drop_threshold_deg)
-        self._bout_sum = BoutSummary(self.cfg.drop_threshold_deg)
-        self._session = BoutSummary(self.cfg.drop_threshold_deg)
+        self._bout_sum = BoutSummary(self.cfg.drop_threshold_deg, self.cfg.fatigue_baseline_s)
+        self._session = BoutSummary(self.cfg.drop_threshold_deg, self.cfg.fatigue_baseline_s)
         self._alerts = AlertTracker(
             self.cfg.drop_threshold_deg, self.cfg.alert_steps, self.cfg.asymmetry_limit_pct, self.cfg.alert_cooldown_s
         )
@@ -417,7 +417,7 @@ class HipPipeline:
                 self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
             elif ev.t_s >= self._next_summary_t:
                 self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
-                s = self._rolling.summary()
+                s = self._rolling.summary(self._bout_sum.baseline_mean_deg)
                 if s is not None:
                     out.append(s)
                     out.extend(self._alerts.on_summary(s, self._rolling.straight_per_side()))
@@ -427,7 +427,7 @@ class HipPipeline:
         b = self._bout_sum
         if b.steps == 0:
             return []
-        self._bout_sum = BoutSummary(self.cfg.drop_threshold_deg)
+        self._bout_sum = BoutSummary(self.cfg.drop_threshold_deg, self.cfg.fatigue_baseline_s)
         return [b.summary(b.t_last, None)]
 
 

@@ -12,8 +12,9 @@ straight running; definitions.md); they still count in ``steps`` and cadence.
 * Fatigue trend: ordinary least-squares slope of drop against time, per side about that side's mean (so leg
   asymmetry does not bias it), in deg per 10 min, over the whole bout; the 95 % confidence interval uses the
   slope's standard error inflated for the lag-1 autocorrelation of the drops (effective n = n (1 - r)/(1 + r)),
-  with the normal quantile 1.96. All from running sums, so memory stays flat. The change against the run's
-  first minutes is reported as ``baseline`` mean vs the latest rolling window by the consumer.
+  with the normal quantile 1.96. All from running sums, so memory stays flat.
+* Change against the run's first minutes: each rolling summary carries ``drop_change_from_start_deg``, the mean
+  drop of its straight steps minus the mean of the bout's first ``fatigue_baseline_s`` (3 min by default).
 """
 
 from __future__ import annotations
@@ -63,8 +64,11 @@ class _Side:
 class BoutSummary:
     """Running sums for one bout (see the module docstring)."""
 
-    def __init__(self, threshold_deg: float) -> None:
+    def __init__(self, threshold_deg: float, baseline_s: float = 180.0) -> None:
         self.threshold = threshold_deg
+        self.baseline_s = baseline_s
+        self._base_sum = 0.0
+        self._base_n = 0
         self.sides = {"left": _Side(), "right": _Side()}
         self.steps = 0
         self.above = 0
@@ -90,6 +94,9 @@ class BoutSummary:
         if ev.pelvic_drop_deg is None or ev.in_turn:
             return
         d = ev.pelvic_drop_deg
+        if ev.t_s - (self.t0 if self.t0 is not None else ev.t_s) <= self.baseline_s:
+            self._base_sum += d
+            self._base_n += 1
         side = self.sides[ev.side]
         dev = d - (side.sd / side.n if side.n else d)
         side.add(ev.t_s - self.t0, d)
@@ -99,6 +106,11 @@ class BoutSummary:
             self._lag += dev * self._prev_dev
             self._lag_n += 1
         self._prev_dev = dev
+
+    @property
+    def baseline_mean_deg(self) -> float | None:
+        """Mean drop of the straight steps in the bout's first ``baseline_s`` (None before any)."""
+        return self._base_sum / self._base_n if self._base_n else None
 
     def slope(self) -> tuple[float | None, tuple[float, float] | None]:
         """Pooled within-side OLS slope, deg per 10 min, and its 95 % CI."""
@@ -164,8 +176,11 @@ class RollingWindow:
                 n[e.side] += 1
         return min(n.values())
 
-    def summary(self) -> RollingSummary | None:
-        """Exact medians over the window (plain numpy over at most ~110 steps)."""
+    def summary(self, baseline_mean_deg: float | None = None) -> RollingSummary | None:
+        """Exact medians over the window (plain numpy over at most ~110 steps).
+
+        ``baseline_mean_deg``: the mean drop of the bout's first minutes, for ``drop_change_from_start_deg``.
+        """
         if not self.steps:
             return None
         last = self.steps[-1]
@@ -178,6 +193,9 @@ class RollingWindow:
         mr = float(np.median(drops["right"])) if drops["right"] else None
         straight = len(drops["left"]) + len(drops["right"])
         above = sum(1 for side in drops.values() for d in side if d > self.threshold)
+        change = None
+        if baseline_mean_deg is not None and straight:
+            change = float(np.mean(drops["left"] + drops["right"])) - baseline_mean_deg
         return RollingSummary(
             t_s=last.t_s,
             window_s=self.window_s,
@@ -188,6 +206,7 @@ class RollingWindow:
             asymmetry_index_pct=asymmetry_index_pct(ml, mr),
             cadence_spm=float(np.mean(cad)) if cad else None,
             share_above_threshold=above / straight if straight else None,
+            drop_change_from_start_deg=change,
         )
 
 

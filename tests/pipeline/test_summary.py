@@ -85,3 +85,16 @@ def test_drop_alert_is_debounced() -> None:
     assert 4 <= len(alerts) <= 5
     assert {x.side for x in alerts} == {"left"}
     assert np.all(np.diff([x.t_s for x in alerts]) >= 30.0)
+
+
+def test_rolling_change_from_the_first_minutes() -> None:
+    bout = BoutSummary(threshold_deg=7.0, baseline_s=180.0)
+    window = RollingWindow(30.0, 7.0)
+    for ev in _steps(6000, 5.0, 7.0, slope_per_10min=1.5):  # 35 min, drop rising 1.5 deg per 10 min
+        bout.add(ev)
+        window.add(ev)
+    s = window.summary(bout.baseline_mean_deg)
+    assert s is not None
+    assert s.drop_change_from_start_deg is not None
+    # window centre ~34.8 min, baseline centre 1.5 min: 33.3 min x 0.15 deg/min
+    assert s.drop_change_from_start_deg == pytest.approx(1.5 * (0.35 * 5999 - 15 - 90) / 600, abs=0.05)
