@@ -16,9 +16,13 @@ from dataclasses import dataclass, field
 from typing import Protocol, cast
 
 from sensor.errors import PacketError
-from sensor.events import Event
+from sensor.events import Event, Exercise
 from sensor.interfaces import Analyzer, FrameSource, Sink
-from sensor.model import ImuBlock, RawFrame
+from sensor.model import FloatArray, ImuBlock, RawFrame
+from sensor.pipeline.config import PipelineConfig
+from sensor.pipeline.pipeline import AutoRatePipeline
+from sensor.pipeline.reps import LongSittingStage, RepStage
+from sensor.pipeline.stage import PelvisChunk, PelvisStage
 from sensor.protocol.base import StreamDecoder
 
 log = logging.getLogger(__name__)
@@ -165,9 +169,44 @@ class EventCollector:
         self.events.extend((sensor_id, e) for e in events)
 
 
-def default_analyzer_factory() -> AnalyzerFactory | None:
-    """The analysis run by replay (and later run/demo/analyze): ``None`` decodes only.
+TiltCallback = Callable[[str, FloatArray, FloatArray, FloatArray], None]
 
-    The integrator points this at the pipeline (``sensor.pipeline``) once it lands.
+
+class TiltTap:
+    """A :class:`~sensor.pipeline.stage.PelvisStage` that hands the per-sample pelvis angles to the live sinks.
+
+    It emits no events (so analysis results do not depend on it); ``on_tilt(sensor_id, t_s, roll_deg,
+    pitch_deg)`` is called with each chunk's obliquity and anterior tilt for the live tilt stream (MQTT, terminal).
     """
-    return None
+
+    def __init__(self, on_tilt: TiltCallback) -> None:
+        self.on_tilt = on_tilt
+
+    def feed(self, chunk: PelvisChunk) -> list[Event]:
+        if chunk.roll_deg is not None and chunk.pitch_deg is not None and len(chunk.t_s):
+            self.on_tilt(chunk.sensor_id, chunk.t_s, chunk.roll_deg, chunk.pitch_deg)
+        return []
+
+    def finish(self) -> list[Event]:
+        return []
+
+
+def default_analyzer_factory(
+    *,
+    declared_exercise: Exercise | None = None,
+    on_tilt: TiltCallback | None = None,
+    config: PipelineConfig | None = None,
+) -> AnalyzerFactory:
+    """The whole analysis for every command: the hip pipeline with the glute rep counter and the sitting nudge.
+
+    The sampling rate comes from the stream's own time stamps (:class:`AutoRatePipeline`), so live, replay and
+    import run the same analysis and, fed the same samples, give the same events.
+    """
+
+    def make(sensor_id: str) -> Analyzer:
+        stages: list[PelvisStage] = [RepStage(declared_exercise=declared_exercise), LongSittingStage()]
+        if on_tilt is not None:
+            stages.append(TiltTap(on_tilt))
+        return AutoRatePipeline(config, stages=stages)
+
+    return make

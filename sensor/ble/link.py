@@ -546,6 +546,10 @@ class LinkDecoder:
         self.missing += block.n_missing
         return block
 
+    def decode(self, frame: RawFrame) -> ImuBlock | None:
+        """The :class:`~sensor.protocol.base.StreamDecoder` face of :meth:`feed` (replay uses it, so replay == live)."""
+        return self.feed(frame)
+
     def feed_many(self, frames: Sequence[RawFrame]) -> list[ImuBlock]:
         """Frames in arrival order; the same blocks as feeding them one by one."""
         out = []

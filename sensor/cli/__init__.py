@@ -24,6 +24,8 @@ from sensor.cli._common import CommandFn
 from sensor.errors import HipSenseError, UsageError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "demo",
+    "run",
     "report",
     "simulate",
     "sessions",

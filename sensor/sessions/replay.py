@@ -115,7 +115,12 @@ def decoder_factory(
         st = sensor_types.get(sensor_id, "unknown")
         if st == imu_f64.SENSOR_TYPE:
             return imu_f64.ImuF64Decoder()
-        return registry.make_decoder(st, sensor_id, **dict((settings or {}).get(sensor_id, {})))
+        registry.get(st)  # an unknown type fails here with the list of known ones
+        # The decoder the live link uses (codec + sensor-to-host clock mapping + per-reason skip counting), so a
+        # replay maps time exactly as the live session did and yields the same samples and events.
+        from sensor.ble.link import LinkDecoder  # noqa: PLC0415  (bleak only when replaying BLE sessions)
+
+        return LinkDecoder(sensor_id, st, **dict((settings or {}).get(sensor_id, {})))
 
     return make
 
