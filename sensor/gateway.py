@@ -54,7 +54,8 @@ class GatewayOptions:
         session_name: the recorded session's name.
         broker: the broker section of the config; ``broker_url`` (``--broker``) overrides it; with neither, the
             embedded broker is started. ``publish=False`` publishes nothing.
-        web: serve the web dashboard on 127.0.0.1 (a free port).
+        web: serve the web dashboard on 127.0.0.1 (``web_port``, 0 = a free port); ``web_ws_url`` is the broker's
+            websockets URL for the page when the broker is external (the embedded one's is known).
         view: the live terminal view, or ``None``.
         declared_exercise: ``hipsense train --exercise``.
         drop_threshold_deg: the threshold the dashboards draw.
@@ -79,6 +80,8 @@ class GatewayOptions:
     announce: Callable[[str], None] = print
     stop: asyncio.Event | None = None
     extra_sinks: Sequence[Sink] = ()
+    web_port: int = 0
+    web_ws_url: str | None = None
 
 
 @dataclass
@@ -248,10 +251,11 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         if opts.web:
             web = WebDashboardServer(
                 {
-                    "ws_url": endpoint.ws_url if endpoint is not None else None,
+                    "ws_url": opts.web_ws_url or (endpoint.ws_url if endpoint is not None else None),
                     "topic_prefix": opts.broker.topic_prefix,
                     "drop_threshold_deg": opts.drop_threshold_deg,
-                }
+                },
+                port=opts.web_port,
             )
             await web.start()
             stack.push_async_callback(web.close)

@@ -19,7 +19,7 @@ const state = {
 function sensorState(id) {
   if (!state.sensors.has(id)) {
     state.sensors.set(id, { tilt: [], steps: [], sets: [], alerts: [], status: "unknown", stepCount: 0,
-      summary: null, exercise: null, reps: 0, lastRep: null, lastStep: null });
+      summary: null, state: null, exercise: null, reps: 0, lastRep: null, lastStep: null });
     const sel = document.getElementById("sensor-select");
     const opt = document.createElement("option");
     opt.value = id; opt.textContent = id; sel.appendChild(opt);
@@ -48,7 +48,11 @@ function onMessage(topic, raw) {
   switch (kind) {
     case "tilt": addTilt(s, ev); break;
     case "step": addStep(s, ev); break;
-    case "state": s.summary = ev.summary ? ev.summary : ev; if (ev.exercise !== undefined) s.exercise = ev.exercise; break;
+    case "state":  // StateMessage: activity, rolling (RollingSummary), exercise, reps_in_set, battery, link
+      s.state = payload; s.summary = payload.rolling || null;
+      if (payload.exercise) s.exercise = payload.exercise;
+      if (typeof payload.reps_in_set === "number") s.reps = payload.reps_in_set;
+      break;
     case "rep":
       s.exercise = ev.exercise; s.reps = ev.index_in_set; s.lastRep = ev; break;
     case "set":
@@ -61,8 +65,9 @@ function onMessage(topic, raw) {
 }
 
 function addTilt(s, ev) {
+  // TiltMessage: bin centres t_s and obliquity_deg (null where unknown), decimated and batched
   const t = Array.isArray(ev.t_s) ? ev.t_s : [ev.t_s];
-  const r = Array.isArray(ev.roll_deg) ? ev.roll_deg : [ev.roll_deg];
+  const r = Array.isArray(ev.obliquity_deg) ? ev.obliquity_deg : [ev.obliquity_deg];
   for (let i = 0; i < t.length; i++) if (r[i] !== null && r[i] !== undefined) s.tilt.push([t[i], r[i]]);
   const tEnd = s.tilt.length ? s.tilt[s.tilt.length - 1][0] : 0;
   while (s.tilt.length && s.tilt[0][0] < tEnd - TILT_WINDOW_S) s.tilt.shift();
@@ -88,7 +93,8 @@ function render() {
   link.textContent = `sensor ${state.current}: ${s.status}`;
   link.className = "pill " + (s.status === "online" ? "on" : "off");
   const sum = s.summary || {};
-  setText("activity", sum.activity ?? "–");
+  const st = s.state || {};
+  setText("activity", st.activity ?? sum.activity ?? "–");
   setText("cadence", fmt(sum.cadence_spm, 0));
   setText("drop-left", fmt(sum.median_drop_left_deg));
   setText("drop-right", fmt(sum.median_drop_right_deg));

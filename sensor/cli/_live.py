@@ -25,6 +25,11 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--broker", metavar="URL", help="MQTT broker URL (default: [broker] url, else the embedded one)")
     p.add_argument("--no-publish", action="store_true", help="do not publish to MQTT")
     p.add_argument("--no-web", action="store_true", help="do not serve the web dashboard")
+    p.add_argument(
+        "--ws-url",
+        metavar="URL",
+        help="websockets URL of an external broker for the web dashboard (ws://host:9001/)",
+    )
     p.add_argument("--no-view", action="store_true", help="no live terminal view (also when not on a terminal)")
     p.add_argument("--store", metavar="FILE", help="session store (default: the configured one)")
     p.add_argument("--name", metavar="NAME", help="name of the recorded session")

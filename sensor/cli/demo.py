@@ -78,6 +78,7 @@ async def _demo(args: argparse.Namespace) -> int:
             broker_url=args.broker,
             publish=not args.no_publish,
             web=not args.no_web,
+            web_ws_url=args.ws_url,
             view=view,
             announce=announce,
         )

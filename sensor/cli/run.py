@@ -60,6 +60,7 @@ async def run_command(args: argparse.Namespace, *, exercise: str | None) -> int:
             broker_url=args.broker,
             publish=not args.no_publish,
             web=not args.no_web,
+            web_ws_url=args.ws_url,
             view=LiveView() if show_view else None,
             declared_exercise=exercise,  # type: ignore[arg-type]
             announce=(lambda text: print(text, file=sys.stderr)) if args.json else print,
