@@ -30,6 +30,8 @@ function sensorState(id) {
 
 const fmt = (v, d = 1) => (v === null || v === undefined || Number.isNaN(v)) ? "–" : Number(v).toFixed(d);
 const setText = (id, text) => { document.getElementById(id).textContent = text; };
+// Event times are in the source's time base: host (Unix) time for live sensors, seconds from the start for files.
+const fmtTime = (t) => (t > 1e9) ? new Date(t * 1000).toLocaleTimeString() : `${fmt(t, 0)} s`;
 // Payloads wrap the pipeline event with delivery metadata; accept both the wrapper and a bare event.
 const unwrap = (p) => (p && typeof p === "object" && p.event && typeof p.event === "object") ? p.event : p;
 
@@ -110,14 +112,17 @@ function render() {
   const tbody = document.querySelector("#set-table tbody");
   tbody.replaceChildren(...s.sets.map((x) => {
     const tr = document.createElement("tr");
-    for (const v of [fmt(x.t_start_s, 0) + " s", x.exercise, x.side ?? "both", x.reps, fmt(x.mean_rep_s), fmt(x.mean_lateral_tilt_deg)]) {
+    const isHold = x.kind === "hold";
+    const cells = [fmtTime(x.t_start_s), (x.exercise || "").replace(/_/g, " "), x.side ?? "both",
+      isHold ? `hold ${fmt(x.duration_s)} s` : x.reps, isHold ? "–" : fmt(x.mean_rep_s), fmt(x.mean_lateral_tilt_deg)];
+    for (const v of cells) {
       const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
     }
     return tr;
   }));
   const ul = document.getElementById("alerts");
   ul.replaceChildren(...s.alerts.map((a) => {
-    const li = document.createElement("li"); li.textContent = `${fmt(a.t_s, 0)} s · ${a.message}`; return li;
+    const li = document.createElement("li"); li.textContent = `${fmtTime(a.t_s)} · ${a.message}`; return li;
   }));
   drawTilt(s); drawDrops(s);
 }

@@ -18,6 +18,7 @@ from html import escape
 import numpy as np
 
 from sensor.events import RepEvent, SetEvent, StepEvent
+from sensor.pipeline.summary import asymmetry_index_pct
 from sensor.report.svg import LEFT, PALETTE, RIGHT, Series, chart
 
 SIDES = (("left", LEFT), ("right", RIGHT))
@@ -229,11 +230,11 @@ def render_report(
             f" · {_pct(st.share_above)} % above {meta.drop_threshold_deg:g}°</span></div>"
         )
     left, right = stats.get("left"), stats.get("right")
-    if left and right and (left.median_deg + right.median_deg) > 0:
-        asym = 200.0 * (left.median_deg - right.median_deg) / (left.median_deg + right.median_deg)
-        weaker = "left" if asym > 0 else "right"
+    asym = asymmetry_index_pct(left.median_deg if left else None, right.median_deg if right else None)
+    if asym is not None:
+        weaker = "left" if asym < 0 else "right"
         cards.append(
-            f"<div class='card'><span>asymmetry (L-R)</span><b>{asym:+.0f} %</b>"
+            f"<div class='card'><span>asymmetry index (R-L)</span><b>{asym:+.0f} %</b>"
             f"<span>more drop on {weaker} stance: check the {weaker} gluteus medius</span></div>"
         )
     cadence = [s.cadence_spm for s in steps if s.cadence_spm is not None]
