@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sensor.model import RawFrame
 
 
-def add_live_options(p: argparse.ArgumentParser) -> None:
+def add_live_options(p: argparse.ArgumentParser, *, with_json: bool = True) -> None:
     p.add_argument("--duration", type=positive_float("--duration"), default=None, metavar="S", help="stop after S s")
     p.add_argument("--broker", metavar="URL", help="MQTT broker URL (default: [broker] url, else the embedded one)")
     p.add_argument("--no-publish", action="store_true", help="do not publish to MQTT")
@@ -39,7 +39,8 @@ def add_live_options(p: argparse.ArgumentParser) -> None:
         help="audible cue on alerts: the terminal bell, and a spoken message when espeak-ng (Linux) or say (macOS) "
         "is installed",
     )
-    p.add_argument("--json", action="store_true", help="print a JSON summary at the end (implies --no-view)")
+    if with_json:
+        p.add_argument("--json", action="store_true", help="print a JSON summary at the end (implies --no-view)")
 
 
 class CueSink:

@@ -14,7 +14,9 @@ import math
 from pathlib import Path
 from typing import Any, get_args
 
+from sensor.cli._ble import add_ble_options
 from sensor.cli._common import positive_float, print_json, require
+from sensor.cli._live import add_live_options
 from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
 from sensor.pipeline.calibration import Mounting
 from sensor.pipeline.pipeline import HipPipeline
@@ -71,15 +73,26 @@ def register(subparsers: Any) -> None:
         "one-sided work, the pelvic lateral tilt per side) and holds in a HipSense CSV recording. The exercise "
         "is recognised automatically; --exercise declares it (better counting, never worse).",
     )
-    p.add_argument("file", metavar="FILE", help="HipSense CSV recording")
+    p.add_argument(
+        "file", metavar="FILE", nargs="?", default=None, help="HipSense CSV recording (omit it to train live)"
+    )
     p.add_argument("--exercise", type=exercise_name, default=None, metavar="NAME", help="declare the exercise")
     p.add_argument("--json", action="store_true", help="print one JSON document with sets, reps and holds")
     p.add_argument("--rate", type=positive_float("--rate"), default=None, metavar="HZ", help="sampling rate")
     p.add_argument("--mounting", metavar="FILE.json", default=None, help="a mounting from `hipsense calibrate`")
-    p.set_defaults(func=_run)
+    add_live_options(p, with_json=False)  # live training (no FILE): the options of `hipsense run`
+    add_ble_options(p)
+    p.set_defaults(func=_run, alias=None)
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.file is None:
+        # live: the gateway of `hipsense run` with the declared exercise (BLE and live options as for `run`)
+        import asyncio
+
+        from sensor.cli.run import run_command
+
+        return asyncio.run(run_command(args, exercise=args.exercise))
     path = Path(args.file)
     require(path.is_file(), f"no such file: {str(path)!r}; pass a HipSense CSV recording", argument="FILE")
     mounting = None
