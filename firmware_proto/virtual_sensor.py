@@ -468,6 +468,9 @@ class VirtualSensor:
         self._status_due.set()
 
     def _on_disconnection(self, connection: Connection, _reason: int) -> None:
+        # As the firmware: keep sampling, send nothing until the next central says where to resume.
+        if self.config.kind == "hipsense_v1":
+            self.core.link_lost()
         if self._connection is connection:
             self._connection = None
             self._data_subscribed = False
@@ -611,6 +614,8 @@ class VirtualSensor:
             if connection is not None:
                 self._connection = None  # nothing more is sent on it
                 self._data_subscribed = False
+                if self.config.kind == "hipsense_v1":
+                    self.core.link_lost()
                 self.stats.link_drops += 1
                 logger.info(
                     "%s: dropping the link for %.1f s", self.config.local_name, self.config.link_drop_duration_s
