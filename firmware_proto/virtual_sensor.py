@@ -69,6 +69,7 @@ _DIS_HARDWARE = UUID.from_16_bits(0x2A27)
 _DIS_FIRMWARE = UUID.from_16_bits(0x2A26)
 _STATUS_PERIOD_S = 5.0
 _TICK_S = 0.004  # sampler period in sensor time: a few samples per iteration at 416 Hz
+_MIN_TICK_WALL_S = 0.002  # a sped-up world ticks no faster than this in wall time (CPU goes to the radio path)
 _TX_BUFFERS = 32  # ACL packets the controller may hold before the sensor waits (a radio's transmit buffers)
 
 
@@ -467,6 +468,9 @@ class VirtualSensor:
         self._status_due.set()
 
     def _on_disconnection(self, connection: Connection, _reason: int) -> None:
+        # As the firmware: keep sampling, send nothing until the next central says where to resume.
+        if self.config.kind == "hipsense_v1":
+            self.core.link_lost()
         if self._connection is connection:
             self._connection = None
             self._data_subscribed = False
@@ -549,8 +553,11 @@ class VirtualSensor:
         if self._down_until == math.inf:
             return True
         start = self._stream_start_w
-        if self.config.duration_s is None or start is None or self.clock.now() < start + self.config.duration_s:
+        now = self.clock.now()
+        if self.config.duration_s is None or start is None or now < start + self.config.duration_s:
             return False
+        if self._produced < self._target(now):
+            return False  # the sampler has not caught up with the end yet
         if self.config.kind == "hipsense_v1":
             return self.core.streaming and self.core.cursor >= self.core.ring.head
         return self._tp_next >= self._produced
@@ -607,6 +614,8 @@ class VirtualSensor:
             if connection is not None:
                 self._connection = None  # nothing more is sent on it
                 self._data_subscribed = False
+                if self.config.kind == "hipsense_v1":
+                    self.core.link_lost()
                 self.stats.link_drops += 1
                 logger.info(
                     "%s: dropping the link for %.1f s", self.config.local_name, self.config.link_drop_duration_s
@@ -691,11 +700,15 @@ class VirtualSensor:
         self._seg_w, self._seg_first, self._seg_rate = now, self._produced, rate_hz
         self._tp_next = self._produced
 
-    def _advance(self, now_w: float) -> int:
-        """Produce the samples due by ``now_w`` (into the ring for protocol v1); returns how many."""
+    def _target(self, now_w: float) -> int:
+        """How many samples the IMU has produced by world time ``now_w`` (its ``duration_s`` counted)."""
         if self.config.duration_s is not None and self._stream_start_w is not None:
             now_w = min(now_w, self._stream_start_w + self.config.duration_s)
-        target = self._seg_first + int((now_w - self._seg_w) * self._seg_rate)
+        return self._seg_first + int((now_w - self._seg_w) * self._seg_rate)
+
+    def _advance(self, now_w: float) -> int:
+        """Produce the samples due by ``now_w`` (into the ring for protocol v1); returns how many."""
+        target = self._target(now_w)
         n = target - self._produced
         if n <= 0:
             return 0
@@ -716,7 +729,8 @@ class VirtualSensor:
     async def _sampler(self) -> None:
         capacity_per_s = self.config.packets_per_event / self.config.connection_interval_s
         last = self.clock.now()
-        while await self._pause(_TICK_S):
+        tick_s = max(_TICK_S, _MIN_TICK_WALL_S * self.clock.speed)
+        while await self._pause(tick_s):
             now = self.clock.now()
             self._advance(now)
             # what the radio could have carried since the last tick (unused capacity does not pile up)
