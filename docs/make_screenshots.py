@@ -70,9 +70,7 @@ async def main(speed: float) -> None:
 
             async def mid_run_shot() -> None:
                 # 8 min into the scenario the runner is mid-run: the running panels are live
-                t_shot = world.clock.now() + 8 * 60.0
-                while world.clock.now() < t_shot:
-                    await asyncio.sleep(0.1)
+                await world.clock.sleep(8 * 60.0)
                 await page.screenshot(path=str(HERE / "img" / "dashboard.png"), full_page=True)
 
             async with asyncio.TaskGroup() as tg:
