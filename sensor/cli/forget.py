@@ -15,6 +15,9 @@ def register(subparsers: Any) -> None:
         "forget", help="remove a paired sensor", description="Remove a sensor stored by `hipsense pair`."
     )
     p.add_argument("alias", metavar="ALIAS", help="the sensor's alias (or address)")
+    p.add_argument(
+        "--broker", metavar="URL", help="also remove it from Home Assistant on this broker (default: [broker] url)"
+    )
     p.set_defaults(func=run)
 
 
@@ -30,4 +33,11 @@ def run(args: argparse.Namespace) -> int:
     cfg.sensors = [s for s in cfg.sensors if s is not entry]
     written = save_config(cfg, path)
     print(f"forgot {entry.alias} ({entry.address}); config: {written}")
+    if args.broker or cfg.broker.url:
+        from sensor.cli.mqtt import remove_from_home_assistant
+
+        cleared = remove_from_home_assistant(args, entry.alias)
+        print(f"removed {entry.alias} from Home Assistant ({len(cleared)} retained topics cleared)")
+    else:
+        print("no broker configured: nothing to remove from Home Assistant (pass --broker URL to clear it there)")
     return 0

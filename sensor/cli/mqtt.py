@@ -92,7 +92,8 @@ def _broker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _forget(args: argparse.Namespace) -> int:
+def remove_from_home_assistant(args: argparse.Namespace, sensor_id: str) -> list[str]:
+    """Clear the sensor's discovery and retained state on the configured (or ``args.broker``) broker."""
     settings, prefix, discovery_prefix = _settings(args)
     t = settings.target
 
@@ -108,12 +109,14 @@ def _forget(args: argparse.Namespace) -> int:
                 tls_context=settings.tls_context(),
                 timeout=settings.connect_timeout_s,
             ) as client:
-                return await remove_discovery(
-                    client, args.sensor_id, discovery_prefix=discovery_prefix, topic_prefix=prefix
-                )
+                return await remove_discovery(client, sensor_id, discovery_prefix=discovery_prefix, topic_prefix=prefix)
         except aiomqtt.MqttError as exc:
             raise classify_error(exc, settings) from None
 
-    cleared = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def _forget(args: argparse.Namespace) -> int:
+    cleared = remove_from_home_assistant(args, args.sensor_id)
     print(f"removed {args.sensor_id} from Home Assistant ({len(cleared)} retained topics cleared)")
     return 0
