@@ -216,6 +216,9 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         if opts.publish:
             endpoint = await stack.enter_async_context(broker_endpoint(opts.broker, opts.broker_url))
             if endpoint.embedded is not None:
+                # The client probes MQTT 5 first and amqtt (3.1.1 only) logs each refused probe as a WARNING, which
+                # would also tear the live terminal view; real broker errors are logged at ERROR.
+                logging.getLogger("amqtt").setLevel(logging.ERROR)
                 opts.announce(
                     f"embedded MQTT broker (MQTT 3.1.1): {endpoint.url}"
                     + (f", websockets {endpoint.ws_url}" if endpoint.ws_url else "")
