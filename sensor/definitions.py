@@ -124,7 +124,14 @@ def pelvic_drop_deg(
     a = np.searchsorted(t_s, ic, side="left")
     b = np.searchsorted(t_s, to, side="right")
     out = np.full(ic.size, np.nan)
-    for k in np.flatnonzero(b > a):
-        seg = obliquity_deg[a[k] : b[k]]
-        out[k] = float(np.max(sign[k] * (seg - neutral[k])))
+    has = np.flatnonzero(b > a)
+    if has.size == 0:
+        return out
+    # Vectorised over steps (stances may overlap in walking's double support): gather every stance sample once
+    # per step it belongs to, then one maximum per step with reduceat.
+    length = (b - a)[has]
+    offsets = np.concatenate([[0], np.cumsum(length)[:-1]])
+    idx = np.arange(int(length.sum())) - np.repeat(offsets, length) + np.repeat(a[has], length)
+    vals = np.repeat(sign[has], length) * (obliquity_deg[idx] - np.repeat(neutral[has], length))
+    out[has] = np.maximum.reduceat(vals, offsets)
     return out
