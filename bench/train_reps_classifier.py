@@ -38,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(args.first_seed, args.first_seed + args.cases):
         sc = make_scenario(seed)
         got: list[tuple[SetEvent, np.ndarray]] = []
-        run_case(sc, chunk_s=2.0, on_set=lambda ev, vec, got=got: got.append((ev, vec)))
+        try:
+            run_case(sc, chunk_s=2.0, on_set=lambda ev, vec, got=got: got.append((ev, vec)))
+        except IndexError as exc:  # an upstream (running pipeline) failure: skip the session, say so
+            print(f"seed {seed} skipped, the running pipeline raised {type(exc).__name__}: {exc}")
+            continue
         tr = simulate(sc).truth
         for ev, vec in got:
             best, best_ov = None, 0.0

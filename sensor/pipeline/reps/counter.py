@@ -102,6 +102,8 @@ TURN_SLOW: Final = 0.05
 SETTLE_S: Final = 0.15
 STOP_SPEED: Final = 0.03
 """A rep ends where the pose moves at less than this share of the rep's top speed (and stays slow)..."""
+GIVE_UP_S: Final = 0.35
+"""... or, failing both, this long after the slowest moment of the return (keeps announcements prompt)."""
 TURN_SPEED: Final = 0.3
 """... or where the pose speed had a minimum below this share and picks up again (the next rep starts)."""
 POSTURE_CHANGE_S: Final = 2.0
@@ -411,7 +413,7 @@ class RepStage:
                 self._i_stop = -1
             stopped = self._i_stop >= 0 and t - self._t_stop >= SETTLE_S
             turned = self._smin <= TURN_SPEED * self._vmax and speed >= self._smin + 0.15 * self._vmax
-            if stopped or turned or t - self._t_min >= 1.0:
+            if stopped or turned or t - self._t_min >= GIVE_UP_S:
                 self._write_rows(rows)
                 rows = []
                 self._v, self._z, self._acc_bias = v, z, bias
