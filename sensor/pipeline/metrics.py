@@ -127,12 +127,14 @@ def step_events(
         obl_r = _range(roll, sw_idx, sw_mask)
         tilt_r = _range(pitch, sw_idx, sw_mask)
         length = sw_mask.sum(axis=1)
-        y0 = yaw[ia]
+        # a step whose stride starts at the buffer's complete end (its window is empty) must not index past it
+        ia_in = np.clip(ia, 0, n - 1)
+        y0 = yaw[ia_in]
         y1 = yaw[np.clip(ib - 1, 0, n - 1)]
         frac = np.arange(sw_idx.shape[1])[None, :] / np.maximum(length - 1, 1)[:, None]
         detrended = yaw[sw_idx] - (y0[:, None] + (y1 - y0)[:, None] * frac)
         rot_r = np.where(sw_mask, detrended, -np.inf).max(axis=1) - np.where(sw_mask, detrended, np.inf).min(axis=1)
-        dur = t[np.clip(ib - 1, 0, n - 1)] - t[ia]
+        dur = t[np.clip(ib - 1, 0, n - 1)] - t[ia_in]
         rate = np.radians(np.abs(y1 - y0)) / np.where(dur > 0, dur, np.inf)
         v = np.array([running_speed_mps if st.running else walking_speed_mps for st in steps])
         in_turn = np.degrees(np.arctan(v * rate / STANDARD_GRAVITY_MPS2)) > turn_lean_deg
