@@ -390,6 +390,10 @@ class HipPipeline:
         )
         out: list[Event] = []
         for ev0 in events:
+            if not math.isfinite(ev0.t_s):
+                # its initial contact already left the look-back buffer (a sparse step during exercise rests,
+                # completed long after it happened): it cannot be measured, so it is not reported
+                continue
             ev = ev0
             if ev.in_turn:
                 self._turn_until_s = ev.t_s + (ev.step_time_s or 0.0) + _TURN_RECOVERY_S
