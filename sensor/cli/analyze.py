@@ -20,7 +20,8 @@ from sensor.model import ImuBlock
 from sensor.pipeline.calibration import Mounting
 from sensor.pipeline.document import AnalyzeDocument, MountingInfo, Trace, build_document
 from sensor.pipeline.pipeline import HipPipeline
-from sensor.pipeline.stage import PelvisChunk
+from sensor.pipeline.reps import LongSittingStage, RepStage
+from sensor.pipeline.stage import PelvisChunk, PelvisStage
 from sensor.sessions.hipsense_csv import read_csv
 
 
@@ -81,7 +82,11 @@ def analyze_block(
         argument="--rate",
     )
     rec = _TraceRecorder() if trace else None
-    pipe = HipPipeline(fs, mounting=mounting, stages=[rec] if rec else ())
+    # the glute rep counter and the sitting nudge run beside the running analysis, as live
+    stages: list[PelvisStage] = [RepStage(), LongSittingStage()]
+    if rec is not None:
+        stages.append(rec)
+    pipe = HipPipeline(fs, mounting=mounting, stages=stages)
     events = pipe.feed(block) + pipe.finish()
     duration = float(block.t_s[-1] - block.t_s[0]) if len(block) else 0.0
     return build_document(
@@ -103,7 +108,9 @@ def register(subparsers: Any) -> None:
         "contact t_s, stance side, pelvic drop ...), bouts, alerts and a summary. Schema of --json: "
         "schemas/analyze.schema.json.",
     )
-    p.add_argument("file", metavar="FILE", help="HipSense CSV recording")
+    p.add_argument(
+        "file", metavar="FILE", help="a recording: HipSense CSV, phyphox or Sensor Logger export, HipSense export"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument("--trace", action="store_true", help="add the per-sample roll/pitch trace (with --json)")
     p.add_argument("--rate", type=positive_float("--rate"), default=None, metavar="HZ", help="sampling rate")
@@ -114,7 +121,14 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     require(path.is_file(), f"no such file: {str(path)!r}; pass a HipSense CSV recording", argument="FILE")
-    block = read_csv(path)
+    if path.suffix.lower() == ".csv" and _is_hipsense_csv(path):
+        block = read_csv(path)
+    else:  # phyphox / Sensor Logger exports, another install's session export
+        from sensor.sessions.importers import read_recording
+
+        recording = read_recording(path)
+        require(len(recording.streams) >= 1, f"{path} holds no IMU samples", argument="FILE")
+        block = recording.streams[0].block
     prior = None
     if args.mounting:
         mp = Path(args.mounting)
@@ -138,6 +152,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  drop trend {s.fatigue_slope_deg_per_10min:+.2f} deg/10 min (95 % CI {lo:+.2f} to {hi:+.2f})")
     print(f"  mounting confidence {doc.mounting.confidence:.2f}; alerts: {len(doc.alerts)}")
     return 0
+
+
+def _is_hipsense_csv(path: Path) -> bool:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.startswith("#"):
+                return line.startswith("t_s,")
+    return True
 
 
 def _fmt(x: float | None) -> str:
