@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sensor.app import PipelineStats, default_analyzer_factory, run_pipeline
+from sensor.app import EventCollector, PipelineStats, default_analyzer_factory, run_pipeline
 from sensor.ble.link import BleBackend, BleGateway, Clock, LinkDecoder, SensorLink, decoder_for
 from sensor.config import AppConfig, BrokerConfig, SensorEntry
 from sensor.errors import ConfigError
@@ -136,17 +136,6 @@ class _Fanout:
             await s.on_events(sensor_id, events)
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Event]] = []
-
-    async def on_frames(self, frames: Sequence[RawFrame]) -> None:
-        return None
-
-    async def on_events(self, sensor_id: str, events: Sequence[Event]) -> None:
-        self.events.extend((sensor_id, e) for e in events)
-
-
 def _link_settings(entry: SensorEntry, opts: GatewayOptions) -> dict[str, Any]:
     base = registry.get(entry.sensor_type).settings_for_name(entry.name)
     if opts.settings_for is not None:
@@ -183,7 +172,7 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
     ]
     decoders: dict[str, LinkDecoder] = {link.sensor_id: decoder_for(link) for link in links}
     stop = opts.stop or asyncio.Event()
-    collector = _Collector()
+    collector = EventCollector()
     sinks: list[Sink] = [collector, *opts.extra_sinks]
     mqtt_sinks: dict[str, MqttSink] = {}
     view = opts.view

@@ -15,6 +15,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sensor.cli._common import positive_float
@@ -23,6 +24,7 @@ from sensor.errors import UsageError
 if TYPE_CHECKING:
     from firmware_proto.virtual_sensor import VirtualSensorConfig, VirtualWorld
     from sensor.ble.link import BleBackend, Clock
+    from sensor.config import SensorEntry
 
 ENV_VAR = "HIPSENSE_BLE"
 _VIRTUAL_KINDS = ("hipsense_v1", "witmotion", "polar")
@@ -118,3 +120,27 @@ async def ble_environment(args: argparse.Namespace, **world_options: Any) -> Asy
         return
     async with VirtualWorld(virtual_configs(n), speed=getattr(args, "speed", 1.0), **world_options) as world:
         yield BleEnvironment(BleBackend(world.central), world.clock, world)
+
+
+def target_entries(args: argparse.Namespace, env: BleEnvironment) -> list[SensorEntry]:
+    """The sensors a command streams from: the paired ones (or ALIAS), else the virtual world's."""
+    from sensor.config import SensorEntry, load_config
+    from sensor.errors import SensorNotFoundError
+
+    cfg = load_config(Path(args.config) if args.config else None)
+    entries = list(cfg.sensors)
+    if not entries and env.world is not None:
+        entries = [
+            SensorEntry(alias=f"virtual-{i + 1}", address=s.config.address, sensor_type=s.config.kind)
+            for i, s in enumerate(env.world.sensors)
+        ]
+    if args.alias is not None:
+        entries = [e for e in entries if args.alias in (e.alias, e.address)]
+        if not entries:
+            raise SensorNotFoundError(
+                f"no paired sensor {args.alias!r}; `hipsense sensors` lists them, `hipsense pair` adds one",
+                query=args.alias,
+            )
+    if not entries:
+        raise UsageError("no paired sensors: run `hipsense scan` and `hipsense pair NAME` first (or use --virtual N)")
+    return entries

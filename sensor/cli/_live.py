@@ -150,3 +150,14 @@ def print_summary(result: GatewayResult) -> None:
     if doc["session_id"]:
         sid = doc["session_id"]
         print(f"  replay it: hipsense replay {sid} --fast; report: hipsense report {sid} -o report.html")
+
+
+def report_result(result: GatewayResult, *, as_json: bool) -> int:
+    """Print what a live run did (JSON document or text) and return the exit code."""
+    if as_json:
+        from sensor.cli._common import print_json
+
+        print_json(summary_doc(result))
+    else:
+        print_summary(result)
+    return 0

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sensor.cli._common import positive_float, print_json
-from sensor.cli._live import add_live_options, print_summary, run_live, store_path_for, summary_doc
+from sensor.cli._common import positive_float
+from sensor.cli._live import add_live_options, report_result, run_live, store_path_for
 
 
 def register(sub: Any) -> None:
@@ -83,11 +83,7 @@ async def _demo(args: argparse.Namespace) -> int:
             announce=announce,
         )
         result = await run_live(opts, cue=args.cue)
-    if args.json:
-        print_json(summary_doc(result))
-    else:
-        print_summary(result)
-    return 0
+    return report_result(result, as_json=args.json)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sensor.cli._ble import add_ble_options, ble_environment
-from sensor.cli._common import print_json
-from sensor.cli._live import add_live_options, print_summary, run_live, store_path_for, summary_doc
+from sensor.cli._ble import add_ble_options, ble_environment, target_entries
+from sensor.cli._live import add_live_options, report_result, run_live, store_path_for
 
 
 def register(sub: Any) -> None:
@@ -26,28 +25,13 @@ def register(sub: Any) -> None:
 
 
 async def run_command(args: argparse.Namespace, *, exercise: str | None) -> int:
-    from sensor.config import SensorEntry, load_config
-    from sensor.errors import SensorNotFoundError, UsageError
+    from sensor.config import load_config
     from sensor.gateway import GatewayOptions
     from sensor.publish.terminal import LiveView
 
     cfg = load_config(Path(args.config) if args.config else None)
     async with ble_environment(args) as env:
-        entries = list(cfg.sensors)
-        if not entries and env.world is not None:
-            entries = [
-                SensorEntry(alias=f"virtual-{i + 1}", address=s.config.address, sensor_type=s.config.kind)
-                for i, s in enumerate(env.world.sensors)
-            ]
-        if args.alias is not None:
-            entries = [e for e in entries if args.alias in (e.alias, e.address)]
-            if not entries:
-                raise SensorNotFoundError(
-                    f"no paired sensor {args.alias!r}; `hipsense sensors` lists them, `hipsense pair` adds one",
-                    query=args.alias,
-                )
-        if not entries:
-            raise UsageError("no paired sensors: run `hipsense scan` and `hipsense pair NAME` first (or --virtual N)")
+        entries = target_entries(args, env)
         show_view = not (args.no_view or args.json) and sys.stderr.isatty()
         opts = GatewayOptions(
             sensors=entries,
@@ -66,11 +50,7 @@ async def run_command(args: argparse.Namespace, *, exercise: str | None) -> int:
             announce=(lambda text: print(text, file=sys.stderr)) if args.json else print,
         )
         result = await run_live(opts, cue=args.cue)
-    if args.json:
-        print_json(summary_doc(result))
-    else:
-        print_summary(result)
-    return 0
+    return report_result(result, as_json=args.json)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,13 +10,10 @@ import argparse
 import asyncio
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sensor.cli._ble import BleEnvironment, add_ble_options, ble_environment
+from sensor.cli._ble import BleEnvironment, add_ble_options, ble_environment, target_entries
 from sensor.cli._common import positive_float, print_json
-from sensor.config import SensorEntry, load_config
-from sensor.errors import SensorNotFoundError, UsageError
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -51,26 +48,6 @@ class _Live:
 
     def on_block(self, block: ImuBlock) -> None:
         self.window_samples[block.sensor_id] = self.window_samples.get(block.sensor_id, 0) + len(block)
-
-
-def _targets(args: argparse.Namespace, env: BleEnvironment) -> list[SensorEntry]:
-    cfg = load_config(Path(args.config) if args.config else None)
-    entries = list(cfg.sensors)
-    if not entries and env.world is not None:
-        entries = [
-            SensorEntry(alias=f"virtual-{i + 1}", address=s.config.address, sensor_type=s.config.kind)
-            for i, s in enumerate(env.world.sensors)
-        ]
-    if args.alias is not None:
-        entries = [e for e in entries if args.alias in (e.alias, e.address)]
-        if not entries:
-            raise SensorNotFoundError(
-                f"no paired sensor {args.alias!r}; `hipsense sensors` lists them, `hipsense pair` adds one",
-                query=args.alias,
-            )
-    if not entries:
-        raise UsageError("no paired sensors: run `hipsense scan` and `hipsense pair NAME` first (or use --virtual N)")
-    return entries
 
 
 def summary(link: SensorLink, decoder: LinkDecoder, duration_s: float) -> dict[str, Any]:
@@ -123,7 +100,7 @@ async def stream(args: argparse.Namespace) -> list[dict[str, Any]]:
     from sensor.protocol import registry
 
     async with ble_environment(args) as env:
-        entries = _targets(args, env)
+        entries = target_entries(args, env)
         rate: dict[str, Any] = {} if args.rate is None else {"sampling_rate_hz": args.rate}
         links = [
             SensorLink(
