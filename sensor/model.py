@@ -229,6 +229,37 @@ class ImuBlock:
             k += 1
         return out
 
+    def with_times(self, t_s: FloatArray) -> ImuBlock:
+        """The same samples on another time base (e.g. sensor clock mapped to host time).
+
+        Only the new times are checked (same length, finite, strictly increasing); the other arrays were checked
+        when this block was made, so they are shared, not copied or re-validated (the hot path of every stream).
+        """
+        t = np.asarray(t_s, dtype=np.float64)
+        n = len(self)
+        if t.shape != (n,):
+            raise DataValidationError(f"with_times needs {n} times, got shape {t.shape}", field="t_s")
+        if n and not np.isfinite(t).all():
+            raise DataValidationError("with_times: a time is NaN or inf; fix the clock mapping", field="t_s")
+        if n > 1 and not (np.diff(t) > 0).all():
+            i = int(np.flatnonzero(~(np.diff(t) > 0))[0]) + 1
+            raise DataValidationError(
+                f"with_times: t_s must be strictly increasing, sample {i} has {t[i]!r} after {t[i - 1]!r}",
+                field="t_s",
+                index=i,
+            )
+        out = object.__new__(ImuBlock)
+        for name, value in (
+            ("sensor_id", self.sensor_id),
+            ("t_s", _readonly(t if t is not t_s or not t.flags.writeable else t.copy())),
+            ("acc_mps2", self.acc_mps2),
+            ("gyr_radps", self.gyr_radps),
+            ("sample_index", self.sample_index),
+            ("missing_before", self.missing_before),
+        ):
+            object.__setattr__(out, name, value)
+        return out
+
     @property
     def sampling_rate_hz(self) -> float:
         """Median sampling rate estimated from the time stamps (nan for fewer than two samples)."""

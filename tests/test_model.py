@@ -68,3 +68,18 @@ def test_chunks_concat_round_trip(sizes: list[int]) -> None:
     np.testing.assert_array_equal(joined.t_s, b.t_s)
     np.testing.assert_array_equal(joined.acc_mps2, b.acc_mps2)
     np.testing.assert_array_equal(joined.sample_index, b.sample_index)
+
+
+def test_with_times_shares_samples_and_checks_only_the_new_times() -> None:
+    b = _block(5)
+    t_host = b.t_s + 1_700_000_000.0
+    moved = b.with_times(t_host)
+    np.testing.assert_array_equal(moved.t_s, t_host)
+    assert moved.acc_mps2 is b.acc_mps2
+    assert moved.sample_index is b.sample_index
+    assert t_host.flags.writeable  # the caller's array is not frozen behind its back
+    with pytest.raises(DataValidationError, match="strictly increasing") as ei:
+        b.with_times(np.array([0.0, 0.1, 0.1, 0.2, 0.3]))
+    assert ei.value.index == 2
+    with pytest.raises(DataValidationError, match="needs 5 times"):
+        b.with_times(np.zeros(4))

@@ -539,9 +539,7 @@ class LinkDecoder:
         self.last_sensor_t_s = float(block.t_s[-1])
         if self.clock is not None:
             t_host = self.clock.map(np.asarray(block.t_s), frame.host_t_s)
-            block = ImuBlock(
-                block.sensor_id, t_host, block.acc_mps2, block.gyr_radps, block.sample_index, block.missing_before
-            )
+            block = block.with_times(t_host)
         self.samples += len(block)
         self.missing += block.n_missing
         return block
