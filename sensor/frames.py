@@ -26,8 +26,8 @@ Pelvis angles (degrees in names ending ``_deg``)
     * **roll = obliquity**: ``asin(ML . up)``, the elevation of the ML axis above the horizontal plane. It does
       not depend on an Euler sequence. **Positive when the left side of the pelvis is higher** than the right.
     * **pitch = anterior tilt**: rotation about ML. **Positive = anterior tilt** (the front of the pelvis goes
-      down: the AP axis points below the horizon). Note this is the opposite of the right-hand sense about ML,
-      chosen because clinicians report anterior tilt as positive.
+      down: the AP axis points below the horizon). With ML pointing left this is the right-hand sense about ML
+      (``Ry(+θ)`` turns AP toward -V), and it matches how clinicians report anterior tilt.
     * **yaw = rotation**: rotation about V, right-hand sense: **positive = turning left** (counter-clockwise seen
       from above), the pelvis' left side moving backward.
 

@@ -9,7 +9,7 @@ from typing import Any
 from sensor.cli._common import positive_float, print_json
 from sensor.errors import ScenarioError, UsageError
 from sensor.sessions.hipsense_csv import write_csv
-from sensor.sim import PRESETS, Scenario, simulate
+from sensor.sim import PRESETS, Scenario, SensorModel, simulate
 from sensor.sim.kinematics import truncate
 
 
@@ -36,6 +36,10 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="cut the scenario to its first S seconds",
     )
+    p.add_argument(
+        "--rate", type=positive_float("--rate"), default=None, metavar="HZ", help="override the sampling rate"
+    )
+    p.add_argument("--ideal", action="store_true", help="an error-free sensor (no noise, bias, quantisation, loss)")
     p.add_argument("--no-truth", action="store_true", help="do not write the truth JSON")
     p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     p.set_defaults(func=run)
@@ -48,6 +52,14 @@ def run(args: argparse.Namespace) -> int:
         scenario = Scenario.load(args.scenario)
         if args.duration is not None:
             scenario = truncate(scenario, args.duration)
+        if args.ideal or args.rate is not None:
+            rate = args.rate if args.rate is not None else scenario.sensor.sampling_rate_hz
+            sensor = (
+                SensorModel.ideal(rate) if args.ideal else scenario.sensor.model_copy(update={"sampling_rate_hz": rate})
+            )
+            scenario = Scenario.from_dict(
+                {**scenario.model_dump(mode="json"), "sensor": sensor.model_dump(mode="json")}
+            )
         result = simulate(scenario, seed=args.seed)
     except ScenarioError as exc:
         raise UsageError(str(exc), argument="SCENARIO") from None

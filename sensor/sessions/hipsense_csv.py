@@ -141,43 +141,55 @@ def _resolve_columns(
             column="t_s",
         )
     idx = {"t": seen["t_s"]}
-    acc_factor = 0.0
-    acc_col = ""
-    for axis in "xyz":
-        found = [(suf, f) for suf, f in _ACC_SUFFIX.items() if f"acc_{axis}_{suf}" in seen]
-        if not found:
-            raise ImportFormatError(
-                f"{source}: missing column 'acc_{axis}_mps2' (header: {','.join(names)}); HipSense CSV needs "
-                f"{','.join(CSV_ACC_ONLY_COLUMNS)}",
-                path=source,
-                line=header_line,
-                column=f"acc_{axis}_mps2",
-            )
-        suf, f = found[0]
-        idx[f"acc_{axis}"] = seen[f"acc_{axis}_{suf}"]
-        acc_factor = f
-        acc_col = f"acc_x_{suf}"
+    need_acc = f"HipSense CSV needs {','.join(CSV_ACC_ONLY_COLUMNS)}"
+    acc_cols, acc_factor, acc_col = _triad(names, seen, "acc", _ACC_SUFFIX, header_line, source, need_acc)
+    idx.update({f"acc_{a}": c for a, c in zip("xyz", acc_cols, strict=True)})
     if acc_unit is not None:
         acc_factor = _ACC_SUFFIX[acc_unit]
-    gyr_present = [ax for ax in "xyz" if any(f"gyr_{ax}_{s}" in seen for s in _GYR_SUFFIX)]
     gyr_factor: float | None = None
     gyr_col: str | None = None
-    if gyr_present:
-        for axis in "xyz":
-            found_g = [(suf, f) for suf, f in _GYR_SUFFIX.items() if f"gyr_{axis}_{suf}" in seen]
-            if not found_g:
-                raise ImportFormatError(
-                    f"{source}: the gyroscope needs all three columns; 'gyr_{axis}_radps' is missing "
-                    f"(header: {','.join(names)}); add it or drop the other gyr_ columns",
-                    path=source,
-                    line=header_line,
-                    column=f"gyr_{axis}_radps",
-                )
-            suf, f = found_g[0]
-            idx[f"gyr_{axis}"] = seen[f"gyr_{axis}_{suf}"]
-            gyr_factor = f
-            gyr_col = f"gyr_x_{suf}"
+    if any(n.startswith("gyr_") for n in seen):
+        need_gyr = "the gyroscope needs all three columns: add it or drop the other gyr_ columns"
+        gyr_cols, gyr_factor, gyr_col = _triad(names, seen, "gyr", _GYR_SUFFIX, header_line, source, need_gyr)
+        idx.update({f"gyr_{a}": c for a, c in zip("xyz", gyr_cols, strict=True)})
     return idx, acc_factor, gyr_factor, acc_col, gyr_col
+
+
+def _triad(
+    names: list[str],
+    seen: dict[str, int],
+    quantity: str,
+    units: dict[str, float],
+    header_line: int,
+    source: str,
+    need: str,
+) -> tuple[list[int], float, str]:
+    """Column indices of ``<quantity>_x/y/z_<unit>``, the unit's factor to SI, and the x column's name.
+
+    Errors name the first missing axis (with its SI column name), or say that the axes mix units.
+    """
+    si = next(iter(units))
+    found: list[tuple[int, str]] = []
+    for axis in "xyz":
+        hits = [(seen[f"{quantity}_{axis}_{u}"], u) for u in units if f"{quantity}_{axis}_{u}" in seen]
+        if not hits:
+            raise ImportFormatError(
+                f"{source}: missing column '{quantity}_{axis}_{si}' (header: {','.join(names)}); {need}",
+                path=source,
+                line=header_line,
+                column=f"{quantity}_{axis}_{si}",
+            )
+        found.append(hits[0])
+    used = {u for _, u in found}
+    if len(used) > 1:
+        raise ImportFormatError(
+            f"{source}: the {quantity} columns mix units ({', '.join(sorted(used))}); use one unit for x, y and z",
+            path=source,
+            line=header_line,
+            column=f"{quantity}_x_{found[0][1]}",
+        )
+    unit = found[0][1]
+    return [c for c, _ in found], units[unit], f"{quantity}_x_{unit}"
 
 
 def _locate_bad_row(body: str, header_line: int, n_cols: int, names: list[str], source: str) -> ImportFormatError:

@@ -25,8 +25,10 @@ Public API (stable)::
 Times: ``block.t_s`` equals ``truth.t_s[block.sample_index]`` unless timestamp jitter is simulated.
 Pelvic drop truth uses :func:`sensor.definitions.pelvic_drop_deg` (the same function the analysis uses).
 
-Streaming: ``simulate`` is vectorised (an hour of 208 Hz data takes about a second, see bench/bench_sim.py), so
-a live source simulates once and streams slices: ``for blk in res.block.chunks(6): ...``.
+Streaming: ``simulate`` is vectorised (an hour of 208 Hz data in about a second of CPU, bench/bench_sim.py), so a
+live source can simulate once and stream slices (``res.block.chunks(6)``). For hours of data in constant memory,
+``simulate_stream(sc, seed=None, chunk_samples=2080)`` yields the same samples window by window: the
+concatenation equals ``simulate(sc).block`` exactly, for any chunk size.
 
 Models and what they leave out: ``docs/simulator.md``.
 """
@@ -50,7 +52,7 @@ from sensor.sim.scenario import (
     Turn,
     Walking,
 )
-from sensor.sim.simulate import SimResult, simulate
+from sensor.sim.simulate import SimResult, simulate, simulate_stream
 from sensor.sim.truth import ACTIVITY_LABELS, Truth
 
 __all__ = [
@@ -75,4 +77,5 @@ __all__ = [
     "Walking",
     "rotation_world_from_pelvis",
     "simulate",
+    "simulate_stream",
 ]

@@ -146,6 +146,19 @@ def still() -> Scenario:
     return Scenario(name="still", segments=[Standing(duration_s=60.0)], seed=8)
 
 
+def session() -> Scenario:
+    """The issue's example: warm-up walk -> 10 min run -> 3 sets of 12 bridges -> 20 min sitting."""
+    segs: list[Segment] = [Standing(duration_s=15.0), Walking(duration_s=180.0), Standing(duration_s=10.0)]
+    segs.append(Running(duration_s=600.0, drop_left_deg=5.0, drop_right_deg=9.0, fatigue_right_deg_per_10min=1.0))
+    segs.append(Walking(duration_s=60.0))
+    for i in range(3):
+        segs.append(ExerciseSet(exercise="glute_bridge", reps=12))
+        if i < 2:
+            segs.append(Rest(duration_s=60.0, mode="fidget", posture="supine"))
+    segs.append(Sitting(duration_s=1200.0))
+    return Scenario(name="session", segments=segs, mounting=Mounting.typical("sacrum"), seed=12)
+
+
 PRESETS: Final[dict[str, Callable[[], Scenario]]] = {
     "demo": demo,
     "run10": run10,
@@ -155,4 +168,5 @@ PRESETS: Final[dict[str, Callable[[], Scenario]]] = {
     "course": course,
     "office": office,
     "still": still,
+    "session": session,
 }

@@ -50,6 +50,9 @@ class SensorModel(_Model):
     acc_range_g: float = Field(16.0, gt=0)
     gyr_range_dps: float = Field(2000.0, gt=0)
     timestamp_jitter_s: float = Field(0.0, ge=0)
+    clock_drift_ppm: float = Field(
+        0.0, ge=-1000, le=1000, description="sensor clock rate error: t_s = t (1 + ppm 1e-6)"
+    )
     packet_loss_probability: float = Field(0.0, ge=0, lt=1)
     samples_per_packet: int = Field(6, ge=1)
     has_gyr: bool = True
@@ -94,6 +97,25 @@ class Mounting(_Model):
             if not np.linalg.norm(ax) > 0:
                 raise ValueError(f"axis_angle_deg axis {self.axis_angle_deg[:3]} has zero length; give a direction")
         return self
+
+    @classmethod
+    def typical(cls, place: Literal["sacrum", "belt_back", "belt_left", "belt_right"]) -> Mounting:
+        """A typical mounting for the places named in the config (``SensorEntry.mounting``).
+
+        The sensor's x axis points up, z out of the body: ``sacrum`` (flat on the sacrum, inclined 20 deg like
+        the sacral surface), ``belt_back`` (clip at the back of the belt), ``belt_left`` / ``belt_right``
+        (clip on the side of the belt, over the hip).
+        """
+        table: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+            "sacrum": ((0.0, 0.0, -70.0), (-0.10, 0.0, 0.02)),
+            "belt_back": ((0.0, 0.0, -90.0), (-0.12, 0.0, 0.08)),
+            "belt_left": ((-90.0, 0.0, -90.0), (0.0, 0.16, 0.05)),
+            "belt_right": ((90.0, 0.0, -90.0), (0.0, -0.16, 0.05)),
+        }
+        if place not in table:
+            raise ScenarioError(f"unknown mounting place {place!r}; choose one of {', '.join(table)}")
+        euler, lever = table[place]
+        return cls(euler_deg=euler, lever_arm_m=lever)
 
     def r_pelvis_from_sensor(self) -> np.ndarray:
         """3x3 rotation mapping sensor-frame vectors to pelvis-frame vectors."""
@@ -176,8 +198,27 @@ class _Gait(_Segment):
     contact_time_cv: float = Field(0.03, ge=0, le=0.1)
     tilt_amplitude_deg: float = Field(ge=0, le=15, description="anterior-tilt oscillation, half range")
     rotation_amplitude_deg: float = Field(ge=0, le=20, description="pelvic rotation (yaw) oscillation, half range")
+    impact_g: float = Field(ge=0, le=5, description="peak of the smooth impact transient after initial contact")
+    impact_width_s: float = Field(0.05, ge=0.02, le=0.15)
+    soft_tissue_g: float = Field(
+        0.0, ge=0, le=5, description="peak acceleration of the clip's wobble after each contact; 0 = rigid clip"
+    )
+    soft_tissue_hz: float = Field(15.0, ge=5, le=40, description="frequency of that wobble")
     turns: list[Turn] = Field(default_factory=list)
     hills: list[Hill] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _features_inside(self) -> _Gait:
+        for kind, feature in [("turn", f) for f in self.turns] + [("hill", f) for f in self.hills]:
+            if feature.at_s + feature.duration_s > self.duration_s:
+                raise ValueError(
+                    f"{kind} at_s={feature.at_s} + duration_s={feature.duration_s} ends after the segment "
+                    f"(duration_s={self.duration_s}); move it earlier or lengthen the segment"
+                )
+        for hill in self.hills:
+            if 2 * hill.ramp_s > hill.duration_s:
+                raise ValueError(f"hill ramp_s={hill.ramp_s} is more than half its duration_s={hill.duration_s}")
+        return self
 
 
 class Walking(_Gait):
@@ -192,6 +233,7 @@ class Walking(_Gait):
     tilt_amplitude_deg: float = 1.5
     rotation_amplitude_deg: float = 4.0
     vertical_amplitude_m: float = Field(0.02, ge=0, le=0.06, description="half of the vertical excursion")
+    impact_g: float = 0.3
 
 
 class Running(_Gait):
@@ -206,6 +248,7 @@ class Running(_Gait):
     tilt_amplitude_deg: float = 2.5
     rotation_amplitude_deg: float = 5.0
     braking_mps2: float = Field(4.0, ge=0, le=15, description="peak fore-aft acceleration in stance")
+    impact_g: float = 1.0
 
     @model_validator(mode="after")
     def _flight(self) -> Running:

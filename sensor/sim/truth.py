@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
+from sensor.events import Exercise, HoldEvent, RepEvent, SetEvent, StepEvent
+from sensor.frames import Side
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -23,6 +25,16 @@ ACTIVITY_LABELS: Final = ("standing", "sitting", "walking", "running", "exercise
 """Per-sample activity labels, in code order (``Truth.activity_code`` indexes this tuple)."""
 
 TRUTH_FORMAT: Final = "hipsense-sim-truth/1"
+
+
+def _exercise(name: str) -> Exercise:
+    if name not in get_args(Exercise):
+        raise DataValidationError(f"unknown exercise {name!r} in the truth", field="exercise")
+    return name  # type: ignore[return-value]
+
+
+def _side(side: str | None) -> Side | None:
+    return None if side is None else ("left" if side == "left" else "right")
 
 
 def _arr(values: Any, dtype: Any) -> NDArray[Any]:
@@ -37,7 +49,8 @@ class StepsTruth:
     ``neutral_deg`` (the latest quiet standing before the step, else the surrounding stride: ``neutral_source``).
     ``target_drop_deg`` is the drop the generator asked for (the measured one differs by turn lean and the
     neutral offset). ``steady`` is False for steps in a start/stop ramp, where gait amplitudes are still growing
-    or fading. ``in_turn`` marks steps whose stride overlaps a turn.
+    or fading. ``in_turn`` marks steps whose stride overlaps a turn. Ranges (max - min) and the vertical oscillation
+    are taken over the step, initial contact to the next initial contact; ``flight_time_s`` is nan for walking.
     """
 
     t_ic_s: FloatArray
@@ -51,7 +64,11 @@ class StepsTruth:
     steady: BoolArray
     step_time_s: FloatArray
     contact_time_s: FloatArray
+    flight_time_s: FloatArray
     vertical_oscillation_m: FloatArray
+    obliquity_range_deg: FloatArray
+    tilt_range_deg: FloatArray
+    rotation_range_deg: FloatArray
     activity: list[str]
     segment: IntArray
 
@@ -186,6 +203,97 @@ class Truth:
 
     def acc_bias_at(self, t_s: FloatArray) -> FloatArray:
         return np.stack([np.interp(t_s, self.acc_bias_t_s, self.acc_bias_mps2[:, i]) for i in range(3)], axis=1)
+
+    # -------------------------------------------------------------------------------- events
+    def events(self) -> list[StepEvent | RepEvent | SetEvent | HoldEvent]:
+        """The truth as the pipeline's event models (confidence 1), sorted by time: what a perfect analysis emits."""
+        out: list[tuple[float, StepEvent | RepEvent | SetEvent | HoldEvent]] = []
+        st = self.steps
+        for i in range(len(st)):
+            running = st.activity[i] == "running"
+            drop = float(st.pelvic_drop_deg[i])
+            out.append(
+                (
+                    float(st.t_ic_s[i]),
+                    StepEvent(
+                        t_s=float(st.t_ic_s[i]),
+                        side="left" if st.side[i] == "left" else "right",
+                        t_toe_off_s=float(st.t_to_s[i]),
+                        pelvic_drop_deg=drop if np.isfinite(drop) else None,
+                        neutral="standing" if st.neutral_source[i] == "standing" else "stride",
+                        step_time_s=float(st.step_time_s[i]),
+                        contact_time_s=float(st.contact_time_s[i]),
+                        flight_time_s=float(st.flight_time_s[i]) if running else None,
+                        obliquity_range_deg=float(st.obliquity_range_deg[i]),
+                        tilt_range_deg=float(st.tilt_range_deg[i]),
+                        rotation_range_deg=float(st.rotation_range_deg[i]),
+                        cadence_spm=float(60.0 / st.step_time_s[i]),
+                        vertical_oscillation_m=float(st.vertical_oscillation_m[i]),
+                        in_turn=bool(st.in_turn[i]),
+                        activity="running" if running else "walking",
+                        confidence=1.0,
+                    ),
+                )
+            )
+        rp = self.reps
+        for i in range(len(rp)):
+            side = rp.side[i]
+            out.append(
+                (
+                    float(rp.t_start_s[i]),
+                    RepEvent(
+                        t_start_s=float(rp.t_start_s[i]),
+                        t_end_s=float(rp.t_end_s[i]),
+                        exercise=_exercise(rp.exercise[i]),
+                        side=_side(side),
+                        index_in_set=int(rp.index_in_set[i]),
+                        duration_s=float(rp.t_end_s[i] - rp.t_start_s[i]),
+                        eccentric_s=float(rp.eccentric_s[i]),
+                        concentric_s=float(rp.concentric_s[i]),
+                        pause_s=float(rp.pause_s[i]),
+                        vertical_travel_m=float(rp.vertical_travel_m[i]),
+                        tilt_range_deg=float(rp.tilt_range_deg[i]),
+                        lateral_tilt_deg=None if side is None else float(rp.lateral_tilt_deg[i]),
+                        confidence=1.0,
+                    ),
+                )
+            )
+        se = self.sets
+        for i in range(len(se)):
+            m = rp.set_index == i
+            dur = rp.t_end_s[m] - rp.t_start_s[m]
+            side = se.side[i]
+            out.append(
+                (
+                    float(se.t_end_s[i]),
+                    SetEvent(
+                        t_start_s=float(se.t_start_s[i]),
+                        t_end_s=float(se.t_end_s[i]),
+                        exercise=_exercise(se.exercise[i]),
+                        exercise_confidence=1.0,
+                        reps=int(se.reps[i]),
+                        side=_side(side),
+                        mean_rep_s=float(dur.mean()) if dur.size else None,
+                        tempo_cv=float(dur.std() / dur.mean()) if dur.size > 1 else None,
+                        mean_lateral_tilt_deg=float(rp.lateral_tilt_deg[m].mean()) if side is not None else None,
+                    ),
+                )
+            )
+        ho = self.holds
+        for i in range(len(ho)):
+            out.append(
+                (
+                    float(ho.t_start_s[i]),
+                    HoldEvent(
+                        t_start_s=float(ho.t_start_s[i]),
+                        t_end_s=float(ho.t_end_s[i]),
+                        exercise=_exercise(ho.exercise[i]),
+                        duration_s=float(ho.t_end_s[i] - ho.t_start_s[i]),
+                    ),
+                )
+            )
+        out.sort(key=lambda x: x[0])
+        return [e for _, e in out]
 
     # -------------------------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:

@@ -62,3 +62,18 @@ def test_bad_scenario_exits_2_with_a_clear_message(
 def test_unknown_preset_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "marathon", "-o", str(tmp_path / "x.csv")]) == 2
     assert "neither a preset" in capsys.readouterr().err
+
+
+def test_rate_and_ideal_sensor_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.csv"
+    assert main(["simulate", "still", "-o", str(out), "--duration", "5", "--rate", "52", "--ideal", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["sampling_rate_hz"] == 52.0
+    blk = read_csv(out)
+    assert blk.sampling_rate_hz == pytest.approx(52.0, rel=1e-3)
+    assert blk.gyr_radps is not None
+    assert np.abs(blk.gyr_radps).max() < 0.01  # ideal: quiet standing sway only, no bias or noise
+    with pytest.raises(SystemExit) as ei:
+        main(["simulate", "still", "-o", str(out), "--rate", "0"])
+    assert ei.value.code == 2
+    assert "--rate must be > 0" in capsys.readouterr().err

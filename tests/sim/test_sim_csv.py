@@ -138,3 +138,9 @@ def test_format_csv_acc_only() -> None:
         "0.000000,0.000000,0.000000,9.800000",
         "0.500000,0.000000,0.000000,9.810000",
     ]
+
+
+def test_mixed_units_across_axes_are_refused() -> None:
+    e = _err("t_s,acc_x_g,acc_y_mps2,acc_z_mps2\n0,0,0,9.8\n")
+    assert (e.line, e.column) == (1, "acc_x_g")
+    assert "mix units" in str(e)

@@ -133,3 +133,50 @@ def test_scenario_errors_name_the_value() -> None:
         simulate(Scenario(segments=[Standing(duration_s=3.0), Sitting(duration_s=2.0)]))
     with pytest.raises(ScenarioError, match="too short"):
         simulate(Scenario(segments=[Standing(duration_s=3.0), ExerciseSet(exercise="squat", reps=10, duration_s=5.0)]))
+
+
+def test_truth_as_pipeline_events() -> None:
+    res = simulate(_rich())
+    events = res.truth.events()
+    kinds = [e.kind for e in events]
+    assert kinds.count("step") == len(res.truth.steps)
+    assert kinds.count("rep") == 4
+    assert kinds.count("set") == 1
+    assert kinds.count("hold") == 1
+    times = [getattr(e, "t_s", None) or getattr(e, "t_start_s", 0.0) for e in events if e.kind != "set"]
+    assert times == sorted(times)
+    step = next(e for e in events if e.kind == "step" and e.activity == "running")
+    assert step.flight_time_s is not None
+    assert step.flight_time_s > 0
+
+
+def test_features_must_fit_their_segment_and_sides_must_apply() -> None:
+    with pytest.raises(ScenarioError, match="ends after the segment"):
+        Scenario.from_dict(
+            {"segments": [{"activity": "running", "duration_s": 10, "turns": [{"at_s": 9, "angle_deg": 90}]}]}
+        )
+    with pytest.raises(ScenarioError, match="two-legged"):
+        simulate(Scenario(segments=[Standing(duration_s=3.0), ExerciseSet(exercise="squat", reps=2, side="left")]))
+
+
+def test_truncate_drops_turns_that_no_longer_fit() -> None:
+    late_turn = [Turn(at_s=40.0, angle_deg=90.0)]
+    sc = Scenario(segments=[Standing(duration_s=5.0), Running(duration_s=60.0, turns=late_turn)])
+    cut = truncate(sc, 30.0)
+    run = cut.segments[1]
+    assert isinstance(run, Running)
+    assert run.turns == []
+    assert scenario_duration_s(cut) == pytest.approx(30.0)
+
+
+def test_the_yaml_example_in_the_docs_is_valid() -> None:
+    import re
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulator.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", doc, re.S)
+    assert block is not None
+    sc = Scenario.from_dict(yaml.safe_load(block.group(1)))
+    assert sc.name == "morning"
+    assert scenario_duration_s(sc) > 2000

@@ -93,3 +93,10 @@ def test_accelerometer_only_sensor() -> None:
     res = simulate(_still(SensorModel(has_gyr=False), 5.0))
     assert res.block.gyr_radps is None
     assert np.median(np.linalg.norm(res.block.acc_mps2, axis=1)) == pytest.approx(G, rel=0.02)
+
+
+def test_clock_drift_stretches_the_time_stamps() -> None:
+    model = SensorModel.ideal().model_copy(update={"clock_drift_ppm": 200.0})
+    res = simulate(_still(model, 30.0))
+    np.testing.assert_allclose(res.block.t_s, res.truth.t_s * (1.0 + 200e-6), rtol=0, atol=1e-12)
+    assert res.block.sampling_rate_hz == pytest.approx(208.0 / (1.0 + 200e-6), rel=1e-9)
