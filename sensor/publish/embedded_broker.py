@@ -60,6 +60,9 @@ class _Broker(Broker):  # type: ignore[misc]  # amqtt is untyped
 def port_is_free(port: int, host: str = HOST) -> bool:
     """Whether ``host:port`` can be bound now (it may be taken a moment later: callers fall back to port 0)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as the listener itself does (asyncio's reuse_address): connections of a just-stopped broker linger in
+        # TIME_WAIT and must not make its port look taken
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

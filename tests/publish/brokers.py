@@ -202,6 +202,7 @@ class Collector:
                         self.messages.append(Received(str(m.topic), payload, bool(m.retain), time.time()))
                         self._changed.set()
             except aiomqtt.MqttError:
+                self.subscribed.clear()
                 if self.persistent_id is None:
                     raise
                 await asyncio.sleep(0.1)

@@ -15,7 +15,7 @@ from .brokers import port_open
 
 
 async def _round_trip(host: str, port: int, transport: str = "tcp") -> bytes:
-    async with aiomqtt.Client(host, port, transport=transport) as c:  # type: ignore[arg-type]
+    async with asyncio.timeout(10), aiomqtt.Client(host, port, transport=transport) as c:  # type: ignore[arg-type]
         await c.subscribe("rt/x", qos=1)
         await c.publish("rt/x", b"hello", qos=1)
         async for m in c.messages:

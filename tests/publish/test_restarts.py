@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,8 +16,10 @@ import pytest
 
 from sensor.config import BrokerConfig
 from sensor.events import RepEvent
-from sensor.publish.mqtt_sink import mqtt_sink
-from sensor.publish.payloads import event_id
+from sensor.publish.embedded_broker import EmbeddedBroker
+from sensor.publish.mqtt_client import BrokerSettings, MqttPublisher
+from sensor.publish.mqtt_sink import MqttSink, mqtt_sink
+from sensor.publish.payloads import Topics, event_id
 from sensor.sessions.store import Store
 
 from .brokers import Collector, PrivateMosquitto, collecting
@@ -157,3 +160,47 @@ async def _until_all_delivered(db: str) -> None:
             if not s.pending_outbox(1):
                 return
         await asyncio.sleep(0.05)
+
+
+async def test_embedded_amqtt_restart_mid_session_loses_nothing(store: Store) -> None:
+    """The embedded broker restarted in the gateway's own loop. amqtt keeps no session across a restart, so the
+    consumer must be subscribed again before the publisher flushes: the publisher retries on a fixed 3 s period
+    and the broker comes back right after a failed attempt, leaving the consumer ~3 s to reconnect."""
+    first = EmbeddedBroker(tcp_ports=(0,), websockets=False)
+    await first.start()
+    port = first.tcp_port
+    assert port is not None
+    second = EmbeddedBroker(tcp_ports=(port,), websockets=False)
+    topics = Topics("hsa", "hs1")
+    publisher = MqttPublisher(BrokerSettings.from_url(first.tcp_url), status_topic=topics.status, outbox=store,
+                              backoff_min_s=3.0, backoff_max_s=3.0)  # fmt: skip
+    n = 90
+    try:
+        async with collecting("127.0.0.1", port, "hsa/hs1/rep", persistent_id="hsa-consumer") as sub, publisher:
+            sink = MqttSink(publisher=publisher, outbox=store, topics=topics, session_id="amqtt-run")
+            await publisher.wait_connected(10)
+            for seq in range(1, n + 1):
+                await sink.on_events("hs1", [_rep(seq)])
+                if seq == 30:
+                    await first.stop()
+                    failures = publisher.stats.connect_failures
+                    deadline = time.monotonic() + 10
+                    while publisher.stats.connect_failures == failures:  # wait for an attempt to fail just now
+                        assert time.monotonic() < deadline
+                        await asyncio.sleep(0.01)
+                    assert not publisher.connected
+                if seq == 60:
+                    assert not sub.subscribed.is_set()
+                    await second.start()
+                    await asyncio.wait_for(sub.subscribed.wait(), 2.5)
+                    assert not publisher.connected  # the consumer is back first
+            assert await publisher.wait_flushed(30)
+            await sub.wait_for(lambda c: len(_first_occurrences(c, "rep")[0]) == n, 30)
+            assert publisher.protocol == "3.1.1"
+    finally:
+        await first.stop()
+        await second.stop()
+    seqs, duplicates = _first_occurrences(sub, "rep")
+    assert seqs == list(range(1, n + 1))
+    assert duplicates <= 64
+    assert outbox_counts(store) == (n, n)
