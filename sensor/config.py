@@ -16,12 +16,20 @@ from typing import Any, Literal
 
 import platformdirs
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, FieldSerializationInfo, SecretStr, ValidationError, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FieldSerializationInfo,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sensor.errors import ConfigError
 
-SensorType = Literal["hipsense_v1", "witmotion", "polar"]
 Mounting = Literal["sacrum", "belt_back", "belt_left", "belt_right", "unknown"]
 
 
@@ -46,7 +54,7 @@ class SensorEntry(BaseModel):
 
     alias: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     address: str
-    sensor_type: SensorType = "hipsense_v1"
+    sensor_type: str = Field(default="hipsense_v1", description="a registered sensor type (sensor/protocol/)")
     name: str | None = None
     mounting: Mounting = "sacrum"
     transport: str | None = Field(
@@ -57,6 +65,16 @@ class SensorEntry(BaseModel):
     bonded: bool = False
     firmware: str | None = None
     model: str | None = None
+
+    @field_validator("sensor_type")
+    @classmethod
+    def _registered_type(cls, value: str) -> str:
+        # the registry is the one list of sensor types: adding a type is a change in sensor/protocol/ only
+        from sensor.protocol import registry  # noqa: PLC0415  (the registry imports codecs lazily; keep config light)
+
+        if value not in registry.names():
+            raise ValueError(f"unknown sensor type {value!r}; use one of {', '.join(registry.names())}")
+        return value
 
 
 HaDiscoveryMode = Literal["device", "component", "off"]

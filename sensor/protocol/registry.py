@@ -104,7 +104,7 @@ class SensorTypeSpec:
     """Everything the link layer and the virtual sensor need to know about one sensor type.
 
     Attributes:
-        name: the ``sensor.config.SensorType`` literal.
+        name: the type's name (``SensorEntry.sensor_type`` in the config: one of :func:`names`).
         description: one line for ``hipsense scan`` and the docs.
         service_uuids: primary service UUID(s), lowercase canonical.
         characteristics: the GATT layout the link uses and the virtual sensor reproduces.
@@ -160,107 +160,6 @@ class SensorTypeSpec:
         return score
 
 
-# ---- HOOK(proto/ble): hipsense_v1 ----------------------------------------------------------------------------
-# The HipSense protocol v1 codec is sensor/protocol/hipsense_v1.py (the `proto` engineer's). The preferred way to
-# register it is a module-level `SPEC = SensorTypeSpec(...)` in that module (then this block is dead and can go).
-# Until then, `_hipsense_v1_spec()` builds the spec from the module's public names when it is installed:
-#   SERVICE_UUID, DATA_UUID (notify) and, if present, CONTROL_UUID (write + indicate; subscribed first: its
-#   indications are the command responses), STATUS_UUID (read + notify; subscribed), INFO_UUID (read);
-#   start_command() / stop_command() written to CONTROL_UUID with response; the decoder is make_decoder(sensor_id,
-#   **settings) if defined, else HipSenseV1Decoder(sensor_id, **settings).
-# The characteristic properties are the HOOK to verify against firmware_proto/PROTOCOL.md. Without the module the
-# type is still registered (name pattern only) and make_decoder says to merge `proto`.
-HIPSENSE_V1_NAME_PATTERNS: tuple[str, ...] = (r"^HipSense",)
-_V1_MODULE: Final = "sensor.protocol.hipsense_v1"
-
-
-def _import_v1() -> ModuleType | None:
-    try:
-        return importlib.import_module(_V1_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != _V1_MODULE:
-            raise  # the module exists but one of its imports is missing: that must surface
-        return None
-
-
-def _hipsense_v1_decoder(sensor_id: str, **settings: Any) -> StreamDecoder:
-    module = _import_v1()
-    if module is None:
-        raise ConfigError(
-            "the hipsense_v1 codec (sensor/protocol/hipsense_v1.py) is not installed; merge the `proto` branch",
-            key="sensor_type",
-        )
-    factory = getattr(module, "make_decoder", None) or getattr(module, "HipSenseV1Decoder", None)
-    if factory is None:
-        raise ConfigError(
-            "sensor/protocol/hipsense_v1.py has neither make_decoder() nor HipSenseV1Decoder; add one (HOOK in "
-            "sensor/protocol/registry.py)",
-            key="sensor_type",
-        )
-    try:
-        decoder: StreamDecoder = factory(sensor_id, **settings)
-    except TypeError as exc:
-        raise ConfigError(
-            f"the hipsense_v1 decoder does not accept the settings {sorted(settings)} ({exc}); remove them",
-            key="sensor.settings",
-        ) from exc
-    return decoder
-
-
-def _hipsense_v1_spec() -> SensorTypeSpec:
-    module = _import_v1()
-    service = getattr(module, "SERVICE_UUID", None)
-    data = getattr(module, "DATA_UUID", None)
-    if module is None or service is None or data is None:
-        return SensorTypeSpec(
-            name="hipsense_v1",
-            description="HipSense open hip IMU, protocol v1 (codec not installed)",
-            service_uuids=(),
-            characteristics=(),
-            subscribe_uuids=(),
-            make_decoder=_hipsense_v1_decoder,
-            name_patterns=HIPSENSE_V1_NAME_PATTERNS,
-        )
-    service = normalize_uuid(service)
-    chars = [CharSpec(normalize_uuid(data), service, frozenset({"notify"}))]
-    subscribe = [chars[0].uuid]
-    control = getattr(module, "CONTROL_UUID", None)
-    if control is not None:
-        chars.append(CharSpec(normalize_uuid(control), service, frozenset({"write", "indicate"})))
-        subscribe.insert(0, chars[-1].uuid)
-    status = getattr(module, "STATUS_UUID", None)
-    if status is not None:
-        chars.append(CharSpec(normalize_uuid(status), service, frozenset({"read", "notify"})))
-        subscribe.append(chars[-1].uuid)
-    info = getattr(module, "INFO_UUID", None)
-    if info is not None:
-        chars.append(CharSpec(normalize_uuid(info), service, frozenset({"read"})))
-
-    def command_writes(function_name: str) -> Callable[..., tuple[GattWrite, ...]]:
-        def writes(**_settings: Any) -> tuple[GattWrite, ...]:
-            command = getattr(module, function_name, None)
-            if control is None or command is None:
-                return ()
-            return (GattWrite(normalize_uuid(control), bytes(command()), with_response=True),)
-
-        return writes
-
-    return SensorTypeSpec(
-        name="hipsense_v1",
-        description="HipSense open hip IMU, protocol v1",
-        service_uuids=(service,),
-        characteristics=tuple(chars),
-        subscribe_uuids=tuple(subscribe),
-        make_decoder=_hipsense_v1_decoder,
-        start_writes=command_writes("start_command"),
-        stop_writes=command_writes("stop_command"),
-        name_patterns=HIPSENSE_V1_NAME_PATTERNS,
-        clock="sensor",
-    )
-
-
-# ---- end of HOOK ---------------------------------------------------------------------------------------------
-
 _SKIP_MODULES: Final = frozenset({"base", "registry"})
 _specs: dict[str, SensorTypeSpec] | None = None
 
@@ -282,8 +181,6 @@ def _discover() -> dict[str, SensorTypeSpec]:
         if spec.name in found:
             raise ConfigError(f"sensor type {spec.name!r} is defined twice (second in sensor/protocol/{info.name}.py)")
         found[spec.name] = spec
-    if "hipsense_v1" not in found:
-        found["hipsense_v1"] = _hipsense_v1_spec()
     return found
 
 

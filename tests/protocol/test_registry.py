@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import sys
-import types
-import typing
-
 import pytest
+from pydantic import ValidationError
 
-from sensor.config import SensorType
+from sensor.config import SensorEntry
 from sensor.errors import ConfigError
 from sensor.protocol import registry
-from sensor.protocol.registry import GattWrite, normalize_uuid, uuid16
+from sensor.protocol.registry import normalize_uuid, uuid16
 
 
-def test_every_configurable_sensor_type_is_registered() -> None:
-    assert set(registry.names()) == set(typing.get_args(SensorType))
+def test_the_config_accepts_exactly_the_registered_types() -> None:
+    for name in registry.names():
+        assert SensorEntry(alias="s", address="x", sensor_type=name).sensor_type == name
+    with pytest.raises(ValidationError, match="unknown sensor type 'fitbit'; use one of"):
+        SensorEntry(alias="s", address="x", sensor_type="fitbit")
 
 
 def test_specs_are_well_formed() -> None:
@@ -51,40 +51,6 @@ class _FakeV1Decoder:
 
     def decode(self, frame: object) -> None:
         return None
-
-
-def test_hipsense_v1_hook_adapts_to_the_codec_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    # a stand-in for sensor/protocol/hipsense_v1.py exposing the public names the hook reads
-    fake = types.ModuleType("fake_hipsense_v1")
-    fake.SERVICE_UUID = "6E400001-B5A3-F393-E0A9-E50E24DCCA9E"  # type: ignore[attr-defined]
-    fake.DATA_UUID = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"  # type: ignore[attr-defined]
-    fake.CONTROL_UUID = "6e400003-b5a3-f393-e0a9-e50e24dcca9e"  # type: ignore[attr-defined]
-    fake.STATUS_UUID = "6e400004-b5a3-f393-e0a9-e50e24dcca9e"  # type: ignore[attr-defined]
-    fake.start_command = lambda: b"\x01"  # type: ignore[attr-defined]
-    fake.stop_command = lambda: b"\x02"  # type: ignore[attr-defined]
-    fake.HipSenseV1Decoder = _FakeV1Decoder  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_hipsense_v1", fake)
-    monkeypatch.setattr(registry, "_V1_MODULE", "fake_hipsense_v1")
-    spec = registry._hipsense_v1_spec()
-    assert spec.service_uuids == ("6e400001-b5a3-f393-e0a9-e50e24dcca9e",)
-    # control first (its indications answer the start command), then data, then status
-    assert spec.subscribe_uuids == (fake.CONTROL_UUID, fake.DATA_UUID, fake.STATUS_UUID)
-    assert spec.start_writes() == (GattWrite(fake.CONTROL_UUID, b"\x01", with_response=True),)
-    assert spec.stop_writes() == (GattWrite(fake.CONTROL_UUID, b"\x02", with_response=True),)
-    decoder = spec.make_decoder("hs1")
-    assert isinstance(decoder, _FakeV1Decoder)
-    assert decoder.sensor_id == "hs1"
-    with pytest.raises(ConfigError, match="does not accept the settings"):
-        spec.make_decoder("hs1", sampling_rate_hz=52.0)
-    assert spec.match_score(None, ["6E400001-B5A3-F393-E0A9-E50E24DCCA9E"], {}) == 4
-
-
-def test_hipsense_v1_hook_without_the_codec(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_V1_MODULE", "sensor.protocol._not_installed_v1")
-    spec = registry._hipsense_v1_spec()
-    assert spec.subscribe_uuids == ()
-    with pytest.raises(ConfigError, match="merge the `proto` branch"):
-        spec.make_decoder("hs1")
 
 
 def test_discovery_finds_modules_defining_spec() -> None:
