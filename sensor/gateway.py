@@ -31,7 +31,7 @@ from sensor.protocol import hipsense_v1 as v1
 from sensor.protocol import registry
 from sensor.publish.embedded_broker import BrokerEndpoint, broker_endpoint
 from sensor.publish.ha_discovery import DeviceInfo
-from sensor.publish.mqtt_client import redact_url
+from sensor.publish.mqtt_client import parse_broker_url, plaintext_warning, redact_url
 from sensor.publish.mqtt_sink import MqttSink, mqtt_sink
 from sensor.publish.terminal import LiveView
 from sensor.publish.web import WebDashboardServer
@@ -215,6 +215,10 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
                 )
             else:
                 opts.announce(f"publishing to {redact_url(endpoint.url)}")
+                warning = plaintext_warning(parse_broker_url(endpoint.url))
+                if warning is not None:
+                    log.warning(warning)
+                    opts.announce(f"warning: {warning}")
             if store is None:
                 raise ConfigError(
                     "publishing needs the session store as its outbox: give a store path or turn publishing off",

@@ -97,6 +97,21 @@ class BrokerTarget:
     password: str | None = field(default=None, repr=False)
 
 
+def plaintext_warning(target: BrokerTarget) -> str | None:
+    """A warning naming the fix when the broker is reached without TLS over a network (not loopback)."""
+    if target.tls:
+        return None
+    host = target.host.strip("[]").lower()
+    if host == "localhost" or host.startswith("127.") or host == "::1":
+        return None
+    secure = "mqtts" if target.transport == "tcp" else "wss"
+    port = 8883 if secure == "mqtts" else 443
+    return (
+        f"the broker {target.url} is reached without TLS: the password and your data cross the network in plain "
+        f"text; use {secure}://{target.host}:{port} (a broker listener with a certificate) instead"
+    )
+
+
 def parse_broker_url(url: str) -> BrokerTarget:
     """Parse and check a broker URL; a bad one raises :class:`BrokerError` (reason ``url``) saying how to fix it."""
     safe = redact_url(url)

@@ -46,3 +46,16 @@ def test_topic_layout() -> None:
     t = Topics("hipsense", "hs-1")
     assert t.status == "hipsense/hs-1/status"
     assert t.of("tilt") == "hipsense/hs-1/tilt"
+
+
+def test_plaintext_to_a_network_broker_is_warned_with_the_fix() -> None:
+    from sensor.publish.mqtt_client import parse_broker_url, plaintext_warning
+
+    w = plaintext_warning(parse_broker_url("mqtt://user:secret@192.0.2.10:1883"))
+    assert w is not None
+    assert "mqtts://192.0.2.10:8883" in w
+    assert "secret" not in w
+    assert "wss://" in (plaintext_warning(parse_broker_url("ws://broker.example/mqtt")) or "")
+    assert plaintext_warning(parse_broker_url("mqtt://127.0.0.1:1883")) is None
+    assert plaintext_warning(parse_broker_url("mqtt://localhost")) is None
+    assert plaintext_warning(parse_broker_url("mqtts://broker.example:8883")) is None
