@@ -165,8 +165,8 @@ async def _until_all_delivered(db: str) -> None:
 @pytest.mark.skipif(
     os.environ.get("HIPSENSE_SOAK") != "1",
     reason="amqtt's in-process restart intermittently hangs its broadcast loop under CPU load (1 in ~6 runs on a "
-    "loaded 2-core box; an amqtt issue). test_broker_restart_mid_session_loses_nothing (Mosquitto) covers the requirement on every run; "
-    "run this one with HIPSENSE_SOAK=1",
+    "loaded 2-core box; an amqtt issue). test_broker_restart_mid_session_loses_nothing (Mosquitto) covers the "
+    "requirement on every run; run this one with HIPSENSE_SOAK=1",
 )
 async def test_embedded_amqtt_restart_mid_session_loses_nothing(store: Store) -> None:
     """The embedded broker restarted in the gateway's own loop. amqtt keeps no session across a restart, so the
