@@ -5,6 +5,16 @@ The clip may sit at any angle. The pelvis frame (AP, ML, V; :mod:`sensor.frames`
 * **Vertical (V)**: the mean specific force of a quiet period (|acc| ~ g, small variance, small angular rate) of
   at least 2 s, i.e. the latest quiet standing, which is also what defines neutral. Without one, the long-term
   average of the orientation filter's up vector during gait (the mean running posture).
+  Only quiet periods whose gravity direction is consistent with upright standing re-level: within
+  ``upright_max_deg`` (35 deg) of the vertical in use (the latest accepted one, else a calibrated prior's; the
+  first quiet period of at least 2 s is taken as is when neither exists, as a session starts standing). Rests
+  lying (bridges, hip thrusts: gravity ~90 deg away in the pelvis frame), on all fours (donkey kicks) or
+  leaning back on a chair are quiet too, but taking "vertical" from them would make the rep counter see every
+  floor posture as upright (a bridge set then looks like step-ups); there the mounting is kept. Comparing with
+  the vertical in use (not a fixed anchor) still follows a clip that slipped by up to 35 deg between rests. A
+  quiet period ends where its 1 s mean gravity turns by more than ``posture_change_deg`` (10 deg) from its
+  running mean, so that a slow roll from standing to lying with no motion detected cannot drag the vertical
+  along in small accepted steps.
 * **Gyroscope bias**: the mean angular rate of the latest quiet period (updated at every rest).
 * **Forward (AP)**: the principal direction of the horizontal acceleration during gait. For a symmetric gait the
   AP acceleration repeats every step (even stride harmonics) and the ML acceleration every stride (odd
@@ -114,6 +124,8 @@ class CalibrationConfig:
     lock_confidence: float = 0.5
     max_warmup_s: float = 20.0
     update_angle_deg: float = 0.5
+    upright_max_deg: float = 35.0
+    posture_change_deg: float = 10.0
 
 
 _NR = 12  # rest statistics: acc, acc^2, gyr, gyr^2
@@ -192,6 +204,11 @@ class MountingCalibrator:
     def locked(self) -> bool:
         """True once the confidence reached ``lock_confidence`` or ``max_warmup_s`` of data were seen."""
         return self._s.locked
+
+    @property
+    def standing_vertical(self) -> FloatArray | None:
+        """The up vector (sensor frame) of the latest accepted upright quiet period, or None before one."""
+        return self._s.vertical
 
     @property
     def samples_seen(self) -> int:
@@ -300,7 +317,12 @@ class MountingCalibrator:
             and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
         )
         if quiet:
-            if not s.prev_quiet_rest:
+            if not s.prev_quiet_rest or (
+                s.quiet_n > 0
+                and float(np.dot(acc_mean, s.quiet_acc))
+                < math.cos(math.radians(cfg.posture_change_deg))
+                * float(np.linalg.norm(acc_mean) * np.linalg.norm(s.quiet_acc))
+            ):  # a new quiet period (also after a posture change with no motion detected in between)
                 s.quiet_acc = np.zeros(3)
                 s.quiet_gyr = np.zeros(3)
                 s.quiet_n = 0
@@ -308,7 +330,12 @@ class MountingCalibrator:
             s.quiet_gyr = s.quiet_gyr + gyr_mean * k
             s.quiet_n += k
             if s.quiet_n / self.fs >= cfg.quiet_min_s:
-                s.vertical = s.quiet_acc / np.linalg.norm(s.quiet_acc)
+                cand = s.quiet_acc / np.linalg.norm(s.quiet_acc)
+                ref = s.vertical
+                if ref is None and self.prior.vertical_source != "prior":
+                    ref = self.prior.r_pelvis_from_sensor[2]
+                if ref is None or float(np.dot(cand, ref)) >= math.cos(math.radians(cfg.upright_max_deg)):
+                    s.vertical = cand  # upright enough: re-level (lying, kneeling, reclining keep the mounting)
                 if has_gyr:
                     s.bias = s.quiet_gyr / s.quiet_n
         s.prev_quiet_rest = quiet
