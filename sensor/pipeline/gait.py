@@ -15,12 +15,15 @@ specific force and the roll rate ``gyr_ap``.
   flight baseline; TO is the falling edge of the hump (gradual push-off) linearly extrapolated to the baseline
   from its 60 % and 30 % crossings (cf. the sacral-IMU methods validated against force plates, e.g. Lee et al.
   2010, Patoz et al. 2022).
-* **Walking** (no flight): the vertical force peaks in the loading response just after heel strike (cf. the
-  lower-back methods of Zijlstra & Hof 2003 and McCamley et al. 2012); IC is that peak (parabolic refinement of
-  the 0.02 s smoothed ``f_v``) minus 30 ms. The offset is the simulator's 29 ms and the median 30 ms measured on
-  the lower-back recordings of Voisard et al. 2023 (so the real-data timing figures are not fully independent of
-  it). The toe-off of a walking step is not detected but estimated: IC k+1 plus a double support of 0.24 step
-  times (12 % of the stride; measured 140 ms on those recordings), and is reported as such.
+* **Walking** (no flight): the vertical force peaks in the loading response after heel strike, but 20-150 ms
+  after it depending on the person and the foot, so a fixed offset from it cannot fit both feet. IC is the peak
+  forward (AP) acceleration before that loading peak (Zijlstra & Hof 2003: the pelvis is pulled forward until
+  the new foot lands, then braked): the latest local maximum of the 0.05 s smoothed AP specific force in
+  ``[peak - 0.25 s, peak + 0.05 s]`` that reaches 80 % of the window's range. Where there is no interior maximum
+  (the simulator's walking model, whose AP acceleration is a plain sine peaking mid-step) IC falls back to the
+  loading peak (0.12 s smoothed ``f_v``, parabolic refinement) minus 30 ms (the simulator's 29 ms). The toe-off of a
+  walking step is not detected but estimated: IC k+1 plus a double support of 0.24 step times (12 % of the
+  stride; measured 140 ms on the lower-back recordings of Voisard et al. 2023), and is reported as such.
 * **Stance side**: per step, two cues whose sign is set by physics: the roll rate in early stance (the swing
   side drops: roll rises in left stance) and the ML acceleration in stance (the centre of mass is pushed toward
   the midline, to the right in left stance). Steps alternate, so each chain of consecutive steps gets one
@@ -52,6 +55,10 @@ WALK_IC_BEFORE_PEAK_S = 0.030
 RUN_IC_LEVEL = 0.10
 START_EXTRA_LOOKAHEAD = 6
 WALK_DOUBLE_SUPPORT_STEPS = 0.24
+WALK_AP_SMOOTH_S = 0.05
+WALK_AP_BEFORE_S = 0.25
+WALK_AP_AFTER_S = 0.05
+WALK_AP_LEVEL = 0.8
 
 
 def hann_fir(length_s: float, sampling_rate_hz: float) -> tuple[FloatArray, int]:
@@ -243,9 +250,50 @@ class GaitDetector:
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(inside & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
         ic_walk = idx + frac - WALK_IC_BEFORE_PEAK_S * fs
+        # preferred: the peak forward acceleration (Zijlstra & Hof 2003), where the pelvis stops being pulled
+        # forward and the braking of the new stance starts; nan where there is no clear one (fallback above)
+        ic_ap = self._walk_ic_ap(idx)
+        ic_walk = np.where(np.isnan(ic_ap), ic_walk, ic_ap)
         ic = np.where(running > 0, ic_run, ic_walk)
         to = np.where(running > 0, to_run, np.nan)
         return pk, prominent, running, ic, to
+
+    def _walk_ic_ap(self, idx: NDArray[np.int64]) -> FloatArray:
+        """Walking IC per vertical-force peak ``idx``: the last clear peak of the forward acceleration before it.
+
+        The AP specific force (0.05 s Hann) is searched in ``[peak - 0.25 s, peak + 0.05 s]`` (the loading peak
+        comes 20-150 ms after heel strike); IC is the latest local maximum that reaches 80 % of the window's
+        range (parabolic refinement). nan when that maximum lies within 20 ms of the window's ends (no interior
+        peak: the forward acceleration is still rising or falling there) or the window is not fully buffered.
+        """
+        buf, fs = self.buf, self.fs
+        hw, h = hann_fir(WALK_AP_SMOOTH_S, fs)
+        w_b = round(WALK_AP_BEFORE_S * fs)
+        w_a = round(WALK_AP_AFTER_S * fs)
+        width = w_b + w_a + 1
+        a0 = max(buf.start, int(idx.min()) - w_b - h)
+        ap = buf.get("acc_ap", a0, int(idx.max()) + w_a + h + 1)
+        sm = np.full(ap.size, np.nan)
+        if ap.size >= hw.size:
+            sm[h : ap.size - h] = np.convolve(ap, hw, mode="valid")
+        wa = _win(sm, idx - a0 - w_b, width, np.nan)
+        full = ~np.isnan(wa).any(axis=1)
+        wz = np.where(np.isnan(wa), 0.0, wa)
+        lo, hi = wz.min(axis=1), wz.max(axis=1)
+        lm = np.zeros(wa.shape, dtype=bool)
+        lm[:, 1:-1] = (wz[:, 1:-1] >= wz[:, :-2]) & (wz[:, 1:-1] > wz[:, 2:])
+        lm &= wz >= (lo + WALK_AP_LEVEL * (hi - lo))[:, None]
+        k = width - 1 - np.argmax(lm[:, ::-1], axis=1)
+        mg = max(1, round(0.02 * fs))
+        ok = full & lm.any(axis=1) & (k >= mg) & (k <= width - 1 - mg)
+        rows = np.arange(idx.size)
+        kc = np.clip(k, 1, width - 2)
+        y0, y1, y2 = wz[rows, kc - 1], wz[rows, kc], wz[rows, kc + 1]
+        den = y0 - 2 * y1 + y2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(den < 0, 0.5 * (y0 - y2) / den, 0.0)
+        out: FloatArray = np.where(ok, idx - w_b + kc + np.nan_to_num(frac), np.nan)
+        return out
 
     def _examine(self, i: int, pk: float, prominent: float, running_f: float, ic: float, to_f: float) -> Step | None:
         if not prominent:

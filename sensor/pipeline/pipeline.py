@@ -73,7 +73,7 @@ __all__ = [
 
 _RESET_BIAS_RADPS = 1e-3
 _TURN_RECOVERY_S = 5.0
-_COLUMNS = ("t_s", "f_v", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
+_COLUMNS = ("t_s", "f_v", "acc_ap", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -319,6 +319,7 @@ class HipPipeline:
         buf.write("t_s", start, blk.t_s)
         assert u is not None
         buf.write("f_v", start, f_v)
+        buf.write("acc_ap", start, acc_p[:, 0])
         buf.write("acc_ml", start, acc_p[:, 1])
         roll = pitch = yaw = None
         gyr_p = None
