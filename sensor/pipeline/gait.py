@@ -114,6 +114,7 @@ class GaitDetector:
         self._last_peak: int | None = None
         self._last_ic = 0.0
         self._intervals: list[int] = []
+        self._median: float | None = None  # median of _intervals, cached until they change
         self._steps: list[Step] = []  # open steps (not yet emitted)
         self._chain = 0
         self._chain_pos = 0
@@ -159,7 +160,9 @@ class GaitDetector:
     def median_interval(self) -> float:
         if not self._intervals:
             return 0.35 * self.fs
-        return float(statistics.median(self._intervals))
+        if self._median is None:
+            self._median = float(statistics.median(self._intervals))
+        return self._median
 
     def detect(self, final: bool = False) -> list[Step]:
         """Find new steps whose look-ahead is complete; returns steps whose side is now decided."""
@@ -265,6 +268,7 @@ class GaitDetector:
             if gap <= self._break_gap():
                 self._intervals.append(gap)
                 self._intervals = self._intervals[-9:]
+                self._median = None
                 self._chain_pos += 1
                 same_chain = True
             else:

@@ -85,14 +85,16 @@ def step_events(
     n = t.size
     pos = np.arange(n, dtype=np.float64)
 
-    def to_t(vals: list[float | None]) -> FloatArray:
-        x = np.array([np.nan if v is None else v - lo for v in vals], dtype=np.float64)
-        return np.interp(x, pos, t, left=np.nan, right=np.nan)
-
-    t_ic = to_t([st.ic for st in steps])
-    t_next = to_t([st.next_ic for st in steps])
-    t_prev = to_t([st.prev_ic for st in steps])
-    t_to = to_t([st.to for st in steps])
+    # sample positions -> times, one interpolation for the four event kinds of every step
+    nan = math.nan
+    x = np.array(
+        [st.ic - lo for st in steps]
+        + [nan if st.next_ic is None else st.next_ic - lo for st in steps]
+        + [nan if st.prev_ic is None else st.prev_ic - lo for st in steps]
+        + [nan if st.to is None else st.to - lo for st in steps],
+        dtype=np.float64,
+    )
+    t_ic, t_next, t_prev, t_to = np.interp(x, pos, t, left=np.nan, right=np.nan).reshape(4, len(steps))
     # the stride around each step: previous IC to next IC, a missing end extrapolated by one step as in
     # sensor.definitions.stride_window_s (an isolated step gets +-1 s)
     span_fwd = np.where(np.isnan(t_next), t_ic - t_prev, t_next - t_ic)
