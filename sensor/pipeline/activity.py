@@ -63,7 +63,7 @@ class StandingTracker:
         if n == 0:
             return
         q = quiet.astype(np.int8)
-        edges = np.flatnonzero(np.diff(q)) + 1
+        edges = np.flatnonzero(q[1:] != q[:-1]) + 1  # == np.diff(q) != 0, without np.diff's wrapper
         bounds = np.concatenate([[0], edges, [n]])
         for a, b in itertools.pairwise(bounds):
             if q[a]:
@@ -132,7 +132,7 @@ class BoutTracker:
         n = labels.size
         if n == 0:
             return out
-        edges = np.flatnonzero(np.diff(labels)) + 1
+        edges = np.flatnonzero(labels[1:] != labels[:-1]) + 1
         bounds = np.concatenate([[0], edges, [n]])
         for a, b in itertools.pairwise(bounds):
             lab = int(labels[a])

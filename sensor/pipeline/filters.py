@@ -35,6 +35,18 @@ def lfilter_zi_call(
     return np.asarray(y, dtype=np.float64), np.asarray(zf, dtype=np.float64)
 
 
+def clip(x: NDArray[Any], lo: float, hi: float) -> NDArray[Any]:
+    """``np.clip(x, lo, hi)`` for arrays (same values, NaN kept) without ``np.clip``'s ~10 us Python wrapper."""
+    out: NDArray[Any] = np.minimum(np.maximum(x, lo), hi)
+    return out
+
+
+def nan_to(x: FloatArray, value: float) -> FloatArray:
+    """``np.nan_to_num(x, nan=value)`` for arrays without infinities (pipeline signals are finite)."""
+    out: FloatArray = np.where(np.isnan(x), value, x)
+    return out
+
+
 class StatefulFilter:
     """An IIR filter ``b/a`` applied along axis 0 of ``(n,)`` or ``(n, c)`` arrays, chunk by chunk.
 

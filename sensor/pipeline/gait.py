@@ -47,7 +47,7 @@ from scipy import ndimage
 
 from sensor.frames import STANDARD_GRAVITY_MPS2, Side
 from sensor.pipeline.buffer import SignalBuffer
-from sensor.pipeline.filters import StatefulFilter
+from sensor.pipeline.filters import StatefulFilter, clip, nan_to
 
 FloatArray = NDArray[np.float64]
 G = STANDARD_GRAVITY_MPS2
@@ -121,6 +121,7 @@ class GaitDetector:
         self._last_peak: int | None = None
         self._last_ic = 0.0
         self._intervals: list[int] = []
+        self._median: float | None = None  # median of _intervals, cached until they change
         self._steps: list[Step] = []  # open steps (not yet emitted)
         self._chain = 0
         self._chain_pos = 0
@@ -166,7 +167,9 @@ class GaitDetector:
     def median_interval(self) -> float:
         if not self._intervals:
             return 0.35 * self.fs
-        return float(statistics.median(self._intervals))
+        if self._median is None:
+            self._median = float(statistics.median(self._intervals))
+        return self._median
 
     def detect(self, final: bool = False) -> list[Step]:
         """Find new steps whose look-ahead is complete; returns steps whose side is now decided."""
@@ -216,7 +219,7 @@ class GaitDetector:
         fsa = max(buf.start, int(idx.min()) - w_pre)
         raw = buf.get("f_s", fsa, int(idx.max()) + w_pre + 1)
         pre = _win(raw, idx - fsa - w_pre, w_pre + 1, np.nan)
-        k_pk = np.argmax(np.nan_to_num(pre[:, -n_pk:], nan=-np.inf), axis=1) + (w_pre + 1 - n_pk)
+        k_pk = np.argmax(nan_to(pre[:, -n_pk:], -np.inf), axis=1) + (w_pre + 1 - n_pk)
         rows = np.arange(idx.size)
         peak_v = pre[rows, k_pk]
         cols = np.arange(w_pre + 1)[None, :]
@@ -226,7 +229,7 @@ class GaitDetector:
         below = upto & (pre < level[:, None])
         jb = np.where(below, cols, -1).max(axis=1)
         ok_ic = (jb >= 0) & (jb + 1 <= k_pk)
-        jb_c = np.clip(jb, 0, w_pre - 1)
+        jb_c = clip(jb, 0, w_pre - 1)
         x0, x1 = pre[rows, jb_c], pre[rows, jb_c + 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             ic_run = np.where(ok_ic, (idx - w_pre) + jb_c + (level - x0) / (x1 - x0), np.nan)
@@ -244,8 +247,8 @@ class GaitDetector:
         # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
         rel = idx - base_slow
         inside = (rel >= 1) & (rel + 1 < slow.size)  # a peak at the very end of the stream: no refinement
-        y0 = slow[np.clip(rel - 1, 0, slow.size - 1)]
-        y2 = slow[np.clip(rel + 1, 0, slow.size - 1)]
+        y0 = slow[clip(rel - 1, 0, slow.size - 1)]
+        y2 = slow[clip(rel + 1, 0, slow.size - 1)]
         den = y0 - 2 * pk + y2
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(inside & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
@@ -313,6 +316,7 @@ class GaitDetector:
             if gap <= self._break_gap():
                 self._intervals.append(gap)
                 self._intervals = self._intervals[-9:]
+                self._median = None
                 self._chain_pos += 1
                 same_chain = True
             else:
@@ -399,13 +403,13 @@ class GaitDetector:
         ml = buf.get("acc_ml", lo, hi)
         w_ml = _win(ml, a - lo, int(n_stance.max()), np.nan)
         w_ml[np.arange(w_ml.shape[1])[None, :] >= n_stance[:, None]] = np.nan
-        cue_ml = -np.nan_to_num(_nanmean_rows(w_ml))
+        cue_ml = -nan_to(_nanmean_rows(w_ml), 0.0)
         cue_roll = np.zeros(len(batch))
         if self.has_gyr:
             gr = buf.get("gyr_ap", lo, hi)
             w_gr = _win(gr, a - lo, int(n_early.max()), np.nan)
             w_gr[np.arange(w_gr.shape[1])[None, :] >= n_early[:, None]] = np.nan
-            cue_roll = np.nan_to_num(_nanmean_rows(w_gr))
+            cue_roll = nan_to(_nanmean_rows(w_gr), 0.0)
         for k, st in enumerate(batch):
             self._cue_one(st, float(cue_roll[k]), float(cue_ml[k]))
             st.extra["cued"] = 1.0
@@ -459,7 +463,7 @@ def _win(x: FloatArray, starts: NDArray[np.int64], width: int, fill: float) -> F
     """Rows ``x[s : s + width]`` for each start (``fill`` outside ``x``)."""
     j = starts[:, None] + np.arange(width)[None, :]
     ok = (j >= 0) & (j < x.size)
-    out: FloatArray = np.where(ok, x[np.clip(j, 0, max(x.size - 1, 0))], fill) if x.size else np.full(j.shape, fill)
+    out: FloatArray = np.where(ok, x[clip(j, 0, max(x.size - 1, 0))], fill) if x.size else np.full(j.shape, fill)
     return out
 
 

@@ -31,7 +31,7 @@ from sensor.definitions import pelvic_drop_deg
 from sensor.events import NeutralSource, StepEvent
 from sensor.frames import STANDARD_GRAVITY_MPS2, Side
 from sensor.pipeline.buffer import SignalBuffer
-from sensor.pipeline.filters import StatefulFilter
+from sensor.pipeline.filters import StatefulFilter, clip, nan_to
 from sensor.pipeline.gait import Step
 
 FloatArray = NDArray[np.float64]
@@ -52,7 +52,7 @@ def _windows(a: NDArray[np.int64], b: NDArray[np.int64], n: int) -> tuple[NDArra
     j = np.arange(w)
     idx = a[:, None] + j[None, :]
     mask = j[None, :] < length[:, None]
-    return np.clip(idx, 0, n - 1), mask
+    return clip(idx, 0, n - 1), mask
 
 
 def _range(x: FloatArray, idx: NDArray[np.int64], mask: NDArray[np.bool_]) -> FloatArray:
@@ -85,20 +85,22 @@ def step_events(
     n = t.size
     pos = np.arange(n, dtype=np.float64)
 
-    def to_t(vals: list[float | None]) -> FloatArray:
-        x = np.array([np.nan if v is None else v - lo for v in vals], dtype=np.float64)
-        return np.interp(x, pos, t, left=np.nan, right=np.nan)
-
-    t_ic = to_t([st.ic for st in steps])
-    t_next = to_t([st.next_ic for st in steps])
-    t_prev = to_t([st.prev_ic for st in steps])
-    t_to = to_t([st.to for st in steps])
+    # sample positions -> times, one interpolation for the four event kinds of every step
+    nan = math.nan
+    x = np.array(
+        [st.ic - lo for st in steps]
+        + [nan if st.next_ic is None else st.next_ic - lo for st in steps]
+        + [nan if st.prev_ic is None else st.prev_ic - lo for st in steps]
+        + [nan if st.to is None else st.to - lo for st in steps],
+        dtype=np.float64,
+    )
+    t_ic, t_next, t_prev, t_to = np.interp(x, pos, t, left=np.nan, right=np.nan).reshape(4, len(steps))
     # the stride around each step: previous IC to next IC, a missing end extrapolated by one step as in
     # sensor.definitions.stride_window_s (an isolated step gets +-1 s)
     span_fwd = np.where(np.isnan(t_next), t_ic - t_prev, t_next - t_ic)
     span_back = np.where(np.isnan(t_prev), t_next - t_ic, t_ic - t_prev)
-    start_s = np.where(np.isnan(t_prev), t_ic - np.nan_to_num(span_back, nan=1.0), t_prev)
-    stop_s = np.where(np.isnan(t_next), t_ic + np.nan_to_num(span_fwd, nan=1.0), t_next)
+    start_s = np.where(np.isnan(t_prev), t_ic - nan_to(span_back, 1.0), t_prev)
+    stop_s = np.where(np.isnan(t_next), t_ic + nan_to(span_fwd, 1.0), t_next)
     ia = np.searchsorted(t, start_s, side="left").astype(np.int64)
     ib = np.maximum(np.searchsorted(t, stop_s, side="left").astype(np.int64), ia + 2)
     i_ic = np.searchsorted(t, t_ic, side="left").astype(np.int64)
@@ -128,13 +130,13 @@ def step_events(
         tilt_r = _range(pitch, sw_idx, sw_mask)
         length = sw_mask.sum(axis=1)
         # a step whose stride starts at the buffer's complete end (its window is empty) must not index past it
-        ia_in = np.clip(ia, 0, n - 1)
+        ia_in = clip(ia, 0, n - 1)
         y0 = yaw[ia_in]
-        y1 = yaw[np.clip(ib - 1, 0, n - 1)]
+        y1 = yaw[clip(ib - 1, 0, n - 1)]
         frac = np.arange(sw_idx.shape[1])[None, :] / np.maximum(length - 1, 1)[:, None]
         detrended = yaw[sw_idx] - (y0[:, None] + (y1 - y0)[:, None] * frac)
         rot_r = np.where(sw_mask, detrended, -np.inf).max(axis=1) - np.where(sw_mask, detrended, np.inf).min(axis=1)
-        dur = t[np.clip(ib - 1, 0, n - 1)] - t[ia_in]
+        dur = t[clip(ib - 1, 0, n - 1)] - t[ia_in]
         rate = np.radians(np.abs(y1 - y0)) / np.where(dur > 0, dur, np.inf)
         v = np.array([running_speed_mps if st.running else walking_speed_mps for st in steps])
         in_turn = np.degrees(np.arctan(v * rate / STANDARD_GRAVITY_MPS2)) > turn_lean_deg

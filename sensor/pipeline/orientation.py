@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from scipy import signal
 
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import StatefulFilter, lfilter_zi_call
+from sensor.pipeline.filters import StatefulFilter, clip, lfilter_zi_call
 
 FloatArray = NDArray[np.float64]
 
@@ -173,7 +173,7 @@ def pelvis_angles_deg(up_pelvis: FloatArray) -> tuple[FloatArray, FloatArray]:
     With ``R = Rz(yaw) Rx(roll) Ry(pitch)`` (see :mod:`sensor.frames`), ``R^T e_z = (-sin p cos r, sin r,
     cos p cos r)``, hence ``roll = asin(u_ml)`` and ``pitch = atan2(-u_ap, u_v)``.
     """
-    roll = np.degrees(np.arcsin(np.clip(up_pelvis[:, 1], -1.0, 1.0)))
+    roll = np.degrees(np.arcsin(clip(up_pelvis[:, 1], -1.0, 1.0)))
     pitch = np.degrees(np.arctan2(-up_pelvis[:, 0], up_pelvis[:, 2]))
     return roll, pitch
 
