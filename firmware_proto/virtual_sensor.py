@@ -107,7 +107,7 @@ class VirtualSensorConfig:
     """How one virtual sensor behaves. Times are sensor (world) seconds.
 
     Attributes:
-        name: advertised local name (``HipSense-XXXX`` by default, from the address).
+        name: advertised local name (by default ``HipSense-`` plus the last four hex digits of the address).
         address: its static random Bluetooth address.
         kind: ``hipsense_v1`` (protocol v1), or impersonate ``witmotion`` / ``polar``.
         sampling_rate_hz: 52, 104, 208 or 416 (protocol v1 codes; a host may change it with SET_RATE).

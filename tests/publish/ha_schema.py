@@ -72,6 +72,7 @@ BINARY_SENSOR_DEVICE_CLASSES = {"running", "moving", "motion", "problem", "conne
 
 
 class _EntityBase(_Strict):
+    platform: str  # each component narrows it to its Literal (the discriminator)
     name: str | None = None
     unique_id: str = _a("uniq_id", "unique_id")
     default_entity_id: str | None = _ao("def_ent_id", "default_entity_id")
@@ -89,13 +90,10 @@ class _EntityBase(_Strict):
     device: Device | None = _ao("dev", "device")
     origin: Origin | None = _ao("o", "origin")
 
-    def _platform(self) -> str:
-        raise NotImplementedError
-
     @model_validator(mode="after")
     def _entity_id(self) -> _EntityBase:
-        if self.default_entity_id is not None and not self.default_entity_id.startswith(self._platform() + "."):
-            raise ValueError(f"default_entity_id {self.default_entity_id!r} must start with {self._platform()}.")
+        if self.default_entity_id is not None and not self.default_entity_id.startswith(self.platform + "."):
+            raise ValueError(f"default_entity_id {self.default_entity_id!r} must start with {self.platform}.")
         return self
 
 
@@ -107,9 +105,6 @@ class SensorConfig(_EntityBase):
     suggested_display_precision: int | None = _ao("sug_dsp_prc", "suggested_display_precision")
     expire_after: int | None = _ao("exp_aft", "expire_after")
     force_update: bool | None = _ao("frc_upd", "force_update")
-
-    def _platform(self) -> str:
-        return "sensor"
 
     @model_validator(mode="after")
     def _classes(self) -> SensorConfig:
@@ -131,9 +126,6 @@ class BinarySensorConfig(_EntityBase):
     payload_off: str | None = _ao("pl_off", "payload_off")
     off_delay: int | None = None
 
-    def _platform(self) -> str:
-        return "binary_sensor"
-
     @model_validator(mode="after")
     def _cls(self) -> BinarySensorConfig:
         if self.device_class is not None and self.device_class not in BINARY_SENSOR_DEVICE_CLASSES:
@@ -145,9 +137,6 @@ class EventConfig(_EntityBase):
     platform: Literal["event"] = "event"
     event_types: list[str] = Field(min_length=1, validation_alias=AliasChoices("evt_typ", "event_types"))
     device_class: Literal["button", "doorbell", "motion"] | None = _ao("dev_cla", "device_class")
-
-    def _platform(self) -> str:
-        return "event"
 
 
 Component = Annotated[SensorConfig | BinarySensorConfig | EventConfig, Field(discriminator="platform")]
