@@ -58,7 +58,7 @@ WALK_DOUBLE_SUPPORT_STEPS = 0.24
 WALK_AP_SMOOTH_S = 0.05
 WALK_AP_BEFORE_S = 0.25
 WALK_AP_AFTER_S = 0.05
-WALK_AP_LEVEL = 0.8
+WALK_AP_DROP_S = 0.06
 
 
 def hann_fir(length_s: float, sampling_rate_hz: float) -> tuple[FloatArray, int]:
@@ -262,33 +262,44 @@ class GaitDetector:
         return pk, prominent, running, ic, to
 
     def _walk_ic_ap(self, idx: NDArray[np.int64]) -> FloatArray:
-        """Walking IC per vertical-force peak ``idx``: the last clear peak of the forward acceleration before it.
+        """Walking IC per vertical-force peak ``idx``: the forward-acceleration peak that the heel strike ends.
 
         The AP specific force (0.05 s Hann) is searched in ``[peak - 0.25 s, peak + 0.05 s]`` (the loading peak
-        comes 20-150 ms after heel strike); IC is the latest local maximum that reaches 80 % of the window's
-        range (parabolic refinement). nan when that maximum lies within 20 ms of the window's ends (no interior
-        peak: the forward acceleration is still rising or falling there) or the window is not fully buffered.
+        comes 20-150 ms after heel strike). Until the new foot lands the pelvis is pulled forward; at heel strike
+        the new stance starts braking it, abruptly (Zijlstra & Hof 2003). So IC is the local maximum with the
+        largest height above the window minimum plus braking dip within the next ``WALK_AP_DROP_S`` (60 ms): a
+        high peak followed at once by a deep fall. (The latest high peak alone picked the push-off peak of the
+        previous step on some persons, or a second peak after a soft contact: 95 vs 98 % of the lower-back
+        recordings' heel strikes within 60 ms.) Parabolic refinement. nan when no local maximum lies at least
+        20 ms inside the window (no interior peak: the forward acceleration is still rising or falling there) or
+        the window is not fully buffered.
         """
         buf, fs = self.buf, self.fs
         hw, h = hann_fir(WALK_AP_SMOOTH_S, fs)
         w_b = round(WALK_AP_BEFORE_S * fs)
         w_a = round(WALK_AP_AFTER_S * fs)
+        m_drop = max(1, round(WALK_AP_DROP_S * fs))
         width = w_b + w_a + 1
         a0 = max(buf.start, int(idx.min()) - w_b - h)
-        ap = buf.get("acc_ap", a0, int(idx.max()) + w_a + h + 1)
+        ap = buf.get("acc_ap", a0, int(idx.max()) + w_a + m_drop + h + 1)
         sm = np.full(ap.size, np.nan)
         if ap.size >= hw.size:
             sm[h : ap.size - h] = np.convolve(ap, hw, mode="valid")
-        wa = _win(sm, idx - a0 - w_b, width, np.nan)
-        full = ~np.isnan(wa).any(axis=1)
-        wz = np.where(np.isnan(wa), 0.0, wa)
-        lo, hi = wz.min(axis=1), wz.max(axis=1)
-        lm = np.zeros(wa.shape, dtype=bool)
+        wext = _win(sm, idx - a0 - w_b, width + m_drop, np.nan)  # the window plus the braking look-ahead
+        full = ~np.isnan(wext).any(axis=1)
+        wx = np.where(np.isnan(wext), 0.0, wext)
+        wz = wx[:, :width]
+        lo = wz.min(axis=1)
+        # minimum over the next m_drop samples (inclusive) of every window position
+        dip = ndimage.minimum_filter1d(wx, size=m_drop + 1, axis=1, origin=-((m_drop + 1) // 2), mode="nearest")[:, :width]
+        lm = np.zeros(wz.shape, dtype=bool)
         lm[:, 1:-1] = (wz[:, 1:-1] >= wz[:, :-2]) & (wz[:, 1:-1] > wz[:, 2:])
-        lm &= wz >= (lo + WALK_AP_LEVEL * (hi - lo))[:, None]
-        k = width - 1 - np.argmax(lm[:, ::-1], axis=1)
         mg = max(1, round(0.02 * fs))
-        ok = full & lm.any(axis=1) & (k >= mg) & (k <= width - 1 - mg)
+        lm[:, :mg] = False
+        lm[:, width - mg :] = False
+        score = np.where(lm, (wz - lo[:, None]) + (wz - dip), -np.inf)
+        k = np.argmax(score, axis=1)
+        ok = full & lm.any(axis=1)
         rows = np.arange(idx.size)
         kc = np.clip(k, 1, width - 2)
         y0, y1, y2 = wz[rows, kc - 1], wz[rows, kc], wz[rows, kc + 1]
