@@ -7,7 +7,11 @@ specific force and the roll rate ``gyr_ap``.
 * **Steps**: one vertical-force peak per step. ``f_v`` is smoothed by a linear-phase Hann FIR (0.12 s; exact,
   known delay) and a sample is a step peak when it is the maximum of ``[i - 0.22 s, i + 0.25 s]`` (220 steps/min
   is one step every 0.27 s), exceeds 1.1 g and rises at least 0.25 g above the preceding minimum; a refractory
-  period of 55 % of the recent median step time suppresses the second hump of a walking step.
+  period of 55 % of the recent median step time suppresses the second hump of a walking step. Slow walking
+  steps (gait termination: the last steps before stopping load the pelvis by only 0.05-0.2 g) are weaker: a
+  peak above 1.03 g rising 0.05 g continues an ongoing walking chain when it comes 0.6-1.7 median step times
+  after the previous peak, the heading turned less than 20 deg since (pivot turns add weight shifts without a
+  heel strike) and it shows the forward-acceleration/braking pattern of a heel strike (below).
 * **Running** (a flight phase: the smoothed ``f_v`` fell below 0.4 g since the previous peak): in flight the
   sensor is in free fall (``f_v`` ~ 0) and the ground reaction force of stance starts with a steep impact edge.
   IC is where the raw ``f_v`` (no smoothing: it would move the edge earlier) first rises through 10 % of the
@@ -18,8 +22,8 @@ specific force and the roll rate ``gyr_ap``.
 * **Walking** (no flight): the vertical force peaks in the loading response after heel strike, but 20-150 ms
   after it depending on the person and the foot, so a fixed offset from it cannot fit both feet. IC is the peak
   forward (AP) acceleration before that loading peak (Zijlstra & Hof 2003: the pelvis is pulled forward until
-  the new foot lands, then braked): the latest local maximum of the 0.05 s smoothed AP specific force in
-  ``[peak - 0.25 s, peak + 0.05 s]`` that reaches 80 % of the window's range. Where there is no interior maximum
+  the new foot lands, then braked): the local maximum of the 0.05 s smoothed AP specific force in
+  ``[peak - 0.25 s, peak + 0.05 s]`` with the largest height plus braking dip in the next 60 ms. Where there is no interior maximum
   (the simulator's walking model, whose AP acceleration is a plain sine peaking mid-step) IC falls back to the
   loading peak (0.12 s smoothed ``f_v``, parabolic refinement) minus 30 ms (the simulator's 29 ms). The toe-off of a
   walking step is not detected but estimated: IC k+1 plus a double support of 0.24 step times (12 % of the
@@ -59,6 +63,10 @@ WALK_AP_SMOOTH_S = 0.05
 WALK_AP_BEFORE_S = 0.25
 WALK_AP_AFTER_S = 0.05
 WALK_AP_DROP_S = 0.06
+WEAK_PEAK_MIN_G = 1.03
+WEAK_PEAK_PROMINENCE_G = 0.05
+WEAK_MIN_STEPS = 0.6
+WEAK_MAX_TURN_DEG = 20.0
 
 
 def hann_fir(length_s: float, sampling_rate_hz: float) -> tuple[FloatArray, int]:
@@ -183,7 +191,7 @@ class GaitDetector:
             seg = buf.get("f_slow", a, min(end_slow, limit + self.after))
             if seg.size:
                 mx = _window_max(seg, self.before, self.after)
-                idx = np.flatnonzero((seg == mx) & (seg > 1.1 * G)) + a
+                idx = np.flatnonzero((seg == mx) & (seg > WEAK_PEAK_MIN_G * G)) + a
                 idx = idx[(idx >= self._next) & (idx < limit)]
                 if idx.size:
                     feats = self._features(idx)
@@ -209,7 +217,7 @@ class GaitDetector:
         pk = slow[idx - base_slow]
         w6, w_run = round(0.6 * fs), round(0.4 * fs)
         before_min = _win(slow, idx - base_slow - w6, w6, np.inf).min(axis=1)
-        prominent = (pk - before_min >= 0.25 * G).astype(np.float64)
+        prominence = pk - before_min
         # flight (free fall) before or after this stance: running (the first step from standing has flight after)
         around_min = _win(slow, idx - base_slow - w_run, w_run + self.after + 1, np.inf).min(axis=1)
         running = (around_min < 0.4 * G).astype(np.float64)
@@ -259,7 +267,8 @@ class GaitDetector:
         ic_walk = np.where(np.isnan(ic_ap), ic_walk, ic_ap)
         ic = np.where(running > 0, ic_run, ic_walk)
         to = np.where(running > 0, to_run, np.nan)
-        return pk, prominent, running, ic, to
+        ap_ok = (~np.isnan(ic_ap)).astype(np.float64)
+        return pk, prominence, running, ic, to, ap_ok
 
     def _walk_ic_ap(self, idx: NDArray[np.int64]) -> FloatArray:
         """Walking IC per vertical-force peak ``idx``: the forward-acceleration peak that the heel strike ends.
@@ -309,11 +318,24 @@ class GaitDetector:
         out: FloatArray = np.where(ok, idx - w_b + kc + np.nan_to_num(frac), np.nan)
         return out
 
-    def _examine(self, i: int, pk: float, prominent: float, running_f: float, ic: float, to_f: float) -> Step | None:
-        if not prominent:
-            return None
+    def _examine(
+        self, i: int, pk: float, prominence: float, running_f: float, ic: float, to_f: float, ap_ok: float
+    ) -> Step | None:
         prev = self._last_peak
         running = running_f > 0
+        strong = pk > 1.1 * G and prominence >= 0.25 * G
+        if not strong:
+            # a weak peak continues an ongoing walking chain only (slow steps of gait termination and turns)
+            weak_ok = (
+                not running
+                and ap_ok > 0
+                and prominence >= WEAK_PEAK_PROMINENCE_G * G
+                and prev is not None
+                and WEAK_MIN_STEPS * self.median_interval() <= i - prev <= self._break_gap()
+                and abs(self.buf.value("yaw", i) - self.buf.value("yaw", prev)) < WEAK_MAX_TURN_DEG
+            )
+            if not weak_ok:
+                return None
         # walking: suppress a second hump of the same step, at most 0.3 s after it. Capped so that a missed step
         # cannot lock the detector into counting strides (the median interval would double)
         if prev is not None and not running and i - prev < min(0.3 * self.fs, 0.55 * self.median_interval()):
