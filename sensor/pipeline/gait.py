@@ -23,11 +23,12 @@ specific force and the roll rate ``gyr_ap``.
   after it depending on the person and the foot, so a fixed offset from it cannot fit both feet. IC is the peak
   forward (AP) acceleration before that loading peak (Zijlstra & Hof 2003: the pelvis is pulled forward until
   the new foot lands, then braked): the local maximum of the 0.05 s smoothed AP specific force in
-  ``[peak - 0.25 s, peak + 0.05 s]`` with the largest height plus braking dip in the next 60 ms. Where there is no interior maximum
-  (the simulator's walking model, whose AP acceleration is a plain sine peaking mid-step) IC falls back to the
-  loading peak (0.12 s smoothed ``f_v``, parabolic refinement) minus 30 ms (the simulator's 29 ms). The toe-off of a
-  walking step is not detected but estimated: IC k+1 plus a double support of 0.24 step times (12 % of the
-  stride; measured 140 ms on the lower-back recordings of Voisard et al. 2023), and is reported as such.
+  ``[peak - 0.25 s, peak + 0.05 s]`` with the largest height plus braking dip in the next 60 ms. Where there
+  is no interior maximum (the simulator's walking model, whose AP acceleration is a plain sine peaking
+  mid-step) IC falls back to the loading peak (0.12 s smoothed ``f_v``, parabolic refinement) minus 30 ms (the
+  simulator's 29 ms). The toe-off of a walking step is not detected but estimated: IC k+1 plus a double
+  support of 0.24 step times (12 % of the stride; measured 140 ms on the lower-back recordings of Voisard et
+  al. 2023), and is reported as such.
 * **Stance side**: per step, two cues whose sign is set by physics: the roll rate in early stance (the swing
   side drops: roll rises in left stance) and the ML acceleration in stance (the centre of mass is pushed toward
   the midline, to the right in left stance). Steps alternate, so each chain of consecutive steps gets one
@@ -300,7 +301,8 @@ class GaitDetector:
         wz = wx[:, :width]
         lo = wz.min(axis=1)
         # minimum over the next m_drop samples (inclusive) of every window position
-        dip = ndimage.minimum_filter1d(wx, size=m_drop + 1, axis=1, origin=-((m_drop + 1) // 2), mode="nearest")[:, :width]
+        dip = ndimage.minimum_filter1d(wx, size=m_drop + 1, axis=1, origin=-((m_drop + 1) // 2), mode="nearest")
+        dip = dip[:, :width]
         lm = np.zeros(wz.shape, dtype=bool)
         lm[:, 1:-1] = (wz[:, 1:-1] >= wz[:, :-2]) & (wz[:, 1:-1] > wz[:, 2:])
         mg = max(1, round(0.02 * fs))
