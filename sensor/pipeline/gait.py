@@ -9,9 +9,10 @@ specific force and the roll rate ``gyr_ap``.
   is one step every 0.27 s), exceeds 1.1 g and rises at least 0.25 g above the preceding minimum; a refractory
   period of 55 % of the recent median step time suppresses the second hump of a walking step. Slow walking
   steps (gait termination: the last steps before stopping load the pelvis by only 0.05-0.2 g) are weaker: a
-  peak above 1.03 g rising 0.05 g continues an ongoing walking chain when it comes 0.6-1.7 median step times
-  after the previous peak, the heading turned less than 20 deg since (pivot turns add weight shifts without a
-  heel strike) and it shows the forward-acceleration/braking pattern of a heel strike (below).
+  peak above 1.03 g rising 0.05 g continues an ongoing walking chain (two walking steps before it) when it
+  comes 0.6-1.7 median step times after the previous peak, the heading turned less than 20 deg since (pivot
+  turns add weight shifts without a heel strike) and it shows the forward-acceleration/braking pattern of a
+  heel strike (below).
 * **Running** (a flight phase: the smoothed ``f_v`` fell below 0.4 g since the previous peak): in flight the
   sensor is in free fall (``f_v`` ~ 0) and the ground reaction force of stance starts with a steep impact edge.
   IC is where the raw ``f_v`` (no smoothing: it would move the edge earlier) first rises through 10 % of the
@@ -128,6 +129,7 @@ class GaitDetector:
         self.lookahead_samples = self.d_slow + self.after + round(0.35 * fs)
         self._next = 0  # next candidate index not yet examined
         self._last_peak: int | None = None
+        self._recent_kind: deque[bool] = deque(maxlen=2)  # running flags of the last two steps
         self._last_ic = 0.0
         self._intervals: list[int] = []
         self._median: float | None = None  # median of _intervals, cached until they change
@@ -333,6 +335,8 @@ class GaitDetector:
                 and ap_ok > 0
                 and prominence >= WEAK_PEAK_PROMINENCE_G * G
                 and prev is not None
+                and len(self._recent_kind) == 2
+                and not any(self._recent_kind)  # a walking chain (a runner's stop is no slow walking step)
                 and WEAK_MIN_STEPS * self.median_interval() <= i - prev <= self._break_gap()
                 and abs(self.buf.value("yaw", i) - self.buf.value("yaw", prev)) < WEAK_MAX_TURN_DEG
             )
@@ -370,6 +374,7 @@ class GaitDetector:
         step.extra["med"] = self.median_interval()  # at detection: the same for any chunking
         self._last_ic = ic
         self.peaks.append((i, running))
+        self._recent_kind.append(running)
         return step
 
     # ------------------------------------------------------------------------------------------------
