@@ -9,10 +9,10 @@ specific force and the roll rate ``gyr_ap``.
   is one step every 0.27 s), exceeds 1.1 g and rises at least 0.25 g above the preceding minimum; a refractory
   period of 55 % of the recent median step time suppresses the second hump of a walking step. Slow walking
   steps (gait termination: the last steps before stopping load the pelvis by only 0.05-0.2 g) are weaker: a
-  peak above 1.03 g rising 0.05 g continues an ongoing walking chain (two walking steps before it) when it
-  comes 0.6-1.7 median step times after the previous peak, the heading turned less than 20 deg since (pivot
-  turns add weight shifts without a heel strike) and it shows the forward-acceleration/braking pattern of a
-  heel strike (below).
+  peak above 1.03 g that rises 0.05 g and falls 0.05 g again within 0.25 s (a bump, not settling into
+  standing) continues an ongoing walking chain (two walking steps before it) when it comes 0.6-1.7 median step
+  times after the previous peak, the heading turned less than 20 deg since (pivot turns add weight shifts
+  without a heel strike) and it shows the forward-acceleration/braking pattern of a heel strike (below).
 * **Running** (a flight phase: the smoothed ``f_v`` fell below 0.4 g since the previous peak): in flight the
   sensor is in free fall (``f_v`` ~ 0) and the ground reaction force of stance starts with a steep impact edge.
   IC is where the raw ``f_v`` (no smoothing: it would move the edge earlier) first rises through 10 % of the
@@ -221,6 +221,8 @@ class GaitDetector:
         w6, w_run = round(0.6 * fs), round(0.4 * fs)
         before_min = _win(slow, idx - base_slow - w6, w6, np.inf).min(axis=1)
         prominence = pk - before_min
+        # fall within the look-ahead: a loading peak is a bump (weak steps must fall back, not settle at 1 g)
+        fall = pk - _win(slow, idx - base_slow, self.after + 1, np.inf).min(axis=1)
         # flight (free fall) before or after this stance: running (the first step from standing has flight after)
         around_min = _win(slow, idx - base_slow - w_run, w_run + self.after + 1, np.inf).min(axis=1)
         running = (around_min < 0.4 * G).astype(np.float64)
@@ -271,7 +273,7 @@ class GaitDetector:
         ic = np.where(running > 0, ic_run, ic_walk)
         to = np.where(running > 0, to_run, np.nan)
         ap_ok = (~np.isnan(ic_ap)).astype(np.float64)
-        return pk, prominence, running, ic, to, ap_ok
+        return pk, prominence, fall, running, ic, to, ap_ok
 
     def _walk_ic_ap(self, idx: NDArray[np.int64]) -> FloatArray:
         """Walking IC per vertical-force peak ``idx``: the forward-acceleration peak that the heel strike ends.
@@ -323,7 +325,15 @@ class GaitDetector:
         return out
 
     def _examine(
-        self, i: int, pk: float, prominence: float, running_f: float, ic: float, to_f: float, ap_ok: float
+        self,
+        i: int,
+        pk: float,
+        prominence: float,
+        fall: float,
+        running_f: float,
+        ic: float,
+        to_f: float,
+        ap_ok: float,
     ) -> Step | None:
         prev = self._last_peak
         running = running_f > 0
@@ -333,7 +343,7 @@ class GaitDetector:
             weak_ok = (
                 not running
                 and ap_ok > 0
-                and prominence >= WEAK_PEAK_PROMINENCE_G * G
+                and min(prominence, fall) >= WEAK_PEAK_PROMINENCE_G * G
                 and prev is not None
                 and len(self._recent_kind) == 2
                 and not any(self._recent_kind)  # a walking chain (a runner's stop is no slow walking step)
