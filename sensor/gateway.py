@@ -29,7 +29,7 @@ from sensor.interfaces import Sink
 from sensor.model import FloatArray, RawFrame
 from sensor.protocol import hipsense_v1 as v1
 from sensor.protocol import registry
-from sensor.publish.embedded_broker import BrokerEndpoint, broker_endpoint
+from sensor.publish.embedded_broker import BrokerEndpoint, broker_endpoint, exposure_warning
 from sensor.publish.ha_discovery import DeviceInfo
 from sensor.publish.mqtt_client import parse_broker_url, plaintext_warning, redact_url
 from sensor.publish.mqtt_sink import MqttSink, mqtt_sink
@@ -86,7 +86,7 @@ class GatewayOptions:
 
 @dataclass
 class GatewayResult:
-    """What a live run did."""
+    """What a live run did. ``broker_url`` is redacted (``user:***@``): it is printed by ``--json``."""
 
     session_id: str | None
     stats: PipelineStats
@@ -213,6 +213,10 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
                     + (f", websockets {endpoint.ws_url}" if endpoint.ws_url else "")
                     + "; to use your own broker instead pass --broker mqtt://HOST:1883 or set [broker] url"
                 )
+                warning = exposure_warning(endpoint.embedded)
+                if warning is not None:
+                    log.warning(warning)
+                    opts.announce(f"warning: {warning}")
             else:
                 opts.announce(f"publishing to {redact_url(endpoint.url)}")
                 warning = plaintext_warning(parse_broker_url(endpoint.url))
@@ -245,14 +249,15 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
             for link in links:
                 view.set_link(link.sensor_id, "connecting")
         if opts.web:
-            web = WebDashboardServer(
-                {
-                    "ws_url": opts.web_ws_url or (endpoint.ws_url if endpoint is not None else None),
-                    "topic_prefix": opts.broker.topic_prefix,
-                    "drop_threshold_deg": opts.drop_threshold_deg,
-                },
-                port=opts.web_port,
-            )
+            page_config: dict[str, Any] = {
+                "ws_url": opts.web_ws_url or (endpoint.ws_url if endpoint is not None else None),
+                "topic_prefix": opts.broker.topic_prefix,
+                "drop_threshold_deg": opts.drop_threshold_deg,
+            }
+            if endpoint is not None and endpoint.embedded is not None and endpoint.embedded.requires_auth:
+                # config.json is served to anyone on this machine: the page asks for the password instead
+                page_config |= {"auth_required": True, "username": endpoint.embedded.username}
+            web = WebDashboardServer(page_config, port=opts.web_port)
             await web.start()
             stack.push_async_callback(web.close)
             opts.announce(f"web dashboard: {web.url}")
@@ -310,7 +315,7 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         stats=stats,
         decoders=decoders,
         links=links,
-        broker_url=endpoint.url if endpoint is not None else None,
+        broker_url=redact_url(endpoint.url) if endpoint is not None else None,
         web_url=web.url if web is not None else None,
         events=collector.events,
     )
