@@ -200,9 +200,10 @@ def load_config(path: Path | None = None) -> AppConfig:
 
 
 def save_config(cfg: AppConfig, path: Path | None = None) -> Path:
-    """Write the config atomically with mode 0600; returns the path."""
+    """Write the config atomically with mode 0600 (a directory it creates: 0700); returns the path."""
     p = path or default_config_path()
-    p.parent.mkdir(parents=True, exist_ok=True)
+    if not p.parent.exists():
+        p.parent.mkdir(mode=0o700, parents=True)  # a new config directory is private (an existing one is kept)
     doc = cfg.model_dump(mode="json", exclude_none=True, context={"reveal_secrets": True})
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".config-", suffix=".toml")
     try:
