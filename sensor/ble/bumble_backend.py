@@ -220,7 +220,7 @@ def just_works_pairing() -> PairingConfig:
         mitm=False,
         bonding=True,
         delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT),
-        identity_address_type=hci.AddressType.RANDOM_DEVICE,
+        identity_address_type=PairingConfig.AddressType.RANDOM,
     )
 
 
