@@ -131,3 +131,25 @@ async def test_a_keys_file_readable_by_others_is_tightened_and_forget_removes_th
     assert await store.get_all() == []
     assert _mode(host_file) == 0o600
     assert forget_bonds(tmp_path / "missing.json", ADDRESS) == 0
+
+
+def test_cli_pair_then_a_later_stream_encrypts_with_the_stored_bond_and_forget_deletes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI wiring: each command builds its own virtual world (as its own process would); only the data
+    directory (``HIPSENSE_DATA_DIR``, set per test by tests/conftest.py) carries the bond from one to the next."""
+    from sensor.cli import main
+
+    monkeypatch.setenv("HIPSENSE_BLE", "virtual:1")
+    assert main(["pair", "HipSense-0001"]) == 0
+    assert "bonded" in capsys.readouterr().out
+    keys = tmp_path / "data" / "virtual-ble" / "gateway-keys.json"
+    assert _mode(keys) == 0o600
+    assert _mode(keys.parent) == 0o700
+    with caplog.at_level(logging.DEBUG, logger="sensor.ble.bumble_backend"):
+        assert main(["stream", "hipsense-0001", "--duration", "2", "--speed", "10", "--json"]) == 0
+    assert "link encrypted with the stored bond" in caplog.text
+    capsys.readouterr()
+    assert main(["forget", "hipsense-0001"]) == 0
+    assert f"deleted the bonding keys of {ADDRESS}" in capsys.readouterr().out
+    assert ADDRESS not in keys.read_text(encoding="utf-8")

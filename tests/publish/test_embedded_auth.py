@@ -160,3 +160,16 @@ async def test_no_log_record_carries_the_password(
     assert PASSWORD not in caplog.text  # every record formatted, with its traceback if any
     for record in caplog.records:
         assert PASSWORD not in f"{record.getMessage()} {record.args!r} {record.exc_info!r}", record.name
+
+
+def test_cli_refuses_an_open_network_broker_and_a_bad_bind_address(capsys: pytest.CaptureFixture[str]) -> None:
+    from sensor.cli import main
+
+    assert main(["mqtt", "broker", "--bind", "0.0.0.0", "--port", "0", "--ws-port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "0.0.0.0" in err
+    assert "password_env" in err
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--broker-bind", "my-laptop.local", "--virtual", "1"])
+    assert info.value.code == 2
+    assert "not an IP address" in capsys.readouterr().err
