@@ -134,7 +134,10 @@ async def test_a_keys_file_readable_by_others_is_tightened_and_forget_removes_th
 
 
 def test_cli_pair_then_a_later_stream_encrypts_with_the_stored_bond_and_forget_deletes_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The CLI wiring: each command builds its own virtual world (as its own process would); only the data
     directory (``HIPSENSE_DATA_DIR``, set per test by tests/conftest.py) carries the bond from one to the next."""
