@@ -29,7 +29,7 @@ from sensor.interfaces import Sink
 from sensor.model import FloatArray, RawFrame
 from sensor.protocol import hipsense_v1 as v1
 from sensor.protocol import registry
-from sensor.publish.embedded_broker import BrokerEndpoint, broker_endpoint, exposure_warning
+from sensor.publish.embedded_broker import BrokerEndpoint, broker_endpoint, embedded_from_config, exposure_warning
 from sensor.publish.ha_discovery import DeviceInfo
 from sensor.publish.mqtt_client import parse_broker_url, plaintext_warning, redact_url
 from sensor.publish.mqtt_sink import MqttSink, mqtt_sink
@@ -159,6 +159,8 @@ def _sensor_meta(entry: SensorEntry, link: SensorLink) -> SensorMeta:
 
 async def run_gateway(opts: GatewayOptions) -> GatewayResult:
     """Stream, analyse, record and publish until ``duration_s`` has passed or ``stop`` is set."""
+    if opts.publish and opts.broker_url is None and opts.broker.url is None:
+        embedded_from_config(opts.broker)  # a network bind without a password fails here, before anything is recorded
     links = [
         SensorLink(
             e.alias,

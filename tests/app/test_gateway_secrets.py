@@ -98,3 +98,21 @@ async def test_plaintext_url_with_a_wrong_password_is_warned_refused_and_redacte
     refused = [r for r in caplog.records if r.name == "sensor.publish.mqtt_client" and r.levelno >= logging.WARNING]
     assert any("refused the login of user 'hs'" in r.getMessage() for r in refused)
     _assert_secret_free(WRONG, caplog, said, result)
+
+
+async def test_a_network_bind_without_a_password_fails_before_anything_is_recorded(tmp_path: Path) -> None:
+    from sensor.ble.link import SystemClock
+    from sensor.errors import BrokerError
+
+    opts = GatewayOptions(
+        sensors=[],
+        backend_for=lambda _e: BleBackend(),
+        clock=SystemClock(),
+        store_path=tmp_path / "sessions.db",
+        broker=BrokerConfig(embedded_bind="0.0.0.0"),
+        web=False,
+        announce=lambda _t: None,
+    )
+    with pytest.raises(BrokerError, match="password_env"):
+        await run_gateway(opts)
+    assert not (tmp_path / "sessions.db").exists()
