@@ -32,6 +32,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import stat
 import time
 import uuid as uuidlib
@@ -78,6 +79,32 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# Bumble's DEBUG records carry key material: HCI packet dumps (``long_term_key``), the virtual controller's LL PDUs
+# (``ltk=b'...'``), SMP's "DH key: ..." and passkeys. The value after any of these names is masked.
+_KEY_VALUE = re.compile(
+    r"(?i)(long_term_key|\bltk|\birk|identity_resolving_key|signature_key|csrk|link_key|dh ?key|dhkey_check|"
+    r"\btk\b[^:\n]*|passkey|pin code|user input|random_number|confirm_value|random_value)"
+    r"((?:[\s:=]|\x1b\[[0-9;]*m)+)"
+    r"(b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\"|[0-9a-fA-F]{4,}|\d+)"
+)
+_KEY_LOGGERS = ("bumble.host", "bumble.controller", "bumble.smp", "bumble.hci", "bumble.device", "bumble.l2cap")
+
+
+class KeyRedactingFilter(logging.Filter):
+    """Masks Bumble's key material in a log record (the message is formatted here, then kept without args)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = _KEY_VALUE.sub(r"\1\2<redacted>", text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+_redactor = KeyRedactingFilter()
+for _name in _KEY_LOGGERS:
+    logging.getLogger(_name).addFilter(_redactor)
 
 _MTU_MAX = 247  # the largest ATT MTU that fits one LE data-length-extended PDU (251 - 4 byte L2CAP header)
 

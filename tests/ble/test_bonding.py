@@ -156,3 +156,21 @@ def test_cli_pair_then_a_later_stream_encrypts_with_the_stored_bond_and_forget_d
     assert main(["forget", "hipsense-0001"]) == 0
     assert f"deleted the bonding keys of {ADDRESS}" in capsys.readouterr().out
     assert ADDRESS not in keys.read_text(encoding="utf-8")
+
+
+async def test_bonding_keys_never_reach_the_logs_even_at_debug(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bumble logs HCI packets (LTK replies), LL PDUs and SMP's DH key at DEBUG: the backend masks them."""
+    caplog.set_level(logging.DEBUG)
+    keys_dir = tmp_path / "virtual-ble"
+    await _pair_once(keys_dir)
+    async with _world(keys_dir) as world, BleakClient(ADDRESS, backend=BumbleClient, bumble=world.central):
+        keys = await world.central.device.keystore.get(ADDRESS)
+    assert keys is not None
+    assert keys.ltk is not None
+    ltk = keys.ltk.value
+    assert "DH key: <redacted>" in caplog.text  # the pairing's DEBUG records were captured, masked
+    assert "long_term_key" in caplog.text  # and so were the encryption's HCI packets
+    for form in (ltk.hex(), ltk[::-1].hex(), ltk.hex().upper(), ltk[::-1].hex().upper(), repr(ltk)[2:-1]):
+        assert form not in caplog.text
