@@ -65,6 +65,7 @@ async def test_pairing_is_le_secure_connections_and_stored_owner_only(tmp_path: 
         # only means "paired"; the MITM property is the key's own flag below.
         assert connection.is_encrypted
         assert connection.sc
+        assert connection.authenticated  # Bumble's word for "paired on this connection"
         keys = await world.central.device.keystore.get(str(connection.peer_address))
     assert keys is not None
     assert keys.ltk is not None  # SC pairing yields one LTK for both roles; legacy pairing stores ltk_central
