@@ -32,6 +32,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
@@ -48,7 +49,13 @@ from bumble.transport.common import AsyncPipeSink
 
 from firmware_proto.micropython import hsproto as P
 from firmware_proto.micropython.sensorcore import SensorCore
-from sensor.ble.bumble_backend import BumbleCentral, configure_virtual_controller, release_stale_acl_credits
+from sensor.ble.bumble_backend import (
+    BumbleCentral,
+    PrivateJsonKeyStore,
+    configure_virtual_controller,
+    just_works_pairing,
+    release_stale_acl_credits,
+)
 from sensor.errors import ConfigError, PacketError
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import ImuBlock
@@ -331,6 +338,7 @@ class VirtualSensor:
         )
         self.core.rate_code = RATE_CODES.get(config.sampling_rate_hz, self.core.rate_code)
         self._build_gatt()
+        device.pairing_config_factory = lambda _conn: just_works_pairing()  # no display, no buttons
         device.on(Device.EVENT_CONNECTION, self._on_connection)
         device.gatt_server.on("characteristic_subscription", self._on_subscription)
         device.gatt_server.max_mtu = config.max_mtu
@@ -344,7 +352,10 @@ class VirtualSensor:
         *,
         source: SampleSource | None = None,
         clock: WorldClock | None = None,
+        keys_path: Path | None = None,
     ) -> VirtualSensor:
+        """A sensor with its own virtual controller on ``link``; ``keys_path`` keeps its bonds in that JSON file
+        (as a real sensor keeps them in flash), else in memory."""
         controller = Controller(f"vs-{config.address}", link=link, public_address=config.address)
         configure_virtual_controller(controller)
         device = Device(
@@ -352,6 +363,8 @@ class VirtualSensor:
             address=hci.Address(config.address),
             host=Host(controller, AsyncPipeSink(controller)),
         )
+        if keys_path is not None:
+            device.keystore = PrivateJsonKeyStore(keys_path, namespace=config.address)
         return cls(device, config, source=source, clock=clock, extended_advertising=True)
 
     @classmethod
@@ -838,6 +851,10 @@ class VirtualWorld:
                 ...
 
     The sensors run as named tasks of the world's TaskGroup; leaving the context stops them.
+
+    ``keys_dir``: keep the bonding keys of the gateway's central (``gateway-keys.json``) and of the sensors
+    (``sensor-keys.json``) in that directory, so that a bond made in one process (``hipsense pair --virtual``)
+    still holds in the next (``hipsense run --virtual``); ``None`` keeps them in memory.
     """
 
     def __init__(
@@ -846,14 +863,20 @@ class VirtualWorld:
         *,
         speed: float = 1.0,
         source: SampleSource | None = None,
+        keys_dir: Path | None = None,
     ) -> None:
         self.clock = WorldClock(speed)
         self.link = LocalLink()  # type: ignore[no-untyped-call]
-        self.central = BumbleCentral.on_link(self.link)
+        self.central = BumbleCentral.on_link(
+            self.link, keys_path=None if keys_dir is None else keys_dir / "gateway-keys.json"
+        )
         addresses = [c.address for c in configs]
         if len(set(addresses)) != len(addresses):
             raise ConfigError(f"virtual sensors need distinct addresses, got {addresses}", key="address")
-        self.sensors = [VirtualSensor.on_link(self.link, c, source=source, clock=self.clock) for c in configs]
+        sensor_keys = None if keys_dir is None else keys_dir / "sensor-keys.json"
+        self.sensors = [
+            VirtualSensor.on_link(self.link, c, source=source, clock=self.clock, keys_path=sensor_keys) for c in configs
+        ]
         self._stack = contextlib.AsyncExitStack()
         self._tasks: list[asyncio.Task[None]] = []
 

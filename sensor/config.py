@@ -8,6 +8,7 @@ owner-only permissions because it may hold secrets.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 import tomllib
@@ -47,6 +48,19 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("hipsense"))
 
 
+def check_bind_address(value: str) -> str:
+    """``value`` if it is an address a listener can bind (an IPv4/IPv6 address or ``localhost``), else ValueError."""
+    if value != "localhost":
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(
+                f"bind address {value!r} is not an IP address; use 127.0.0.1 (this machine only), 0.0.0.0 "
+                "(every interface) or one of this machine's addresses"
+            ) from None
+    return value
+
+
 class SensorEntry(BaseModel):
     """A paired sensor."""
 
@@ -81,7 +95,8 @@ HaDiscoveryMode = Literal["device", "component", "off"]
 
 
 class BrokerConfig(BaseModel):
-    """The MQTT broker (``[broker]`` section). No ``url`` means: start the embedded amqtt broker on 127.0.0.1.
+    """The MQTT broker (``[broker]`` section). No ``url`` means: start the embedded amqtt broker on
+    ``embedded_bind`` (127.0.0.1; any other address requires ``username`` and a password).
 
     The URL is ``mqtt://``, ``mqtts://``, ``ws://`` or ``wss://`` with optional ``user:password@`` and, for
     websockets, a path (``ws://host:9001/mqtt``). Prefer ``password_env`` or ``password_file`` over a password
@@ -106,6 +121,16 @@ class BrokerConfig(BaseModel):
     live_tilt_rate_hz: float = Field(default=10.0, gt=0.0, le=50.0)
     live_tilt_batch_s: float = Field(default=0.5, gt=0.0, le=10.0, description="tilt samples per message span")
     keepalive_s: int = Field(default=30, ge=5, le=3600)
+    embedded_bind: str = Field(
+        default="127.0.0.1",
+        description="address the embedded broker listens on; anything but loopback (0.0.0.0, a LAN address) "
+        "makes it require username and password",
+    )
+
+    @field_validator("embedded_bind")
+    @classmethod
+    def _bind_address(cls, value: str) -> str:
+        return check_bind_address(value)
 
     @field_serializer("password", when_used="always")
     def _dump_password(self, value: SecretStr | None, info: FieldSerializationInfo) -> str | None:
@@ -175,9 +200,10 @@ def load_config(path: Path | None = None) -> AppConfig:
 
 
 def save_config(cfg: AppConfig, path: Path | None = None) -> Path:
-    """Write the config atomically with mode 0600; returns the path."""
+    """Write the config atomically with mode 0600 (a directory it creates: 0700); returns the path."""
     p = path or default_config_path()
-    p.parent.mkdir(parents=True, exist_ok=True)
+    if not p.parent.exists():
+        p.parent.mkdir(mode=0o700, parents=True)  # a new config directory is private (an existing one is kept)
     doc = cfg.model_dump(mode="json", exclude_none=True, context={"reveal_secrets": True})
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".config-", suffix=".toml")
     try:

@@ -29,7 +29,7 @@ from sensor.interfaces import Sink
 from sensor.model import FloatArray, RawFrame
 from sensor.protocol import hipsense_v1 as v1
 from sensor.protocol import registry
-from sensor.publish.embedded_broker import BrokerEndpoint, broker_endpoint
+from sensor.publish.embedded_broker import BrokerEndpoint, broker_endpoint, embedded_from_config, exposure_warning
 from sensor.publish.ha_discovery import DeviceInfo
 from sensor.publish.mqtt_client import parse_broker_url, plaintext_warning, redact_url
 from sensor.publish.mqtt_sink import MqttSink, mqtt_sink
@@ -86,7 +86,7 @@ class GatewayOptions:
 
 @dataclass
 class GatewayResult:
-    """What a live run did."""
+    """What a live run did. ``broker_url`` is redacted (``user:***@``): it is printed by ``--json``."""
 
     session_id: str | None
     stats: PipelineStats
@@ -159,6 +159,8 @@ def _sensor_meta(entry: SensorEntry, link: SensorLink) -> SensorMeta:
 
 async def run_gateway(opts: GatewayOptions) -> GatewayResult:
     """Stream, analyse, record and publish until ``duration_s`` has passed or ``stop`` is set."""
+    if opts.publish and opts.broker_url is None and opts.broker.url is None:
+        embedded_from_config(opts.broker)  # a network bind without a password fails here, before anything is recorded
     links = [
         SensorLink(
             e.alias,
@@ -213,6 +215,10 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
                     + (f", websockets {endpoint.ws_url}" if endpoint.ws_url else "")
                     + "; to use your own broker instead pass --broker mqtt://HOST:1883 or set [broker] url"
                 )
+                warning = exposure_warning(endpoint.embedded)
+                if warning is not None:
+                    log.warning(warning)
+                    opts.announce(f"warning: {warning}")
             else:
                 opts.announce(f"publishing to {redact_url(endpoint.url)}")
                 warning = plaintext_warning(parse_broker_url(endpoint.url))
@@ -245,14 +251,15 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
             for link in links:
                 view.set_link(link.sensor_id, "connecting")
         if opts.web:
-            web = WebDashboardServer(
-                {
-                    "ws_url": opts.web_ws_url or (endpoint.ws_url if endpoint is not None else None),
-                    "topic_prefix": opts.broker.topic_prefix,
-                    "drop_threshold_deg": opts.drop_threshold_deg,
-                },
-                port=opts.web_port,
-            )
+            page_config: dict[str, Any] = {
+                "ws_url": opts.web_ws_url or (endpoint.ws_url if endpoint is not None else None),
+                "topic_prefix": opts.broker.topic_prefix,
+                "drop_threshold_deg": opts.drop_threshold_deg,
+            }
+            if endpoint is not None and endpoint.embedded is not None and endpoint.embedded.requires_auth:
+                # config.json is served to anyone on this machine: the page asks for the password instead
+                page_config |= {"auth_required": True, "username": endpoint.embedded.username}
+            web = WebDashboardServer(page_config, port=opts.web_port)
             await web.start()
             stack.push_async_callback(web.close)
             opts.announce(f"web dashboard: {web.url}")
@@ -310,7 +317,7 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         stats=stats,
         decoders=decoders,
         links=links,
-        broker_url=endpoint.url if endpoint is not None else None,
+        broker_url=redact_url(endpoint.url) if endpoint is not None else None,
         web_url=web.url if web is not None else None,
         events=collector.events,
     )

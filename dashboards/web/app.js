@@ -1,7 +1,8 @@
 // HipSense live dashboard: subscribes over MQTT-over-websockets to the topics documented in docs/mqtt.md
 // (hipsense/<sensor_id>/{status,state,step,rep,set,alert,session,tilt}) and draws them. No build step.
 // Configuration: config.json served beside this page by the gateway ({ws_url, topic_prefix,
-// drop_threshold_deg}), overridden by query parameters ?ws=ws://host:port/&prefix=hipsense&threshold=8.
+// drop_threshold_deg, and auth_required + username when the broker wants a password, which the page then asks
+// for), overridden by query parameters ?ws=ws://host:port/&prefix=hipsense&threshold=8&user=NAME.
 "use strict";
 
 const TILT_WINDOW_S = 20;      // seconds of obliquity shown in the trace
@@ -162,12 +163,18 @@ async function loadConfig() {
     ws_url: q.get("ws") || cfg.ws_url || `ws://${location.hostname || "127.0.0.1"}:8080/mqtt`,
     topic_prefix: q.get("prefix") || cfg.topic_prefix || "hipsense",
     drop_threshold_deg: Number(q.get("threshold") || cfg.drop_threshold_deg || 8.0),
-    username: cfg.username, password: cfg.password,
+    username: q.get("user") || cfg.username, password: cfg.password,
+    auth_required: Boolean(cfg.auth_required),
   };
 }
 
 async function main() {
   const cfg = await loadConfig();
+  if (cfg.auth_required && !cfg.password) {
+    // The gateway never puts the broker password into config.json (any local user could read it): ask for it.
+    cfg.username = cfg.username || window.prompt("MQTT user name") || undefined;
+    cfg.password = window.prompt(`MQTT password for ${cfg.username}`) || undefined;
+  }
   state.threshold = cfg.drop_threshold_deg;
   setText("conn-info", `${cfg.ws_url} · ${cfg.topic_prefix}/#`);
   document.getElementById("sensor-select").addEventListener("change", (e) => { state.current = e.target.value; render(); });

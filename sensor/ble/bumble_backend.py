@@ -18,17 +18,27 @@ Quirks handled here (see also ``docs/ble.md``):
   paused while a connection is being set up.
 * The handle Bleak shows for a characteristic is Bumble's value handle (the declaration handle is one lower).
 * ATT error responses become :class:`bleak.exc.BleakGATTProtocolError` with the ATT error code.
+
+Bonding keys: a central built with ``keys_path`` keeps them in :class:`PrivateJsonKeyStore` (Bumble's JSON key
+store, written owner-only), so a bond made by ``hipsense pair`` survives into a later ``hipsense run``; without it
+they live in Bumble's in-memory store. A connection to a peer with stored keys is encrypted with them right
+after it is set up (as BlueZ or CoreBluetooth do for a bonded device), before any GATT traffic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
+import re
+import stat
 import time
 import uuid as uuidlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, cast
 
 from bleak.args import SizedBuffer
@@ -47,6 +57,7 @@ from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR, Characteristic
 from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
 from bumble.host import Host
+from bumble.keys import JsonKeyStore
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport import open_transport
@@ -57,14 +68,43 @@ __all__ = [
     "BumbleClient",
     "BumbleDeviceDetails",
     "BumbleScanner",
+    "PrivateJsonKeyStore",
     "bleak_uuid",
     "central_for_transport",
     "close_transport_centrals",
     "configure_virtual_controller",
+    "forget_bonds",
+    "just_works_pairing",
     "release_stale_acl_credits",
 ]
 
 logger = logging.getLogger(__name__)
+
+# Bumble's DEBUG records carry key material: HCI packet dumps (``long_term_key``), the virtual controller's LL PDUs
+# (``ltk=b'...'``), SMP's "DH key: ..." and passkeys. The value after any of these names is masked.
+_KEY_VALUE = re.compile(
+    r"(?i)(long_term_key|\bltk|\birk|identity_resolving_key|signature_key|csrk|link_key|dh ?key|dhkey_check|"
+    r"\btk\b[^:\n]*|passkey|pin code|user input|random_number|confirm_value|random_value)"
+    r"((?:[\s:=]|\x1b\[[0-9;]*m)+)"
+    r"(b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\"|[0-9a-fA-F]{4,}|\d+)"
+)
+_KEY_LOGGERS = ("bumble.host", "bumble.controller", "bumble.smp", "bumble.hci", "bumble.device", "bumble.l2cap")
+
+
+class KeyRedactingFilter(logging.Filter):
+    """Masks Bumble's key material in a log record (the message is formatted here, then kept without args)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = _KEY_VALUE.sub(r"\1\2<redacted>", text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+_redactor = KeyRedactingFilter()
+for _name in _KEY_LOGGERS:
+    logging.getLogger(_name).addFilter(_redactor)
 
 _MTU_MAX = 247  # the largest ATT MTU that fits one LE data-length-extended PDU (251 - 4 byte L2CAP header)
 
@@ -135,6 +175,82 @@ def release_stale_acl_credits(device: Device) -> int:
     return released
 
 
+class PrivateJsonKeyStore(JsonKeyStore):
+    """Bumble's JSON key store (one file, one namespace per local device address), owner-only: the directory is
+    created 0700 and the file written 0600 (atomically), since its LTKs let anyone holding them impersonate this
+    host to the sensor (and read its traffic). A file found readable by others is tightened with a warning."""
+
+    def __init__(self, path: Path, namespace: str) -> None:
+        super().__init__(namespace=namespace, filename=str(path))
+        self._checked = False
+
+    async def load(self) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, dict[str, Any]]]:
+        if not self._checked:
+            self._checked = True
+            _tighten(Path(self.filename))
+        return await super().load()
+
+    async def save(self, db: dict[str, dict[str, dict[str, Any]]]) -> None:
+        _write_private_json(Path(self.filename), db)
+
+
+def _write_private_json(path: Path, doc: object) -> None:
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # also when a stale temporary file had other bits
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, sort_keys=True, indent=2)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _tighten(path: Path) -> None:
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if os.name == "posix" and mode & 0o077:
+        logger.warning("BLE bonding keys file %s was readable by other users (mode %s): made it 0600", path, oct(mode))
+        path.chmod(0o600)
+
+
+def forget_bonds(path: Path, address: str) -> int:
+    """Delete the bonding keys of ``address`` (any address type, every local namespace) from a key store file;
+    returns how many entries went. A missing file holds none."""
+    try:
+        db = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return 0
+    wanted = address.upper().removesuffix("/P")
+    removed = 0
+    for key_map in db.values():
+        for peer in [k for k in key_map if k.upper().removesuffix("/P") == wanted]:
+            del key_map[peer]
+            removed += 1
+    if removed:
+        _write_private_json(path, db)
+    return removed
+
+
+def just_works_pairing() -> PairingConfig:
+    """LE Secure Connections with bonding, Just Works (a sensor has neither display nor keyboard), and the static
+    random address we connect and advertise with as the identity address: with Bumble's default (the controller's
+    public address, when it has one) the keys would be stored under an address the peer never uses, and the
+    bond would not be found on the next connection."""
+    return PairingConfig(
+        sc=True,
+        mitm=False,
+        bonding=True,
+        delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT),
+        identity_address_type=PairingConfig.AddressType.RANDOM,
+    )
+
+
 def _gatt_error(exc: att.ATT_Error) -> BleakGATTProtocolError:
     return BleakGATTProtocolError(int(exc.error_code))
 
@@ -177,7 +293,10 @@ class BumbleCentral:
     controller) and pauses scanning meanwhile.
 
     Build one with :meth:`on_link` (in-process virtual radio) or :func:`central_for_transport` (a real
-    controller), or wrap a powered-on device of your own.
+    controller), or wrap a device of your own (not powered on yet when ``keys_path`` is given).
+
+    ``keys_path``: keep bonding keys in this JSON file (:class:`PrivateJsonKeyStore`, namespaced by the central's
+    address) instead of in memory.
     """
 
     def __init__(
@@ -187,8 +306,13 @@ class BumbleCentral:
         transport: Any | None = None,
         controller: Controller | None = None,
         label: str = "bumble",
+        keys_path: Path | None = None,
     ) -> None:
         self.device = device
+        self.keys_path = keys_path
+        if keys_path is not None:
+            # the namespace is the address we connect from (the static random one given to the Device)
+            device.keystore = PrivateJsonKeyStore(keys_path, namespace=str(device.static_address))
         self._controller = controller
         self.label = label
         self._transport = transport
@@ -201,23 +325,22 @@ class BumbleCentral:
         self.known_addresses: dict[str, hci.Address] = {}
         self._last_seen: dict[str, float] = {}
         device.on(Device.EVENT_ADVERTISEMENT, self._on_advertisement)
-        # LE Secure Connections, bonding, Just Works: a sensor has neither display nor keyboard.
-        device.pairing_config_factory = lambda _conn: PairingConfig(
-            sc=True,
-            mitm=False,
-            bonding=True,
-            delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT),
-        )
+        device.pairing_config_factory = lambda _conn: just_works_pairing()
 
     @classmethod
     def on_link(
-        cls, link: LocalLink, address: str = "C0:FF:EE:00:00:01", *, name: str = "hipsense-gw"
+        cls,
+        link: LocalLink,
+        address: str = "C0:FF:EE:00:00:01",
+        *,
+        name: str = "hipsense-gw",
+        keys_path: Path | None = None,
     ) -> BumbleCentral:
         """A central with its own virtual controller on an in-process :class:`LocalLink`."""
         controller = Controller(f"{name}-ctrl", link=link, public_address=address)
         configure_virtual_controller(controller)
         device = Device(name=name, address=hci.Address(address), host=Host(controller, AsyncPipeSink(controller)))
-        return cls(device, controller=controller, label=f"virtual:{address}")
+        return cls(device, controller=controller, label=f"virtual:{address}", keys_path=keys_path)
 
     async def power_on(self) -> None:
         async with self._power_lock:
@@ -335,10 +458,11 @@ _transport_centrals: dict[str, BumbleCentral] = {}
 _transport_lock = asyncio.Lock()
 
 
-async def central_for_transport(spec: str) -> BumbleCentral:
+async def central_for_transport(spec: str, keys_path: Path | None = None) -> BumbleCentral:
     """The process-wide central on a Bumble transport (``usb:0``, ``serial:/dev/ttyACM0``, ``tcp-client:h:p``).
 
-    Opened on first use and shared: a USB controller can be opened only once.
+    Opened on first use and shared: a USB controller can be opened only once. ``keys_path`` (used when it is
+    opened) keeps the bonding keys in that file.
     """
     async with _transport_lock:
         central = _transport_centrals.get(spec)
@@ -353,7 +477,7 @@ async def central_for_transport(spec: str) -> BumbleCentral:
                 "(bluetoothd) holds it"
             ) from exc
         device = Device.with_hci("hipsense-gw", hci.Address("F0:F1:F2:F3:F4:F5"), transport.source, transport.sink)
-        central = BumbleCentral(device, transport=transport, label=spec)
+        central = BumbleCentral(device, transport=transport, label=spec, keys_path=keys_path)
         try:
             await central.power_on()
         except Exception:
@@ -371,12 +495,12 @@ async def close_transport_centrals() -> None:
         _transport_centrals.clear()
 
 
-async def _resolve_central(bumble: BumbleCentral | str | None) -> BumbleCentral:
+async def _resolve_central(bumble: BumbleCentral | str | None, keys_path: Path | None = None) -> BumbleCentral:
     if isinstance(bumble, BumbleCentral):
         await bumble.power_on()
         return bumble
     if isinstance(bumble, str):
-        return await central_for_transport(bumble)
+        return await central_for_transport(bumble, keys_path)
     raise BleakError(
         "the Bumble backend needs bumble=<BumbleCentral> or bumble='usb:0' (a Bumble transport string); "
         "pass it as a keyword argument to BleakScanner/BleakClient"
@@ -396,16 +520,18 @@ class BumbleScanner(BaseBleakScanner):
         scanning_mode: Literal["active", "passive"] = "active",
         *,
         bumble: BumbleCentral | str | None = None,
+        bumble_keys: Path | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(detection_callback, service_uuids)
         self.active = scanning_mode == "active"
         self._bumble = bumble
+        self._keys_path = bumble_keys
         self._central: BumbleCentral | None = None
 
     async def start(self) -> None:
         self.seen_devices = {}
-        self._central = await _resolve_central(self._bumble)
+        self._central = await _resolve_central(self._bumble, self._keys_path)
         await self._central.add_scanner(self)
 
     async def stop(self) -> None:
@@ -466,7 +592,8 @@ class BumbleScanner(BaseBleakScanner):
 class BumbleClient(BaseBleakClient):
     """Bleak client backend on a :class:`BumbleCentral` (``BleakClient(dev, backend=BumbleClient, bumble=...)``).
 
-    Extra keyword arguments: ``bumble`` (required), ``mtu`` (the ATT MTU to ask for, default 247).
+    Extra keyword arguments: ``bumble`` (required), ``mtu`` (the ATT MTU to ask for, default 247),
+    ``bumble_keys`` (the bonding key file of a transport central, see :func:`central_for_transport`).
     """
 
     def __init__(
@@ -477,10 +604,12 @@ class BumbleClient(BaseBleakClient):
         timeout: float = 10.0,
         bumble: BumbleCentral | str | None = None,
         mtu: int = _MTU_MAX,
+        bumble_keys: Path | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(address_or_ble_device, disconnected_callback=disconnected_callback, timeout=timeout)
         self._bumble = bumble
+        self._keys_path = bumble_keys
         self._mtu_request = mtu
         self._device_name: str | None = None
         self._typed_address: hci.Address | None = None
@@ -513,7 +642,7 @@ class BumbleClient(BaseBleakClient):
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         if self._connection is not None:
             return
-        central = await _resolve_central(self._bumble)
+        central = await _resolve_central(self._bumble, self._keys_path)
         self._central = central
         timeout_s = float(kwargs.get("timeout", self._timeout))
         async with central.connecting():
@@ -526,6 +655,8 @@ class BumbleClient(BaseBleakClient):
         self._disconnecting = False
         connection.on(Connection.EVENT_DISCONNECTION, self._on_disconnection)
         try:
+            async with asyncio.timeout(timeout_s):
+                await self._encrypt_if_bonded(central, connection)
             with _gatt_errors("service discovery", self.address):
                 async with asyncio.timeout(timeout_s):
                     peer = Peer(connection)
@@ -538,6 +669,20 @@ class BumbleClient(BaseBleakClient):
         except BaseException:
             await self.disconnect()
             raise
+
+    async def _encrypt_if_bonded(self, central: BumbleCentral, connection: Connection) -> None:
+        """Encrypt the link with the stored LTK when this peer is bonded (a sensor that lost the bond refuses)."""
+        keystore = central.device.keystore
+        if keystore is None or await keystore.get(str(connection.peer_address)) is None:
+            return
+        try:
+            await connection.encrypt()
+        except (hci.HCI_Error, core.BaseBumbleError) as exc:
+            raise BleakError(
+                f"{self.address} refused our stored bonding keys ({exc}): it was reset or bonded with another host; "
+                f"run `hipsense forget ALIAS` then `hipsense pair {self.address}` again"
+            ) from exc
+        logger.debug("%s: link encrypted with the stored bond", self.address)
 
     async def _discover(self, peer: Peer) -> None:
         services = BleakGATTServiceCollection()
@@ -595,7 +740,7 @@ class BumbleClient(BaseBleakClient):
             raise BleakError(f"pairing with {self.address} failed: {exc}; the sensor may not support pairing") from exc
 
     async def unpair(self) -> None:
-        central = self._central or await _resolve_central(self._bumble)
+        central = self._central or await _resolve_central(self._bumble, self._keys_path)
         keystore = central.device.keystore
         if keystore is not None:
             with contextlib.suppress(KeyError):

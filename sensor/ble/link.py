@@ -33,6 +33,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -92,10 +93,13 @@ class BleBackend:
     """Which Bleak backend the links use: the platform's (``central=None``) or Bumble's.
 
     ``central`` is a :class:`~sensor.ble.bumble_backend.BumbleCentral` (the in-process virtual world) or a Bumble
-    transport string (``usb:0``, ``serial:/dev/ttyACM0``, ``tcp-client:host:port``).
+    transport string (``usb:0``, ``serial:/dev/ttyACM0``, ``tcp-client:host:port``). ``keys_path`` is where a
+    transport's central keeps its bonding keys (the platform backend leaves them to the OS: BlueZ, CoreBluetooth,
+    WinRT; a ``BumbleCentral`` object has its own).
     """
 
     central: BumbleCentral | str | None = None
+    keys_path: Path | None = None
 
     @property
     def name(self) -> str:
@@ -106,12 +110,15 @@ class BleBackend:
     def scanner_kwargs(self) -> dict[str, Any]:
         if self.central is None:
             return {}
-        return {"backend": BumbleScanner, "bumble": self.central}
+        return {"backend": BumbleScanner, "bumble": self.central, **self._keys_kwargs()}
 
     def client_kwargs(self) -> dict[str, Any]:
         if self.central is None:
             return {}
-        return {"backend": BumbleClient, "bumble": self.central}
+        return {"backend": BumbleClient, "bumble": self.central, **self._keys_kwargs()}
+
+    def _keys_kwargs(self) -> dict[str, Any]:
+        return {"bumble_keys": self.keys_path} if isinstance(self.central, str) and self.keys_path else {}
 
 
 def link_error_from(exc: BaseException, address: str | None = None) -> LinkError:

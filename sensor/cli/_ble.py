@@ -6,6 +6,10 @@
 * ``--virtual N`` or ``HIPSENSE_BLE=virtual`` (``virtual:N``): N virtual sensors on an in-process Bumble link,
   no hardware at all (sensor 1 speaks HipSense v1, 2 impersonates a WitMotion, 3 a Polar Verity Sense, the
   rest HipSense v1; addresses ``D0:00:00:00:00:01`` ... so that ``pair`` then ``stream`` find them again).
+
+Bonding keys made by ``pair`` stay in the data directory, owner-only (``ble-keys.json`` for Bumble transports;
+``virtual-ble/`` for the virtual world, which keeps the virtual sensors' side there too), so a later ``run`` or
+``stream`` reconnects encrypted without pairing again. The platform backend leaves bonds to the OS.
 """
 
 from __future__ import annotations
@@ -28,6 +32,19 @@ if TYPE_CHECKING:
 
 ENV_VAR = "HIPSENSE_BLE"
 _VIRTUAL_KINDS = ("hipsense_v1", "witmotion", "polar")
+KEYS_FILE = "ble-keys.json"
+VIRTUAL_KEYS_DIR = "virtual-ble"
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    from sensor.config import load_config
+
+    return load_config(Path(args.config) if getattr(args, "config", None) else None).resolved_data_dir()
+
+
+def host_key_files(data: Path) -> list[Path]:
+    """The files where this host keeps bonding keys (Bumble transports, the virtual world's gateway)."""
+    return [data / KEYS_FILE, data / VIRTUAL_KEYS_DIR / "gateway-keys.json"]
 
 
 def add_ble_options(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +115,7 @@ class BleEnvironment:
         from sensor.ble.link import BleBackend
 
         if self.world is None and transport:
-            return BleBackend(transport)
+            return BleBackend(transport, keys_path=self.backend.keys_path)
         return self.backend
 
 
@@ -112,12 +129,14 @@ async def ble_environment(args: argparse.Namespace, **world_options: Any) -> Asy
     transport = getattr(args, "transport", None)
     if n is not None and transport:
         raise UsageError("--virtual and --transport exclude each other; pick one", argument="--transport")
+    data = data_dir(args)
     if n is None:
         try:
-            yield BleEnvironment(BleBackend(transport) if transport else BleBackend(), SystemClock())
+            yield BleEnvironment(BleBackend(transport, keys_path=data / KEYS_FILE), SystemClock())
         finally:
             await close_transport_centrals()
         return
+    world_options.setdefault("keys_dir", data / VIRTUAL_KEYS_DIR)
     async with VirtualWorld(virtual_configs(n), speed=getattr(args, "speed", 1.0), **world_options) as world:
         yield BleEnvironment(BleBackend(world.central), world.clock, world)
 

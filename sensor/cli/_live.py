@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sensor.cli._common import positive_float
 
 if TYPE_CHECKING:
+    from sensor.config import AppConfig, BrokerConfig
     from sensor.events import Event
     from sensor.gateway import GatewayOptions, GatewayResult
     from sensor.model import RawFrame
@@ -23,6 +24,13 @@ if TYPE_CHECKING:
 def add_live_options(p: argparse.ArgumentParser, *, with_json: bool = True) -> None:
     p.add_argument("--duration", type=positive_float("--duration"), default=None, metavar="S", help="stop after S s")
     p.add_argument("--broker", metavar="URL", help="MQTT broker URL (default: [broker] url, else the embedded one)")
+    p.add_argument(
+        "--broker-bind",
+        metavar="ADDR",
+        type=bind_address,
+        help="address the embedded broker listens on (default: [broker] embedded_bind, 127.0.0.1); any other "
+        "than loopback requires [broker] username and password_env/password_file",
+    )
     p.add_argument("--no-publish", action="store_true", help="do not publish to MQTT")
     p.add_argument("--no-web", action="store_true", help="do not serve the web dashboard")
     p.add_argument(
@@ -41,6 +49,23 @@ def add_live_options(p: argparse.ArgumentParser, *, with_json: bool = True) -> N
     )
     if with_json:
         p.add_argument("--json", action="store_true", help="print a JSON summary at the end (implies --no-view)")
+
+
+def bind_address(text: str) -> str:
+    """argparse type of a listen address (``--broker-bind``, ``mqtt broker --bind``)."""
+    from sensor.config import check_bind_address
+
+    try:
+        return check_bind_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def broker_config(cfg: AppConfig, args: argparse.Namespace) -> BrokerConfig:
+    """The ``[broker]`` section with the command line's ``--broker-bind`` applied."""
+    if getattr(args, "broker_bind", None) is None:
+        return cfg.broker
+    return cfg.broker.model_copy(update={"embedded_bind": args.broker_bind})
 
 
 class CueSink:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sensor.cli._common import positive_float
-from sensor.cli._live import add_live_options, report_result, run_live, store_path_for
+from sensor.cli._live import add_live_options, broker_config, report_result, run_live, store_path_for
 
 
 def register(sub: Any) -> None:
@@ -74,7 +74,7 @@ async def _demo(args: argparse.Namespace) -> int:
             duration_s=duration_s,
             store_path=store_path_for(args),
             session_name=args.name or f"demo {scenario.name}",
-            broker=cfg.broker,
+            broker=broker_config(cfg, args),
             broker_url=args.broker,
             publish=not args.no_publish,
             web=not args.no_web,

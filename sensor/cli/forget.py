@@ -33,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
     cfg.sensors = [s for s in cfg.sensors if s is not entry]
     written = save_config(cfg, path)
     print(f"forgot {entry.alias} ({entry.address}); config: {written}")
+    from sensor.ble.bumble_backend import forget_bonds
+    from sensor.cli._ble import host_key_files
+
+    if sum(forget_bonds(f, entry.address) for f in host_key_files(cfg.resolved_data_dir())):
+        print(f"deleted the bonding keys of {entry.address}")
     if args.broker or cfg.broker.url:
         from sensor.cli.mqtt import remove_from_home_assistant
 

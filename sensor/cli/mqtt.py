@@ -2,8 +2,9 @@
 
 * ``hipsense mqtt check [--broker URL]``: connect with the config's ``[broker]`` settings (or URL), report the
   MQTT version and TLS, or the error and its fix (exit 1).
-* ``hipsense mqtt broker [--port N] [--ws-port N]``: run the embedded amqtt broker in the foreground on 127.0.0.1
-  (free ports when the usual ones are taken), until Ctrl-C.
+* ``hipsense mqtt broker [--port N] [--ws-port N] [--bind ADDR]``: run the embedded amqtt broker in the
+  foreground on 127.0.0.1 (or ``[broker] embedded_bind`` / ``--bind``: off loopback it requires the configured
+  user name and password) with free ports when the usual ones are taken, until Ctrl-C.
 * ``hipsense mqtt forget SENSOR_ID``: publish the empty retained messages that remove the sensor's Home
   Assistant entities and retained state.
 """
@@ -20,9 +21,16 @@ from typing import Any
 import aiomqtt
 
 from sensor.cli._common import print_json
+from sensor.cli._live import bind_address, broker_config
 from sensor.config import load_config
 from sensor.errors import BrokerError
-from sensor.publish.embedded_broker import PREFERRED_TCP_PORTS, PREFERRED_WS_PORTS, EmbeddedBroker, describe
+from sensor.publish.embedded_broker import (
+    PREFERRED_TCP_PORTS,
+    PREFERRED_WS_PORTS,
+    describe,
+    embedded_from_config,
+    exposure_warning,
+)
 from sensor.publish.ha_discovery import remove_discovery
 from sensor.publish.mqtt_client import BrokerSettings, check_connection, classify_error
 
@@ -37,9 +45,17 @@ def register(subparsers: Any) -> None:
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(func=_check)
 
-    b = sub.add_parser("broker", help="run the embedded MQTT broker (amqtt, 127.0.0.1) until Ctrl-C")
+    b = sub.add_parser("broker", help="run the embedded MQTT broker (amqtt, 127.0.0.1 by default) until Ctrl-C")
     b.add_argument("--port", type=int, default=None, help=f"TCP port (default {PREFERRED_TCP_PORTS[0]}, else free)")
     b.add_argument("--ws-port", type=int, default=None, help="websockets port (default 8083, then 9001, else free)")
+    b.add_argument(
+        "--bind",
+        dest="broker_bind",
+        metavar="ADDR",
+        type=bind_address,
+        help="listen address (default: [broker] embedded_bind, 127.0.0.1); any other than loopback requires "
+        "[broker] username and password_env/password_file",
+    )
     b.set_defaults(func=_broker)
 
     f = sub.add_parser("forget", help="remove a sensor's Home Assistant entities and retained MQTT state")
@@ -79,13 +95,18 @@ def _broker(args: argparse.Namespace) -> int:
     tcp = (args.port,) if args.port is not None else PREFERRED_TCP_PORTS
     ws = (args.ws_port,) if args.ws_port is not None else PREFERRED_WS_PORTS
 
+    cfg = broker_config(load_config(None if args.config is None else Path(args.config)), args)
+    broker = embedded_from_config(cfg, tcp_ports=tcp, ws_ports=ws)
+
     async def run() -> None:
-        broker = EmbeddedBroker(tcp_ports=tcp, ws_ports=ws)
         started = asyncio.Event()
         async with asyncio.TaskGroup() as tg:
             tg.create_task(broker.serve(started), name="embedded-broker")
             await started.wait()
             print(describe(broker), file=sys.stderr, flush=True)
+            warning = exposure_warning(broker)
+            if warning is not None:
+                print(f"warning: {warning}", file=sys.stderr, flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sensor.cli._ble import add_ble_options, ble_environment, target_entries
-from sensor.cli._live import add_live_options, report_result, run_live, store_path_for
+from sensor.cli._live import add_live_options, broker_config, report_result, run_live, store_path_for
 
 
 def register(sub: Any) -> None:
@@ -40,7 +40,7 @@ async def run_command(args: argparse.Namespace, *, exercise: str | None) -> int:
             duration_s=args.duration,
             store_path=store_path_for(args),
             session_name=args.name,
-            broker=cfg.broker,
+            broker=broker_config(cfg, args),
             broker_url=args.broker,
             publish=not args.no_publish,
             web=not args.no_web,

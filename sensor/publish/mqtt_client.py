@@ -26,11 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import ipaddress
 import logging
 import os
 import random
 import socket
 import ssl
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,12 +99,65 @@ class BrokerTarget:
     password: str | None = field(default=None, repr=False)
 
 
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 with or without brackets) stays on this machine.
+
+    ``localhost`` and 127.0.0.0/8 and ::1 do; a wildcard (``0.0.0.0``, ``::``) and every other name or address do
+    not (a name is not resolved: only ``localhost`` is trusted).
+    """
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_password(cfg: BrokerConfig, *, url: str) -> str | None:
+    """The ``[broker]`` password: ``password``, else the ``password_env`` variable, else the first line of
+    ``password_file`` (``None`` when none is set). ``url`` (redacted) only goes into error messages.
+
+    A password file that the group or others may read is used, with a warning naming the fix (``chmod 600``).
+    """
+    if cfg.password is not None:
+        return cfg.password.get_secret_value()
+    if cfg.password_env:
+        password = os.environ.get(cfg.password_env)
+        if password is None:
+            raise BrokerError(
+                f"broker.password_env names {cfg.password_env!r}, which is not set in the environment: export "
+                "it or remove password_env",
+                url=url,
+                reason="config",
+            )
+        return password
+    if cfg.password_file is None:
+        return None
+    path = cfg.password_file
+    try:
+        mode = path.stat().st_mode
+        password = path.read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError) as exc:
+        raise BrokerError(
+            f"broker.password_file {str(path)!r} cannot be read ({type(exc).__name__}): point it at a readable "
+            "file whose first line is the password",
+            url=url,
+            reason="config",
+        ) from None
+    if os.name == "posix" and mode & 0o077:
+        log.warning(
+            "broker.password_file %s may be read by other users (mode %s): run `chmod 600 %s`",
+            path,
+            oct(stat.S_IMODE(mode)),
+            path,
+        )
+    return password
+
+
 def plaintext_warning(target: BrokerTarget) -> str | None:
     """A warning naming the fix when the broker is reached without TLS over a network (not loopback)."""
-    if target.tls:
-        return None
-    host = target.host.strip("[]").lower()
-    if host == "localhost" or host.startswith("127.") or host == "::1":
+    if target.tls or is_loopback_host(target.host):
         return None
     secure = "mqtts" if target.transport == "tcp" else "wss"
     port = 8883 if secure == "mqtts" else 443
@@ -186,8 +241,8 @@ class BrokerSettings:
     def from_config(cls, cfg: BrokerConfig, url: str | None = None) -> BrokerSettings:
         """Settings from the ``[broker]`` section; ``url`` (``--broker``) overrides ``cfg.url``.
 
-        The password comes from the URL, else ``password``, else the ``password_env`` variable, else the first line
-        of ``password_file``.
+        The password comes from the URL, else :func:`resolve_password` (``password``, ``password_env``,
+        ``password_file``).
         """
         raw = url if url is not None else cfg.url
         if raw is None:
@@ -199,28 +254,7 @@ class BrokerSettings:
             )
         target = parse_broker_url(raw)
         username = target.username or cfg.username
-        password = target.password
-        if password is None and cfg.password is not None:
-            password = cfg.password.get_secret_value()
-        if password is None and cfg.password_env:
-            password = os.environ.get(cfg.password_env)
-            if password is None:
-                raise BrokerError(
-                    f"broker.password_env names {cfg.password_env!r}, which is not set in the environment: export "
-                    "it or remove password_env",
-                    url=target.url,
-                    reason="config",
-                )
-        if password is None and cfg.password_file is not None:
-            try:
-                password = cfg.password_file.read_text(encoding="utf-8").splitlines()[0]
-            except (OSError, IndexError) as exc:
-                raise BrokerError(
-                    f"broker.password_file {str(cfg.password_file)!r} cannot be read ({type(exc).__name__}): "
-                    "point it at a readable file whose first line is the password",
-                    url=target.url,
-                    reason="config",
-                ) from None
+        password = target.password if target.password is not None else resolve_password(cfg, url=target.url)
         if password is not None and not username:
             raise BrokerError(
                 "a broker password is set but no user name: set broker.username or user:password@ in the URL",
@@ -345,6 +379,7 @@ _AUTH_CODES: Final = {
     135: "not authorized",
 }
 _PROTOCOL_CODES: Final = {1, 132}
+_MQTT5_AUTH_CODES: Final = {134, 135}
 _TLS_PORT_HINT: Final = (
     "Is it a TLS port? Use mqtts:// (usually 8883) only for TLS listeners and mqtt:// (usually 1883) for plain ones"
 )
@@ -456,16 +491,14 @@ async def check_connection(settings: BrokerSettings) -> Literal["5", "3.1.1"]:
     :class:`BrokerError` naming the fix. For ``hipsense mqtt check``."""
     pub = MqttPublisher(settings, status_topic="unused")
     version = await pub._probe_protocol()
-    if version == ProtocolVersion.V311:
-        client = pub._make_client(version, will=False)
-        try:
-            async with client:
-                pass
-        except aiomqtt.MqttError as exc:
-            _abandon(client)
-            raise classify_error(exc, settings) from None
-        return "3.1.1"
-    return "5"
+    client = pub._make_client(version, will=False)  # the probe did not log in: this checks the credentials
+    try:
+        async with client:
+            pass
+    except aiomqtt.MqttError as exc:
+        _abandon(client)
+        raise classify_error(exc, settings) from None
+    return "3.1.1" if version == ProtocolVersion.V311 else "5"
 
 
 class PublisherState(enum.Enum):
@@ -662,13 +695,13 @@ class MqttPublisher:
         cap = min(self._backoff_max_s, self._backoff_min_s * 2.0 ** max(attempt - 1, 0))
         return random.uniform(self._backoff_min_s, max(cap, self._backoff_min_s))
 
-    def _make_client(self, protocol: ProtocolVersion, *, will: bool = True) -> aiomqtt.Client:
+    def _make_client(self, protocol: ProtocolVersion, *, will: bool = True, login: bool = True) -> aiomqtt.Client:
         s, t = self.settings, self.settings.target
         client = aiomqtt.Client(
             t.host,
             t.port,
-            username=s.username,
-            password=s.password,
+            username=s.username if login else None,
+            password=s.password if login else None,
             identifier=self._client_id,
             protocol=protocol,
             will=aiomqtt.Will(self.status_topic, STATUS_OFFLINE.encode(), qos=1, retain=True) if will else None,
@@ -688,17 +721,22 @@ class MqttPublisher:
         return client
 
     async def _probe_protocol(self) -> ProtocolVersion:
-        """MQTT 5 unless the broker refuses it. The probe carries no will: amqtt misreads an MQTT 5 CONNECT with a
-        will (it does not know the will properties) and waits for bytes that never come, instead of refusing."""
-        probe = self._make_client(ProtocolVersion.V5, will=False)
+        """MQTT 5 unless the broker refuses it. The probe carries no will and no login: amqtt misreads an MQTT 5
+        CONNECT with a will or a user name (it does not know the MQTT 5 fields) and waits for bytes that never
+        come, instead of refusing. A broker that answers the anonymous probe with an MQTT 5 "bad user name or
+        password" / "not authorized" speaks MQTT 5 (the real connection then logs in)."""
+        probe = self._make_client(ProtocolVersion.V5, will=False, login=False)
         try:
             async with probe:
                 pass
         except MqttConnectError as exc:
             _abandon(probe)
-            if _rc_value(exc) in _PROTOCOL_CODES:
+            code = _rc_value(exc)
+            if code in _PROTOCOL_CODES:
                 log.info("MQTT: %s refuses MQTT 5; using MQTT 3.1.1", self.settings.url)
                 return ProtocolVersion.V311
+            if code in _MQTT5_AUTH_CODES:
+                return ProtocolVersion.V5
             raise classify_error(exc, self.settings) from None
         except aiomqtt.MqttError as exc:
             _abandon(probe)

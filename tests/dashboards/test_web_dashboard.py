@@ -128,3 +128,71 @@ async def test_dashboard_values_update_and_match_what_was_published(tmp_path: Pa
     tilt = [v for m in published["tilt"] for v in m["obliquity_deg"] if v is not None]
     assert dom["tilt-now"] == _fmt(tilt[-1])
     assert shot.stat().st_size > 20_000
+
+
+async def test_with_a_password_protected_broker_the_page_asks_for_it_and_config_json_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded broker bound off loopback requires a login: the gateway tells the page so (user name only),
+    the page prompts for the password and then connects over websockets with it."""
+    from urllib.request import urlopen
+
+    from playwright.async_api import Dialog, async_playwright
+
+    password = "Dash-s3cret-4d1e"
+    monkeypatch.setenv("HS_TEST_DASH_PW", password)
+    broker_cfg = BrokerConfig(
+        topic_prefix="hs-web-auth", embedded_bind="0.0.0.0", username="hs", password_env="HS_TEST_DASH_PW"
+    )
+    web_port = _free_port()
+    prompts: list[str] = []
+
+    async def answer(dialog: Dialog) -> None:
+        prompts.append(dialog.message)
+        await dialog.accept(password)
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+        page = await browser.new_page()
+        page.on("dialog", answer)
+        page_config: dict[str, Any] = {}
+
+        async def watch_page() -> None:
+            for _ in range(400):
+                try:
+                    await page.goto(f"http://127.0.0.1:{web_port}/")
+                    break
+                except Exception:  # the gateway's web server is not up yet
+                    await asyncio.sleep(0.05)
+            raw = await asyncio.to_thread(lambda: urlopen(f"http://127.0.0.1:{web_port}/config.json").read())
+            page_config.update(json.loads(raw))
+            await page.wait_for_function(
+                "document.getElementById('broker-status').textContent === 'broker: connected'", timeout=15000
+            )
+
+        cfg = VirtualSensorConfig(address=sensor_address(1), sampling_rate_hz=104.0)
+        async with VirtualWorld([cfg], speed=2.0) as world:
+            opts = GatewayOptions(
+                sensors=[SensorEntry(alias="hip", address=cfg.address)],
+                backend_for=lambda _e: BleBackend(world.central),
+                clock=world.clock,
+                store_path=tmp_path / "s.db",
+                broker=broker_cfg,
+                web_port=web_port,
+                announce=lambda _t: None,
+                stop=asyncio.Event(),
+            )
+            async with asyncio.TaskGroup() as tg:
+                gateway = tg.create_task(run_gateway(opts), name="gateway")
+                await watch_page()
+                status = await page.text_content("#broker-status")
+                assert opts.stop is not None
+                opts.stop.set()
+                await gateway
+        await browser.close()
+
+    assert status == "broker: connected"
+    assert prompts == ["MQTT password for hs"]
+    assert page_config["auth_required"] is True
+    assert page_config["username"] == "hs"
+    assert password not in json.dumps(page_config)
