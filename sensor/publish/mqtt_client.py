@@ -45,6 +45,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from sensor.config import BrokerConfig
+from sensor.crashpoints import crash_point
 from sensor.errors import BrokerError
 from sensor.publish.outbox import Outbox
 from sensor.publish.payloads import STATUS_OFFLINE, STATUS_ONLINE
@@ -825,6 +826,7 @@ class MqttPublisher:
                 continue
             acked = await self._publish_window(client, [(r.topic, r.payload.encode()) for r in rows])
             if acked:
+                crash_point("mqtt.acked")  # test hook (kill -9 campaign); a no-op in normal use
                 await asyncio.to_thread(outbox.mark_delivered, [r.id for r in rows[:acked]])
                 self.stats.reliable_published += acked
             if acked < len(rows):

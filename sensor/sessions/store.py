@@ -48,6 +48,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from sensor.config import load_config
+from sensor.crashpoints import crash_point
 from sensor.errors import SessionNotFoundError, StoreError
 from sensor.events import Event
 from sensor.model import RawFrame
@@ -514,6 +515,7 @@ class Store:
                 raise store_error(exc, self.path, "starting a write") from exc
             try:
                 yield self._conn
+                crash_point("store.commit")  # test hook (kill -9 campaign); a no-op in normal use
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 try:
