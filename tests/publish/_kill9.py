@@ -12,7 +12,8 @@ Kill points (``phase``):
   process took from there to its first frame (opening the store, creating the session, connecting the broker and
   the BLE link: a few tenths of a second); what it actually hit is reported (``hit``);
 * ``stream``: a timed kill 0.3 .. 4 s after the first frame arrived;
-* ``commit``: the process kills itself between writing a transaction's rows and ``COMMIT`` (the N-th commit);
+* ``commit``: the process kills itself between writing a transaction's rows and ``COMMIT`` (the N-th commit, N >= 6:
+  past the session's creation and the first outbox writes, so while streaming);
 * ``in-commit``: the same, but from a timer thread 0 .. 4 ms after ``COMMIT`` began (the WAL write and fsync);
 * ``publish``: the process kills itself after the broker acknowledged a window of QoS 1 messages and before the
   outbox rows are marked delivered.
@@ -72,9 +73,9 @@ def plan_kills(n: int, seed: int, phases: tuple[Phase, ...] = PHASES) -> list[Ki
         elif phase == "stream":
             plans.append(KillPlan(phase, delay_s=float(rng.uniform(0.3, 4.0))))
         elif phase == "commit":
-            plans.append(KillPlan(phase, crash_at=f"store.commit:{int(rng.integers(4, 30))}"))
+            plans.append(KillPlan(phase, crash_at=f"store.commit:{int(rng.integers(6, 30))}"))
         elif phase == "in-commit":
-            k, delay = int(rng.integers(4, 30)), float(rng.uniform(0.0, 0.004))
+            k, delay = int(rng.integers(6, 30)), float(rng.uniform(0.0, 0.004))
             plans.append(KillPlan(phase, crash_at=f"store.commit:{k}@{delay:.4f}"))
         else:
             plans.append(KillPlan(phase, crash_at="mqtt.acked:1"))  # the first window: often the restart's backlog
