@@ -46,7 +46,7 @@ from paho.mqtt.properties import Properties
 
 from sensor.config import BrokerConfig
 from sensor.crashpoints import crash_point
-from sensor.errors import BrokerError
+from sensor.errors import BrokerError, StoreError
 from sensor.publish.outbox import Outbox
 from sensor.publish.payloads import STATUS_OFFLINE, STATUS_ONLINE
 
@@ -550,6 +550,7 @@ class MqttPublisher:
         self._outbox_wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._outbox_wake.set()
+        self._acked_unsaved: set[int] = set()  # acknowledged outbox rows the store could not mark delivered
         self._protocol: ProtocolVersion | None = None
         self._props_cache: dict[tuple[bool, int | None], Properties] = {}
         self._state = PublisherState.IDLE
@@ -818,7 +819,10 @@ class MqttPublisher:
             self._outbox_wake.clear()
             # The store is shared with the recorder, whose commits (in a worker thread) hold its lock: read and
             # write the outbox off the event loop so BLE notifications are never held up by a commit.
-            rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window)
+            rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window + len(self._acked_unsaved))
+            if self._acked_unsaved:
+                await self._mark_delivered(outbox, [])  # retry: the store may be writable again
+                rows = [r for r in rows if r.id not in self._acked_unsaved]
             if not rows:
                 if not self._outbox_wake.is_set():  # nothing enqueued while we were reading
                     self._drained.set()
@@ -827,10 +831,24 @@ class MqttPublisher:
             acked = await self._publish_window(client, [(r.topic, r.payload.encode()) for r in rows])
             if acked:
                 crash_point("mqtt.acked")  # test hook (kill -9 campaign); a no-op in normal use
-                await asyncio.to_thread(outbox.mark_delivered, [r.id for r in rows[:acked]])
+                await self._mark_delivered(outbox, [r.id for r in rows[:acked]])
                 self.stats.reliable_published += acked
             if acked < len(rows):
                 raise aiomqtt.MqttError(f"{len(rows) - acked} QoS 1 messages not acknowledged; reconnecting")
+
+    async def _mark_delivered(self, outbox: Outbox, ids: Sequence[int]) -> None:
+        """Mark acknowledged rows delivered. When the store cannot be written (disk full, read-only) they are kept
+        here, never published again by this process, and marked once the store takes writes again (a restart
+        before that publishes them once more: at least once)."""
+        todo = sorted({*self._acked_unsaved, *ids})
+        try:
+            await asyncio.to_thread(outbox.mark_delivered, todo)
+        except StoreError as exc:
+            if not self._acked_unsaved:
+                log.warning("MQTT: cannot mark published events delivered in the outbox: %s", exc)
+            self._acked_unsaved = set(todo)
+        else:
+            self._acked_unsaved.clear()
 
     async def _publish_window(self, client: aiomqtt.Client, messages: Sequence[tuple[str, bytes]]) -> int:
         """Publish in order with all PUBACKs awaited together; returns the length of the acknowledged prefix."""
