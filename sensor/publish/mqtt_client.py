@@ -501,6 +501,17 @@ BirthMessages = Callable[[], Sequence[tuple[str, bytes]]]
 """Retained QoS 1 messages (Home Assistant discovery) published on connect and when HA comes online."""
 
 
+def _raise_swallowed_cancel() -> None:
+    """Raise a cancellation of this task that was requested but not delivered.
+
+    aiomqtt waits with ``asyncio.wait_for``, which on Python 3.11 returns the result and drops the cancellation
+    when the awaited publish completes at the moment the task is cancelled (fixed in 3.12). A loop that then awaits
+    its queue again never ends, and the publisher's shutdown (a TaskGroup waiting for it) hangs."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class MqttPublisher:
     """A supervised MQTT connection for one sensor. Use as ``async with MqttPublisher(...) as pub:``.
 
@@ -829,6 +840,7 @@ class MqttPublisher:
                 await self._outbox_wake.wait()
                 continue
             acked = await self._publish_window(client, [(r.topic, r.payload.encode()) for r in rows])
+            _raise_swallowed_cancel()
             if acked:
                 crash_point("mqtt.acked")  # test hook (kill -9 campaign); a no-op in normal use
                 await self._mark_delivered(outbox, [r.id for r in rows[:acked]])
@@ -874,6 +886,7 @@ class MqttPublisher:
             item = await self._live.get()
             props = self._props(json=True) if item.retain else self._props(json=True, expiry_s=LIVE_EXPIRY_S)
             await client.publish(item.topic, item.payload, qos=0, retain=item.retain, properties=props)
+            _raise_swallowed_cancel()
             self.stats.live_published += 1
 
     async def _stop_loop(self, client: aiomqtt.Client) -> None:
