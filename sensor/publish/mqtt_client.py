@@ -832,8 +832,9 @@ class MqttPublisher:
             # write the outbox off the event loop so BLE notifications are never held up by a commit.
             rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window + len(self._acked_unsaved))
             if self._acked_unsaved:
+                sent = set(self._acked_unsaved)
                 await self._mark_delivered(outbox, [])  # retry: the store may be writable again
-                rows = [r for r in rows if r.id not in self._acked_unsaved]
+                rows = [r for r in rows if r.id not in sent]
             if not rows:
                 if not self._outbox_wake.is_set():  # nothing enqueued while we were reading
                     self._drained.set()

@@ -1,7 +1,6 @@
 """The live gateway when the session store's file system fills up or is read-only, on REAL file systems: a small
-tmpfs (``mount -t tmpfs -o size=...``) filled to the brim, and a tmpfs remounted read-only. Mounting needs root
-(CAP_SYS_ADMIN); the tests skip with the reason otherwise. (Permission bits would not do: root ignores them, and the
-interpreter lives under /root, which an unprivileged user cannot run.)
+tmpfs (``mount -t tmpfs -o size=...``) filled to the brim, and a tmpfs remounted read-only (tests/_mounts.py; the
+tests skip with the reason where mounting is not permitted).
 
 Disk full mid-session: the recording stops with a StoreError naming the path and the fix; streaming, analysis and
 live MQTT go on; what was committed is intact and equals the first frames received. Read-only at start: the gateway
@@ -10,11 +9,10 @@ refuses before connecting, naming the path and the fix, and the sessions already
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import aiomqtt
@@ -30,29 +28,10 @@ from sensor.model import RawFrame
 from sensor.publish.embedded_broker import EmbeddedBroker
 from sensor.sessions.store import SensorMeta, SessionReader, Store
 from sensor.sim import Scenario, SensorModel, Standing, Walking, simulate
+from tests._mounts import fill, mount, tmpfs
 
 RATE_HZ = 104.0
 SPEED = 20.0  # sensor seconds per real second: fills the disk in seconds
-
-
-def _mount(*args: str) -> None:
-    subprocess.run(["mount", *args], check=True, capture_output=True, text=True)
-
-
-@contextlib.contextmanager
-def _tmpfs(where: Path, size: str) -> Iterator[Path]:
-    where.mkdir()
-    if not sys.platform.startswith("linux"):
-        pytest.skip("tmpfs mounts are a Linux test fixture")
-    try:
-        _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where))
-    except (OSError, subprocess.CalledProcessError) as exc:
-        detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else str(exc)
-        pytest.skip(f"cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN): {detail}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False, capture_output=True)
 
 
 class _Frames:
@@ -111,21 +90,12 @@ async def _run(
         return await run_gateway(opts)
 
 
-def _fill(directory: Path, leave_bytes: int) -> Path:
-    st = os.statvfs(directory)
-    free = st.f_bavail * st.f_frsize
-    filler = directory / "filler.bin"
-    with filler.open("wb") as fh:
-        fh.write(b"\0" * max(0, free - leave_bytes))
-    return filler
-
-
 @pytest.mark.slow
 async def test_disk_full_mid_session_stops_recording_keeps_streaming_and_keeps_what_was_committed(
     tmp_path: Path,
 ) -> None:
-    with _tmpfs(tmp_path / "small", "1M") as data:
-        filler = _fill(data, leave_bytes=320 * 1024)
+    with tmpfs(tmp_path / "small", "1M") as data:
+        filler = fill(data, leave_bytes=320 * 1024)
         store_path = data / "sessions.db"
         sink = _Frames(frames_after_failure=int(4 * RATE_HZ / 9))  # ~4 s of sensor time (9 samples a frame)
         announced: list[str] = []
@@ -187,13 +157,13 @@ async def test_disk_full_mid_session_stops_recording_keeps_streaming_and_keeps_w
 
 @pytest.mark.slow
 async def test_read_only_store_refuses_before_connecting_and_keeps_the_sessions(tmp_path: Path) -> None:
-    with _tmpfs(tmp_path / "medium", "4M") as data:
+    with tmpfs(tmp_path / "medium", "4M") as data:
         store_path = data / "sessions.db"
         frames = [RawFrame("hip", 1.7e9 + i, bytes([i % 256]) * 40, "c") for i in range(500)]
         with Store(store_path) as store:
             sid = store.create_session(name="earlier", sensors=[SensorMeta(sensor_id="hip", sensor_type="imu_f64")])
             store.write_batch(sid, frames)
-        _mount("-o", "remount,ro", str(data))
+        mount("-o", "remount,ro", str(data))
         sink = _Frames()
         announced: list[str] = []
         async with EmbeddedBroker(tcp_ports=(0,), websockets=False) as broker:
@@ -214,8 +184,8 @@ async def test_read_only_store_refuses_before_connecting_and_keeps_the_sessions(
 
 
 def test_cli_run_on_a_read_only_store_exits_1_naming_path_and_fix(tmp_path: Path) -> None:
-    with _tmpfs(tmp_path / "medium", "1M") as data:
-        _mount("-o", "remount,ro", str(data))
+    with tmpfs(tmp_path / "medium", "1M") as data:
+        mount("-o", "remount,ro", str(data))
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
         proc = subprocess.run(
             [sys.executable, "-m", "sensor", "run", "--virtual", "1", "--no-publish", "--no-web", "--no-view",
