@@ -56,6 +56,9 @@ def _report(c: Campaign) -> None:
             f"{sum(r.pending_after_kill > 0 for r in rs):7d} {flushed:5d}/{len(pend):<6d} "
             f"{max(flush) if flush else float('nan'):11.2f}"
         )
+    print("flushed next: of the kills that left outbox rows undelivered, those whose restart delivered them before")
+    print("  it was killed itself (a restart killed while connecting, or at its first PUBACK, carries them over; the")
+    print("  final clean run must deliver everything: 'unflushed events' below); max flush s: since its spawn")
     worst = max(c.kills, key=lambda r: r.lost_s)
     print()
     print(f"worst case over {len(c.kills)} kills:")
