@@ -8,6 +8,12 @@ the live run produced. Everything runs inside one ``TaskGroup`` of named tasks::
                                                                  +--> MqttSink per sensor (QoS 1 events, QoS 0 live)
                                                                  +--> LiveView (terminal)
     EmbeddedBroker (when no broker is configured)   WebDashboardServer (dashboards/web + config.json)
+
+When the session store cannot be written any more (disk full, read-only file system), the recording stops: the
+:class:`~sensor.errors.StoreError` (naming the path and the fix) is announced and logged once and returned in
+:attr:`GatewayResult.store_error`; the links, the analysis, the live view, the web dashboard and the live (QoS 0)
+MQTT messages go on, and every commit made before the failure is intact. QoS 1 events that could not be written to
+the outbox are not published (they cannot be kept).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 from sensor.app import EventCollector, PipelineStats, default_analyzer_factory, run_pipeline
 from sensor.ble.link import BleBackend, BleGateway, Clock, LinkDecoder, SensorLink, decoder_for
 from sensor.config import AppConfig, BrokerConfig, SensorEntry
-from sensor.errors import ConfigError
+from sensor.errors import ConfigError, StoreError
 from sensor.events import Event, Exercise, RollingSummary
 from sensor.interfaces import Sink
 from sensor.model import FloatArray, RawFrame
@@ -95,6 +101,67 @@ class GatewayResult:
     broker_url: str | None
     web_url: str | None
     events: list[tuple[str, Event]] = field(default_factory=list)
+    store_error: StoreError | None = None  # the recording stopped early (disk full, read-only)
+
+
+class _StoreGuard:
+    """Remembers and announces the first :class:`StoreError` of the sinks that write the session store."""
+
+    def __init__(self, announce: Callable[[str], None]) -> None:
+        self.announce = announce
+        self.error: StoreError | None = None
+
+    def fail(self, exc: StoreError) -> None:
+        if self.error is not None:
+            return
+        self.error = exc
+        log.error("recording stopped: %s", exc)
+        self.announce(f"recording stopped: {exc}. Streaming, analysis and live MQTT go on.")
+
+
+class _Guarded:
+    """A sink that writes the session store: its :class:`StoreError` goes to the guard instead of ending the run.
+    With ``stop_after_failure`` (the recorder) it is not fed any more; else (an MQTT sink, whose live messages need
+    no store) it keeps being fed and its outbox writes are tried again."""
+
+    def __init__(self, sink: Sink, guard: _StoreGuard, *, stop_after_failure: bool) -> None:
+        self.sink = sink
+        self.guard = guard
+        self.stop_after_failure = stop_after_failure
+        self.stopped = False
+
+    async def on_frames(self, frames: Sequence[RawFrame]) -> None:
+        if not self.stopped:
+            try:
+                await self.sink.on_frames(frames)
+            except StoreError as exc:
+                self._failed(exc)
+
+    async def on_events(self, sensor_id: str, events: Sequence[Event]) -> None:
+        if not self.stopped:
+            try:
+                await self.sink.on_events(sensor_id, events)
+            except StoreError as exc:
+                self._failed(exc)
+
+    def _failed(self, exc: StoreError) -> None:
+        self.guard.fail(exc)
+        self.stopped = self.stop_after_failure
+
+
+@contextlib.asynccontextmanager
+async def _recording(recorder: Recorder, guard: _StoreGuard) -> AsyncIterator[Recorder]:
+    """``async with recorder``, except that a StoreError of its last commit at exit goes to the guard."""
+    await recorder.__aenter__()
+    try:
+        yield recorder
+    except BaseException as exc:
+        await recorder.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    try:
+        await recorder.__aexit__(None, None, None)
+    except StoreError as exc:
+        guard.fail(exc)
 
 
 class _LinkSource:
@@ -181,6 +248,7 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
     session_id: str | None = None
     endpoint: BrokerEndpoint | None = None
     web: WebDashboardServer | None = None
+    guard = _StoreGuard(opts.announce)
 
     def on_tilt(sensor_id: str, t_s: FloatArray, roll_deg: FloatArray, pitch_deg: FloatArray) -> None:
         sink = mqtt_sinks.get(sensor_id)
@@ -194,15 +262,18 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         if opts.store_path is not None:
             store = stack.enter_context(Store(opts.store_path))
             recorder = await stack.enter_async_context(
-                Recorder(
-                    store,
-                    name=opts.session_name,
-                    source_kind="live",
-                    sensors=[_sensor_meta(e, link) for e, link in zip(opts.sensors, links, strict=True)],
+                _recording(
+                    Recorder(
+                        store,
+                        name=opts.session_name,
+                        source_kind="live",
+                        sensors=[_sensor_meta(e, link) for e, link in zip(opts.sensors, links, strict=True)],
+                    ),
+                    guard,
                 )
             )
             session_id = recorder.session_id
-            sinks.insert(0, recorder)
+            sinks.insert(0, _Guarded(recorder, guard, stop_after_failure=True))
             opts.announce(f"recording session {session_id} into {opts.store_path}")
         if opts.publish:
             endpoint = await stack.enter_async_context(broker_endpoint(opts.broker, opts.broker_url))
@@ -243,9 +314,12 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
                         ),
                     )
                 )
-                await sink.start_session()
+                try:
+                    await sink.start_session()
+                except StoreError as exc:
+                    guard.fail(exc)
                 mqtt_sinks[e.alias] = sink
-                sinks.append(sink)
+                sinks.append(_Guarded(sink, guard, stop_after_failure=False))
         if view is not None:
             sinks.append(view)
             for link in links:
@@ -311,7 +385,10 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
             summaries = [
                 e for s, e in collector.events if s == sid and isinstance(e, RollingSummary) and e.window_s is None
             ]
-            await sink.end_session(summaries[-1] if summaries else None)
+            try:
+                await sink.end_session(summaries[-1] if summaries else None)
+            except StoreError as exc:
+                guard.fail(exc)
     return GatewayResult(
         session_id=session_id,
         stats=stats,
@@ -320,6 +397,7 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         broker_url=redact_url(endpoint.url) if endpoint is not None else None,
         web_url=web.url if web is not None else None,
         events=collector.events,
+        store_error=guard.error,
     )
 
 

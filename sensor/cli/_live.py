@@ -157,6 +157,7 @@ def summary_doc(result: GatewayResult) -> dict[str, Any]:
         "frames": result.stats.frames,
         "samples": result.stats.samples,
         "events_by_kind": kinds,
+        "store_error": None if result.store_error is None else str(result.store_error),
         "sensors": {
             sid: {"samples": d.samples, "missing": d.missing, "skipped": dict(d.skipped)}
             for sid, d in result.decoders.items()
@@ -178,11 +179,15 @@ def print_summary(result: GatewayResult) -> None:
 
 
 def report_result(result: GatewayResult, *, as_json: bool) -> int:
-    """Print what a live run did (JSON document or text) and return the exit code."""
+    """Print what a live run did (JSON document or text) and return the exit code: 1 when the recording stopped
+    early (the store could not be written), else 0."""
     if as_json:
         from sensor.cli._common import print_json
 
         print_json(summary_doc(result))
     else:
         print_summary(result)
+    if result.store_error is not None:
+        print(f"error: the recording stopped early: {result.store_error}", file=sys.stderr)
+        return 1
     return 0

@@ -47,7 +47,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from sensor.config import BrokerConfig
-from sensor.errors import BrokerError
+from sensor.crashpoints import crash_point
+from sensor.errors import BrokerError, StoreError
 from sensor.publish.outbox import Outbox
 from sensor.publish.payloads import STATUS_OFFLINE, STATUS_ONLINE
 
@@ -533,6 +534,17 @@ BirthMessages = Callable[[], Sequence[tuple[str, bytes]]]
 """Retained QoS 1 messages (Home Assistant discovery) published on connect and when HA comes online."""
 
 
+def _raise_swallowed_cancel() -> None:
+    """Raise a cancellation of this task that was requested but not delivered.
+
+    aiomqtt waits with ``asyncio.wait_for``, which on Python 3.11 returns the result and drops the cancellation
+    when the awaited publish completes at the moment the task is cancelled (fixed in 3.12). A loop that then awaits
+    its queue again never ends, and the publisher's shutdown (a TaskGroup waiting for it) hangs."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class MqttPublisher:
     """A supervised MQTT connection for one sensor. Use as ``async with MqttPublisher(...) as pub:``.
 
@@ -582,6 +594,7 @@ class MqttPublisher:
         self._outbox_wake = asyncio.Event()
         self._drained = asyncio.Event()
         self._outbox_wake.set()
+        self._acked_unsaved: set[int] = set()  # acknowledged outbox rows the store could not mark delivered
         self._protocol: ProtocolVersion | None = None
         self._props_cache: dict[tuple[bool, int | None], Properties] = {}
         self._state = PublisherState.IDLE
@@ -855,18 +868,38 @@ class MqttPublisher:
             self._outbox_wake.clear()
             # The store is shared with the recorder, whose commits (in a worker thread) hold its lock: read and
             # write the outbox off the event loop so BLE notifications are never held up by a commit.
-            rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window)
+            rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window + len(self._acked_unsaved))
+            if self._acked_unsaved:
+                sent = set(self._acked_unsaved)
+                await self._mark_delivered(outbox, [])  # retry: the store may be writable again
+                rows = [r for r in rows if r.id not in sent]
             if not rows:
                 if not self._outbox_wake.is_set():  # nothing enqueued while we were reading
                     self._drained.set()
                 await self._outbox_wake.wait()
                 continue
             acked = await self._publish_window(client, [(r.topic, r.payload.encode()) for r in rows])
+            _raise_swallowed_cancel()
             if acked:
-                await asyncio.to_thread(outbox.mark_delivered, [r.id for r in rows[:acked]])
+                crash_point("mqtt.acked")  # test hook (kill -9 campaign); a no-op in normal use
+                await self._mark_delivered(outbox, [r.id for r in rows[:acked]])
                 self.stats.reliable_published += acked
             if acked < len(rows):
                 raise aiomqtt.MqttError(f"{len(rows) - acked} QoS 1 messages not acknowledged; reconnecting")
+
+    async def _mark_delivered(self, outbox: Outbox, ids: Sequence[int]) -> None:
+        """Mark acknowledged rows delivered. When the store cannot be written (disk full, read-only) they are kept
+        here, never published again by this process, and marked once the store takes writes again (a restart
+        before that publishes them once more: at least once)."""
+        todo = sorted({*self._acked_unsaved, *ids})
+        try:
+            await asyncio.to_thread(outbox.mark_delivered, todo)
+        except StoreError as exc:
+            if not self._acked_unsaved:
+                log.warning("MQTT: cannot mark published events delivered in the outbox: %s", exc)
+            self._acked_unsaved = set(todo)
+        else:
+            self._acked_unsaved.clear()
 
     async def _publish_window(self, client: aiomqtt.Client, messages: Sequence[tuple[str, bytes]]) -> int:
         """Publish in order with all PUBACKs awaited together; returns the length of the acknowledged prefix."""
@@ -892,6 +925,7 @@ class MqttPublisher:
             item = await self._live.get()
             props = self._props(json=True) if item.retain else self._props(json=True, expiry_s=LIVE_EXPIRY_S)
             await client.publish(item.topic, item.payload, qos=0, retain=item.retain, properties=props)
+            _raise_swallowed_cancel()
             self.stats.live_published += 1
 
     async def _stop_loop(self, client: aiomqtt.Client) -> None:

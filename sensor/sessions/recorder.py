@@ -10,7 +10,9 @@ instant is at most ``flush_interval_s`` plus the duration of one commit: with ``
 
 Errors. A failing commit (disk full, read-only directory) leaves every earlier commit intact, keeps the batch in
 memory for the next attempt and raises :class:`~sensor.errors.StoreError` naming the path and the fix, out of the
-recorder's ``async with`` block (``on_frames``/``on_events`` raise it too once it happened).
+recorder's ``async with`` block (``on_frames``/``on_events`` raise it too once it happened). When the flush task
+meets it, the task records it (:attr:`Recorder.failed`) and ends instead of raising: a failing task would cancel the
+task that entered the recorder, and a live gateway keeps streaming and analysing when only the recording stopped.
 
 Outbox. ``outbox_router(session_id, sensor_id, event_id, event)`` may return ``(topic, payload_json)`` for an
 event; that message is queued in the store's outbox in the same transaction as the event, so the MQTT publisher
@@ -128,10 +130,13 @@ class Recorder:
                 if isinstance(only, HipSenseError):
                     raise only from None
             raise
-        if self._failed is None:
-            await self.flush()
-            if self.end_on_exit:
-                await asyncio.to_thread(self.store.end_session, self.session_id)
+        if self._failed is not None:
+            if exc is None:
+                raise self._failed
+            return
+        await self.flush()
+        if self.end_on_exit:
+            await asyncio.to_thread(self.store.end_session, self.session_id)
 
     async def _flush_loop(self) -> None:
         while not self._stopping:
@@ -140,7 +145,10 @@ class Recorder:
             self._wake.clear()
             if self._stop_requested():
                 return  # the final flush runs in __aexit__, after the producer has stopped
-            await self.flush()
+            try:
+                await self.flush()
+            except StoreError:
+                return  # kept in self._failed: on_frames/on_events and __aexit__ raise it
 
     def _stop_requested(self) -> bool:
         return self._stopping
@@ -176,6 +184,11 @@ class Recorder:
 
     async def add_note(self, text: str, *, t_s: float | None = None) -> None:
         await asyncio.to_thread(self.store.add_note, self.session_id, text, t_s=t_s)
+
+    @property
+    def failed(self) -> StoreError | None:
+        """The store error that stopped this recording (every commit before it is intact), or ``None``."""
+        return self._failed
 
     @property
     def pending_frames(self) -> int:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -48,6 +49,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from sensor.config import load_config
+from sensor.crashpoints import crash_point
 from sensor.errors import SessionNotFoundError, StoreError
 from sensor.events import Event
 from sensor.model import RawFrame
@@ -303,6 +305,14 @@ def store_error(exc: BaseException, path: Path, action: str) -> StoreError:
             "then start again"
         )
     elif (
+        primary in (_SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_IOERR) or getattr(exc, "errno", None) == 30
+    ) and _on_read_only_file_system(path):
+        msg = (
+            f"{where}: the file system holding {path.parent} is mounted read-only while {action} ({text}); "
+            "remount it read-write, or set `store_path` in the config file / HIPSENSE_STORE_PATH to a writable "
+            f"place; {safe}"
+        )
+    elif (
         primary in (_SQLITE_READONLY, _SQLITE_CANTOPEN)
         or "readonly" in text
         or "unable to open" in text
@@ -326,6 +336,20 @@ def store_error(exc: BaseException, path: Path, action: str) -> StoreError:
     else:
         msg = f"{where}: {text} while {action}"
     return StoreError(msg, path=str(path))
+
+
+def _on_read_only_file_system(path: Path) -> bool:
+    """Whether the nearest existing directory of ``path`` is on a file system mounted read-only (POSIX only)."""
+    statvfs = getattr(os, "statvfs", None)
+    if statvfs is None:
+        return False
+    d = path.parent
+    while not d.exists() and d != d.parent:
+        d = d.parent
+    try:
+        return bool(statvfs(d).f_flag & getattr(os, "ST_RDONLY", 1))
+    except OSError:
+        return False
 
 
 def _frame_row_ok(r: tuple[Any, ...], sensors: dict[int, str], session_key: int) -> bool:
@@ -355,9 +379,9 @@ def new_session_uid() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def _uri(path: Path, *, readonly: bool) -> str:
+def _uri(path: Path, *, readonly: bool, immutable: bool = False) -> str:
     # as_uri() percent-encodes '?', '#' and spaces, which a plain "file:" + path would misread
-    return path.absolute().as_uri() + ("?mode=ro" if readonly else "")
+    return path.absolute().as_uri() + ("?mode=ro" if readonly else "") + ("&immutable=1" if immutable else "")
 
 
 def default_store_path() -> Path:
@@ -440,7 +464,28 @@ class Store:
                 self._check_version()
         except sqlite3.Error as exc:
             self._conn.close()
-            raise store_error(exc, self.path, "opening it") from exc
+            if not (readonly and _on_read_only_file_system(self.path)):
+                raise store_error(exc, self.path, "opening it") from exc
+            # A WAL store on a read-only medium: SQLite cannot create the -shm file a WAL reader needs. Nobody can
+            # write the file there either, so reading it as immutable is safe (a WAL left by a crash stays unread).
+            log.info("session store %s is on a read-only file system; reading it as immutable", self.path)
+            wal = self.path.with_name(self.path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                log.warning(
+                    "session store %s: its write-ahead log %s (commits not yet copied into the store) cannot be read "
+                    "on a read-only file system; copy both files to a writable place to see those commits too",
+                    self.path,
+                    wal,
+                )
+            try:
+                self._conn = sqlite3.connect(
+                    _uri(self.path, readonly=True, immutable=True), uri=True, isolation_level=None,
+                    check_same_thread=False,
+                )  # fmt: skip
+                self._check_version()
+            except sqlite3.Error as exc2:
+                self._conn.close()
+                raise store_error(exc2, self.path, "opening it") from exc2
 
     # lifecycle ------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -514,6 +559,7 @@ class Store:
                 raise store_error(exc, self.path, "starting a write") from exc
             try:
                 yield self._conn
+                crash_point("store.commit")  # test hook (kill -9 campaign); a no-op in normal use
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 try:

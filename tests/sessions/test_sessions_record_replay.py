@@ -173,6 +173,39 @@ async def test_recorder_disk_full_raises_store_error_and_keeps_commits(tmp_path:
     assert got == frames[:committed]
 
 
+async def test_a_failing_flush_task_does_not_cancel_the_producer_and_surfaces_at_exit(tmp_path: Path) -> None:
+    """The flush task's StoreError must not cancel the task that entered the recorder (a live gateway streams on
+    when only the recording stopped): it is kept in ``failed``, raised by the next on_frames and at exit."""
+    path = tmp_path / "s.db"
+    frames = _live_frames(duration_s=60.0)
+    went_on = False
+
+    async def record(rec: Recorder) -> None:
+        nonlocal went_on
+        async with rec:
+            await rec.on_frames(frames)  # one batch larger than the store may grow: the flush task's commit fails
+            for _ in range(3000):
+                if rec.failed is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert rec.failed is not None
+            await asyncio.sleep(0.05)  # a cancellation from the recorder's task group would land here
+            went_on = True
+
+    with Store(path, max_pages=120) as store:
+        rec = Recorder(store, sensors=META, flush_interval_s=0.01, max_batch_frames=10**9)
+        with pytest.raises(StoreError, match="disk is full") as ei:
+            await record(rec)
+        assert ei.value is rec.failed
+        assert rec.pending_frames == len(frames)  # kept in memory, in order
+        with pytest.raises(StoreError):
+            await rec.on_frames(frames[:1])
+    assert went_on
+    with Store(path) as store:
+        assert store.integrity_check() == []
+        assert store.count_frames(rec.session_id) == 0
+
+
 async def test_replay_equals_live_with_simulated_protocol_v1_stream(tmp_path: Path) -> None:
     """A simulated run, encoded by the firmware's encoder, decoded by the registry's hipsense_v1 decoder."""
     from sensor.sim import Running, Scenario, SensorModel, Standing, simulate
