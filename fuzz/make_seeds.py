@@ -12,7 +12,6 @@ import io
 import json
 import sqlite3
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +92,7 @@ def v1_packet_bytes(index: int, ts: int, n: int, gyr: bool = True) -> bytes:
 
 
 def third_party_seeds() -> dict[str, dict[str, bytes]]:
-    t, acc, gyr = _smooth(12, 100.0)
+    _t, acc, gyr = _smooth(12, 100.0)
     wit = witmotion.encode_samples(acc, gyr)
     wit_items = [(_ctl(0.01 * (i > 0)), wit[i * 40 : i * 40 + 40]) for i in range(6)]
     wit_items.append((_ctl(0.5), witmotion.encode_register_reply(0x64, (3900,))))

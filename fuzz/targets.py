@@ -14,6 +14,7 @@ and small backward steps included: the host wall clock is not monotonic), the hi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -26,12 +27,22 @@ from typing import Final
 
 import numpy as np
 
+from sensor.ble.link import LinkDecoder
+from sensor.config import load_config
 from sensor.errors import ConfigError, HipSenseError, ImportFormatError, PacketError, ScenarioError
 from sensor.model import ImuBlock, RawFrame
+from sensor.protocol import hipsense_v1 as v1
+from sensor.protocol import polar, witmotion
+from sensor.sessions import hipsense_csv as hcsv
+from sensor.sessions.importers import import_file as import_into
+from sensor.sessions.importers import read_recording
+from sensor.sessions.store import Store
+from sensor.sim.scenario import Scenario
 
 HOST_T0_S: Final = 1_760_000_000.0
 HOST_STEPS_S: Final = (0.0, 0.001, 0.004, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 3.0, 30.0, 300.0, 700.0, -0.01, -2.0)
 MAX_FRAMES: Final = 256
+MODELS: Final[tuple[polar.Model, ...]] = ("verity_sense", "h10")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +91,8 @@ def encode_frames(items: list[tuple[int, bytes]]) -> bytes:
 
 def split(data: bytes) -> list[bytes]:
     """Length-prefixed pieces ``<len> <len bytes>`` (for targets that take several payloads)."""
-    out, pos = [], 0
+    out: list[bytes] = []
+    pos = 0
     while pos < len(data) and len(out) < MAX_FRAMES:
         size = data[pos]
         out.append(data[pos + 1 : pos + 1 + size])
@@ -123,13 +135,10 @@ def _same_blocks(a: list[ImuBlock], b: list[ImuBlock]) -> bool:
 # ---- protocol v1 -------------------------------------------------------------------------------------------------
 def v1_packet(data: bytes) -> None:
     """Every stateless v1 decoder on the bytes; ``decode_packet`` and ``decode_packets([...])`` must agree."""
-    from sensor.protocol import hipsense_v1 as v1
 
     for parse in (v1.decode_status, v1.decode_info, v1.decode_response):
-        try:
+        with contextlib.suppress(PacketError):
             parse(data)
-        except PacketError:
-            pass
     one: PacketError | None = None
     many: PacketError | None = None
     try:
@@ -150,7 +159,6 @@ def v1_packet(data: bytes) -> None:
 
 def v1_stream(data: bytes) -> None:
     """The stateful v1 decoder frame by frame, and ``decode_batch`` on the same frames: the same samples."""
-    from sensor.protocol import hipsense_v1 as v1
 
     channels = (v1.DATA_UUID,) * 13 + (v1.STATUS_UUID, v1.INFO_UUID, v1.CONTROL_UUID)
     fs = list(frames(data, channels))
@@ -177,9 +185,6 @@ def v1_stream(data: bytes) -> None:
 # ---- link decoder (what the live BLE path and replay run): never raises ------------------------------------------
 def link_decoder(data: bytes) -> None:
     """:class:`~sensor.ble.link.LinkDecoder` of each sensor type: bad frames are counted, nothing is raised."""
-    from sensor.ble.link import LinkDecoder
-    from sensor.protocol import hipsense_v1 as v1
-    from sensor.protocol import polar, witmotion
 
     if not data:
         return
@@ -206,30 +211,22 @@ def link_decoder(data: bytes) -> None:
 # ---- WitMotion ---------------------------------------------------------------------------------------------------
 def witmotion_frames(data: bytes) -> None:
     """WitMotion notification and command parsers, the virtual sensor's answer, and the stream decoder."""
-    from sensor.protocol import witmotion
 
     for piece in [data, *split(data)]:
         for parse in (witmotion.parse_notification, witmotion.parse_command):
-            try:
+            with contextlib.suppress(PacketError):
                 parse(piece)
-            except PacketError:
-                pass
-        try:
+        with contextlib.suppress(PacketError):
             witmotion.answer_command(piece, {0x64: 3900})
-        except PacketError:
-            pass
     dec = witmotion.WitMotionDecoder("fz", sampling_rate_hz=100.0)
     for f in frames(data, (witmotion.NOTIFY_UUID,)):
-        try:
+        with contextlib.suppress(PacketError):
             dec.decode(f)
-        except PacketError:
-            pass
 
 
 # ---- Polar -------------------------------------------------------------------------------------------------------
 def polar_frames(data: bytes) -> None:
     """Polar PMD parsers, the virtual sensor's answer (never raises), and both decoders (with and without gyro)."""
-    from sensor.protocol import polar
 
     for piece in [data, *split(data)]:
         for parse in (
@@ -239,27 +236,22 @@ def polar_frames(data: bytes) -> None:
             polar.parse_settings,
             polar.parse_command,
         ):
-            try:
+            with contextlib.suppress(PacketError):
                 parse(piece)
-            except PacketError:
-                pass
-        for model in ("verity_sense", "h10"):
-            answer, _ = polar.answer_command(piece, model=model)  # type: ignore[arg-type]
+        for model in MODELS:
+            answer, _ = polar.answer_command(piece, model=model)
             if answer[:1] != bytes((polar.RESPONSE_CODE,)):
                 raise AssertionError(f"answer_command answered {answer.hex()}")
     channels = (polar.PMD_DATA_UUID,) * 3 + (polar.PMD_CONTROL_UUID,)
     for dec in (polar.PolarDecoder("fz"), polar.PolarDecoder("fz", model="h10")):
         for f in frames(data, channels):
-            try:
+            with contextlib.suppress(PacketError):
                 dec.decode(f)
-            except PacketError:
-                pass
 
 
 # ---- files -------------------------------------------------------------------------------------------------------
 def hipsense_csv(data: bytes) -> None:
     """:func:`sensor.sessions.hipsense_csv.read_csv` (the pure parser behind it, and the UTF-8 check)."""
-    from sensor.sessions import hipsense_csv as hcsv
 
     path = scratch_dir() / "rec.csv"
     path.write_bytes(data)
@@ -269,7 +261,6 @@ def hipsense_csv(data: bytes) -> None:
 def import_file(data: bytes) -> None:
     """One file of any importable format through detection and its reader (``read_recording``); byte 0 picks
     the suffix (the JSON reader is chosen by ``.json``)."""
-    from sensor.sessions.importers import read_recording
 
     suffix = (".csv", ".json", ".txt", ".zip")[data[0] % 4] if data else ".csv"
     path = scratch_dir() / f"rec{suffix}"
@@ -302,11 +293,11 @@ def import_export(data: bytes) -> None:
     """A phone-app export of several CSVs (phyphox, Sensor Logger) as a zip or a folder, read with format
     detection or a forced format. Byte 0: bit 0 zip/folder, bits 1-2 the format (:data:`FORMATS`); then members
     ``<name index> <len u16 LE> <content>`` (names: :data:`MEMBER_NAMES`)."""
-    from sensor.sessions.importers import read_recording
 
     if not data:
         return
-    flags, pos, members = data[0], 1, {}
+    flags, pos = data[0], 1
+    members: dict[str, bytes] = {}
     while pos + 3 <= len(data) and len(members) < 16:
         name = MEMBER_NAMES[data[pos] % len(MEMBER_NAMES)]
         size = int.from_bytes(data[pos + 1 : pos + 3], "little")
@@ -329,18 +320,15 @@ def import_export(data: bytes) -> None:
     read_recording(target, fmt=FORMATS[(flags >> 1) % len(FORMATS)])
 
 
-_ARCHIVE_STORE: list[object] = []
+_ARCHIVE_STORE: list[Store] = []
 
 
 def import_archive(data: bytes) -> None:
     """A HipSense archive (a one-session SQLite store file) copied into a store: ``import_file(fmt=archive)``."""
-    from sensor.sessions.importers import import_file as import_into
-    from sensor.sessions.store import Store
 
     if not _ARCHIVE_STORE:
         _ARCHIVE_STORE.append(Store(Path(tempfile.mkdtemp(prefix="hipsense-fuzz-store-")) / "sessions.db"))
     store = _ARCHIVE_STORE[0]
-    assert isinstance(store, Store)
     path = scratch_dir() / "session.hipsense"
     path.write_bytes(data)
     import_into(store, path, fmt="hipsense-archive")
@@ -348,7 +336,6 @@ def import_archive(data: bytes) -> None:
 
 def config_toml(data: bytes) -> None:
     """The config file: :func:`sensor.config.load_config`."""
-    from sensor.config import load_config
 
     path = scratch_dir() / "config.toml"
     path.write_bytes(data)
@@ -357,7 +344,6 @@ def config_toml(data: bytes) -> None:
 
 def scenario_file(data: bytes) -> None:
     """A simulator scenario file (``hipsense simulate FILE``): byte 0 picks ``.yaml`` or ``.json``."""
-    from sensor.sim.scenario import Scenario
 
     suffix = ".json" if data[:1] and data[0] & 1 else ".yaml"
     path = scratch_dir() / f"scenario{suffix}"

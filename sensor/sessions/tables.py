@@ -28,7 +28,8 @@ class Table:
     data: NDArray[np.float64]
 
     def col(self, name: str) -> NDArray[np.float64]:
-        return self.data[:, self.columns.index(name)]
+        """The values of column ``name`` (matched case-insensitively, like :meth:`find` and :meth:`require`)."""
+        return self.data[:, self.columns.index(self.require(name, what="column"))]
 
     def find(self, *candidates: str) -> str | None:
         """The first header among ``candidates`` (case-insensitive), or ``None``."""
