@@ -349,3 +349,98 @@ def test_hipsense_csv_import_with_g_unit_and_axes(tmp_path: Path) -> None:
     np.testing.assert_allclose(back.acc_mps2[:, 0], -block.acc_mps2[:, 1], atol=1e-5)
     np.testing.assert_allclose(back.acc_mps2[:, 1], block.acc_mps2[:, 0], atol=1e-5)
     np.testing.assert_allclose(back.gyr_radps[:, 0], -block.gyr_radps[:, 1], atol=1e-6)  # type: ignore[index]
+
+
+# ---- hostile files (found by fuzz/: targets import_file, import_export, import_archive) --------------------------
+def test_simulator_csv_with_comment_lines_is_detected(tmp_path: Path) -> None:
+    # `hipsense simulate` writes comment lines before the header; detection read only the first line
+    from sensor.model import ImuBlock
+    from sensor.sessions.hipsense_csv import write_csv
+
+    t, acc, gyr = smooth_imu(2.0, 50.0)
+    p = tmp_path / "sim.csv"
+    write_csv(p, ImuBlock.from_arrays("sim", t, acc, gyr), comments=["hipsense simulate demo seed=1", "sensor_id=sim"])
+    assert detect_format(p) == "hipsense-csv"
+    with Store(tmp_path / "s.db") as st:
+        assert import_file(st, p).samples == len(t)
+
+
+def test_sensor_logger_columns_in_another_case_are_found(tmp_path: Path) -> None:
+    # `require` matched case-insensitively but `col` did not: ValueError "'seconds_elapsed' is not in list"
+    t, acc, _ = smooth_imu(3.0, 100.0)
+    d = tmp_path / "sl"
+    d.mkdir()
+    header = "time,Seconds_Elapsed,Z,Y,X\n"
+    rows = "".join(
+        f"{(START_EPOCH_S + ti) * 1e9:.0f},{ti},{a[2]},{a[1]},{a[0]}\n" for ti, a in zip(t, acc, strict=True)
+    )
+    (d / "TotalAcceleration.csv").write_text(header + rows)
+    with Store(tmp_path / "s.db") as st:
+        res = import_file(st, d, fmt="sensor-logger")
+        b = _samples(st, res.session_id)["phone"]
+    np.testing.assert_allclose(b.acc_mps2, acc, atol=1e-12)
+
+
+_DOC = {"format": "hipsense-session", "version": 1}
+_SENSOR = {"sensor_id": "hip", "sensor_type": "hipsense_v1"}
+_SAMPLES = {"hip": {"t_s": [0.0, 0.01], "acc_mps2": [[0, 0, 9.8], [0, 0, 9.8]]}}
+
+
+@pytest.mark.parametrize(
+    ("doc", "words"),
+    [
+        ({**_DOC, "session": []}, r"session: Input should be a valid dictionary"),
+        ({**_DOC, "session": {"sensors": [1]}}, r"session\.sensors\.0: Input should be a valid dictionary"),
+        ({**_DOC, "session": {"sensors": [_SENSOR]}, "samples": _SAMPLES, "events": 5}, r"events: Input should be"),
+        (
+            {**_DOC, "session": {"sensors": [{**_SENSOR, "first_host_t_s": "x"}]}, "samples": _SAMPLES},
+            r"session\.sensors\.0\.first_host_t_s: Input should be a valid number",
+        ),
+        (
+            {**_DOC, "session": {"sensors": [_SENSOR], "notes": [1]}, "samples": _SAMPLES},
+            r"session\.notes\.0: Input should be a valid dictionary",
+        ),
+        (
+            {
+                **_DOC,
+                "session": {"sensors": [_SENSOR]},
+                "samples": {"hip": {**_SAMPLES["hip"], "sample_index": [10**30, 1]}},
+            },
+            r"samples of sensor 'hip': .*too large",
+        ),
+        (
+            {**_DOC, "session": {"sensors": [_SENSOR]}, "samples": {"hip": {"t_s": [0.0], "acc_mps2": [[0, 0]]}}},
+            r"samples of sensor 'hip': acc_mps2 has shape \(1, 2\)",
+        ),
+    ],
+    ids=["session-list", "sensor-int", "events-int", "host-time-str", "note-int", "index-overflow", "acc-shape"],
+)
+def test_malformed_json_export_names_the_field(tmp_path: Path, doc: dict, words: str) -> None:  # type: ignore[type-arg]
+    # each used to escape as AttributeError / TypeError / OverflowError
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(ImportFormatError, match=words), Store(tmp_path / "s.db") as st:
+        import_file(st, p)
+
+
+def test_deeply_nested_json_is_an_import_error(tmp_path: Path) -> None:
+    p = tmp_path / "x.json"
+    p.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ImportFormatError, match="not a HipSense JSON export"), Store(tmp_path / "s.db") as st:
+        import_file(st, p)
+
+
+def test_damaged_archive_is_an_import_error_and_the_store_is_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    with Store(tmp_path / "a.db") as a:
+        sid = _session_with_events(a)
+        export_session(a, sid, "hipsense", tmp_path / "legs.hipsense")
+    con = sqlite3.connect(tmp_path / "legs.hipsense")
+    con.execute("UPDATE sessions SET uid = CAST(uid AS BLOB)")  # listed, but no longer found by its id
+    con.commit()
+    con.close()
+    with Store(tmp_path / "b.db") as b:
+        with pytest.raises(ImportFormatError, match=r"damaged HipSense archive \(SessionNotFoundError: .*export the"):
+            import_file(b, tmp_path / "legs.hipsense")
+        assert b.session_ids() == []
