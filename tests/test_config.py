@@ -58,5 +58,5 @@ def test_deeply_nested_toml_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_config_path_that_is_a_directory_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read config file .*HIPSENSE_CONFIG"):
+    with pytest.raises(ConfigError, match=r"cannot read config file .*HIPSENSE_CONFIG"):
         load_config(tmp_path)
