@@ -12,6 +12,7 @@ import io
 import json
 import sqlite3
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,8 @@ def file_seeds() -> dict[str, dict[str, bytes]]:
             "seed-phyphox-semicolon": b"\x02" + phy_acc_semi,
             "seed-sensor-logger-total": b"\x00" + sl_total,
             "seed-json-export": b"\x01" + doc,
+            "seed-phyphox-zip": b"\x03"
+            + _zip({"Accelerometer.csv": _head(phy_acc, 10), "Gyroscope.csv": _head(phy_gyr, 10)}),
         },
         "import_export": {
             "seed-phyphox-zip": encode_members(
@@ -176,6 +179,18 @@ def file_seeds() -> dict[str, dict[str, bytes]]:
         "config": config_seeds(),
         "scenario": scenario_seeds(),
     }
+
+
+def _head(text: bytes, lines: int) -> bytes:
+    return b"".join(text.splitlines(keepends=True)[:lines])
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in members.items():
+            z.writestr(zipfile.ZipInfo(name, date_time=(2025, 10, 9, 12, 0, 0)), content, zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
 
 
 def _export_seeds(block: ImuBlock) -> tuple[bytes, bytes]:

@@ -41,6 +41,7 @@ import json
 import os
 import sqlite3
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,8 @@ IMPORT_FORMATS: tuple[str, ...] = (
     "hipsense-archive",
 )
 SAMPLES_PER_FRAME = 32
+MAX_ZIP_MEMBER_BYTES = 512 * 2**20
+"""Largest CSV read out of a zip: a 6-hour Sensor Logger recording at 100 Hz is about 200 MB."""
 
 
 @dataclass(slots=True)
@@ -216,7 +219,7 @@ class _Files:
         elif zipfile.is_zipfile(path):
             try:
                 self._zip = zipfile.ZipFile(path)
-            except zipfile.BadZipFile as exc:
+            except (zipfile.BadZipFile, ValueError, RuntimeError, EOFError) as exc:
                 raise ImportFormatError(
                     f"{path} is a damaged zip file ({exc}); export it again", path=str(path)
                 ) from exc
@@ -232,13 +235,27 @@ class _Files:
     def text(self, name: str) -> str:
         try:
             if self._zip is not None:
+                size = self._zip.getinfo(name).file_size
+                if size > MAX_ZIP_MEMBER_BYTES:
+                    # the size is the zip's own claim (zipfile stops there): refused before anything is unpacked
+                    raise ImportFormatError(
+                        f"{self.display(name)} unpacks to {size} bytes, more than the {MAX_ZIP_MEMBER_BYTES} bytes "
+                        "of a long phone recording (a damaged or hostile zip?); unzip it and import the folder, or "
+                        "split the recording",
+                        path=self.display(name),
+                    )
                 raw = self._zip.read(name)
             elif self.path.is_dir():
                 raw = (self.path / name).read_bytes()
             else:
                 raw = (self.path.parent / name).read_bytes()
-        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        except (OSError, KeyError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
             raise ImportFormatError(f"cannot read {self.display(name)}: {exc}", path=self.display(name)) from exc
+        except RuntimeError as exc:  # an encrypted member, or NotImplementedError: a compression zipfile lacks
+            raise ImportFormatError(
+                f"cannot unpack {self.display(name)} ({exc}); unzip it with another tool and import the folder",
+                path=self.display(name),
+            ) from exc
         try:
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

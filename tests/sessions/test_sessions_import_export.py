@@ -444,3 +444,38 @@ def test_damaged_archive_is_an_import_error_and_the_store_is_untouched(tmp_path:
         with pytest.raises(ImportFormatError, match=r"damaged HipSense archive \(SessionNotFoundError: .*export the"):
             import_file(b, tmp_path / "legs.hipsense")
         assert b.session_ids() == []
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytearray:
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in members.items():
+            z.writestr(name, content)
+    return bytearray(buf.getvalue())
+
+
+def test_zip_member_larger_than_a_recording_is_refused_before_unpacking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sensor.sessions import importers
+
+    monkeypatch.setattr(importers, "MAX_ZIP_MEMBER_BYTES", 10_000)  # 512 MiB in real life
+    t, acc, _ = smooth_imu(5.0, 100.0)
+    p = tmp_path / "bomb.zip"
+    p.write_bytes(bytes(_zip_bytes({"Accelerometer.csv": phyphox_acc_csv(t, acc).encode()})))
+    with pytest.raises(ImportFormatError, match=r"Accelerometer\.csv unpacks to \d+ bytes, more than the 10000"):
+        importers.read_recording(p, fmt="phyphox")
+
+
+def test_zip_with_an_unknown_compression_method_is_an_import_error(tmp_path: Path) -> None:
+    t, acc, _ = smooth_imu(1.0, 100.0)
+    data = _zip_bytes({"Accelerometer.csv": phyphox_acc_csv(t, acc).encode()})
+    data[8:10] = (99).to_bytes(2, "little")  # local header and central directory: method 99 (AES)
+    central = data.find(b"PK\x01\x02")
+    data[central + 10 : central + 12] = (99).to_bytes(2, "little")
+    p = tmp_path / "aes.zip"
+    p.write_bytes(bytes(data))
+    with pytest.raises(ImportFormatError, match=r"cannot unpack .*compression method is not supported.*folder"):
+        detect_format(p)
