@@ -19,6 +19,7 @@ import io
 import os
 import shutil
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -58,7 +59,9 @@ class Target:
 def check(target: Target, data: bytes) -> BaseException | None:
     """Run ``target`` on ``data``; return the allowed error it raised (or ``None``); anything else propagates."""
     try:
-        target.run(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # as in the test suite: a numpy overflow warning on bad input is a finding
+            target.run(data)
     except target.allowed as exc:
         if not str(exc):
             raise AssertionError(f"{type(exc).__name__} without a message") from exc
@@ -101,14 +104,14 @@ def split(data: bytes) -> list[bytes]:
 
 
 _SCRATCH: list[Path] = []
+_TMPFS = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 
 
 def scratch_dir() -> Path:
     """A fresh empty directory (on tmpfs when there is one), removed by the next call."""
     while _SCRATCH:
         shutil.rmtree(_SCRATCH.pop(), ignore_errors=True)
-    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    d = Path(tempfile.mkdtemp(prefix="hipsense-fuzz-", dir=base))
+    d = Path(tempfile.mkdtemp(prefix="hipsense-fuzz-", dir=_TMPFS))
     _SCRATCH.append(d)
     return d
 
@@ -327,7 +330,9 @@ def import_archive(data: bytes) -> None:
     """A HipSense archive (a one-session SQLite store file) copied into a store: ``import_file(fmt=archive)``."""
 
     if not _ARCHIVE_STORE:
-        _ARCHIVE_STORE.append(Store(Path(tempfile.mkdtemp(prefix="hipsense-fuzz-store-")) / "sessions.db"))
+        # one destination store per process, never closed: the atheris worker fuzzes until it is killed
+        store_dir = Path(tempfile.mkdtemp(prefix="hipsense-fuzz-store-", dir=_TMPFS))
+        _ARCHIVE_STORE.append(Store(store_dir / "sessions.db", durability="normal"))
     store = _ARCHIVE_STORE[0]
     path = scratch_dir() / "session.hipsense"
     path.write_bytes(data)

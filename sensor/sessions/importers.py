@@ -184,10 +184,19 @@ def _interp_onto(t_base: FloatArray, t: FloatArray, v: FloatArray) -> FloatArray
     return np.column_stack([np.interp(t_base, t, v[:, k]) for k in range(v.shape[1])])
 
 
-def _overlap(base_t: FloatArray, *others: FloatArray) -> NDArray[np.bool_]:
-    lo = max([base_t[0], *[o[0] for o in others]])
-    hi = min([base_t[-1], *[o[-1] for o in others]])
+def _overlap(base_t: FloatArray, other_t: FloatArray, *, path: str, other: str) -> NDArray[np.bool_]:
+    """Samples of the time base inside the other stream's time span; at least two, or the streams do not overlap."""
+    lo = max(base_t[0], other_t[0])
+    hi = min(base_t[-1], other_t[-1])
     keep: NDArray[np.bool_] = (base_t >= lo) & (base_t <= hi)
+    if int(keep.sum()) < 2:
+        raise ImportFormatError(
+            f"{path}: the accelerometer ({base_t[0]:.6g}..{base_t[-1]:.6g} s) and {other} ({other_t[0]:.6g}.."
+            f"{other_t[-1]:.6g} s) overlap in {int(keep.sum())} sample(s); a session needs at least two. Export a "
+            "recording where both sensors ran at the same time",
+            path=path,
+            line=2,
+        )
     return keep
 
 
@@ -348,7 +357,7 @@ def read_phyphox(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str = "ph
             gt_col = gyr_t.require(*_PHY_T, what="time")
             check_time(gyr_t, gt_col)
             gt = gyr_t.col(gt_col)
-            keep = _overlap(t, gt)
+            keep = _overlap(t, gt, path=acc_t.path, other=f"the gyroscope of {gyr_t.path}")
             t, acc = t[keep], acc[keep]
             gyr = _interp_onto(t, gt, _xyz(gyr_t, gyr_cols))
         else:
@@ -428,7 +437,7 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
             base = user
             t = user.col("seconds_elapsed")
             gt = grav.col("seconds_elapsed")
-            keep = _overlap(t, gt)
+            keep = _overlap(t, gt, path=user.path, other=f"the gravity of {grav.path}")
             t = t[keep]
             acc = _xyz(user, _SL_AXES)[keep] + _interp_onto(t, gt, _xyz(grav, _SL_AXES))
             warnings.append("acceleration = Accelerometer.csv + Gravity.csv interpolated onto its timestamps")
@@ -437,7 +446,7 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
         gyr = None
         if gyr_table is not None:
             gt = gyr_table.col("seconds_elapsed")
-            keep = _overlap(t, gt)
+            keep = _overlap(t, gt, path=base.path, other=f"the gyroscope of {gyr_table.path}")
             t, acc = t[keep], acc[keep]
             gyr = _interp_onto(t, gt, _xyz(gyr_table, _SL_AXES))
         else:
@@ -447,6 +456,8 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
         if tname is not None:
             # `time` is ns since the epoch; float64 keeps it to ~0.3 us, plenty for a start time
             start = float(base.col(tname)[0]) / 1e9 - float(base.col("seconds_elapsed")[0])
+            if not np.isfinite(start):  # a damaged `time` cell: fall back to the file's mtime
+                start = None
         extra: dict[str, Any] = {"source": "sensor-logger", "file": str(path)}
         meta_name = files.find("Metadata.csv")
         if meta_name is not None:

@@ -15,6 +15,9 @@ from numpy.typing import NDArray
 
 from sensor.errors import ImportFormatError
 
+MAX_ABS_VALUE = 1e12
+"""Larger values are no time in s, acceleration or rate (and would overflow the unit conversions and checks)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Table:
@@ -118,12 +121,13 @@ def _locate_bad_cell(body: str, delim: str, columns: list[str], path: str) -> No
 def check_finite(table: Table, names: list[str]) -> None:
     for name in names:
         v = table.col(name)
-        bad = np.flatnonzero(~np.isfinite(v))
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(~(np.abs(v) < MAX_ABS_VALUE))  # NaN, inf, and sizes no sensor or clock gives
         if bad.size:
             i = int(bad[0])
             raise ImportFormatError(
-                f"{table.path}, line {i + 2}, column {name!r}: {v[i]!r} (NaN or inf); {bad.size} such values. "
-                "Delete those rows or interpolate them before importing",
+                f"{table.path}, line {i + 2}, column {name!r}: {float(v[i])!r} (NaN or inf, or beyond "
+                f"{MAX_ABS_VALUE:g}); {bad.size} such values. Delete those rows or interpolate them before importing",
                 path=table.path,
                 line=i + 2,
                 column=name,

@@ -20,8 +20,8 @@ from fuzz.targets import TARGETS, Target, check, encode_frames, frames, split
 from sensor.errors import HipSenseError
 
 # examples per target: the slow ones (files on disk, SQLite, YAML) get fewer
-EXAMPLES = {"import_archive": 25, "scenario": 40, "import_export": 60, "import_file": 80, "polar": 80}
-DEFAULT_EXAMPLES = 150
+EXAMPLES = {"import_archive": 25, "scenario": 40, "import_export": 60, "import_file": 80, "polar": 80, "config": 60}
+DEFAULT_EXAMPLES = 120
 # memory an input may make the parser allocate at its peak: generous, but far from "2^31 samples"
 PEAK_LIMIT_BYTES = 48 * 2**20
 

@@ -479,3 +479,34 @@ def test_zip_with_an_unknown_compression_method_is_an_import_error(tmp_path: Pat
     p.write_bytes(bytes(data))
     with pytest.raises(ImportFormatError, match=r"cannot unpack .*compression method is not supported.*folder"):
         detect_format(p)
+
+
+@pytest.mark.parametrize("gyr_start_s", [5.0, 1.0], ids=["disjoint", "one-sample"])
+def test_streams_that_do_not_overlap_are_an_import_error(tmp_path: Path, gyr_start_s: float) -> None:
+    # the overlap was empty: RuntimeWarning "Mean of empty slice", then a pydantic ValidationError (rate nan)
+    d = tmp_path / "phy"
+    d.mkdir()
+    (d / "Accelerometer.csv").write_text(
+        "Time (s),Acceleration x (m/s^2),Acceleration y (m/s^2),Acceleration z (m/s^2)\n0,0,0,9.8\n1,0,0,9.8\n"
+    )
+    (d / "Gyroscope.csv").write_text(
+        "Time (s),Gyroscope x (rad/s),Gyroscope y (rad/s),Gyroscope z (rad/s)\n"
+        f"{gyr_start_s},0,0,0\n{gyr_start_s + 1},0,0,0\n"
+    )
+    with pytest.raises(ImportFormatError, match=r"accelerometer \(0\.\.1 s\) and the gyroscope of .* overlap in"):
+        import_file(Store(tmp_path / "s.db"), d, fmt="phyphox")
+
+
+@pytest.mark.parametrize(
+    ("row", "words"),
+    [
+        ("1,1e308,0,9.8", r"line 3, column 'acc_x_g': 1e\+308 is not a finite number below 1e\+12"),
+        ("1e308,0,0,1", r"line 3, column 't_s': 1e\+308"),
+    ],
+)
+def test_hipsense_csv_values_beyond_any_sensor_are_refused_by_line(tmp_path: Path, row: str, words: str) -> None:
+    # 1e308 g overflowed to inf in the unit conversion (RuntimeWarning, then a DataValidationError)
+    p = tmp_path / "x.csv"
+    p.write_text(f"t_s,acc_x_g,acc_y_g,acc_z_g\n0,0,0,1\n{row}\n2,0,0,1\n")
+    with pytest.raises(ImportFormatError, match=words):
+        import_file(Store(tmp_path / "s.db"), p)
