@@ -23,6 +23,7 @@ import io
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Final, Literal
 
@@ -253,9 +254,17 @@ def parse_csv(text: str, *, source: str = "<csv>", sensor_id: str = "csv", acc_u
             f"{source}: the file has a header but no samples; record some data first", path=source, line=header_line + 1
         )
     try:
-        data = np.loadtxt(io.StringIO(body), delimiter=",", comments="#", dtype=np.float64, ndmin=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            data = np.loadtxt(io.StringIO(body), delimiter=",", comments="#", dtype=np.float64, ndmin=2)
     except ValueError:
         raise _locate_bad_row(body, header_line, len(names), names, source) from None
+    if data.shape[0] == 0:
+        raise ImportFormatError(
+            f"{source}: the file has a header but only comment lines after it, no samples; record some data first",
+            path=source,
+            line=header_line + 1,
+        )
     if data.shape[1] != len(names):
         raise _locate_bad_row(body, header_line, len(names), names, source)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,10 +81,18 @@ def parse_table(text: str, path: str) -> Table:
             f"{path} has a header but no data rows; the recording is empty", path=path, line=2, column=None
         )
     try:
-        data = np.loadtxt(io.StringIO(body), delimiter=delim, dtype=np.float64, ndmin=2, quotechar='"')
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            data = np.loadtxt(io.StringIO(body), delimiter=delim, dtype=np.float64, ndmin=2, quotechar='"')
     except ValueError:
         _locate_bad_cell(body, delim, columns, path)
         raise  # _locate_bad_cell always raises; keeps type checkers content
+    if data.shape[0] == 0:
+        raise ImportFormatError(
+            f"{path} has a header but only '#' comment lines after it, no data rows; the recording is empty",
+            path=path,
+            line=2,
+        )
     if data.shape[1] != len(columns):
         raise ImportFormatError(
             f"{path}: rows have {data.shape[1]} values but the header names {len(columns)} columns {columns}",

@@ -510,3 +510,16 @@ def test_hipsense_csv_values_beyond_any_sensor_are_refused_by_line(tmp_path: Pat
     p.write_text(f"t_s,acc_x_g,acc_y_g,acc_z_g\n0,0,0,1\n{row}\n2,0,0,1\n")
     with pytest.raises(ImportFormatError, match=words):
         import_file(Store(tmp_path / "s.db"), p)
+
+
+def test_header_followed_only_by_comment_lines_is_an_import_error(tmp_path: Path) -> None:
+    # found by fuzz/ (hipsense_csv): numpy's UserWarning "input contained no data", then an unhelpful error
+    p = tmp_path / "x.csv"
+    p.write_text("t_s,acc_x_g,acc_y_g,acc_z_g\n#0.0,0.0,0.0,1.0\n\n")
+    with pytest.raises(ImportFormatError, match="header but only comment lines after it, no samples"):
+        import_file(Store(tmp_path / "s.db"), p)
+    d = tmp_path / "phy"
+    d.mkdir()
+    (d / "Accelerometer.csv").write_text("Time (s),Acceleration x (m/s^2),Acceleration y (m/s^2)\n# 0,1,2\n")
+    with pytest.raises(ImportFormatError, match="only '#' comment lines after it, no data rows"):
+        import_file(Store(tmp_path / "s2.db"), d, fmt="phyphox")
