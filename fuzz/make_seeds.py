@@ -178,6 +178,7 @@ def file_seeds() -> dict[str, dict[str, bytes]]:
         "import_archive": {"seed-one-session": archive},
         "config": config_seeds(),
         "scenario": scenario_seeds(),
+        "mounting": mounting_seeds(),
     }
 
 
@@ -240,6 +241,17 @@ live_tilt_rate_hz = 10.0
 keepalive_s = 30
 """
     return {"seed-full": full, "seed-empty": b"", "seed-broker-only": b'[broker]\nurl = "mqtt://127.0.0.1:1883"\n'}
+
+
+def mounting_seeds() -> dict[str, bytes]:
+    from sensor.pipeline.calibration import Mounting
+
+    c, s = np.cos(0.3), np.sin(0.3)
+    rot = Mounting(np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]), np.array([0.01, -0.02, 0.0]), 0.8, "gait")
+    return {
+        "seed-identity": json.dumps(Mounting.identity().to_dict()).encode(),
+        "seed-rotated": json.dumps(rot.to_dict()).encode(),
+    }
 
 
 def scenario_seeds() -> dict[str, bytes]:

@@ -29,6 +29,7 @@ from typing import Final
 import numpy as np
 
 from sensor.ble.link import LinkDecoder
+from sensor.cli.calibrate import load_mounting
 from sensor.config import load_config
 from sensor.errors import ConfigError, HipSenseError, ImportFormatError, PacketError, ScenarioError
 from sensor.model import ImuBlock, RawFrame
@@ -356,6 +357,13 @@ def scenario_file(data: bytes) -> None:
     Scenario.from_file(path)
 
 
+def mounting_file(data: bytes) -> None:
+    """A mounting file (``--mounting FILE.json`` of analyze and train, written by ``hipsense calibrate``)."""
+    path = scratch_dir() / "mounting.json"
+    path.write_bytes(data)
+    load_mounting(path)
+
+
 TARGETS: Final[dict[str, Target]] = {
     t.name: t
     for t in (
@@ -370,6 +378,7 @@ TARGETS: Final[dict[str, Target]] = {
         Target("import_archive", import_archive, (ImportFormatError,), "HipSense archive (SQLite) import"),
         Target("config", config_toml, (ConfigError,), "config.toml load_config"),
         Target("scenario", scenario_file, (ScenarioError,), "simulator scenario YAML/JSON"),
+        Target("mounting", mounting_file, (ConfigError,), "calibrated mounting JSON (--mounting)"),
     )
 }
 
