@@ -77,7 +77,15 @@ def v1_seeds() -> dict[str, dict[str, bytes]]:
         payload = v1_packet_bytes(index=65530 + i * 2, ts=(16_777_000 + i * 158) % (1 << 24), n=2)
         long.append((_ctl(0.01), payload))
     streams["seed-long-wrap"] = encode_frames(long)
+    # a sensor restart: the info characteristic's boot id changes, the index and clock start again
+    reboot = [(_ctl(0.0, 14), info)]
+    reboot += [(_ctl(0.01), v1_packet_bytes(index=100 + 2 * i, ts=5000 + 158 * i, n=2)) for i in range(4)]
+    info2 = bytearray(info)
+    info2[10:12] = (int.from_bytes(info[10:12], "little") + 1).to_bytes(2, "little")
+    reboot += [(_ctl(3.0, 14), bytes(info2))]
+    reboot += [(_ctl(0.01), v1_packet_bytes(index=2 * i, ts=100 + 158 * i, n=2)) for i in range(4)]
     link = {
+        "seed-v1-reboot": b"\x00" + encode_frames(reboot),
         "seed-v1-long": b"\x00" + streams["seed-long-wrap"],
         "seed-v1-gap": b"\x00" + streams[next(k for k in streams if "gap" in k or "loss" in k)],
     }

@@ -45,6 +45,8 @@ HOST_T0_S: Final = 1_760_000_000.0
 HOST_STEPS_S: Final = (0.0, 0.001, 0.004, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 3.0, 30.0, 300.0, 700.0, -0.01, -2.0)
 MAX_FRAMES: Final = 256
 MODELS: Final[tuple[polar.Model, ...]] = ("verity_sense", "h10")
+V1_CHANNELS: Final = (v1.DATA_UUID,) * 13 + (v1.STATUS_UUID, v1.INFO_UUID, v1.CONTROL_UUID)
+"""The channel of a v1 frame by the high nibble of its ``ctl`` byte: 13 = status, 14 = info, 15 = control."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +166,7 @@ def v1_packet(data: bytes) -> None:
 def v1_stream(data: bytes) -> None:
     """The stateful v1 decoder frame by frame, and ``decode_batch`` on the same frames: the same samples."""
 
-    channels = (v1.DATA_UUID,) * 13 + (v1.STATUS_UUID, v1.INFO_UUID, v1.CONTROL_UUID)
-    fs = list(frames(data, channels))
+    fs = list(frames(data, V1_CHANNELS))
     one = v1.HipSenseV1Decoder("fz")
     blocks = []
     for f in fs:
@@ -195,7 +196,7 @@ def link_decoder(data: bytes) -> None:
     kind = data[0] % 4
     if kind == 0:
         dec = LinkDecoder("fz", v1.SENSOR_TYPE)
-        channels: tuple[str, ...] = (v1.DATA_UUID,) * 12 + (v1.STATUS_UUID, v1.INFO_UUID, v1.CONTROL_UUID, "other")
+        channels: tuple[str, ...] = V1_CHANNELS
     elif kind == 1:
         dec = LinkDecoder("fz", witmotion.SENSOR_TYPE, sampling_rate_hz=50.0)
         channels = (witmotion.NOTIFY_UUID,)
