@@ -523,3 +523,16 @@ def test_header_followed_only_by_comment_lines_is_an_import_error(tmp_path: Path
     (d / "Accelerometer.csv").write_text("Time (s),Acceleration x (m/s^2),Acceleration y (m/s^2)\n# 0,1,2\n")
     with pytest.raises(ImportFormatError, match="only '#' comment lines after it, no data rows"):
         import_file(Store(tmp_path / "s2.db"), d, fmt="phyphox")
+
+
+def test_sensor_logger_with_a_damaged_time_cell_falls_back_to_the_file_time(tmp_path: Path) -> None:
+    # `time` (ns since the epoch) is only used for the start; a NaN there made every frame's host time NaN
+    t, acc, _ = smooth_imu(2.0, 100.0)
+    d = tmp_path / "sl"
+    d.mkdir()
+    rows = "".join(f"nan,{ti},{a[2]},{a[1]},{a[0]}\n" for ti, a in zip(t, acc, strict=True))
+    (d / "TotalAcceleration.csv").write_text("time,seconds_elapsed,z,y,x\n" + rows)
+    with Store(tmp_path / "s.db") as st:
+        info = st.get_session(import_file(st, d, fmt="sensor-logger").session_id)
+    assert np.isfinite(info.started_s)
+    assert info.started_s == pytest.approx((d / "TotalAcceleration.csv").stat().st_mtime - t[-1], abs=1.0)
