@@ -164,6 +164,8 @@ def file_seeds() -> dict[str, dict[str, bytes]]:
             "seed-phyphox-semicolon": b"\x02" + phy_acc_semi,
             "seed-sensor-logger-total": b"\x00" + sl_total,
             "seed-json-export": b"\x01" + doc,
+            "seed-hipsense-csv-into-store": b"\x04" + acc_only,
+            "seed-phyphox-acc-into-store": b"\x04" + phy_acc,
             "seed-phyphox-zip": b"\x03"
             + _zip({"Accelerometer.csv": _head(phy_acc, 10), "Gyroscope.csv": _head(phy_gyr, 10)}),
         },

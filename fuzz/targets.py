@@ -141,7 +141,6 @@ def _same_blocks(a: list[ImuBlock], b: list[ImuBlock]) -> bool:
 # ---- protocol v1 -------------------------------------------------------------------------------------------------
 def v1_packet(data: bytes) -> None:
     """Every stateless v1 decoder on the bytes; ``decode_packet`` and ``decode_packets([...])`` must agree."""
-
     for parse in (v1.decode_status, v1.decode_info, v1.decode_response):
         with contextlib.suppress(PacketError):
             parse(data)
@@ -165,7 +164,6 @@ def v1_packet(data: bytes) -> None:
 
 def v1_stream(data: bytes) -> None:
     """The stateful v1 decoder frame by frame, and ``decode_batch`` on the same frames: the same samples."""
-
     fs = list(frames(data, V1_CHANNELS))
     one = v1.HipSenseV1Decoder("fz")
     blocks = []
@@ -190,7 +188,6 @@ def v1_stream(data: bytes) -> None:
 # ---- link decoder (what the live BLE path and replay run): never raises ------------------------------------------
 def link_decoder(data: bytes) -> None:
     """:class:`~sensor.ble.link.LinkDecoder` of each sensor type: bad frames are counted, nothing is raised."""
-
     if not data:
         return
     kind = data[0] % 4
@@ -216,7 +213,6 @@ def link_decoder(data: bytes) -> None:
 # ---- WitMotion ---------------------------------------------------------------------------------------------------
 def witmotion_frames(data: bytes) -> None:
     """WitMotion notification and command parsers, the virtual sensor's answer, and the stream decoder."""
-
     for piece in [data, *split(data)]:
         for parse in (witmotion.parse_notification, witmotion.parse_command):
             with contextlib.suppress(PacketError):
@@ -232,7 +228,6 @@ def witmotion_frames(data: bytes) -> None:
 # ---- Polar -------------------------------------------------------------------------------------------------------
 def polar_frames(data: bytes) -> None:
     """Polar PMD parsers, the virtual sensor's answer (never raises), and both decoders (with and without gyro)."""
-
     for piece in [data, *split(data)]:
         for parse in (
             polar.parse_frame,
@@ -257,20 +252,22 @@ def polar_frames(data: bytes) -> None:
 # ---- files -------------------------------------------------------------------------------------------------------
 def hipsense_csv(data: bytes) -> None:
     """:func:`sensor.sessions.hipsense_csv.read_csv` (the pure parser behind it, and the UTF-8 check)."""
-
     path = scratch_dir() / "rec.csv"
     path.write_bytes(data)
     hcsv.read_csv(path)
 
 
 def import_file(data: bytes) -> None:
-    """One file of any importable format through detection and its reader (``read_recording``); byte 0 picks
-    the suffix (the JSON reader is chosen by ``.json``)."""
-
-    suffix = (".csv", ".json", ".txt", ".zip")[data[0] % 4] if data else ".csv"
-    path = scratch_dir() / f"rec{suffix}"
+    """One file of any importable format through detection and its reader (``read_recording``); byte 0: bits 0-1
+    pick the suffix (the JSON reader is chosen by ``.json``), bit 2 imports into a store (``import_file``: frames,
+    host times, the session row) instead of only reading."""
+    flags = data[0] if data else 0
+    path = scratch_dir() / f"rec{('.csv', '.json', '.txt', '.zip')[flags % 4]}"
     path.write_bytes(data[1:])
-    read_recording(path)
+    if flags & 4:
+        import_into(_store(), path)
+    else:
+        read_recording(path)
 
 
 MEMBER_NAMES: Final = (
@@ -298,7 +295,6 @@ def import_export(data: bytes) -> None:
     """A phone-app export of several CSVs (phyphox, Sensor Logger) as a zip or a folder, read with format
     detection or a forced format. Byte 0: bit 0 zip/folder, bits 1-2 the format (:data:`FORMATS`); then members
     ``<name index> <len u16 LE> <content>`` (names: :data:`MEMBER_NAMES`)."""
-
     if not data:
         return
     flags, pos = data[0], 1
@@ -325,25 +321,26 @@ def import_export(data: bytes) -> None:
     read_recording(target, fmt=FORMATS[(flags >> 1) % len(FORMATS)])
 
 
-_ARCHIVE_STORE: list[Store] = []
+_STORE: list[Store] = []
+
+
+def _store() -> Store:
+    """One destination store per process, never closed: the atheris worker fuzzes until it is killed."""
+    if not _STORE:
+        store_dir = Path(tempfile.mkdtemp(prefix="hipsense-fuzz-store-", dir=_TMPFS))
+        _STORE.append(Store(store_dir / "sessions.db", durability="normal"))
+    return _STORE[0]
 
 
 def import_archive(data: bytes) -> None:
     """A HipSense archive (a one-session SQLite store file) copied into a store: ``import_file(fmt=archive)``."""
-
-    if not _ARCHIVE_STORE:
-        # one destination store per process, never closed: the atheris worker fuzzes until it is killed
-        store_dir = Path(tempfile.mkdtemp(prefix="hipsense-fuzz-store-", dir=_TMPFS))
-        _ARCHIVE_STORE.append(Store(store_dir / "sessions.db", durability="normal"))
-    store = _ARCHIVE_STORE[0]
     path = scratch_dir() / "session.hipsense"
     path.write_bytes(data)
-    import_into(store, path, fmt="hipsense-archive")
+    import_into(_store(), path, fmt="hipsense-archive")
 
 
 def config_toml(data: bytes) -> None:
     """The config file: :func:`sensor.config.load_config`."""
-
     path = scratch_dir() / "config.toml"
     path.write_bytes(data)
     load_config(path)
@@ -351,7 +348,6 @@ def config_toml(data: bytes) -> None:
 
 def scenario_file(data: bytes) -> None:
     """A simulator scenario file (``hipsense simulate FILE``): byte 0 picks ``.yaml`` or ``.json``."""
-
     suffix = ".json" if data[:1] and data[0] & 1 else ".yaml"
     path = scratch_dir() / f"scenario{suffix}"
     path.write_bytes(data[1:])
