@@ -475,6 +475,10 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
 def read_hipsense_csv_file(path: Path, *, acc_unit: AccUnit | None = None, sensor_id: str = "hip") -> Recording:
     """The HipSense CSV through :func:`sensor.sessions.hipsense_csv.read_csv` (it checks columns, time, units)."""
     block = hipsense_csv.read_csv(path, sensor_id=sensor_id, acc_unit=acc_unit)
+    if len(block) < 2:  # as check_time says for the phone tables: no rate, no duration
+        raise ImportFormatError(
+            f"{path}: only {len(block)} sample; a session needs at least two", path=str(path), line=2, column="t_s"
+        )
     meta = SensorMeta(
         sensor_id=sensor_id,
         sensor_type=imu_f64.SENSOR_TYPE,

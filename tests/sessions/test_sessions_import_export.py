@@ -536,3 +536,11 @@ def test_sensor_logger_with_a_damaged_time_cell_falls_back_to_the_file_time(tmp_
         info = st.get_session(import_file(st, d, fmt="sensor-logger").session_id)
     assert np.isfinite(info.started_s)
     assert info.started_s == pytest.approx((d / "TotalAcceleration.csv").stat().st_mtime - t[-1], abs=1.0)
+
+
+def test_hipsense_csv_with_one_sample_is_an_import_error(tmp_path: Path) -> None:
+    # found by fuzz/ (import_file): no sample interval, so the rate was NaN and SensorMeta raised ValidationError
+    p = tmp_path / "x.csv"
+    p.write_text("t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2\n0,0,0,9.8\n")
+    with pytest.raises(ImportFormatError, match="only 1 sample; a session needs at least two"):
+        import_file(Store(tmp_path / "s.db"), p)
