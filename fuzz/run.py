@@ -16,6 +16,7 @@ corpus entries), crashes (distinct exception sites). Minimise a find with
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import subprocess
 import sys
@@ -68,7 +69,17 @@ def _worker(name: str, seconds: int, timeout_s: int, rss_mb: int, extra: list[st
     ]
     if not any(a.startswith("-minimize_crash") for a in extra):
         argv += [f"-max_total_time={seconds}", str(work), str(CORPUS / name)]
-    atheris.Setup(argv, lambda data: check(target, data))
+
+    def one_input(data: bytes) -> None:
+        try:
+            check(target, data)
+        except BaseException:
+            # libFuzzer does not always write the artifact of a Python exception (no sanitizer death callback
+            # in the wheel): keep the input ourselves
+            (WORK / name / f"crash-{hashlib.sha1(data).hexdigest()}").write_bytes(data)
+            raise
+
+    atheris.Setup(argv, one_input)
     atheris.Fuzz()
 
 
