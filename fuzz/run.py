@@ -96,12 +96,15 @@ def _run_one(name: str, seconds: int, timeout_s: int, rss_mb: int, max_crashes: 
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT.parent, check=False)
         log = proc.stdout + proc.stderr
         res.log += log
+        last_status = 0
         for line in log.splitlines():
             m = _STATUS.match(line)
             if m:
+                last_status = int(m[1])
                 res.cov, res.features, res.corpus = int(m[2]), int(m[3]), int(m[4])
         m = _EXECS.search(log)
-        res.execs += int(m[1]) if m else 0
+        # a crashed run prints no final stats: its last status line is the best count there is
+        res.execs += int(m[1]) if m else last_status
         if proc.returncode == 0:
             break
         # the deepest frame of the traceback inside the project names the crash site
