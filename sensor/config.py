@@ -186,6 +186,25 @@ def load_config(path: Path | None = None) -> AppConfig:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"config file {p} is not valid TOML: {exc}; fix or delete it", path=str(p)) from exc
+        except RecursionError as exc:
+            raise ConfigError(
+                f"config file {p} nests arrays or tables too deeply to read; the config has two levels at most",
+                path=str(p),
+            ) from exc
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read config file {p}: {exc.strerror}; point --config / HIPSENSE_CONFIG at a readable file",
+                path=str(p),
+            ) from exc
+    unknown = sorted(k for k in data if k not in AppConfig.model_fields)
+    if unknown:
+        # checked here, not by extra="forbid": keys like `_env_file` are pydantic-settings' own init arguments
+        raise ConfigError(
+            f"config file {p}: unknown top-level key {unknown[0]!r}; the keys are "
+            f"{', '.join(AppConfig.model_fields)} (and the [broker] and [[sensors]] sections); fix or remove it",
+            path=str(p),
+            key=unknown[0],
+        )
     try:
         return AppConfig(**data)
     except ValidationError as exc:

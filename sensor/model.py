@@ -88,7 +88,8 @@ class ImuBlock:
                     f"{name} has shape {arr.shape} but {n} samples need shape {shape}", field=name
                 )
         if n > 1:
-            dt = np.diff(self.t_s)
+            with np.errstate(over="ignore", invalid="ignore"):  # inf/NaN are reported below by name
+                dt = np.diff(self.t_s)
             bad = np.flatnonzero(~(dt > 0))
             if bad.size:
                 i = int(bad[0]) + 1
@@ -241,8 +242,10 @@ class ImuBlock:
             raise DataValidationError(f"with_times needs {n} times, got shape {t.shape}", field="t_s")
         if n and not np.isfinite(t).all():
             raise DataValidationError("with_times: a time is NaN or inf; fix the clock mapping", field="t_s")
-        if n > 1 and not (np.diff(t) > 0).all():
-            i = int(np.flatnonzero(~(np.diff(t) > 0))[0]) + 1
+        with np.errstate(over="ignore"):
+            increasing = np.diff(t) > 0
+        if n > 1 and not increasing.all():
+            i = int(np.flatnonzero(~increasing)[0]) + 1
             raise DataValidationError(
                 f"with_times: t_s must be strictly increasing, sample {i} has {t[i]!r} after {t[i - 1]!r}",
                 field="t_s",

@@ -37,3 +37,26 @@ def test_invalid_toml(tmp_path: Path) -> None:
     p.write_text("sensors = [")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(p)
+
+
+# ---- hostile files (found by fuzz/: the `config` target) -----------------------------------------------------
+@pytest.mark.parametrize("key", ["_env_file", "_secrets_dir", "_case_sensitive", "sensor"])
+def test_unknown_top_level_keys_are_refused_by_name(tmp_path: Path, key: str) -> None:
+    # `_env_file = 5` used to reach pydantic-settings' own init arguments: a TypeError, not a ConfigError
+    p = tmp_path / "c.toml"
+    p.write_text(f"{key} = 5\n")
+    with pytest.raises(ConfigError, match=rf"unknown top-level key '{key}'.*sensors, data_dir") as ei:
+        load_config(p)
+    assert ei.value.key == key
+
+
+def test_deeply_nested_toml_is_a_config_error(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text("a = " + "[" * 5000 + "]" * 5000)  # tomllib recurses: RecursionError before
+    with pytest.raises(ConfigError, match="nests arrays or tables too deeply"):
+        load_config(p)
+
+
+def test_config_path_that_is_a_directory_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"cannot read config file .*HIPSENSE_CONFIG"):
+        load_config(tmp_path)

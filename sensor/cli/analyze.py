@@ -7,7 +7,6 @@ FILE is a HipSense CSV (``sensor.sessions.hipsense_csv``). The document's schema
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -133,7 +132,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.mounting:
         mp = Path(args.mounting)
         require(mp.is_file(), f"no such mounting file: {str(mp)!r}; run `hipsense calibrate`", argument="--mounting")
-        prior = Mounting.from_dict(json.loads(mp.read_text(encoding="utf-8")))
+        from sensor.cli.calibrate import load_mounting
+
+        prior = load_mounting(mp)
     doc = analyze_block(block, source=str(path), sampling_rate_hz=args.rate, trace=args.trace, mounting=prior)
     if args.json:
         print_json(doc.model_dump(mode="json"))

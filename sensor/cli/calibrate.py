@@ -14,6 +14,7 @@ from typing import Any
 
 from sensor.cli._common import print_json, require
 from sensor.config import default_config_path
+from sensor.errors import ConfigError, DataValidationError
 from sensor.model import ImuBlock
 from sensor.pipeline.calibration import CalibrationResult, Mounting, calibrate_recording
 from sensor.pipeline.orientation import GravityFilter
@@ -32,7 +33,20 @@ def default_mounting_path(alias: str) -> Path:
 
 
 def load_mounting(path: Path) -> Mounting:
-    return Mounting.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    """A mounting file written by ``hipsense calibrate`` (``--mounting FILE``).
+
+    Raises:
+        ConfigError: unreadable, not JSON, or not a valid mounting; the message names the file and the field.
+    """
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return Mounting.from_dict(doc)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ConfigError(
+            f"mounting file {path} cannot be read as JSON ({exc}); run `hipsense calibrate` again", path=str(path)
+        ) from exc
+    except DataValidationError as exc:
+        raise ConfigError(f"mounting file {path}: {exc}", path=str(path), key=exc.field) from exc
 
 
 def register(subparsers: Any) -> None:

@@ -9,7 +9,6 @@ wired by ``hipsense run``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any, get_args
@@ -99,7 +98,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.mounting:
         mp = Path(args.mounting)
         require(mp.is_file(), f"no such mounting file: {str(mp)!r}; run `hipsense calibrate`", argument="--mounting")
-        mounting = Mounting.from_dict(json.loads(mp.read_text(encoding="utf-8")))
+        from sensor.cli.calibrate import load_mounting
+
+        mounting = load_mounting(mp)
     events = count_reps(path, exercise=args.exercise, sampling_rate_hz=args.rate, mounting=mounting)
     sets = [e for e in events if isinstance(e, SetEvent)]
     reps = [e for e in events if isinstance(e, RepEvent)]

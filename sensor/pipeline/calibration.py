@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
@@ -92,21 +92,55 @@ class Mounting:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Mounting:
-        r = np.asarray(d["r_pelvis_from_sensor"], dtype=np.float64)
-        if r.shape != (3, 3) or not np.allclose(r @ r.T, np.eye(3), atol=1e-6) or np.linalg.det(r) < 0:
-            raise DataValidationError(
-                f"r_pelvis_from_sensor must be a proper 3x3 rotation matrix, got {r.tolist()}; run "
-                "`hipsense calibrate` again",
-                field="r_pelvis_from_sensor",
-            )
+    def from_dict(cls, d: Any) -> Mounting:
+        """The inverse of :meth:`to_dict`; every field is checked (the dict may come from a file a user edited).
+
+        Raises:
+            DataValidationError: naming the field and the fix.
+        """
+
+        def bad(field: str, what: str) -> DataValidationError:
+            return DataValidationError(f"mounting {field}: {what}; run `hipsense calibrate` again", field=field)
+
+        if not isinstance(d, dict):
+            raise bad("(top level)", f"expected a mapping, got {type(d).__name__}")
+        if "r_pelvis_from_sensor" not in d:
+            raise bad("r_pelvis_from_sensor", "missing")
+        arrays = {}
+        for name, shape, default in (
+            ("r_pelvis_from_sensor", (3, 3), None),
+            ("gyr_bias_radps", (3,), [0.0, 0.0, 0.0]),
+        ):
+            try:
+                a = np.asarray(d.get(name, default), dtype=np.float64)
+            except (ValueError, TypeError, OverflowError):
+                a = np.zeros(0)
+            if a.shape != shape or not np.isfinite(a).all():
+                raise bad(name, f"expected {shape[0]}{f'x{shape[1]}' if len(shape) > 1 else ''} finite numbers")
+            arrays[name] = a
+        r = arrays["r_pelvis_from_sensor"]
+        if not np.allclose(r @ r.T, np.eye(3), atol=1e-6) or np.linalg.det(r) < 0:
+            raise bad("r_pelvis_from_sensor", f"{r.tolist()} is not a proper 3x3 rotation matrix")
+        confidence = d.get("confidence", 0.0)
+        if not isinstance(confidence, int | float) or isinstance(confidence, bool) or not 0.0 <= confidence <= 1.0:
+            raise bad("confidence", f"{confidence!r} is not a number in [0, 1]")
+        sources = {}
+        for name, allowed in (
+            ("vertical_source", VerticalSource),
+            ("forward_source", ForwardSource),
+            ("sign_source", SignSource),
+        ):
+            value = d.get(name, "prior")
+            if value not in get_args(allowed):
+                raise bad(name, f"{value!r} is not one of {', '.join(get_args(allowed))}")
+            sources[name] = value
         return cls(
             r,
-            np.asarray(d.get("gyr_bias_radps", [0.0, 0.0, 0.0]), dtype=np.float64),
-            float(d.get("confidence", 0.0)),
-            d.get("vertical_source", "prior"),
-            d.get("forward_source", "prior"),
-            d.get("sign_source", "prior"),
+            arrays["gyr_bias_radps"],
+            float(confidence),
+            sources["vertical_source"],
+            sources["forward_source"],
+            sources["sign_source"],
         )
 
 

@@ -420,6 +420,9 @@ def encode_frame(
 
 
 # ---- decoder ------------------------------------------------------------------------------------------------------
+_MIN_SPACING: Final = 0.01  # samples of a frame closer than this fraction of the nominal interval: corrupt time
+
+
 @dataclass(slots=True)
 class _StreamClock:
     """Per-measurement timing state: last timestamp, tracked sample interval, next sample number."""
@@ -456,9 +459,18 @@ class _StreamClock:
                         1,
                         "timestamp_jump",
                     )
-            self._jump_candidate_ns = None
             spacing = interval / n
             lost = round(interval / self.dt_ns) - n
+            if lost < 1 and spacing < _MIN_SPACING * self.nominal_dt_ns:
+                # float seconds (and the host clock mapping) cannot keep such samples apart: a corrupt timestamp
+                raise _err(
+                    f"PMD frame of {n} samples ends {interval} ns after the previous frame: {spacing:.3g} ns per "
+                    f"sample, under {_MIN_SPACING:.0%} of the nominal {self.nominal_dt_ns:.0f} ns; the timestamp is "
+                    "corrupt (or sampling_rate_hz is far too low for this sensor)",
+                    1,
+                    "timestamp",
+                )
+            self._jump_candidate_ns = None
             if lost >= 1:
                 missing = lost
                 offsets_ns = back * self.dt_ns

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from sensor.errors import PacketError, UsageError
-from sensor.model import ImuBlock
+from sensor.model import ImuBlock, RawFrame
 from sensor.protocol.base import StreamDecoder
 from sensor.sessions import hipsense_csv
 from sensor.sessions.replay import session_decoder_factory
@@ -219,6 +219,63 @@ def _export_parquet(data: SessionData, out: Path) -> None:
             pq.write_table(pa.Table.from_pylist(rows), out / f"{group}.parquet")
 
 
+@dataclass(frozen=True, slots=True)
+class SessionCopy:
+    """Everything :func:`copy_session` reads from the source store, before it writes anything."""
+
+    session_id: str
+    info: SessionInfo
+    frames: list[RawFrame]
+    events: list[PendingEvent]
+    loss: str | None
+
+
+def read_session_copy(src: Store, session_id: str) -> SessionCopy:
+    """Read one session completely (raw frames, events, loss summary) for :func:`write_session_copy`."""
+    info = src.get_session(session_id)
+    reader = SessionReader(src, session_id)
+    frames = [f for _, f in reader.frames()]
+    events = [PendingEvent(e.sensor_id, e.event_id, e.event) for e in reader.events()]
+    loss = reader.loss.describe() if reader.loss is not None else None
+    return SessionCopy(session_id, info, frames, events, loss)
+
+
+def write_session_copy(
+    copy: SessionCopy,
+    dst: Store,
+    *,
+    name: str | None = None,
+    extra_tags: Sequence[str] = (),
+    source_kind: SourceKind | None = None,
+) -> str:
+    """Write a session read by :func:`read_session_copy` into ``dst`` in one transaction; returns its id.
+
+    The id is kept unless ``dst`` already has it (then a new one is drawn and the old one kept in the metadata).
+    """
+    info, session_id = copy.info, copy.session_id
+    taken = session_id in dst.session_ids()
+    meta = dict(info.meta)
+    if taken:
+        meta["original_session_id"] = session_id
+    if copy.loss is not None:
+        meta["loss"] = copy.loss
+    kind: Any = source_kind or info.source_kind
+    events = copy.events
+    return dst.write_session(
+        name=name or info.name,
+        source_kind=kind,
+        started_s=info.started_s,
+        ended_s=info.ended_s,
+        sensors=[s.model_copy() for s in info.sensors],  # SensorInfo is a SensorMeta; counters are recomputed
+        frames=copy.frames,
+        events=events if not taken else [PendingEvent(e.sensor_id, uuid.uuid4().hex, e.event) for e in events],
+        tags=[*info.tags, *extra_tags],
+        notes=info.notes,
+        meta=meta,
+        uid=None if taken else session_id,
+    )
+
+
 def copy_session(
     src: Store,
     session_id: str,
@@ -232,27 +289,5 @@ def copy_session(
 
     The id is kept unless ``dst`` already has it (then a new one is drawn and the old one kept in the metadata).
     """
-    info = src.get_session(session_id)
-    reader = SessionReader(src, session_id)
-    frames = [f for _, f in reader.frames()]
-    events = [PendingEvent(e.sensor_id, e.event_id, e.event) for e in reader.events()]
-    taken = session_id in dst.session_ids()
-    meta = dict(info.meta)
-    if taken:
-        meta["original_session_id"] = session_id
-    if reader.loss is not None:
-        meta["loss"] = reader.loss.describe()
-    kind: Any = source_kind or info.source_kind
-    return dst.write_session(
-        name=name or info.name,
-        source_kind=kind,
-        started_s=info.started_s,
-        ended_s=info.ended_s,
-        sensors=[s.model_copy() for s in info.sensors],  # SensorInfo is a SensorMeta; counters are recomputed
-        frames=frames,
-        events=events if not taken else [PendingEvent(e.sensor_id, uuid.uuid4().hex, e.event) for e in events],
-        tags=[*info.tags, *extra_tags],
-        notes=info.notes,
-        meta=meta,
-        uid=None if taken else session_id,
-    )
+    copy = read_session_copy(src, session_id)
+    return write_session_copy(copy, dst, name=name, extra_tags=extra_tags, source_kind=source_kind)

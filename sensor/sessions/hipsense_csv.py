@@ -23,6 +23,7 @@ import io
 import math
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Final, Literal
 
@@ -50,6 +51,8 @@ AccUnit = Literal["mps2", "g"]
 _ACC_SUFFIX: Final[dict[str, float]] = {"mps2": 1.0, "g": STANDARD_GRAVITY_MPS2}
 _GYR_SUFFIX: Final[dict[str, float]] = {"radps": 1.0, "dps": math.pi / 180.0}
 _CHUNK_ROWS: Final = 20_000
+MAX_ABS_VALUE: Final = 1e12
+"""Larger values are no time in s, acceleration or rate (and would overflow the unit conversions and checks)."""
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -251,19 +254,28 @@ def parse_csv(text: str, *, source: str = "<csv>", sensor_id: str = "csv", acc_u
             f"{source}: the file has a header but no samples; record some data first", path=source, line=header_line + 1
         )
     try:
-        data = np.loadtxt(io.StringIO(body), delimiter=",", comments="#", dtype=np.float64, ndmin=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            data = np.loadtxt(io.StringIO(body), delimiter=",", comments="#", dtype=np.float64, ndmin=2)
     except ValueError:
         raise _locate_bad_row(body, header_line, len(names), names, source) from None
+    if data.shape[0] == 0:
+        raise ImportFormatError(
+            f"{source}: the file has a header but only comment lines after it, no samples; record some data first",
+            path=source,
+            line=header_line + 1,
+        )
     if data.shape[1] != len(names):
         raise _locate_bad_row(body, header_line, len(names), names, source)
 
-    finite = np.isfinite(data)
+    with np.errstate(invalid="ignore"):
+        finite = np.abs(data) < MAX_ABS_VALUE  # also false for NaN and inf
     if not finite.all():
         row, col = (int(v) for v in np.argwhere(~finite)[0])
         line = int(_row_lines(body, header_line)[row])
         raise ImportFormatError(
-            f"{source}: line {line}, column {names[col]!r}: {data[row, col]!r} is not a finite number; remove or "
-            f"interpolate that sample",
+            f"{source}: line {line}, column {names[col]!r}: {float(data[row, col])!r} is not a finite number below "
+            f"{MAX_ABS_VALUE:g} in size; remove or interpolate that sample",
             path=source,
             line=line,
             column=names[col],

@@ -41,6 +41,7 @@ import json
 import os
 import sqlite3
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +49,9 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sensor.errors import ImportFormatError
+from sensor.errors import HipSenseError, ImportFormatError
 from sensor.events import Event
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import FloatArray, ImuBlock, RawFrame
@@ -69,7 +70,8 @@ IMPORT_FORMATS: tuple[str, ...] = (
     "hipsense-archive",
 )
 SAMPLES_PER_FRAME = 32
-_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+MAX_ZIP_MEMBER_BYTES = 512 * 2**20
+"""Largest CSV read out of a zip: a 6-hour Sensor Logger recording at 100 Hz is about 200 MB."""
 
 
 @dataclass(slots=True)
@@ -182,10 +184,19 @@ def _interp_onto(t_base: FloatArray, t: FloatArray, v: FloatArray) -> FloatArray
     return np.column_stack([np.interp(t_base, t, v[:, k]) for k in range(v.shape[1])])
 
 
-def _overlap(base_t: FloatArray, *others: FloatArray) -> NDArray[np.bool_]:
-    lo = max([base_t[0], *[o[0] for o in others]])
-    hi = min([base_t[-1], *[o[-1] for o in others]])
+def _overlap(base_t: FloatArray, other_t: FloatArray, *, path: str, other: str) -> NDArray[np.bool_]:
+    """Samples of the time base inside the other stream's time span; at least two, or the streams do not overlap."""
+    lo = max(base_t[0], other_t[0])
+    hi = min(base_t[-1], other_t[-1])
     keep: NDArray[np.bool_] = (base_t >= lo) & (base_t <= hi)
+    if int(keep.sum()) < 2:
+        raise ImportFormatError(
+            f"{path}: the accelerometer ({base_t[0]:.6g}..{base_t[-1]:.6g} s) and {other} ({other_t[0]:.6g}.."
+            f"{other_t[-1]:.6g} s) overlap in {int(keep.sum())} sample(s); a session needs at least two. Export a "
+            "recording where both sensors ran at the same time",
+            path=path,
+            line=2,
+        )
     return keep
 
 
@@ -217,7 +228,7 @@ class _Files:
         elif zipfile.is_zipfile(path):
             try:
                 self._zip = zipfile.ZipFile(path)
-            except zipfile.BadZipFile as exc:
+            except (zipfile.BadZipFile, ValueError, RuntimeError, EOFError) as exc:
                 raise ImportFormatError(
                     f"{path} is a damaged zip file ({exc}); export it again", path=str(path)
                 ) from exc
@@ -233,13 +244,27 @@ class _Files:
     def text(self, name: str) -> str:
         try:
             if self._zip is not None:
+                size = self._zip.getinfo(name).file_size
+                if size > MAX_ZIP_MEMBER_BYTES:
+                    # the size is the zip's own claim (zipfile stops there): refused before anything is unpacked
+                    raise ImportFormatError(
+                        f"{self.display(name)} unpacks to {size} bytes, more than the {MAX_ZIP_MEMBER_BYTES} bytes "
+                        "of a long phone recording (a damaged or hostile zip?); unzip it and import the folder, or "
+                        "split the recording",
+                        path=self.display(name),
+                    )
                 raw = self._zip.read(name)
             elif self.path.is_dir():
                 raw = (self.path / name).read_bytes()
             else:
                 raw = (self.path.parent / name).read_bytes()
-        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+        except (OSError, KeyError, zipfile.BadZipFile, EOFError, zlib.error) as exc:
             raise ImportFormatError(f"cannot read {self.display(name)}: {exc}", path=self.display(name)) from exc
+        except RuntimeError as exc:  # an encrypted member, or NotImplementedError: a compression zipfile lacks
+            raise ImportFormatError(
+                f"cannot unpack {self.display(name)} ({exc}); unzip it with another tool and import the folder",
+                path=self.display(name),
+            ) from exc
         try:
             return raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -332,7 +357,7 @@ def read_phyphox(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str = "ph
             gt_col = gyr_t.require(*_PHY_T, what="time")
             check_time(gyr_t, gt_col)
             gt = gyr_t.col(gt_col)
-            keep = _overlap(t, gt)
+            keep = _overlap(t, gt, path=acc_t.path, other=f"the gyroscope of {gyr_t.path}")
             t, acc = t[keep], acc[keep]
             gyr = _interp_onto(t, gt, _xyz(gyr_t, gyr_cols))
         else:
@@ -412,7 +437,7 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
             base = user
             t = user.col("seconds_elapsed")
             gt = grav.col("seconds_elapsed")
-            keep = _overlap(t, gt)
+            keep = _overlap(t, gt, path=user.path, other=f"the gravity of {grav.path}")
             t = t[keep]
             acc = _xyz(user, _SL_AXES)[keep] + _interp_onto(t, gt, _xyz(grav, _SL_AXES))
             warnings.append("acceleration = Accelerometer.csv + Gravity.csv interpolated onto its timestamps")
@@ -421,7 +446,7 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
         gyr = None
         if gyr_table is not None:
             gt = gyr_table.col("seconds_elapsed")
-            keep = _overlap(t, gt)
+            keep = _overlap(t, gt, path=base.path, other=f"the gyroscope of {gyr_table.path}")
             t, acc = t[keep], acc[keep]
             gyr = _interp_onto(t, gt, _xyz(gyr_table, _SL_AXES))
         else:
@@ -431,6 +456,8 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
         if tname is not None:
             # `time` is ns since the epoch; float64 keeps it to ~0.3 us, plenty for a start time
             start = float(base.col(tname)[0]) / 1e9 - float(base.col("seconds_elapsed")[0])
+            if not np.isfinite(start):  # a damaged `time` cell: fall back to the file's mtime
+                start = None
         extra: dict[str, Any] = {"source": "sensor-logger", "file": str(path)}
         meta_name = files.find("Metadata.csv")
         if meta_name is not None:
@@ -448,6 +475,10 @@ def read_sensor_logger(path: Path, *, acc_unit: AccUnit = "mps2", sensor_id: str
 def read_hipsense_csv_file(path: Path, *, acc_unit: AccUnit | None = None, sensor_id: str = "hip") -> Recording:
     """The HipSense CSV through :func:`sensor.sessions.hipsense_csv.read_csv` (it checks columns, time, units)."""
     block = hipsense_csv.read_csv(path, sensor_id=sensor_id, acc_unit=acc_unit)
+    if len(block) < 2:  # as check_time says for the phone tables: no rate, no duration
+        raise ImportFormatError(
+            f"{path}: only {len(block)} sample; a session needs at least two", path=str(path), line=2, column="t_s"
+        )
     meta = SensorMeta(
         sensor_id=sensor_id,
         sensor_type=imu_f64.SENSOR_TYPE,
@@ -459,76 +490,126 @@ def read_hipsense_csv_file(path: Path, *, acc_unit: AccUnit | None = None, senso
 
 
 # ------------------------------------------------------------------------------------------- HipSense export
+class _JsonSensor(SensorMeta):
+    """A sensor of the export's ``session.sensors`` (a :class:`SensorInfo` dump; its counters are not needed)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    first_host_t_s: float | None = None
+
+
+class _JsonSession(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str | None = None
+    name: str | None = None
+    sensors: list[_JsonSensor] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    notes: list[NoteInfo] = Field(default_factory=list)
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+
+class _JsonBlock(BaseModel):
+    """The samples of one sensor; ``null`` stands for a non-finite value (JSON has none)."""
+
+    t_s: list[float | None]
+    acc_mps2: list[list[float | None]]
+    gyr_radps: list[list[float | None]] | None = None
+    sample_index: list[int] | None = None
+    missing_before: list[int] | None = None
+
+
+class _JsonEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sensor_id: str
+    event: Event
+
+
+class _JsonDocument(BaseModel):
+    """The parts of ``hipsense export --format json`` an import reads (the derived summaries are recomputed)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    session: _JsonSession = Field(default_factory=_JsonSession)
+    samples: dict[str, _JsonBlock] = Field(default_factory=dict)
+    events: list[_JsonEvent] = Field(default_factory=list)
+
+
+def _json_block(path: Path, sid: str, s: _JsonBlock) -> ImuBlock:
+    try:
+        return ImuBlock.from_arrays(
+            sid, s.t_s, s.acc_mps2, s.gyr_radps, sample_index=s.sample_index, missing_before=s.missing_before
+        )
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ImportFormatError(
+            f"{path}: samples of sensor {sid!r}: {exc}; export the session again",
+            path=str(path),
+            column=f"samples.{sid}",
+        ) from exc
+
+
 def read_hipsense_json(path: Path) -> Recording:
     """A document written by ``hipsense export --format json`` (see :mod:`sensor.sessions.exporters`)."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         line = getattr(exc, "lineno", None)
         raise ImportFormatError(
             f"{path} is not a HipSense JSON export ({exc}); export it again with `hipsense export --format json`",
             path=str(path),
             line=line,
         ) from exc
-    if not isinstance(doc, dict) or doc.get("format") != "hipsense-session":
+    if not isinstance(raw, dict) or raw.get("format") != "hipsense-session":
         raise ImportFormatError(
             f'{path}: not a HipSense session export (no "format": "hipsense-session")', path=str(path), line=1
         )
-    if doc.get("version") != 1:
+    if raw.get("version") != 1:
         raise ImportFormatError(
-            f"{path}: export version {doc.get('version')!r} is not 1; upgrade hipsense", path=str(path), line=1
+            f"{path}: export version {raw.get('version')!r} is not 1; upgrade hipsense", path=str(path), line=1
         )
-    session = doc.get("session") or {}
+    try:
+        doc = _JsonDocument.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise ImportFormatError(
+            f"{path}: {where}: {err['msg']} (value {_short(err.get('input'))}); export the session again",
+            path=str(path),
+            column=where,
+        ) from exc
     streams: list[Stream] = []
-    for sensor in session.get("sensors", []):
-        sid = sensor.get("sensor_id")
-        s = (doc.get("samples") or {}).get(sid)
+    for sensor in doc.session.sensors:
+        s = doc.samples.get(sensor.sensor_id)
         if s is None:
             continue
-        try:
-            block = ImuBlock.from_arrays(
-                sid,
-                s["t_s"],
-                s["acc_mps2"],
-                s.get("gyr_radps"),
-                sample_index=s.get("sample_index"),
-                missing_before=s.get("missing_before"),
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ImportFormatError(
-                f"{path}: samples of sensor {sid!r}: {exc}", path=str(path), column=f"samples.{sid}"
-            ) from exc
-        original = {k: v for k, v in sensor.items() if k in SensorMeta.model_fields and k != "meta"}
-        original["meta"] = {**(sensor.get("meta") or {}), "original_sensor_type": sensor.get("sensor_type")}
-        original["sensor_type"] = imu_f64.SENSOR_TYPE
-        try:
-            streams.append(Stream(SensorMeta(**original), block))
-        except ValidationError as exc:
-            raise ImportFormatError(f"{path}: sensor {sid!r}: {exc}", path=str(path), column="sensors") from exc
+        block = _json_block(path, sensor.sensor_id, s)
+        fields = sensor.model_dump(exclude={"first_host_t_s", "meta", "sensor_type"})
+        meta = {**sensor.meta, "original_sensor_type": sensor.sensor_type}
+        streams.append(Stream(SensorMeta(**fields, sensor_type=imu_f64.SENSOR_TYPE, meta=meta), block))
     if not streams:
         raise ImportFormatError(f"{path}: the export holds no samples", path=str(path), column="samples")
-    events: list[tuple[str, Event]] = []
-    for i, e in enumerate(doc.get("events", [])):
-        try:
-            events.append((str(e["sensor_id"]), _EVENT_ADAPTER.validate_python(e["event"])))
-        except (KeyError, TypeError, ValidationError) as exc:
-            raise ImportFormatError(f"{path}: events[{i}]: {exc}", path=str(path), column=f"events[{i}]") from exc
-    first_host = min((s.get("first_host_t_s") or 0.0) for s in session.get("sensors", [])) or None
+    first_host = min((s.first_host_t_s or 0.0) for s in doc.session.sensors) or None
     return Recording(
         "hipsense-json",
         streams,
         start_epoch_s=first_host,
-        name=session.get("name"),
-        events=events,
-        tags=list(session.get("tags") or []),
-        notes=[NoteInfo(**n) for n in session.get("notes") or []],
-        meta={"original_session_id": session.get("id"), **(session.get("meta") or {})},
+        name=doc.session.name,
+        events=[(e.sensor_id, e.event) for e in doc.events],
+        tags=doc.session.tags,
+        notes=doc.session.notes,
+        meta={"original_session_id": doc.session.id, **doc.session.meta},
     )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def import_archive(store: Store, path: Path, *, name: str | None = None, tags: Sequence[str] = ()) -> ImportResult:
     """Copy every session of a HipSense archive (a store file) into ``store``, raw frames included."""
-    from sensor.sessions.exporters import copy_session  # noqa: PLC0415  (exporters imports this module)
+    from sensor.sessions.exporters import read_session_copy, write_session_copy  # noqa: PLC0415  (cycle)
 
     try:
         src = Store(path, readonly=True)
@@ -541,9 +622,19 @@ def import_archive(store: Store, path: Path, *, name: str | None = None, tags: S
                 f"{path}: an archive holds one session, this file holds {len(ids)}; export sessions one by one",
                 path=str(path),
             )
-        new_id = copy_session(src, ids[0], store, name=name, extra_tags=tags, source_kind="import")
+        copy = read_session_copy(src, ids[0])
+    except ImportFormatError:
+        raise
+    except (HipSenseError, sqlite3.Error, ValidationError, ValueError, TypeError, KeyError) as exc:
+        # Everything read from the archive is the archive's fault; writing into `store` below keeps its own errors.
+        raise ImportFormatError(
+            f"{path} is a damaged HipSense archive ({type(exc).__name__}: {exc}); export the session again with "
+            "`hipsense export SESSION --format hipsense`",
+            path=str(path),
+        ) from exc
     finally:
         src.close()
+    new_id = write_session_copy(copy, store, name=name, extra_tags=tags, source_kind="import")
     info = store.get_session(new_id)
     return ImportResult(
         new_id,
@@ -565,6 +656,16 @@ def _is_sqlite(path: Path) -> bool:
         return False
 
 
+def _first_line(text: str) -> str:
+    """The header line of a CSV, lower-case: the first line that is neither blank nor a ``#`` comment (a HipSense
+    CSV may start with comment lines, e.g. the ones ``hipsense simulate`` writes)."""
+    for line in text.lstrip("\ufeff").splitlines():
+        s = line.strip()
+        if s and not s.startswith("#"):
+            return s.lower()
+    return ""
+
+
 def detect_format(path: Path) -> str:
     """Guess the format from the file itself (never from the name alone)."""
     if not path.exists():
@@ -579,8 +680,7 @@ def detect_format(path: Path) -> str:
     try:
         heads = {}
         for n in files.names[:40]:
-            first = files.text(n).lstrip("\ufeff").split("\n", 1)[0].strip().lower()
-            heads[n] = first
+            heads[n] = _first_line(files.text(n))
     finally:
         files.close()
     own = heads.get(files.names[0], "") if path.is_file() and not zipfile.is_zipfile(path) else ""

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sensor.errors import ImportFormatError
+
+MAX_ABS_VALUE = 1e12
+"""Larger values are no time in s, acceleration or rate (and would overflow the unit conversions and checks)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +32,8 @@ class Table:
     data: NDArray[np.float64]
 
     def col(self, name: str) -> NDArray[np.float64]:
-        return self.data[:, self.columns.index(name)]
+        """The values of column ``name`` (matched case-insensitively, like :meth:`find` and :meth:`require`)."""
+        return self.data[:, self.columns.index(self.require(name, what="column"))]
 
     def find(self, *candidates: str) -> str | None:
         """The first header among ``candidates`` (case-insensitive), or ``None``."""
@@ -76,10 +81,18 @@ def parse_table(text: str, path: str) -> Table:
             f"{path} has a header but no data rows; the recording is empty", path=path, line=2, column=None
         )
     try:
-        data = np.loadtxt(io.StringIO(body), delimiter=delim, dtype=np.float64, ndmin=2, quotechar='"')
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            data = np.loadtxt(io.StringIO(body), delimiter=delim, dtype=np.float64, ndmin=2, quotechar='"')
     except ValueError:
         _locate_bad_cell(body, delim, columns, path)
         raise  # _locate_bad_cell always raises; keeps type checkers content
+    if data.shape[0] == 0:
+        raise ImportFormatError(
+            f"{path} has a header but only '#' comment lines after it, no data rows; the recording is empty",
+            path=path,
+            line=2,
+        )
     if data.shape[1] != len(columns):
         raise ImportFormatError(
             f"{path}: rows have {data.shape[1]} values but the header names {len(columns)} columns {columns}",
@@ -117,12 +130,13 @@ def _locate_bad_cell(body: str, delim: str, columns: list[str], path: str) -> No
 def check_finite(table: Table, names: list[str]) -> None:
     for name in names:
         v = table.col(name)
-        bad = np.flatnonzero(~np.isfinite(v))
+        with np.errstate(invalid="ignore"):
+            bad = np.flatnonzero(~(np.abs(v) < MAX_ABS_VALUE))  # NaN, inf, and sizes no sensor or clock gives
         if bad.size:
             i = int(bad[0])
             raise ImportFormatError(
-                f"{table.path}, line {i + 2}, column {name!r}: {v[i]!r} (NaN or inf); {bad.size} such values. "
-                "Delete those rows or interpolate them before importing",
+                f"{table.path}, line {i + 2}, column {name!r}: {float(v[i])!r} (NaN or inf, or beyond "
+                f"{MAX_ABS_VALUE:g}); {bad.size} such values. Delete those rows or interpolate them before importing",
                 path=table.path,
                 line=i + 2,
                 column=name,

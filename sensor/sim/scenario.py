@@ -8,8 +8,9 @@ segments, a :class:`SensorModel`, a :class:`Mounting` and a seed. Segments are a
 from __future__ import annotations
 
 import json
+import reprlib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import numpy as np
 import yaml
@@ -325,6 +326,42 @@ class Subject(_Model):
     sway: float = Field(1.0, ge=0, le=5, description="scale of quiet-standing sway (0 = perfectly still)")
 
 
+MAX_YAML_NODES: Final = 200_000
+"""Nodes a scenario YAML may expand to, aliases counted at every use: a real scenario has a few hundred, while
+nested aliases ("billion laughs") grow exponentially and would hang validation."""
+
+
+def _expanded_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
+    key = id(node)
+    if key not in memo:
+        if isinstance(node, yaml.SequenceNode):
+            children: list[yaml.Node] = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        else:
+            children = []
+        memo[key] = 1 + sum(_expanded_nodes(c, memo) for c in children)
+    return memo[key]
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that refuses documents expanding to more than :data:`MAX_YAML_NODES` nodes."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_nodes(node, {})
+        if size > MAX_YAML_NODES:
+            raise ScenarioError(
+                f"the scenario YAML expands to {size} nodes (aliases counted at every use), more than "
+                f"{MAX_YAML_NODES}; write the segments out instead of nesting aliases"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 class Scenario(_Model):
     """A simulated session: segments in order, the subject, the sensor and its mounting, and a seed."""
 
@@ -347,7 +384,7 @@ class Scenario(_Model):
             seg = int(loc[1]) if len(loc) > 1 and loc[0] == "segments" and isinstance(loc[1], int) else None
             where = ".".join(str(p) for p in loc) or "(top level)"
             raise ScenarioError(
-                f"{source}: {where}: {err.get('msg')} (got {err.get('input')!r}); fix that value "
+                f"{source}: {where}: {err.get('msg')} (got {reprlib.repr(err.get('input'))}); fix that value "
                 f"({exc.error_count()} problem(s) in total)",
                 segment=seg,
                 key=where,
@@ -361,10 +398,22 @@ class Scenario(_Model):
             text = p.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScenarioError(f"cannot read scenario file {str(p)!r}: {exc.strerror}; check the path") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(
+                f"scenario file {str(p)!r} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                f"{exc.start}); save it as UTF-8"
+            ) from None
         try:
-            data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+            data = json.loads(text) if p.suffix.lower() == ".json" else _load_yaml(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
             raise ScenarioError(f"scenario file {str(p)!r} is not valid {p.suffix or 'YAML'}: {exc}") from None
+        except ScenarioError as exc:
+            raise ScenarioError(f"scenario file {str(p)!r}: {exc}") from None
+        except RecursionError:
+            raise ScenarioError(
+                f"scenario file {str(p)!r} nests lists or mappings too deeply to read; a scenario is a mapping "
+                "with a list of segments"
+            ) from None
         if not isinstance(data, dict):
             raise ScenarioError(
                 f"scenario file {str(p)!r} must hold a mapping with 'segments', got {type(data).__name__}"

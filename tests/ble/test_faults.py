@@ -113,6 +113,7 @@ def test_fuzzed_frames_never_raise_and_every_frame_is_accounted_for(data: st.Dat
     assert all(np.isfinite(b.acc_mps2).all() for b in blocks)
 
 
+@settings(deadline=None)  # 60 frames through two decoders: over 200 ms on a loaded 2-core machine
 @given(sizes=st.lists(st.integers(1, 12), min_size=1, max_size=20))
 def test_decoding_in_any_chunking_equals_frame_by_frame(sizes: list[int]) -> None:
     frames = _frames(60)

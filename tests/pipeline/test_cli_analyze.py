@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -71,3 +72,29 @@ def test_calibrate_then_analyze_with_the_stored_mounting(tmp_path: Path, capsys:
     assert np.degrees(np.arccos(np.clip(r[2] @ truth[2], -1, 1))) < 3.0
     assert main(["analyze", str(csv), "--mounting", str(out), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["mounting"]["confidence"] > 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[]", r"mounting \(top level\): expected a mapping, got list"),
+        ("{", r"cannot be read as JSON"),
+        ('{"r_pelvis_from_sensor": [[1, 0], [0, 1]]}', r"r_pelvis_from_sensor: expected 3x3 finite numbers"),
+        ('{"r_pelvis_from_sensor": [[1, 0, 0], [0, 1, 0], [0, 0, 1]], "confidence": "x"}', r"confidence: 'x' is not"),
+        ('{"r_pelvis_from_sensor": [[1, 0, 0], [0, 1, 0], [0, 0, 1]], "sign_source": 5}', r"sign_source: 5 is not one"),
+    ],
+    ids=["list", "not-json", "2x2", "confidence-str", "source-int"],
+)
+def test_a_bad_mounting_file_is_a_clean_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, words: str
+) -> None:
+    # found by fuzz/ (mounting): TypeError, KeyError, JSONDecodeError and ValueError escaped as tracebacks
+    csv = tmp_path / "x.csv"
+    res = simulate(Scenario(name="s", segments=[Standing(duration_s=2.0)]), seed=1)
+    write_csv(csv, res.block)
+    m = tmp_path / "m.json"
+    m.write_text(text)
+    assert main(["analyze", str(csv), "--mounting", str(m)]) == 1
+    err = capsys.readouterr().err
+    assert re.search(words, err), err
+    assert "run `hipsense calibrate` again" in err

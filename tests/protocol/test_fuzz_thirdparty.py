@@ -13,6 +13,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fuzz.strategies import mutated as _mutated
 from sensor.errors import PacketError
 from sensor.model import ImuBlock, RawFrame
 from sensor.protocol import polar, witmotion
@@ -46,27 +47,6 @@ def _control_valid() -> list[bytes]:
         polar.encode_response(ControlOp.GET_SETTINGS, MeasurementType.GYRO, parameters=factor),
         polar.encode_features((MeasurementType.ACC, MeasurementType.GYRO)),
     ]
-
-
-@st.composite
-def _mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
-    data = bytearray(draw(st.sampled_from(seeds)))
-    for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["flip", "set", "cut", "extend", "insert", "delete"]))
-        pos = draw(st.integers(0, max(0, len(data) - 1)))
-        if kind == "flip" and data:
-            data[pos] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "set" and data:
-            data[pos] = draw(st.integers(0, 255))
-        elif kind == "cut":
-            del data[pos:]
-        elif kind == "extend":
-            data += draw(st.binary(min_size=1, max_size=40))
-        elif kind == "insert":
-            data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
-        elif kind == "delete" and data:
-            del data[pos : pos + draw(st.integers(1, 8))]
-    return bytes(data)
 
 
 def _check(call: Callable[[], Any], payload: bytes, sensor_type: str) -> Any:

@@ -377,3 +377,33 @@ def test_impersonated_control_point_refuses_like_the_sensor(model: polar.Model, 
     assert polar.PmdError(polar.parse_response(answer).error).name == error
     with pytest.raises(PacketError, match=error):
         polar.make_decoder("pol").decode(_control(answer))
+
+
+def test_frame_whose_timestamp_squeezes_its_samples_is_refused_and_the_stream_goes_on() -> None:
+    # found by fuzz/ (polar, link_decoder): a frame 1 ns after the previous one spread 40 samples 0.025 ns apart;
+    # float seconds cannot keep them apart, and ImuBlock raised DataValidationError out of the decoder (and out of
+    # the live link, which only counts PacketError)
+    dec = polar.PolarDecoder("p", model="h10", sampling_rate_hz=200.0)
+    zeros = np.zeros((40, 3), np.int64)
+    t0 = 10**18
+    assert dec.decode(RawFrame("p", 0.0, polar.encode_frame(MeasurementType.ACC, t0, zeros), polar.PMD_DATA_UUID))
+    bad = polar.encode_frame(MeasurementType.ACC, t0 + 1, zeros)
+    with pytest.raises(PacketError, match=r"40 samples ends 1 ns after .* under 1% of the nominal 5000000 ns") as ei:
+        dec.decode(RawFrame("p", 0.0, bad, polar.PMD_DATA_UUID))
+    assert ei.value.reason == "timestamp"
+    good = polar.encode_frame(MeasurementType.ACC, t0 + 40 * 5_000_000, zeros)
+    block = dec.decode(RawFrame("p", 0.0, good, polar.PMD_DATA_UUID))
+    assert block is not None
+    assert int(block.missing_before[0]) == 0
+    assert np.all(np.diff(block.t_s) > 0)
+
+
+def test_link_decoder_counts_a_squeezed_polar_frame_instead_of_raising() -> None:
+    from sensor.ble.link import LinkDecoder
+
+    link = LinkDecoder("p", polar.SENSOR_TYPE, model="h10", sampling_rate_hz=200.0)
+    zeros = np.zeros((40, 3), np.int64)
+    for i, t_ns in enumerate((10**18, 10**18 + 1)):
+        link.feed(RawFrame("p", 1.7e9 + i, polar.encode_frame(MeasurementType.ACC, t_ns, zeros), polar.PMD_DATA_UUID))
+    assert link.samples == 40
+    assert link.skipped == {"timestamp": 1}

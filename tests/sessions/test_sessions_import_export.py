@@ -349,3 +349,198 @@ def test_hipsense_csv_import_with_g_unit_and_axes(tmp_path: Path) -> None:
     np.testing.assert_allclose(back.acc_mps2[:, 0], -block.acc_mps2[:, 1], atol=1e-5)
     np.testing.assert_allclose(back.acc_mps2[:, 1], block.acc_mps2[:, 0], atol=1e-5)
     np.testing.assert_allclose(back.gyr_radps[:, 0], -block.gyr_radps[:, 1], atol=1e-6)  # type: ignore[index]
+
+
+# ---- hostile files (found by fuzz/: targets import_file, import_export, import_archive) --------------------------
+def test_simulator_csv_with_comment_lines_is_detected(tmp_path: Path) -> None:
+    # `hipsense simulate` writes comment lines before the header; detection read only the first line
+    from sensor.model import ImuBlock
+    from sensor.sessions.hipsense_csv import write_csv
+
+    t, acc, gyr = smooth_imu(2.0, 50.0)
+    p = tmp_path / "sim.csv"
+    write_csv(p, ImuBlock.from_arrays("sim", t, acc, gyr), comments=["hipsense simulate demo seed=1", "sensor_id=sim"])
+    assert detect_format(p) == "hipsense-csv"
+    with Store(tmp_path / "s.db") as st:
+        assert import_file(st, p).samples == len(t)
+
+
+def test_sensor_logger_columns_in_another_case_are_found(tmp_path: Path) -> None:
+    # `require` matched case-insensitively but `col` did not: ValueError "'seconds_elapsed' is not in list"
+    t, acc, _ = smooth_imu(3.0, 100.0)
+    d = tmp_path / "sl"
+    d.mkdir()
+    header = "time,Seconds_Elapsed,Z,Y,X\n"
+    rows = "".join(
+        f"{(START_EPOCH_S + ti) * 1e9:.0f},{ti},{a[2]},{a[1]},{a[0]}\n" for ti, a in zip(t, acc, strict=True)
+    )
+    (d / "TotalAcceleration.csv").write_text(header + rows)
+    with Store(tmp_path / "s.db") as st:
+        res = import_file(st, d, fmt="sensor-logger")
+        b = _samples(st, res.session_id)["phone"]
+    np.testing.assert_allclose(b.acc_mps2, acc, atol=1e-12)
+
+
+_DOC = {"format": "hipsense-session", "version": 1}
+_SENSOR = {"sensor_id": "hip", "sensor_type": "hipsense_v1"}
+_SAMPLES = {"hip": {"t_s": [0.0, 0.01], "acc_mps2": [[0, 0, 9.8], [0, 0, 9.8]]}}
+
+
+@pytest.mark.parametrize(
+    ("doc", "words"),
+    [
+        ({**_DOC, "session": []}, r"session: Input should be a valid dictionary"),
+        ({**_DOC, "session": {"sensors": [1]}}, r"session\.sensors\.0: Input should be a valid dictionary"),
+        ({**_DOC, "session": {"sensors": [_SENSOR]}, "samples": _SAMPLES, "events": 5}, r"events: Input should be"),
+        (
+            {**_DOC, "session": {"sensors": [{**_SENSOR, "first_host_t_s": "x"}]}, "samples": _SAMPLES},
+            r"session\.sensors\.0\.first_host_t_s: Input should be a valid number",
+        ),
+        (
+            {**_DOC, "session": {"sensors": [_SENSOR], "notes": [1]}, "samples": _SAMPLES},
+            r"session\.notes\.0: Input should be a valid dictionary",
+        ),
+        (
+            {
+                **_DOC,
+                "session": {"sensors": [_SENSOR]},
+                "samples": {"hip": {**_SAMPLES["hip"], "sample_index": [10**30, 1]}},
+            },
+            r"samples of sensor 'hip': .*too large",
+        ),
+        (
+            {**_DOC, "session": {"sensors": [_SENSOR]}, "samples": {"hip": {"t_s": [0.0], "acc_mps2": [[0, 0]]}}},
+            r"samples of sensor 'hip': acc_mps2 has shape \(1, 2\)",
+        ),
+    ],
+    ids=["session-list", "sensor-int", "events-int", "host-time-str", "note-int", "index-overflow", "acc-shape"],
+)
+def test_malformed_json_export_names_the_field(tmp_path: Path, doc: dict, words: str) -> None:  # type: ignore[type-arg]
+    # each used to escape as AttributeError / TypeError / OverflowError
+    p = tmp_path / "x.json"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(ImportFormatError, match=words), Store(tmp_path / "s.db") as st:
+        import_file(st, p)
+
+
+def test_deeply_nested_json_is_an_import_error(tmp_path: Path) -> None:
+    p = tmp_path / "x.json"
+    p.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ImportFormatError, match="not a HipSense JSON export"), Store(tmp_path / "s.db") as st:
+        import_file(st, p)
+
+
+def test_damaged_archive_is_an_import_error_and_the_store_is_untouched(tmp_path: Path) -> None:
+    import sqlite3
+
+    with Store(tmp_path / "a.db") as a:
+        sid = _session_with_events(a)
+        export_session(a, sid, "hipsense", tmp_path / "legs.hipsense")
+    con = sqlite3.connect(tmp_path / "legs.hipsense")
+    con.execute("UPDATE sessions SET uid = CAST(uid AS BLOB)")  # listed, but no longer found by its id
+    con.commit()
+    con.close()
+    with Store(tmp_path / "b.db") as b:
+        with pytest.raises(ImportFormatError, match=r"damaged HipSense archive \(SessionNotFoundError: .*export the"):
+            import_file(b, tmp_path / "legs.hipsense")
+        assert b.session_ids() == []
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytearray:
+    import io
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in members.items():
+            z.writestr(name, content)
+    return bytearray(buf.getvalue())
+
+
+def test_zip_member_larger_than_a_recording_is_refused_before_unpacking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sensor.sessions import importers
+
+    monkeypatch.setattr(importers, "MAX_ZIP_MEMBER_BYTES", 10_000)  # 512 MiB in real life
+    t, acc, _ = smooth_imu(5.0, 100.0)
+    p = tmp_path / "bomb.zip"
+    p.write_bytes(bytes(_zip_bytes({"Accelerometer.csv": phyphox_acc_csv(t, acc).encode()})))
+    with pytest.raises(ImportFormatError, match=r"Accelerometer\.csv unpacks to \d+ bytes, more than the 10000"):
+        importers.read_recording(p, fmt="phyphox")
+
+
+def test_zip_with_an_unknown_compression_method_is_an_import_error(tmp_path: Path) -> None:
+    t, acc, _ = smooth_imu(1.0, 100.0)
+    data = _zip_bytes({"Accelerometer.csv": phyphox_acc_csv(t, acc).encode()})
+    data[8:10] = (99).to_bytes(2, "little")  # local header and central directory: method 99 (AES)
+    central = data.find(b"PK\x01\x02")
+    data[central + 10 : central + 12] = (99).to_bytes(2, "little")
+    p = tmp_path / "aes.zip"
+    p.write_bytes(bytes(data))
+    with pytest.raises(ImportFormatError, match=r"cannot unpack .*compression method is not supported.*folder"):
+        detect_format(p)
+
+
+@pytest.mark.parametrize("gyr_start_s", [5.0, 1.0], ids=["disjoint", "one-sample"])
+def test_streams_that_do_not_overlap_are_an_import_error(tmp_path: Path, gyr_start_s: float) -> None:
+    # the overlap was empty: RuntimeWarning "Mean of empty slice", then a pydantic ValidationError (rate nan)
+    d = tmp_path / "phy"
+    d.mkdir()
+    (d / "Accelerometer.csv").write_text(
+        "Time (s),Acceleration x (m/s^2),Acceleration y (m/s^2),Acceleration z (m/s^2)\n0,0,0,9.8\n1,0,0,9.8\n"
+    )
+    (d / "Gyroscope.csv").write_text(
+        "Time (s),Gyroscope x (rad/s),Gyroscope y (rad/s),Gyroscope z (rad/s)\n"
+        f"{gyr_start_s},0,0,0\n{gyr_start_s + 1},0,0,0\n"
+    )
+    with pytest.raises(ImportFormatError, match=r"accelerometer \(0\.\.1 s\) and the gyroscope of .* overlap in"):
+        import_file(Store(tmp_path / "s.db"), d, fmt="phyphox")
+
+
+@pytest.mark.parametrize(
+    ("row", "words"),
+    [
+        ("1,1e308,0,9.8", r"line 3, column 'acc_x_g': 1e\+308 is not a finite number below 1e\+12"),
+        ("1e308,0,0,1", r"line 3, column 't_s': 1e\+308"),
+    ],
+)
+def test_hipsense_csv_values_beyond_any_sensor_are_refused_by_line(tmp_path: Path, row: str, words: str) -> None:
+    # 1e308 g overflowed to inf in the unit conversion (RuntimeWarning, then a DataValidationError)
+    p = tmp_path / "x.csv"
+    p.write_text(f"t_s,acc_x_g,acc_y_g,acc_z_g\n0,0,0,1\n{row}\n2,0,0,1\n")
+    with pytest.raises(ImportFormatError, match=words):
+        import_file(Store(tmp_path / "s.db"), p)
+
+
+def test_header_followed_only_by_comment_lines_is_an_import_error(tmp_path: Path) -> None:
+    # found by fuzz/ (hipsense_csv): numpy's UserWarning "input contained no data", then an unhelpful error
+    p = tmp_path / "x.csv"
+    p.write_text("t_s,acc_x_g,acc_y_g,acc_z_g\n#0.0,0.0,0.0,1.0\n\n")
+    with pytest.raises(ImportFormatError, match="header but only comment lines after it, no samples"):
+        import_file(Store(tmp_path / "s.db"), p)
+    d = tmp_path / "phy"
+    d.mkdir()
+    (d / "Accelerometer.csv").write_text("Time (s),Acceleration x (m/s^2),Acceleration y (m/s^2)\n# 0,1,2\n")
+    with pytest.raises(ImportFormatError, match="only '#' comment lines after it, no data rows"):
+        import_file(Store(tmp_path / "s2.db"), d, fmt="phyphox")
+
+
+def test_sensor_logger_with_a_damaged_time_cell_falls_back_to_the_file_time(tmp_path: Path) -> None:
+    # `time` (ns since the epoch) is only used for the start; a NaN there made every frame's host time NaN
+    t, acc, _ = smooth_imu(2.0, 100.0)
+    d = tmp_path / "sl"
+    d.mkdir()
+    rows = "".join(f"nan,{ti},{a[2]},{a[1]},{a[0]}\n" for ti, a in zip(t, acc, strict=True))
+    (d / "TotalAcceleration.csv").write_text("time,seconds_elapsed,z,y,x\n" + rows)
+    with Store(tmp_path / "s.db") as st:
+        info = st.get_session(import_file(st, d, fmt="sensor-logger").session_id)
+    assert np.isfinite(info.started_s)
+    assert info.started_s == pytest.approx((d / "TotalAcceleration.csv").stat().st_mtime - t[-1], abs=1.0)
+
+
+def test_hipsense_csv_with_one_sample_is_an_import_error(tmp_path: Path) -> None:
+    # found by fuzz/ (import_file): no sample interval, so the rate was NaN and SensorMeta raised ValidationError
+    p = tmp_path / "x.csv"
+    p.write_text("t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2\n0,0,0,9.8\n")
+    with pytest.raises(ImportFormatError, match="only 1 sample; a session needs at least two"):
+        import_file(Store(tmp_path / "s.db"), p)

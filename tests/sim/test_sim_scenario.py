@@ -180,3 +180,54 @@ def test_the_yaml_example_in_the_docs_is_valid() -> None:
     sc = Scenario.from_dict(yaml.safe_load(block.group(1)))
     assert sc.name == "morning"
     assert scenario_duration_s(sc) > 2000
+
+
+# ---- hostile scenario files (found by fuzz/: the `scenario` target) -------------------------------------------
+def test_scenario_file_that_is_not_utf8_is_a_scenario_error(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_bytes(b"name: caf\xe9\nsegments: []\n")  # Latin-1: UnicodeDecodeError escaped before
+    with pytest.raises(ScenarioError, match=r"not UTF-8 text \(byte 0xe9 at offset 9\); save it as UTF-8"):
+        Scenario.from_file(p)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [(".yaml", "a: " + "[" * 3000 + "]" * 3000), (".json", "[" * 100_000 + "]" * 100_000), (".yaml", "a: &a [*a]\n")],
+    ids=["yaml-deep", "json-deep", "yaml-recursive-anchor"],
+)
+def test_too_deep_or_recursive_scenario_is_a_scenario_error(tmp_path: Path, suffix: str, text: str) -> None:
+    p = tmp_path / f"s{suffix}"
+    p.write_text(text)
+    with pytest.raises(ScenarioError, match="nests lists or mappings too deeply"):
+        Scenario.from_file(p)
+
+
+def test_yaml_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    # nine levels of ten aliases: 10^9 nodes once expanded; validation used to take minutes and gigabytes
+    lines = ['l0: &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 9):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]")
+    lines.append("segments: *l8")
+    p = tmp_path / "s.yaml"
+    p.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ScenarioError, match=r"expands to \d+ nodes .* more than 200000; write the segments out"):
+        Scenario.from_file(p)
+
+
+def test_a_few_aliases_still_load(tmp_path: Path) -> None:
+    p = tmp_path / "s.yaml"
+    p.write_text(
+        "name: twice\nsegments:\n  - &walk {activity: walking, duration_s: 20.0}\n  - {activity: standing, "
+        "duration_s: 5.0}\n  - *walk\n"
+    )
+    sc = Scenario.from_file(p)
+    assert [s.activity for s in sc.segments] == ["walking", "standing", "walking"]
+    assert sc.segments[0] == sc.segments[2]
+
+
+def test_a_huge_invalid_value_is_shown_shortened(tmp_path: Path) -> None:
+    p = tmp_path / "s.json"
+    p.write_text('{"segments": [' + ",".join(['"x"'] * 5000) + "]}")
+    with pytest.raises(ScenarioError, match=r"segments\.0: .*\(got 'x'\); fix that value \(5000 problem") as ei:
+        Scenario.from_file(p)
+    assert len(str(ei.value)) < 400
