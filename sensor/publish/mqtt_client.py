@@ -507,6 +507,9 @@ class MqttPublisher:
         settings: where and how to connect.
         status_topic: ``<prefix>/<sensor_id>/status`` (the last will).
         outbox: the persistent QoS 1 queue; :meth:`notify_outbox` after enqueueing.
+        outbox_topic_prefix: publish only the outbox rows whose topic starts with this (``<prefix>/<sensor_id>/``):
+            the publishers of several sensors share one store, and each must send its own rows only, else every
+            message goes out once per publisher. ``None``: every row.
         birth: retained QoS 1 messages (discovery) to publish on connect and on ``ha_status_topic`` ``online``.
         ha_status_topic: Home Assistant's birth topic (``homeassistant/status``), or ``None``.
         backoff_min_s, backoff_max_s: reconnect delay bounds (full jitter, doubling per failed attempt).
@@ -521,6 +524,7 @@ class MqttPublisher:
         *,
         status_topic: str,
         outbox: Outbox | None = None,
+        outbox_topic_prefix: str | None = None,
         birth: BirthMessages | None = None,
         ha_status_topic: str | None = None,
         backoff_min_s: float = 0.5,
@@ -536,6 +540,7 @@ class MqttPublisher:
         self.settings = settings
         self.status_topic = status_topic
         self._outbox = outbox
+        self._outbox_topic_prefix = outbox_topic_prefix
         self._birth = birth
         self._ha_status_topic = ha_status_topic
         self._backoff_min_s = backoff_min_s
@@ -817,7 +822,7 @@ class MqttPublisher:
             self._outbox_wake.clear()
             # The store is shared with the recorder, whose commits (in a worker thread) hold its lock: read and
             # write the outbox off the event loop so BLE notifications are never held up by a commit.
-            rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window)
+            rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window, self._outbox_topic_prefix)
             if not rows:
                 if not self._outbox_wake.is_set():  # nothing enqueued while we were reading
                     self._drained.set()

@@ -6,7 +6,7 @@ the live tilt are QoS 0: steps come three per second while running, every one is
 the retained ``state`` carries the rolling metrics a dashboard shows; losing a few in an outage loses nothing
 that matters.
 
-Event ids are ``uuid5(session_id, seq)`` with ``seq`` counting the messages this sink created in the session
+Event ids are ``uuid5(session_id, sensor_id, seq)`` with ``seq`` counting the messages this sink created in the session
 (``start`` is 0), so replaying a session gives the same ids. A gateway that resumes an interrupted session must
 pass ``first_seq`` past the last one it published.
 
@@ -187,7 +187,7 @@ class MqttSink:
             "sensor_id": self.sensor_id,
             "session_id": self.session_id,
             "seq": seq,
-            "event_id": event_id(self.session_id, seq),
+            "event_id": event_id(self.session_id, seq, self.sensor_id),
             "created_unix_s": self._clock(),
         }
 
@@ -298,6 +298,7 @@ async def mqtt_sink(
         settings,
         status_topic=topics.status,
         outbox=outbox,
+        outbox_topic_prefix=f"{topics.base}/",
         birth=(lambda: discovery) if discovery else None,
         ha_status_topic=f"{cfg.discovery_prefix}/status" if cfg.ha_discovery != "off" else None,
         backoff_max_s=backoff_max_s,

@@ -1,0 +1,300 @@
+"""Shared parts of the long-run benches (bench_load.py, bench_soak.py): the gateway of ``hipsense run`` on a virtual
+world, an MQTT subscriber that counts what arrives, a resource sampler and the check of what the store recorded.
+
+Everything runs in one process: the virtual sensors (Bumble peripherals driving the firmware's SensorCore), the
+in-process radio (Bumble LocalLink), and the gateway (:func:`sensor.gateway.run_gateway`, the wiring of
+``hipsense run``: Bleak on the Bumble backend -> SensorLink -> LinkDecoder -> pipeline -> Recorder + MqttSink).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import numpy as np
+
+from firmware_proto.virtual_sensor import VirtualWorld
+from sensor.events import StepEvent
+from sensor.sessions.replay import session_decoder_factory
+from sensor.sessions.store import Store
+
+QOS1_TOPICS = ("rep", "set", "alert", "bout", "session")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def dump_tasks_on_sigusr1() -> None:
+    """``kill -USR1 <pid>`` prints every asyncio task's stack (a long run that seems stuck says where)."""
+    loop = asyncio.get_running_loop()
+
+    def dump() -> None:
+        for task in asyncio.all_tasks(loop):
+            print(f"--- {task.get_name()}", file=sys.stderr)
+            task.print_stack(limit=6, file=sys.stderr)
+        sys.stderr.flush()
+
+    loop.add_signal_handler(signal.SIGUSR1, dump)
+
+
+def rss_mib() -> float:
+    """Resident set size of this process (MiB), from /proc."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * _PAGE / 2**20
+
+
+class StreamStart:
+    """Notes each virtual sensor's ring head when a host first starts its stream: the first sample it must deliver.
+
+    (START makes the firmware send from its ring head on; what was sampled before no host asked for.)
+    """
+
+    def __init__(self, world: VirtualWorld) -> None:
+        self.first_index: dict[int, int] = {}
+        for i, s in enumerate(world.sensors):
+            self._wrap(i, s.core)
+
+    def _wrap(self, i: int, core: Any) -> None:
+        handle = core.handle_command
+
+        def wrapped(data: bytes, ticks: int) -> Any:
+            out = handle(data, ticks)
+            if core.streaming and i not in self.first_index:
+                self.first_index[i] = int(core.cursor)
+            return out
+
+        core.handle_command = wrapped
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# resource sampling
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class Sample:
+    wall_s: float
+    world_s: float
+    cpu_s: float
+    rss_mib: float
+    sensor_backlog: int  # samples produced by the sensors but not yet handed to the radio (their rings)
+    host_lag_s: float  # world time minus the newest host time the pipeline handed on
+
+
+@dataclass
+class Sampler:
+    """Samples RSS, CPU and backlogs every ``period_s`` of wall time (``run`` until ``stop`` is set)."""
+
+    world: VirtualWorld
+    host_lag_s: Callable[[], float]
+    period_s: float = 10.0
+    progress: bool = True
+    samples: list[Sample] = field(default_factory=list)
+
+    def take(self, t0_wall: float, t0_world: float, cpu0: float) -> None:
+        backlog = sum(max(s.head_index - s.core.cursor, 0) for s in self.world.sensors)
+        sample = Sample(
+                wall_s=time.perf_counter() - t0_wall,
+                world_s=self.world.clock.now() - t0_world,
+                cpu_s=time.process_time() - cpu0,
+                rss_mib=rss_mib(),
+                sensor_backlog=backlog,
+                host_lag_s=self.host_lag_s(),
+        )
+        self.samples.append(sample)
+        if self.progress:
+            connected = sum(s.is_connected for s in self.world.sensors)
+            sent = sum(s.stats.samples_sent for s in self.world.sensors)
+            print(
+                f"[{sample.wall_s:6.0f} s wall] sensor {sample.world_s / 60:6.1f} min, {connected} connected, "
+                f"{sent} samples sent, ring {backlog}, host lag {sample.host_lag_s:.1f} s, RSS {sample.rss_mib:.0f} MiB, "
+                f"CPU {sample.cpu_s:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        t0, w0, c0 = time.perf_counter(), self.world.clock.now(), time.process_time()
+        while not stop.is_set():
+            self.take(t0, w0, c0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.period_s)
+        self.take(t0, w0, c0)
+
+    def rss_table(self, rows: int = 12) -> str:
+        """RSS and lag at about ``rows`` evenly spaced instants."""
+        if not self.samples:
+            return "(no samples)"
+        idx = sorted({int(round(i)) for i in np.linspace(0, len(self.samples) - 1, min(rows, len(self.samples)))})
+        lines = [
+            f"{'wall s':>8} {'sensor min':>10} {'CPU s':>8} {'RSS MiB':>8} {'sensor ring':>11} {'host lag s':>10}"
+        ]
+        for i in idx:
+            s = self.samples[i]
+            lines.append(
+                f"{s.wall_s:8.0f} {s.world_s / 60:10.1f} {s.cpu_s:8.0f} {s.rss_mib:8.1f} "
+                f"{s.sensor_backlog:11d} {s.host_lag_s:10.1f}"
+            )
+        return "\n".join(lines)
+
+    def rss_growth(self, warmup_frac: float = 0.2) -> tuple[float, float, float]:
+        """(RSS after warm-up, RSS at the end, max) in MiB; the first ``warmup_frac`` of the run is start-up."""
+        rss = [s.rss_mib for s in self.samples]
+        k = min(int(len(rss) * warmup_frac), len(rss) - 1)
+        return rss[k], rss[-1], max(rss)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the subscriber
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class Received:
+    qos1_ids: Counter[str] = field(default_factory=Counter)  # event_id -> times received
+    qos1_by_topic: Counter[str] = field(default_factory=Counter)
+    steps: Counter[str] = field(default_factory=Counter)  # sensor_id -> step messages
+    connects: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Subscriber:
+    """Subscribes to ``<prefix>/#`` at QoS 1 and counts what arrives, reconnecting after a broker restart.
+
+    ``persistent=True``: a fixed client id with a persistent session (MQTT 3.1.1 ``clean_session=False``), so the
+    broker queues QoS 1 messages for it while it is away (and keeps them over its own restart, with persistence on).
+    """
+
+    def __init__(self, host: str, port: int, prefix: str, *, persistent: bool, client_id: str) -> None:
+        self.host, self.port, self.prefix = host, port, prefix
+        self.persistent = persistent
+        self.client_id = client_id
+        self.received = Received()
+        self.subscribed = asyncio.Event()
+        self.last_message = time.monotonic()
+
+    def _on(self, topic: str, payload: bytes) -> None:
+        self.last_message = time.monotonic()
+        parts = topic.split("/")
+        if len(parts) < 3 or not payload.startswith(b"{"):
+            return
+        sensor_id, kind = parts[-2], parts[-1]
+        if kind == "step":
+            self.received.steps[sensor_id] += 1
+        elif kind in QOS1_TOPICS:
+            body = json.loads(payload)
+            self.received.qos1_ids[str(body["event_id"])] += 1
+            self.received.qos1_by_topic[kind] += 1
+
+    def _drain(self, client: aiomqtt.Client) -> None:
+        # paho acknowledged what is still in aiomqtt's queue: the broker will not send it again
+        queue = client._queue
+        while not queue.empty():
+            msg = queue.get_nowait()
+            if isinstance(msg.payload, bytes):
+                self._on(str(msg.topic), msg.payload)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            client = aiomqtt.Client(
+                self.host,
+                self.port,
+                identifier=self.client_id,
+                protocol=aiomqtt.ProtocolVersion.V311,
+                clean_session=not self.persistent,
+            )
+            try:
+                async with client:
+                    await client.subscribe(f"{self.prefix}/#", qos=1)
+                    self.received.connects += 1
+                    self.subscribed.set()
+                    messages = aiter(client.messages)
+                    while not stop.is_set():
+                        with contextlib.suppress(TimeoutError):
+                            msg = await asyncio.wait_for(anext(messages), 0.5)
+                            if isinstance(msg.payload, bytes):
+                                self._on(str(msg.topic), msg.payload)
+                    self._drain(client)
+            except aiomqtt.MqttError as exc:
+                self.received.errors.append(str(exc))
+                self._drain(client)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.3)
+
+    async def settle(self, expected_ids: set[str], *, quiet_s: float = 2.0, max_s: float = 60.0) -> None:
+        """Wait until every expected id arrived and nothing came for ``quiet_s`` (or ``max_s`` passed)."""
+        t_end = time.monotonic() + max_s
+        while time.monotonic() < t_end:
+            if expected_ids <= set(self.received.qos1_ids) and time.monotonic() - self.last_message > quiet_s:
+                return
+            await asyncio.sleep(0.2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# what was produced and recorded
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class Recorded:
+    samples: int = 0
+    missing: int = 0
+    first_index: int | None = None
+    last_index: int | None = None
+    contiguous: bool = True
+    t_monotonic: bool = True
+    duplicates_skipped: int = 0
+
+
+def recorded_samples(store_path: Path, session_id: str) -> dict[str, Recorded]:
+    """Decode the session's recorded frames (as a replay does) and check indices and host times per sensor."""
+    out: dict[str, Recorded] = defaultdict(Recorded)
+    last_t: dict[str, float] = {}
+    with Store(store_path) as store:
+        make = session_decoder_factory(store, session_id)
+        decoders: dict[str, Any] = {}
+        for _row, _seq, frame in store.iter_frames(session_id):
+            dec = decoders.get(frame.sensor_id)
+            if dec is None:
+                dec = decoders[frame.sensor_id] = make(frame.sensor_id)
+            block = dec.decode(frame)
+            if block is None or len(block) == 0:
+                continue
+            r = out[frame.sensor_id]
+            idx = np.asarray(block.sample_index)
+            if r.last_index is not None and int(idx[0]) != r.last_index + 1:
+                r.contiguous = False
+            if len(idx) > 1 and not bool(np.all(np.diff(idx) == 1)):
+                r.contiguous = False
+            t = np.asarray(block.t_s)
+            prev = last_t.get(frame.sensor_id, -np.inf)
+            if not (t[0] > prev and bool(np.all(np.diff(t) > 0))):
+                r.t_monotonic = False
+            last_t[frame.sensor_id] = float(t[-1])
+            if r.first_index is None:
+                r.first_index = int(idx[0])
+            r.last_index = int(idx[-1])
+            r.samples += len(block)
+            r.missing += block.n_missing
+        for sid, dec in decoders.items():
+            out[sid].duplicates_skipped = int(dec.skipped.get("duplicate", 0))
+    return dict(out)
+
+
+def outbox_messages(store_path: Path, session_id: str) -> dict[str, tuple[str, str]]:
+    """``event_id -> (sensor_id, topic kind)`` of every QoS 1 message the session queued in the outbox."""
+    with contextlib.closing(sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)) as c:
+        rows = c.execute("SELECT event_id, topic FROM outbox WHERE session_uid = ?", (session_id,)).fetchall()
+    out = {}
+    for eid, topic in rows:
+        parts = str(topic).split("/")
+        out[str(eid)] = (parts[-2], parts[-1])
+    return out
+
+
+def steps_produced(events: list[tuple[str, Any]]) -> Counter[str]:
+    return Counter(sid for sid, e in events if isinstance(e, StepEvent))
