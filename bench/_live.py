@@ -41,7 +41,12 @@ def dump_tasks_on_sigusr1() -> None:
     def dump() -> None:
         for task in asyncio.all_tasks(loop):
             print(f"--- {task.get_name()}", file=sys.stderr)
-            task.print_stack(limit=6, file=sys.stderr)
+            coro: Any = task.get_coro()
+            while coro is not None:  # follow the await chain (Task.print_stack shows only the outer frame)
+                frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+                if frame is not None:
+                    print(f"    {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}", file=sys.stderr)
+                coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
         sys.stderr.flush()
 
     loop.add_signal_handler(signal.SIGUSR1, dump)
@@ -102,12 +107,12 @@ class Sampler:
     def take(self, t0_wall: float, t0_world: float, cpu0: float) -> None:
         backlog = sum(max(s.head_index - s.core.cursor, 0) for s in self.world.sensors)
         sample = Sample(
-                wall_s=time.perf_counter() - t0_wall,
-                world_s=self.world.clock.now() - t0_world,
-                cpu_s=time.process_time() - cpu0,
-                rss_mib=rss_mib(),
-                sensor_backlog=backlog,
-                host_lag_s=self.host_lag_s(),
+            wall_s=time.perf_counter() - t0_wall,
+            world_s=self.world.clock.now() - t0_world,
+            cpu_s=time.process_time() - cpu0,
+            rss_mib=rss_mib(),
+            sensor_backlog=backlog,
+            host_lag_s=self.host_lag_s(),
         )
         self.samples.append(sample)
         if self.progress:
@@ -115,8 +120,8 @@ class Sampler:
             sent = sum(s.stats.samples_sent for s in self.world.sensors)
             print(
                 f"[{sample.wall_s:6.0f} s wall] sensor {sample.world_s / 60:6.1f} min, {connected} connected, "
-                f"{sent} samples sent, ring {backlog}, host lag {sample.host_lag_s:.1f} s, RSS {sample.rss_mib:.0f} MiB, "
-                f"CPU {sample.cpu_s:.0f} s",
+                f"{sent} samples sent, ring {backlog}, host lag {sample.host_lag_s:.1f} s, "
+                f"RSS {sample.rss_mib:.0f} MiB, CPU {sample.cpu_s:.0f} s",
                 file=sys.stderr,
                 flush=True,
             )
@@ -133,10 +138,8 @@ class Sampler:
         """RSS and lag at about ``rows`` evenly spaced instants."""
         if not self.samples:
             return "(no samples)"
-        idx = sorted({int(round(i)) for i in np.linspace(0, len(self.samples) - 1, min(rows, len(self.samples)))})
-        lines = [
-            f"{'wall s':>8} {'sensor min':>10} {'CPU s':>8} {'RSS MiB':>8} {'sensor ring':>11} {'host lag s':>10}"
-        ]
+        idx = sorted({round(float(i)) for i in np.linspace(0, len(self.samples) - 1, min(rows, len(self.samples)))})
+        lines = [f"{'wall s':>8} {'sensor min':>10} {'CPU s':>8} {'RSS MiB':>8} {'sensor ring':>11} {'host lag s':>10}"]
         for i in idx:
             s = self.samples[i]
             lines.append(

@@ -32,7 +32,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _live import Sampler, dump_tasks_on_sigusr1, StreamStart, Subscriber, outbox_messages, recorded_samples, steps_produced
+from _live import (
+    Sampler,
+    StreamStart,
+    Subscriber,
+    dump_tasks_on_sigusr1,
+    outbox_messages,
+    recorded_samples,
+    steps_produced,
+)
 
 from firmware_proto.virtual_sensor import SampleSource, VirtualSensorConfig, VirtualWorld, sensor_address
 from sensor.ble.link import BleBackend
@@ -210,8 +218,9 @@ def report(r: dict[str, Any]) -> bool:
         f"{100 * r['cpu_s'] / sensor_s:.2f} % of one core per sensor ({1e6 * r['cpu_s'] / (sensor_s * RATE_HZ):.1f} "
         "us per sample; includes the virtual sensors and radio; shared 2-core machine, noisy)"
     )
-    stats = result.stats
-    print(f"pipeline stats: {stats}")
+    print(f"pipeline events: {result.stats.events_by_kind}")
+    for sid, p in result.publishers.items():
+        print(f"  {sid}: MQTT {p}")
     print("ZERO LOSS: " + ("yes" if ok else "NO"))
     return ok
 
@@ -220,13 +229,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sensors", type=int, default=8)
     ap.add_argument("--minutes", type=float, default=30.0, help="sensor time per sensor (default 30)")
-    ap.add_argument("--speed", type=float, default=2.0, help="world clock speed (x real time)")
+    ap.add_argument("--speed", type=float, default=4.0, help="world clock speed (x real time)")
     ap.add_argument("--quick", action="store_true", help="2 minutes of sensor time")
     ap.add_argument("--broker", default="127.0.0.1:1883", help="host:port of the MQTT broker (Mosquitto)")
     ap.add_argument("--sample-every", type=float, default=None, help="wall seconds between RSS samples")
+    ap.add_argument("--log", default=None, help="log INFO of these loggers (comma-separated, e.g. sensor.ble)")
     ap.add_argument("--store-dir", type=Path, default=None, help="keep the session store here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bumble").setLevel(logging.ERROR)  # "no connection for ..." after every hang-up
+    for name in (args.log or "").split(","):
+        if name:
+            logging.getLogger(name).setLevel(logging.INFO)
     minutes = 2.0 if args.quick else args.minutes
     period = args.sample_every or max(2.0, minutes * 60.0 / args.speed / 40.0)
     with tempfile.TemporaryDirectory(prefix="hs-load-") as tmp:

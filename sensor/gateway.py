@@ -31,7 +31,7 @@ from sensor.protocol import hipsense_v1 as v1
 from sensor.protocol import registry
 from sensor.publish.embedded_broker import BrokerEndpoint, broker_endpoint
 from sensor.publish.ha_discovery import DeviceInfo
-from sensor.publish.mqtt_client import parse_broker_url, plaintext_warning, redact_url
+from sensor.publish.mqtt_client import PublisherStats, parse_broker_url, plaintext_warning, redact_url
 from sensor.publish.mqtt_sink import MqttSink, mqtt_sink
 from sensor.publish.terminal import LiveView
 from sensor.publish.web import WebDashboardServer
@@ -95,6 +95,7 @@ class GatewayResult:
     broker_url: str | None
     web_url: str | None
     events: list[tuple[str, Event]] = field(default_factory=list)
+    publishers: dict[str, PublisherStats] = field(default_factory=dict)  # per sensor: MQTT connects, sent, dropped
 
 
 class _LinkSource:
@@ -313,6 +314,7 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         broker_url=endpoint.url if endpoint is not None else None,
         web_url=web.url if web is not None else None,
         events=collector.events,
+        publishers={sid: sink.publisher.stats for sid, sink in mqtt_sinks.items()},
     )
 
 
