@@ -25,7 +25,7 @@ from typing import Any
 import aiomqtt
 import numpy as np
 
-from firmware_proto.virtual_sensor import VirtualWorld
+from firmware_proto.virtual_sensor import VirtualWorld, WorldClock
 from sensor.events import StepEvent
 from sensor.sessions.replay import session_decoder_factory
 from sensor.sessions.store import Store
@@ -81,6 +81,49 @@ class StreamStart:
         core.handle_command = wrapped
 
 
+class GovernedClock(WorldClock):
+    """A world clock whose speed a governor may change while it runs (``now()`` stays continuous).
+
+    A sped-up world on a shared machine can outrun the process: the sensors then sample faster than the gateway
+    takes their data and their rings fill, which is the machine's limit, not the gateway's. The governor
+    (:meth:`govern`) slows the world when the lag grows and speeds it up again (up to ``max_speed``) when it is gone.
+    """
+
+    def __init__(self, speed: float) -> None:
+        super().__init__(speed)
+        self.max_speed = float(speed)
+        self._w = self._t0
+        self._m = time.monotonic()
+
+    def now(self) -> float:
+        return self._w + (time.monotonic() - self._m) * self.speed
+
+    def set_speed(self, speed: float) -> None:
+        m = time.monotonic()
+        self._w += (m - self._m) * self.speed
+        self._m = m
+        self.speed = float(speed)
+
+    def install(self, world: VirtualWorld) -> None:
+        """Replace the world's clock (before entering it): the sensors read this one."""
+        world.clock = self
+        for s in world.sensors:
+            s.clock = self
+
+    async def govern(self, world: VirtualWorld, lag_s: Callable[[], float], stop: asyncio.Event) -> None:
+        """Every wall second: slow down when the lag (world seconds) passes 20 s, speed up below 5 s."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            rate = max((s.config.sampling_rate_hz for s in world.sensors), default=1.0)
+            ring_s = max((max(s.head_index - s.core.cursor, 0) for s in world.sensors), default=0) / rate
+            lag = max(ring_s, lag_s())
+            if lag > 20.0:
+                self.set_speed(max(1.0, self.speed * 0.7))
+            elif lag < 5.0 and self.speed < self.max_speed:
+                self.set_speed(min(self.max_speed, self.speed * 1.15))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # resource sampling
 # ---------------------------------------------------------------------------------------------------------------
@@ -121,7 +164,7 @@ class Sampler:
             print(
                 f"[{sample.wall_s:6.0f} s wall] sensor {sample.world_s / 60:6.1f} min, {connected} connected, "
                 f"{sent} samples sent, ring {backlog}, host lag {sample.host_lag_s:.1f} s, "
-                f"RSS {sample.rss_mib:.0f} MiB, CPU {sample.cpu_s:.0f} s",
+                f"RSS {sample.rss_mib:.0f} MiB, CPU {sample.cpu_s:.0f} s, speed {self.world.clock.speed:.1f}",
                 file=sys.stderr,
                 flush=True,
             )

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from _live import (
+    GovernedClock,
     Sampler,
     StreamStart,
     Subscriber,
@@ -72,9 +73,13 @@ def track_scenario() -> Scenario:
 class HostLag:
     """A sink that notes the newest host time the pipeline has handed on: world now minus that is the host lag."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: GovernedClock) -> None:
+        self.clock = clock
         self.newest_host_t_s = 0.0
         self.frames = 0
+
+    def lag_s(self) -> float:
+        return max(self.clock.now() - self.newest_host_t_s, 0.0) if self.newest_host_t_s else 0.0
 
     async def on_frames(self, frames: Sequence[RawFrame]) -> None:
         self.frames += len(frames)
@@ -103,14 +108,18 @@ async def run(n: int, minutes: float, speed: float, broker: str, period_s: float
     source.window(RATE_HZ, 0, 1)  # simulate the looped session once, before the clock matters
     sub = Subscriber(host, int(port or 1883), prefix, persistent=False, client_id=f"{prefix}-sub")
     store_path = workdir / "sessions.db"
-    lag = HostLag()
+    clock = GovernedClock(speed)
+    lag = HostLag(clock)
     sub_stop, gw_stop, sampler_stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    async with VirtualWorld(configs, speed=speed, source=source) as world, asyncio.TaskGroup() as tg:
+    world = VirtualWorld(configs, speed=speed, source=source)
+    clock.install(world)
+    async with world, asyncio.TaskGroup() as tg:
         starts = StreamStart(world)
         tg.create_task(sub.run(sub_stop), name="subscriber")
         await asyncio.wait_for(sub.subscribed.wait(), 10.0)
-        sampler = Sampler(world, lambda: max(world.clock.now() - lag.newest_host_t_s, 0.0), period_s)
+        sampler = Sampler(world, lag.lag_s, period_s)
         tg.create_task(sampler.run(sampler_stop), name="sampler")
+        tg.create_task(clock.govern(world, lag.lag_s, sampler_stop))
 
         async def stopper() -> None:
             while not all(s.finished for s in world.sensors):  # noqa: ASYNC110 (polling the sensors' state)
@@ -229,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sensors", type=int, default=8)
     ap.add_argument("--minutes", type=float, default=30.0, help="sensor time per sensor (default 30)")
-    ap.add_argument("--speed", type=float, default=4.0, help="world clock speed (x real time)")
+    ap.add_argument("--speed", type=float, default=4.0, help="top world clock speed (x real time)")
     ap.add_argument("--quick", action="store_true", help="2 minutes of sensor time")
     ap.add_argument("--broker", default="127.0.0.1:1883", help="host:port of the MQTT broker (Mosquitto)")
     ap.add_argument("--sample-every", type=float, default=None, help="wall seconds between RSS samples")

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from _live import (
+    GovernedClock,
     Sampler,
     StreamStart,
     Subscriber,
@@ -107,7 +108,10 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     restarts: list[float] = []
     sub_stop, gw_stop, side_stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
     try:
-        async with VirtualWorld([config], speed=args.speed, source=source) as world, asyncio.TaskGroup() as tg:
+        clock = GovernedClock(args.speed)
+        world = VirtualWorld([config], speed=args.speed, source=source)
+        clock.install(world)
+        async with world, asyncio.TaskGroup() as tg:
             starts = StreamStart(world)
             sensor = world.sensors[0]
             tg.create_task(sub.run(sub_stop), name="subscriber")
@@ -122,8 +126,12 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 async def on_events(self, sensor_id: str, events: Any) -> None:
                     return None
 
-            sampler = Sampler(world, lambda: max(world.clock.now() - newest[0], 0.0), args.sample_every)
+            def host_lag_s() -> float:
+                return max(world.clock.now() - newest[0], 0.0) if newest[0] else 0.0
+
+            sampler = Sampler(world, host_lag_s, args.sample_every)
             tg.create_task(sampler.run(side_stop), name="sampler")
+            tg.create_task(clock.govern(world, host_lag_s, side_stop), name="governor")
 
             async def restarter() -> None:
                 t0 = world.clock.now()
@@ -279,7 +287,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hours", type=float, default=6.0, help="sensor time (default 6 h)")
-    ap.add_argument("--speed", type=float, default=20.0, help="world clock speed (x real time)")
+    ap.add_argument("--speed", type=float, default=20.0, help="top world clock speed (x real time)")
     ap.add_argument("--drop-every", type=float, default=240.0, help="link drop period, sensor seconds")
     ap.add_argument("--drop-for", type=float, default=3.0, help="link drop duration, sensor seconds")
     ap.add_argument("--restart-every", type=float, default=1800.0, help="broker restart period, sensor seconds")
