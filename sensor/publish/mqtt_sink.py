@@ -92,13 +92,15 @@ class MqttSink:
         state_interval_s: float = 0.5,
         first_seq: int = 1,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.publisher = publisher
         self.outbox = outbox
         self.topics = topics
         self.sensor_id = topics.sensor_id
         self.session_id = session_id
-        self._clock = clock
+        self._clock = clock  # wall time for the payloads' *_unix_s fields
+        self._monotonic = monotonic  # the state rate limit: a host clock step must not stop (or flood) it
         self._seq = first_seq
         self._tilt = TiltDecimator(live_tilt_rate_hz, live_tilt_batch_s)
         self._state_interval_s = state_interval_s
@@ -264,7 +266,7 @@ class MqttSink:
         return StateMessage.model_validate({**self._state, "updated_unix_s": self._clock()})
 
     def _maybe_publish_state(self, *, force: bool = False) -> None:
-        now = self._clock()
+        now = self._monotonic()
         if not (force or (self._state_dirty and now - self._state_sent_at >= self._state_interval_s)):
             return
         msg = self.state_message()
