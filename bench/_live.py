@@ -26,7 +26,6 @@ import aiomqtt
 import numpy as np
 
 from firmware_proto.virtual_sensor import VirtualWorld, WorldClock
-from sensor.events import StepEvent
 from sensor.sessions.replay import session_decoder_factory
 from sensor.sessions.store import Store
 
@@ -340,7 +339,3 @@ def outbox_messages(store_path: Path, session_id: str) -> dict[str, tuple[str, s
         parts = str(topic).split("/")
         out[str(eid)] = (parts[-2], parts[-1])
     return out
-
-
-def steps_produced(events: list[tuple[str, Any]]) -> Counter[str]:
-    return Counter(sid for sid, e in events if isinstance(e, StepEvent))

@@ -61,6 +61,8 @@ class GatewayOptions:
         drop_threshold_deg: the threshold the dashboards draw.
         settings_for: codec/start settings per sensor entry (e.g. ``sampling_rate_hz``).
         announce: where the gateway prints what it started (URLs, ports, the session id).
+        keep_events: keep every event in memory for :attr:`GatewayResult.events` (tests, short runs); off, memory
+            stays flat over a session of any length (the session store has every event anyway).
     """
 
     sensors: Sequence[SensorEntry]
@@ -82,6 +84,7 @@ class GatewayOptions:
     extra_sinks: Sequence[Sink] = ()
     web_port: int = 0
     web_ws_url: str | None = None
+    keep_events: bool = False
 
 
 @dataclass
@@ -94,7 +97,7 @@ class GatewayResult:
     links: list[SensorLink]
     broker_url: str | None
     web_url: str | None
-    events: list[tuple[str, Event]] = field(default_factory=list)
+    events: list[tuple[str, Event]] = field(default_factory=list)  # only with GatewayOptions.keep_events
     publishers: dict[str, PublisherStats] = field(default_factory=dict)  # per sensor: MQTT connects, sent, dropped
 
 
@@ -120,6 +123,21 @@ class _LinkSource:
         async for batch in self.frame_batches():
             for frame in batch:
                 yield frame
+
+
+class _SessionSummaries:
+    """A sink keeping each sensor's latest whole-session summary (what the MQTT ``session`` end message carries)."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, RollingSummary] = {}
+
+    async def on_frames(self, frames: Sequence[RawFrame]) -> None:
+        return None
+
+    async def on_events(self, sensor_id: str, events: Sequence[Event]) -> None:
+        for e in events:
+            if isinstance(e, RollingSummary) and e.window_s is None:
+                self.latest[sensor_id] = e
 
 
 class _Fanout:
@@ -174,7 +192,10 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
     decoders: dict[str, LinkDecoder] = {link.sensor_id: decoder_for(link) for link in links}
     stop = opts.stop or asyncio.Event()
     collector = EventCollector()
-    sinks: list[Sink] = [collector, *opts.extra_sinks]
+    summaries = _SessionSummaries()
+    sinks: list[Sink] = [summaries, *opts.extra_sinks]
+    if opts.keep_events:
+        sinks.insert(0, collector)
     mqtt_sinks: dict[str, MqttSink] = {}
     view = opts.view
     session_id: str | None = None
@@ -302,10 +323,7 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         for link in links:
             link.stop()
         for sid, sink in mqtt_sinks.items():
-            summaries = [
-                e for s, e in collector.events if s == sid and isinstance(e, RollingSummary) and e.window_s is None
-            ]
-            await sink.end_session(summaries[-1] if summaries else None)
+            await sink.end_session(summaries.latest.get(sid))
     return GatewayResult(
         session_id=session_id,
         stats=stats,

@@ -90,6 +90,7 @@ async def _run(world: VirtualWorld, tmp_path: Path, url: str, prefix: str, alias
         web=False,
         announce=lambda _t: None,
         stop=stop,
+        keep_events=True,
     )
     async with asyncio.TaskGroup() as tg:
         tg.create_task(stopper(), name="stopper")
