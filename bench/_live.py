@@ -210,19 +210,25 @@ class Received:
 
 
 class Subscriber:
-    """Subscribes to ``<prefix>/#`` at QoS 1 and counts what arrives, reconnecting after a broker restart.
+    """Counts what reaches a subscriber of ``<prefix>/#`` at QoS 1: a ``mosquitto_sub`` process (restarted if it
+    exits, e.g. over a broker restart) writing ``topic payload`` lines to a file.
 
-    ``persistent=True``: a fixed client id with a persistent session (MQTT 3.1.1 ``clean_session=False``), so the
-    broker queues QoS 1 messages for it while it is away (and keeps them over its own restart, with persistence on).
+    A separate process, so the subscriber is never starved by the busy gateway loop in this process (an in-loop
+    subscriber falls behind and the broker drops what overflows its queue for it: the bench would measure
+    itself). ``persistent=True``: a fixed client id with a persistent session (``-c``, MQTT 3.1.1
+    ``clean_session`` false), so the broker queues QoS 1 messages for it while it is away and keeps them over its
+    own restart (persistence on).
     """
 
-    def __init__(self, host: str, port: int, prefix: str, *, persistent: bool, client_id: str) -> None:
+    def __init__(self, host: str, port: int, prefix: str, *, persistent: bool, client_id: str, out: Path) -> None:
         self.host, self.port, self.prefix = host, port, prefix
         self.persistent = persistent
         self.client_id = client_id
+        self.out = out
         self.received = Received()
         self.subscribed = asyncio.Event()
         self.last_message = time.monotonic()
+        self._offset = 0
 
     def _on(self, topic: str, payload: bytes) -> None:
         self.last_message = time.monotonic()
@@ -237,45 +243,56 @@ class Subscriber:
             self.received.qos1_ids[str(body["event_id"])] += 1
             self.received.qos1_by_topic[kind] += 1
 
-    def _drain(self, client: aiomqtt.Client) -> None:
-        # paho acknowledged what is still in aiomqtt's queue: the broker will not send it again
-        queue = client._queue
-        while not queue.empty():
-            msg = queue.get_nowait()
-            if isinstance(msg.payload, bytes):
-                self._on(str(msg.topic), msg.payload)
+    def poll(self) -> None:
+        """Count the complete lines written since the last poll."""
+        if not self.out.exists():
+            return
+        with open(self.out, "rb") as f:
+            f.seek(self._offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        for line in data[:end].splitlines():
+            topic, _, payload = line.partition(b" ")
+            if topic.endswith(b"/probe"):
+                self.subscribed.set()
+            self._on(topic.decode(), payload)
+        self._offset += end
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            client = aiomqtt.Client(
-                self.host,
-                self.port,
-                identifier=self.client_id,
-                protocol=aiomqtt.ProtocolVersion.V311,
-                clean_session=not self.persistent,
-            )
-            try:
-                async with client:
-                    await client.subscribe(f"{self.prefix}/#", qos=1)
-                    self.received.connects += 1
-                    self.subscribed.set()
-                    messages = aiter(client.messages)
-                    while not stop.is_set():
+        cmd = ["mosquitto_sub", "-h", self.host, "-p", str(self.port), "-t", f"{self.prefix}/#", "-q", "1", "-v"]
+        cmd += ["-i", self.client_id] + (["-c"] if self.persistent else [])
+        with open(self.out, "ab") as sink:  # noqa: ASYNC230 (opened once, before the loop matters)
+            while not stop.is_set():
+                proc = await asyncio.create_subprocess_exec(*cmd, stdout=sink, stderr=asyncio.subprocess.DEVNULL)
+                try:
+                    while proc.returncode is None and not stop.is_set():
                         with contextlib.suppress(TimeoutError):
-                            msg = await asyncio.wait_for(anext(messages), 0.5)
-                            if isinstance(msg.payload, bytes):
-                                self._on(str(msg.topic), msg.payload)
-                    self._drain(client)
-            except aiomqtt.MqttError as exc:
-                self.received.errors.append(str(exc))
-                self._drain(client)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 0.3)
+                            await asyncio.wait_for(proc.wait(), 0.3)
+                        if not self.subscribed.is_set():
+                            await self._probe()
+                finally:
+                    if proc.returncode is None:
+                        proc.terminate()
+                        await proc.wait()
+                    self.received.connects += 1
+                if not stop.is_set():
+                    self.received.errors.append(f"mosquitto_sub exited with {proc.returncode}")
+                    await asyncio.sleep(0.3)
+        self.poll()
+
+    async def _probe(self) -> None:
+        """Publish a probe until the subscriber has it: then it is subscribed."""
+        with contextlib.suppress(aiomqtt.MqttError):
+            async with aiomqtt.Client(self.host, self.port, protocol=aiomqtt.ProtocolVersion.V311) as c:
+                await c.publish(f"{self.prefix}/bench/probe", b"probe", qos=1)
+        await asyncio.sleep(0.2)
+        self.poll()
 
     async def settle(self, expected_ids: set[str], *, quiet_s: float = 2.0, max_s: float = 60.0) -> None:
         """Wait until every expected id arrived and nothing came for ``quiet_s`` (or ``max_s`` passed)."""
         t_end = time.monotonic() + max_s
         while time.monotonic() < t_end:
+            self.poll()
             if expected_ids <= set(self.received.qos1_ids) and time.monotonic() - self.last_message > quiet_s:
                 return
             await asyncio.sleep(0.2)

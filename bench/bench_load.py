@@ -107,7 +107,8 @@ async def run(n: int, minutes: float, speed: float, broker: str, period_s: float
     ]
     source = SampleSource(scenario=track_scenario())
     source.window(RATE_HZ, 0, 1)  # simulate the looped session once, before the clock matters
-    sub = Subscriber(host, int(port or 1883), prefix, persistent=False, client_id=f"{prefix}-sub")
+    sub_out = workdir / "subscriber.txt"
+    sub = Subscriber(host, int(port or 1883), prefix, persistent=False, client_id=f"{prefix}-sub", out=sub_out)
     store_path = workdir / "sessions.db"
     clock = GovernedClock(speed)
     lag = HostLag(clock)

@@ -103,7 +103,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     )
     source = SampleSource(scenario=gym_scenario())
     source.window(RATE_HZ, 0, 1)  # simulate the looped session once, before the clock matters
-    sub = Subscriber("127.0.0.1", broker.port, prefix, persistent=True, client_id=f"{prefix}-sub")
+    sub_out = workdir / "subscriber.txt"
+    sub = Subscriber("127.0.0.1", broker.port, prefix, persistent=True, client_id=f"{prefix}-sub", out=sub_out)
     store_path = workdir / "sessions.db"
     restarts: list[float] = []
     sub_stop, gw_stop, side_stop = asyncio.Event(), asyncio.Event(), asyncio.Event()
