@@ -190,11 +190,16 @@ class Sampler:
             )
         return "\n".join(lines)
 
-    def rss_growth(self, warmup_frac: float = 0.2) -> tuple[float, float, float]:
-        """(RSS after warm-up, RSS at the end, max) in MiB; the first ``warmup_frac`` of the run is start-up."""
+    def rss_summary(self, warmup_frac: float = 0.2) -> str:
+        """RSS after warm-up (the first ``warmup_frac`` of the run), at the last sample while streaming, and after
+        the gateway closed (the pipelines' end-of-session work included)."""
         rss = [s.rss_mib for s in self.samples]
         k = min(int(len(rss) * warmup_frac), len(rss) - 1)
-        return rss[k], rss[-1], max(rss)
+        streaming = rss[-2] if len(rss) > 1 else rss[-1]
+        return (
+            f"RSS after warm-up {rss[k]:.1f} MiB, last while streaming {streaming:.1f} MiB "
+            f"({streaming - rss[k]:+.1f}), after the gateway closed {rss[-1]:.1f} MiB"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -222,8 +222,7 @@ def report(r: dict[str, Any]) -> bool:
     sampler: Sampler = r["sampler"]
     print("\nRSS and lag over the run (sensor ring = samples not yet sent, host lag = world s behind)")
     print(sampler.rss_table())
-    base, end, peak = sampler.rss_growth()
-    print(f"RSS after warm-up {base:.1f} MiB, at the end {end:.1f} MiB (peak {peak:.1f}): {end - base:+.1f} MiB")
+    print(sampler.rss_summary())
     sensor_s = sum(rec.samples for rec in recorded.values()) / RATE_HZ
     print(
         f"\nprocess CPU {r['cpu_s']:.0f} s for {sensor_s:.0f} sensor-seconds: "

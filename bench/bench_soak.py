@@ -274,8 +274,7 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> bool:
     sampler: Sampler = r["sampler"]
     print("\nRSS and lag over the run (sensor ring = samples not yet sent, host lag = world s behind)")
     print(sampler.rss_table(16))
-    base, end, peak = sampler.rss_growth()
-    print(f"RSS after warm-up {base:.1f} MiB, at the end {end:.1f} MiB (peak {peak:.1f}): {end - base:+.1f} MiB")
+    print(sampler.rss_summary())
     print(
         f"process CPU {r['cpu_s']:.0f} s for {r['world_s']:.0f} sensor-seconds "
         f"({100 * r['cpu_s'] / max(r['world_s'], 1):.2f} % of one core per sensor, incl. virtual sensor and radio)"
