@@ -87,9 +87,7 @@ class SystemClock:
 
     speed = 1.0
 
-    def __init__(
-        self, wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._monotonic = monotonic
         self._m0 = monotonic()
         self._t0 = wall()
