@@ -37,7 +37,7 @@ from sensor.protocol import hipsense_v1 as v1
 from sensor.protocol import registry
 from sensor.publish.embedded_broker import BrokerEndpoint, broker_endpoint, embedded_from_config, exposure_warning
 from sensor.publish.ha_discovery import DeviceInfo
-from sensor.publish.mqtt_client import parse_broker_url, plaintext_warning, redact_url
+from sensor.publish.mqtt_client import PublisherStats, parse_broker_url, plaintext_warning, redact_url
 from sensor.publish.mqtt_sink import MqttSink, mqtt_sink
 from sensor.publish.terminal import LiveView
 from sensor.publish.web import WebDashboardServer
@@ -67,6 +67,8 @@ class GatewayOptions:
         drop_threshold_deg: the threshold the dashboards draw.
         settings_for: codec/start settings per sensor entry (e.g. ``sampling_rate_hz``).
         announce: where the gateway prints what it started (URLs, ports, the session id).
+        keep_events: keep every event in memory for :attr:`GatewayResult.events` (tests, short runs); off, memory
+            stays flat over a session of any length (the session store has every event anyway).
     """
 
     sensors: Sequence[SensorEntry]
@@ -88,6 +90,7 @@ class GatewayOptions:
     extra_sinks: Sequence[Sink] = ()
     web_port: int = 0
     web_ws_url: str | None = None
+    keep_events: bool = False
 
 
 @dataclass
@@ -100,7 +103,8 @@ class GatewayResult:
     links: list[SensorLink]
     broker_url: str | None
     web_url: str | None
-    events: list[tuple[str, Event]] = field(default_factory=list)
+    events: list[tuple[str, Event]] = field(default_factory=list)  # only with GatewayOptions.keep_events
+    publishers: dict[str, PublisherStats] = field(default_factory=dict)  # per sensor: MQTT connects, sent, dropped
     store_error: StoreError | None = None  # the recording stopped early (disk full, read-only)
 
 
@@ -188,6 +192,21 @@ class _LinkSource:
                 yield frame
 
 
+class _SessionSummaries:
+    """A sink keeping each sensor's latest whole-session summary (what the MQTT ``session`` end message carries)."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, RollingSummary] = {}
+
+    async def on_frames(self, frames: Sequence[RawFrame]) -> None:
+        return None
+
+    async def on_events(self, sensor_id: str, events: Sequence[Event]) -> None:
+        for e in events:
+            if isinstance(e, RollingSummary) and e.window_s is None:
+                self.latest[sensor_id] = e
+
+
 class _Fanout:
     """Sinks for several sensors: every sink gets every frame; per-sensor sinks filter by sensor id."""
 
@@ -242,7 +261,10 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
     decoders: dict[str, LinkDecoder] = {link.sensor_id: decoder_for(link) for link in links}
     stop = opts.stop or asyncio.Event()
     collector = EventCollector()
-    sinks: list[Sink] = [collector, *opts.extra_sinks]
+    summaries = _SessionSummaries()
+    sinks: list[Sink] = [summaries, *opts.extra_sinks]
+    if opts.keep_events:
+        sinks.insert(0, collector)
     mqtt_sinks: dict[str, MqttSink] = {}
     view = opts.view
     session_id: str | None = None
@@ -382,11 +404,8 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         for link in links:
             link.stop()
         for sid, sink in mqtt_sinks.items():
-            summaries = [
-                e for s, e in collector.events if s == sid and isinstance(e, RollingSummary) and e.window_s is None
-            ]
             try:
-                await sink.end_session(summaries[-1] if summaries else None)
+                await sink.end_session(summaries.latest.get(sid))
             except StoreError as exc:
                 guard.fail(exc)
     return GatewayResult(
@@ -398,6 +417,7 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
         web_url=web.url if web is not None else None,
         events=collector.events,
         store_error=guard.error,
+        publishers={sid: sink.publisher.stats for sid, sink in mqtt_sinks.items()},
     )
 
 

@@ -77,12 +77,24 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real host clock (``time.time``)."""
+    """The host clock as the links need it: Unix seconds that never step.
+
+    ``now()`` is the wall clock read once at construction plus the monotonic time elapsed since, so an NTP step
+    or a manual change of the system time (forward or back) after start-up moves nothing: receive times stay
+    increasing, the sensor-to-host clock mapping sees no jump, host-clock sensor types (WitMotion) infer no gap,
+    and durations do not end early or late. The monotonic clock is still rate-disciplined by NTP on Linux, so it
+    follows the true time as a slewed wall clock would. ``wall`` and ``monotonic`` are injectable for tests.
+    """
 
     speed = 1.0
 
+    def __init__(self, wall: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._m0 = monotonic()
+        self._t0 = wall()
+
     def now(self) -> float:
-        return time.time()
+        return self._t0 + (self._monotonic() - self._m0)
 
     async def sleep(self, dt_s: float) -> None:
         await asyncio.sleep(max(dt_s, 0.0))

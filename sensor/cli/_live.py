@@ -147,9 +147,7 @@ async def run_live(opts: GatewayOptions, *, cue: bool) -> GatewayResult:
 
 def summary_doc(result: GatewayResult) -> dict[str, Any]:
     """The JSON summary of a live run."""
-    kinds: dict[str, int] = {}
-    for _, e in result.events:
-        kinds[e.kind] = kinds.get(e.kind, 0) + 1
+    kinds = dict(result.stats.events_by_kind)
     return {
         "session_id": result.session_id,
         "broker_url": result.broker_url,

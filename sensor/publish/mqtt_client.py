@@ -502,6 +502,20 @@ async def check_connection(settings: BrokerSettings) -> Literal["5", "3.1.1"]:
     return "3.1.1" if version == ProtocolVersion.V311 else "5"
 
 
+def _raise_swallowed_cancellation() -> None:
+    """Raise the current task's pending cancellation, if an ``await`` returned normally despite it.
+
+    On Python 3.11 ``asyncio.wait_for`` (which aiomqtt's ``publish`` awaits) returns the result instead of raising
+    when the cancellation arrives just as the awaited future completes (CPython gh-86296, fixed in 3.12). A loop
+    that then waits for its next item never ends, and the connection's TaskGroup, whose other task already ended
+    (a lost connection, a clean stop), waits for it forever: the publisher neither reconnects nor closes. Seen
+    with 8 sensors publishing at once (bench/bench_load.py).
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class PublisherState(enum.Enum):
     IDLE = "idle"
     CONNECTING = "connecting"
@@ -534,17 +548,6 @@ BirthMessages = Callable[[], Sequence[tuple[str, bytes]]]
 """Retained QoS 1 messages (Home Assistant discovery) published on connect and when HA comes online."""
 
 
-def _raise_swallowed_cancel() -> None:
-    """Raise a cancellation of this task that was requested but not delivered.
-
-    aiomqtt waits with ``asyncio.wait_for``, which on Python 3.11 returns the result and drops the cancellation
-    when the awaited publish completes at the moment the task is cancelled (fixed in 3.12). A loop that then awaits
-    its queue again never ends, and the publisher's shutdown (a TaskGroup waiting for it) hangs."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 class MqttPublisher:
     """A supervised MQTT connection for one sensor. Use as ``async with MqttPublisher(...) as pub:``.
 
@@ -552,6 +555,9 @@ class MqttPublisher:
         settings: where and how to connect.
         status_topic: ``<prefix>/<sensor_id>/status`` (the last will).
         outbox: the persistent QoS 1 queue; :meth:`notify_outbox` after enqueueing.
+        outbox_topic_prefix: publish only the outbox rows whose topic starts with this (``<prefix>/<sensor_id>/``):
+            the publishers of several sensors share one store, and each must send its own rows only, else every
+            message goes out once per publisher. ``None``: every row.
         birth: retained QoS 1 messages (discovery) to publish on connect and on ``ha_status_topic`` ``online``.
         ha_status_topic: Home Assistant's birth topic (``homeassistant/status``), or ``None``.
         backoff_min_s, backoff_max_s: reconnect delay bounds (full jitter, doubling per failed attempt).
@@ -566,6 +572,7 @@ class MqttPublisher:
         *,
         status_topic: str,
         outbox: Outbox | None = None,
+        outbox_topic_prefix: str | None = None,
         birth: BirthMessages | None = None,
         ha_status_topic: str | None = None,
         backoff_min_s: float = 0.5,
@@ -581,6 +588,7 @@ class MqttPublisher:
         self.settings = settings
         self.status_topic = status_topic
         self._outbox = outbox
+        self._outbox_topic_prefix = outbox_topic_prefix
         self._birth = birth
         self._ha_status_topic = ha_status_topic
         self._backoff_min_s = backoff_min_s
@@ -588,6 +596,8 @@ class MqttPublisher:
         self._flush_window = flush_window
         self._close_timeout_s = close_timeout_s
         self._live: asyncio.Queue[_Live] = asyncio.Queue(maxsize=live_queue_size)
+        self._live_idle = asyncio.Event()  # nothing queued or being written on the live path
+        self._live_idle.set()
         self._retained: dict[str, bytes] = {}
         self._stop = asyncio.Event()
         self._connected = asyncio.Event()
@@ -666,6 +676,7 @@ class MqttPublisher:
         if self._live.full():
             self._live.get_nowait()
             self.stats.live_dropped += 1
+        self._live_idle.clear()
         self._live.put_nowait(_Live(topic, payload, retain))
 
     def forget_retained(self, topic: str) -> None:
@@ -802,6 +813,7 @@ class MqttPublisher:
             await client.publish(topic, payload, qos=0, retain=True, properties=self._props(json=True))
         while not self._live.empty():  # stale live data from before the outage
             self._live.get_nowait()
+        self._live_idle.set()
         self.stats.connects += 1
         self._last_error = None
         self._last_logged = None
@@ -858,6 +870,7 @@ class MqttPublisher:
             ):
                 log.info("MQTT: Home Assistant is online; republishing discovery")
                 await self._publish_birth(client)
+                _raise_swallowed_cancellation()
 
     async def _flush_loop(self, client: aiomqtt.Client) -> None:
         outbox = self._outbox
@@ -868,7 +881,9 @@ class MqttPublisher:
             self._outbox_wake.clear()
             # The store is shared with the recorder, whose commits (in a worker thread) hold its lock: read and
             # write the outbox off the event loop so BLE notifications are never held up by a commit.
-            rows = await asyncio.to_thread(outbox.pending_outbox, self._flush_window + len(self._acked_unsaved))
+            rows = await asyncio.to_thread(
+                outbox.pending_outbox, self._flush_window + len(self._acked_unsaved), self._outbox_topic_prefix
+            )
             if self._acked_unsaved:
                 sent = set(self._acked_unsaved)
                 await self._mark_delivered(outbox, [])  # retry: the store may be writable again
@@ -879,7 +894,7 @@ class MqttPublisher:
                 await self._outbox_wake.wait()
                 continue
             acked = await self._publish_window(client, [(r.topic, r.payload.encode()) for r in rows])
-            _raise_swallowed_cancel()
+            _raise_swallowed_cancellation()
             if acked:
                 crash_point("mqtt.acked")  # test hook (kill -9 campaign); a no-op in normal use
                 await self._mark_delivered(outbox, [r.id for r in rows[:acked]])
@@ -922,17 +937,36 @@ class MqttPublisher:
 
     async def _live_loop(self, client: aiomqtt.Client) -> None:
         while True:
-            item = await self._live.get()
-            props = self._props(json=True) if item.retain else self._props(json=True, expiry_s=LIVE_EXPIRY_S)
+            if self._live.empty():
+                self._live_idle.set()
+            items = [await self._live.get()]
+            while not self._live.empty():
+                items.append(self._live.get_nowait())
+            # Everything queued goes out together: aiomqtt's publish returns once paho wrote the packet, one event
+            # loop round trip per call, so one at a time the live path falls behind a busy loop (8 sensors) and the
+            # queue drops the oldest. Tasks start in creation order: paho writes them in queue order.
+            errors: list[aiomqtt.MqttError] = []
+            async with asyncio.TaskGroup() as tg:
+                for i, item in enumerate(items):
+                    tg.create_task(self._publish_live(client, item, errors), name=f"mqtt-qos0[{i}]")
+            if errors:
+                raise errors[0]
+            self.stats.live_published += len(items)
+
+    async def _publish_live(self, client: aiomqtt.Client, item: _Live, errors: list[aiomqtt.MqttError]) -> None:
+        props = self._props(json=True) if item.retain else self._props(json=True, expiry_s=LIVE_EXPIRY_S)
+        try:
             await client.publish(item.topic, item.payload, qos=0, retain=item.retain, properties=props)
-            _raise_swallowed_cancel()
-            self.stats.live_published += 1
+        except aiomqtt.MqttError as exc:
+            errors.append(exc)  # raised by the loop itself: a plain MqttError makes the supervisor reconnect
 
     async def _stop_loop(self, client: aiomqtt.Client) -> None:
         await self._stop.wait()
         if self._outbox is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._drained.wait(), self._close_timeout_s / 2)
+        with contextlib.suppress(TimeoutError):  # the last steps and state of the session
+            await asyncio.wait_for(self._live_idle.wait(), self._close_timeout_s / 2)
         with contextlib.suppress(aiomqtt.MqttError):
             await client.publish(self.status_topic, STATUS_OFFLINE.encode(), qos=1, retain=True, timeout=2.0)
         raise _StopRequested

@@ -6,7 +6,7 @@ the live tilt are QoS 0: steps come three per second while running, every one is
 the retained ``state`` carries the rolling metrics a dashboard shows; losing a few in an outage loses nothing
 that matters.
 
-Event ids are ``uuid5(session_id, seq)`` with ``seq`` counting the messages this sink created in the session
+Event ids are ``uuid5(session_id, sensor_id, seq)`` with ``seq`` counting the messages this sink created in the session
 (``start`` is 0), so replaying a session gives the same ids. A gateway that resumes an interrupted session must
 pass ``first_seq`` past the last one it published.
 
@@ -92,13 +92,15 @@ class MqttSink:
         state_interval_s: float = 0.5,
         first_seq: int = 1,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.publisher = publisher
         self.outbox = outbox
         self.topics = topics
         self.sensor_id = topics.sensor_id
         self.session_id = session_id
-        self._clock = clock
+        self._clock = clock  # wall time for the payloads' *_unix_s fields
+        self._monotonic = monotonic  # the state rate limit: a host clock step must not stop (or flood) it
         self._seq = first_seq
         self._tilt = TiltDecimator(live_tilt_rate_hz, live_tilt_batch_s)
         self._state_interval_s = state_interval_s
@@ -187,7 +189,7 @@ class MqttSink:
             "sensor_id": self.sensor_id,
             "session_id": self.session_id,
             "seq": seq,
-            "event_id": event_id(self.session_id, seq),
+            "event_id": event_id(self.session_id, seq, self.sensor_id),
             "created_unix_s": self._clock(),
         }
 
@@ -264,7 +266,7 @@ class MqttSink:
         return StateMessage.model_validate({**self._state, "updated_unix_s": self._clock()})
 
     def _maybe_publish_state(self, *, force: bool = False) -> None:
-        now = self._clock()
+        now = self._monotonic()
         if not (force or (self._state_dirty and now - self._state_sent_at >= self._state_interval_s)):
             return
         msg = self.state_message()
@@ -298,6 +300,7 @@ async def mqtt_sink(
         settings,
         status_topic=topics.status,
         outbox=outbox,
+        outbox_topic_prefix=f"{topics.base}/",
         birth=(lambda: discovery) if discovery else None,
         ha_status_topic=f"{cfg.discovery_prefix}/status" if cfg.ha_discovery != "off" else None,
         backoff_max_s=backoff_max_s,

@@ -34,8 +34,9 @@ class Outbox(Protocol):
         """Persist one message durably before returning (idempotent on ``event_id``)."""
         ...
 
-    def pending_outbox(self, limit: int) -> Sequence[OutboxRow]:
-        """The oldest ``limit`` undelivered rows, in insertion order."""
+    def pending_outbox(self, limit: int, topic_prefix: str | None = None) -> Sequence[OutboxRow]:
+        """The oldest ``limit`` undelivered rows, in insertion order; only topics starting with ``topic_prefix``
+        when given (one publisher per sensor shares the store: each must send only its own sensor's rows)."""
         ...
 
     def mark_delivered(self, ids: Iterable[int]) -> None:

@@ -98,13 +98,16 @@ class Topics:
         return self.of("status")
 
 
-def event_id(session_id: str, key: str | int) -> str:
-    """Deterministic event id: uuid5 of the session id and the event's sequence number (or ``start``/``end``).
+def event_id(session_id: str, key: str | int, sensor_id: str | None = None) -> str:
+    """Deterministic event id: uuid5 of the session id, the sensor id and the event's sequence number.
 
     A replay of the same session or a gateway restart that re-sends pending events reuses the same ids, so a
-    consumer that de-duplicates on ``event_id`` sees each event once.
+    consumer that de-duplicates on ``event_id`` sees each event once. The sensor id is part of it because every
+    sensor of a multi-sensor session counts its own ``seq`` from 0: without it the sensors' messages would share
+    ids, and the outbox (unique on ``event_id``) would keep only the first sensor's.
     """
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{session_id}/{key}"))
+    name = f"{session_id}/{key}" if sensor_id is None else f"{session_id}/{sensor_id}/{key}"
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
 
 
 class _Payload(BaseModel):

@@ -49,6 +49,7 @@ async def _live(tmp_path: Path, broker_url: str, prefix: str, duration_s: float 
             broker_url=broker_url,
             web=False,
             announce=lambda _text: None,
+            keep_events=True,
         )
         return await run_gateway(opts)
 

@@ -150,7 +150,7 @@ async def test_gateway_kill_9_and_restart_flushes_pending_in_order_once(
     seqs, duplicates = _first_occurrences(sub, "rep")
     assert seqs == list(range(1, 66))  # every event, in order
     ids = [m.json()["event_id"] for m in sub.on("rep")]
-    assert set(ids) == {event_id("sess-k", k) for k in range(1, 66)}
+    assert set(ids) == {event_id("sess-k", k, "hs1") for k in range(1, 66)}
     assert duplicates <= 64
 
 

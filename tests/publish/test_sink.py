@@ -89,7 +89,7 @@ async def _check(collector: Collector, prefix: str, reliable: Sequence[Event], o
     docs = [m.json() for m in collector.messages if not m.topic.endswith("/status")]
     ids = [d["event_id"] for d in docs if "event_id" in d]
     assert len(ids) == len(set(ids))
-    assert collector.on("session")[0].json()["event_id"] == event_id("sess-1", 0)
+    assert collector.on("session")[0].json()["event_id"] == event_id("sess-1", 0, "hs1")
     end = collector.on("session")[1].json()
     assert (end["phase"], end["steps"], end["reps"], end["sets"]) == ("end", 20, 24, 3)
     assert len(collector.on("step")) == 20
