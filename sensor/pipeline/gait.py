@@ -186,9 +186,9 @@ class GaitDetector:
                 idx = np.flatnonzero((seg == mx) & (seg > 1.1 * G)) + a
                 idx = idx[(idx >= self._next) & (idx < limit)]
                 if idx.size:
-                    feats = self._features(idx)
-                    for k in range(idx.size):
-                        st = self._examine(int(idx[k]), *(float(f[k]) for f in feats))
+                    feats = [f.tolist() for f in self._features(idx)]  # Python floats, as float(f[k])
+                    for k, i in enumerate(idx.tolist()):
+                        st = self._examine(i, *(f[k] for f in feats))
                         if st is not None:
                             new_steps.append(st)
             self._next = limit

@@ -314,21 +314,23 @@ class HipPipeline:
         blk, start, gyr, u = fc.block, fc.start, fc.gyr, fc.up
         acc = blk.acc_mps2
         f_v = np.einsum("ij,ij->i", acc, u)
-        acc_p = acc @ r.T
+        # (3, n) products ``r @ x.T``: the same numbers as ``x @ r.T`` (one BLAS product either way) with
+        # contiguous rows per axis, and ~2x cheaper than the (n, 3) @ (3, 3) product
+        acc_p = r @ acc.T
         buf = self._buf
         buf.write("t_s", start, blk.t_s)
         assert u is not None
         buf.write("f_v", start, f_v)
-        buf.write("acc_ap", start, acc_p[:, 0])
-        buf.write("acc_ml", start, acc_p[:, 1])
+        buf.write("acc_ap", start, acc_p[0])
+        buf.write("acc_ml", start, acc_p[1])
         roll = pitch = yaw = None
         gyr_p = None
         if gyr is not None:
-            gyr_p = gyr @ r.T
-            roll, pitch = pelvis_angles_deg(u @ r.T)
+            gyr_p = r @ gyr.T
+            roll, pitch = pelvis_angles_deg((r @ u.T).T)
             yaw = fc.yaw
             assert yaw is not None
-            buf.write("gyr_ap", start, gyr_p[:, 0])
+            buf.write("gyr_ap", start, gyr_p[0])
             buf.write("roll", start, roll)
             buf.write("pitch", start, pitch)
             buf.write("yaw", start, yaw)
@@ -357,13 +359,13 @@ class HipPipeline:
                 sampling_rate_hz=self.fs,
                 t_s=blk.t_s,
                 sample_index=np.arange(start, start + len(blk), dtype=np.int64),
-                acc_ap_mps2=acc_p[:, 0],
-                acc_ml_mps2=acc_p[:, 1],
-                acc_v_mps2=acc_p[:, 2],
+                acc_ap_mps2=acc_p[0],
+                acc_ml_mps2=acc_p[1],
+                acc_v_mps2=acc_p[2],
                 lin_acc_up_mps2=lin_up if gyr is not None else None,
-                gyr_ap_radps=None if gyr_p is None else gyr_p[:, 0],
-                gyr_ml_radps=None if gyr_p is None else gyr_p[:, 1],
-                gyr_v_radps=None if gyr_p is None else gyr_p[:, 2],
+                gyr_ap_radps=None if gyr_p is None else gyr_p[0],
+                gyr_ml_radps=None if gyr_p is None else gyr_p[1],
+                gyr_v_radps=None if gyr_p is None else gyr_p[2],
                 roll_deg=roll,
                 pitch_deg=pitch,
                 yaw_deg=yaw,
