@@ -15,7 +15,9 @@ hypothesis-chosen chunkings). Stages, in order (one module each):
 7. :mod:`~sensor.pipeline.summary` and :mod:`~sensor.pipeline.alerts`: rolling and per-bout summaries, alerts.
 
 Latency: a step's metrics come out once the next step and ``side_lookahead_steps`` more steps have been seen
-(about 1 s in running), plus the warm-up hold-back at the very start.
+(about 1 s in running), plus the warm-up hold-back at the very start, plus up to one micro-batch
+(``micro_batch_s``, 2 s) for live input fed in small chunks. A stage may shorten the micro-batch while it needs
+prompt input (``max_hold_s``: the rep counter during exercise, the live tilt view).
 
 The extra-stage protocol (:mod:`sensor.pipeline.stage`)
 -------------------------------------------------------
@@ -98,6 +100,23 @@ class _Filtered:
         )
 
 
+def _mixed_input() -> DataValidationError:
+    return DataValidationError(
+        "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
+        field="gyr_radps",
+    )
+
+
+def _concat(blocks: list[ImuBlock]) -> ImuBlock:
+    """The micro-batch: consecutive blocks that were each validated when made, joined without validating again.
+
+    (The pipeline never checks the order of times across the blocks it is fed, so neither does the batch.)
+    """
+    if len(blocks) == 1:
+        return blocks[0]
+    return ImuBlock.concat(blocks, validate=False)
+
+
 class HipPipeline:
     """All running-analysis stages behind one :class:`~sensor.interfaces.Analyzer`.
 
@@ -175,19 +194,36 @@ class HipPipeline:
             return []
         # micro-batching: every stage is chunk-size invariant, so collecting small live chunks into batches of
         # at least micro_batch_s changes no result, only when it comes out (a fixed cost per call dominates
-        # 20-sample chunks)
+        # 20-sample chunks). A stage with a latency budget (``max_hold_s``, see sensor.pipeline.stage) shortens
+        # the batch while it needs prompt input (the rep counter during exercise)
+        # one kind of input per pipeline: checked on arrival, not only once the micro-batch is processed
+        known = self._has_gyr if self._has_gyr is not None else (self._small[0].has_gyr if self._small else None)
+        if known is not None and block.has_gyr != known:
+            raise _mixed_input()
+        need = self._batch_need()
         if self._small:
             self._small.append(block)
             self._small_n += n
-            if self._small_n < self._batch_n:
+            if self._small_n < need:
                 return []
-            block = ImuBlock.concat(self._small)
+            block = _concat(self._small)
             self._small, self._small_n = [], 0
             n = len(block)
-        elif n < self._batch_n:
+        elif n < need:
             self._small, self._small_n = [block], n
             return []
         return self._feed(block)
+
+    def _batch_need(self) -> int:
+        """Samples to collect before processing: ``micro_batch_s``, or less while a stage asks for prompt input."""
+        need = self._batch_n
+        for st in self.stages:
+            hold = getattr(st, "max_hold_s", None)
+            if hold is not None:
+                hold_s = float(hold)
+                if hold_s < self.cfg.micro_batch_s:
+                    need = min(need, max(1, round(hold_s * self.fs)))
+        return need
 
     def _feed(self, block: ImuBlock) -> list[Event]:
         n = len(block)
@@ -202,10 +238,7 @@ class HipPipeline:
                 window_steps=self.cfg.side_window_steps,
             )
         elif block.has_gyr != self._has_gyr:
-            raise DataValidationError(
-                "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
-                field="gyr_radps",
-            )
+            raise _mixed_input()
         start = self._n_in
         self._n_in += n
         fc = self._filter(block, start)
@@ -260,7 +293,7 @@ class HipPipeline:
             return []
         out: list[Event] = []
         if self._small:
-            blk = ImuBlock.concat(self._small)
+            blk = _concat(self._small)
             self._small, self._small_n = [], 0
             out.extend(self._feed(blk))
         if not self._released and self._has_gyr is not None:
