@@ -189,7 +189,8 @@ class ImuBlock:
         if validate:
             return cls(*args)
         out = object.__new__(cls)  # the dataclass is frozen: set the slots directly, then make them read-only
-        for name, value in zip(("sensor_id", "t_s", "acc_mps2", "gyr_radps", "sample_index", "missing_before"), args):
+        names = ("sensor_id", "t_s", "acc_mps2", "gyr_radps", "sample_index", "missing_before")
+        for name, value in zip(names, args, strict=True):
             object.__setattr__(out, name, value)
             if isinstance(value, np.ndarray):
                 _readonly(value)
