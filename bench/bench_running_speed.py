@@ -7,9 +7,14 @@ Data: one simulated hour (``--minutes``) of 208 Hz running after 10 s of quiet s
 a tilted sacral mounting (``sensor.sim``).
 
 * Offline: ``HipPipeline.feed(whole block)`` + ``finish()``; best of 3 runs.
-* Streaming: 20-sample chunks (a BLE notification batch). Per chunk the wall time of ``feed``; per step the
-  latency from the arrival of the chunk that completes the step's metrics to the step event (compute), and the
-  algorithmic delay from the step's toe-off to that chunk's last sample (the look-ahead the step needs).
+* Streaming: 20-sample chunks (a BLE notification batch) with the default micro-batch (2 s) and with the former
+  default (0.5 s). Per chunk the wall time of ``feed``; per step the compute time of the ``feed`` call that
+  returns it, and the algorithmic delay from the step's toe-off to that chunk's last sample. On a 5-minute slice
+  the notification-to-metrics latency: how long after the chunk that completes a step's look-ahead (where a
+  pipeline without micro-batching returns it) the step comes out (micro-batch wait, in stream time, plus compute).
+* Times: wall clock and process CPU time (``time.process_time``, all threads), best of N. The machine is shared
+  (2 cores, up to 8 sessions): wall times then include waiting for a core, CPU times much less so; compare
+  ratios with the peers measured in the same process.
 * Peers: imufusion's AHRS (C core, one Python call per sample, acceleration rejection off); ahrs' Madgwick and
   Mahony (pure Python loops: timed on a 2-minute slice and extrapolated to the hour, say so); scikit-digital-health's
   ``GaitLumbar`` (its whole lumbar gait pipeline, accelerometer only, on the same hour).
@@ -56,41 +61,45 @@ def make_data(minutes: float) -> ImuBlock:
     return simulate(sc).block
 
 
-def offline(block: ImuBlock) -> tuple[float, int]:
-    best = float("inf")
+def offline(block: ImuBlock) -> tuple[float, float, int]:
+    """Best wall and CPU seconds of 3 runs, and the step count."""
+    best = best_cpu = float("inf")
     n_steps = 0
     for _ in range(3):
         gc.collect()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         p = HipPipeline(FS)
         ev = p.feed(block) + p.finish()
         best = min(best, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
         n_steps = sum(isinstance(e, StepEvent) for e in ev)
-    return best, n_steps
+    return best, best_cpu, n_steps
 
 
-def orientation_only(block: ImuBlock) -> float:
-    """The orientation stage alone (what an AHRS does): up vector + pelvis roll/pitch, best of 3."""
+def orientation_only(block: ImuBlock) -> tuple[float, float]:
+    """The orientation stage alone (what an AHRS does): up vector + pelvis roll/pitch, best wall and CPU of 3."""
     from sensor.pipeline.orientation import GravityFilter, pelvis_angles_deg
 
     r = np.eye(3)
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         u = GravityFilter(FS).feed(block.acc_mps2, block.gyr_radps)
-        pelvis_angles_deg(u @ r.T)
+        pelvis_angles_deg((r @ u.T).T)
         best = min(best, time.perf_counter() - t0)
-    return best
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    return best, best_cpu
 
 
-def streaming(block: ImuBlock, chunk: int = 20, micro_batch_s: float = 0.5) -> dict[str, float]:
-    p = HipPipeline(FS, PipelineConfig(micro_batch_s=micro_batch_s))
+def streaming(block: ImuBlock, chunk: int = 20, micro_batch_s: float | None = None) -> dict[str, float]:
+    cfg = PipelineConfig() if micro_batch_s is None else PipelineConfig(micro_batch_s=micro_batch_s)
+    p = HipPipeline(FS, cfg)
     chunk_s: list[float] = []
     lat_compute: list[float] = []
     lat_algo: list[float] = []
     chunks = block.chunks(chunk)  # the input is sliced before timing: it is the source's cost, not the pipeline's
     gc.collect()
-    t_all = time.perf_counter()
+    t_all, c_all = time.perf_counter(), time.process_time()
     for b in chunks:
         t0 = time.perf_counter()
         ev = p.feed(b)
@@ -103,9 +112,11 @@ def streaming(block: ImuBlock, chunk: int = 20, micro_batch_s: float = 0.5) -> d
                 lat_algo.append(float(b.t_s[-1]) - ref)
     p.finish()
     total = time.perf_counter() - t_all
+    total_cpu = time.process_time() - c_all
     steady = np.array(lat_algo[20:])  # after the warm-up hold-back at the very start
     return {
         "total_s": total,
+        "cpu_s": total_cpu,
         "chunk_p50_us": float(np.percentile(chunk_s, 50) * 1e6),
         "chunk_p99_us": float(np.percentile(chunk_s, 99) * 1e6),
         "step_compute_p99_ms": float(np.percentile(lat_compute, 99) * 1e3),
@@ -114,12 +125,40 @@ def streaming(block: ImuBlock, chunk: int = 20, micro_batch_s: float = 0.5) -> d
     }
 
 
-def peers(block: ImuBlock) -> list[tuple[str, float, str]]:
-    out: list[tuple[str, float, str]] = []
+def emission_latency(block: ImuBlock, chunk: int = 20) -> dict[str, float]:
+    """Notification-to-metrics latency of each step (steady state): micro-batch wait plus the compute of its call.
+
+    The reference is the same stream through a pipeline without micro-batching (``micro_batch_s=0``): the chunk
+    after which it returns a step is the one that completes the step's look-ahead (the notification it waited for).
+    """
+    chunks = block.chunks(chunk)
+
+    def run(cfg: PipelineConfig) -> dict[float, tuple[float, float]]:
+        p = HipPipeline(FS, cfg)
+        out: dict[float, tuple[float, float]] = {}
+        for b in chunks:
+            t0 = time.perf_counter()
+            ev = p.feed(b)
+            dt = time.perf_counter() - t0
+            for e in ev:
+                if isinstance(e, StepEvent):
+                    out[e.t_s] = (float(b.t_s[-1]), dt)
+        return out
+
+    ref = run(PipelineConfig(micro_batch_s=0.0))
+    got = run(PipelineConfig())
+    lat = np.array([got[k][0] - ref[k][0] + got[k][1] for k in sorted(ref) if k in got][20:])
+    return {"p50_s": float(np.median(lat)), "p99_s": float(np.percentile(lat, 99)), "max_s": float(lat.max())}
+
+
+def peers(block: ImuBlock) -> list[tuple[str, float, float, str]]:
+    """(name, wall s per hour, CPU s per hour, note) of each peer on the same data."""
+    out: list[tuple[str, float, float, str]] = []
     hours = len(block) / FS / 3600.0
     acc_g = block.acc_mps2 / 9.80665
     assert block.gyr_radps is not None
     gyr_dps = np.degrees(block.gyr_radps)
+    nan = float("nan")
     try:
         import imufusion
 
@@ -132,33 +171,36 @@ def peers(block: ImuBlock) -> list[tuple[str, float, str]]:
         settings.magnetic_rejection = 0.0
         settings.sample_rate = int(FS)
         ahrs.set_settings(settings)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for g, a in zip(gyr_dps, acc_g, strict=True):  # imufusion 0.4: the sample period comes from the settings
             ahrs.update_no_magnetometer(g, a)
-        out.append(("imufusion.Ahrs (per-sample call)", (time.perf_counter() - t0) / hours, "whole hour"))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        out.append(("imufusion.Ahrs (per-sample call)", wall / hours, cpu / hours, "whole hour"))
     except Exception as exc:  # the peer is optional
-        out.append((f"imufusion: {type(exc).__name__}: {exc}", float("nan"), ""))
+        out.append((f"imufusion: {type(exc).__name__}: {exc}", nan, nan, ""))
     try:
         from ahrs.filters import Madgwick, Mahony
 
         n = int(120 * FS)
         for name, cls in (("ahrs Madgwick", Madgwick), ("ahrs Mahony", Mahony)):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             cls(gyr=block.gyr_radps[:n], acc=block.acc_mps2[:n], frequency=FS)
-            el = time.perf_counter() - t0
-            out.append((name, el * (len(block) / n) / hours, "2-min slice, extrapolated"))
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            k = len(block) / n / hours
+            out.append((name, wall * k, cpu * k, "2-min slice, extrapolated"))
     except Exception as exc:
-        out.append((f"ahrs: {type(exc).__name__}: {exc}", float("nan"), ""))
+        out.append((f"ahrs: {type(exc).__name__}: {exc}", nan, nan, ""))
     try:
         from skdh.gait import GaitLumbar
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             GaitLumbar().predict(time=block.t_s + 1.7e9, accel=acc_g, fs=FS, height=1.75)
-            out.append(("skdh GaitLumbar (acc only)", (time.perf_counter() - t0) / hours, "whole hour"))
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            out.append(("skdh GaitLumbar (acc only)", wall / hours, cpu / hours, "whole hour"))
     except Exception as exc:
-        out.append((f"skdh: {type(exc).__name__}: {exc}", float("nan"), ""))
+        out.append((f"skdh: {type(exc).__name__}: {exc}", nan, nan, ""))
     return out
 
 
@@ -189,39 +231,52 @@ def main() -> None:
     block = make_data(args.minutes)
     hours = len(block) / FS / 3600.0
     print(f"## Speed on {hours * 60:.0f} min of simulated 208 Hz running (reproduce: {CMD})")
-    off, n_steps = offline(block)
-    ori = orientation_only(block)
+    off, off_cpu, n_steps = offline(block)
+    ori, ori_cpu = orientation_only(block)
     stream = streaming(block)
-    stream2 = streaming(block, micro_batch_s=2.0)
-    print("| what | s per hour of data | x realtime | notes |")
-    print("|---|---|---|---|")
-    print(
-        f"| HipPipeline offline (one block) | {off / hours:.3f} | {hours * 3600 / off:,.0f} | "
-        f"{n_steps} steps, best of 3 |"
+    stream2 = streaming(block, micro_batch_s=0.5)
+    lat = emission_latency(block.slice(0, min(len(block), int(300 * FS))))
+    print("| what | s per hour of data (wall) | x realtime (wall) | CPU s per hour | x realtime (CPU) | notes |")
+    print("|---|---|---|---|---|---|")
+
+    def row(name: str, wall: float, cpu: float, note: str) -> None:
+        print(
+            f"| {name} | {wall / hours:.3f} | {hours * 3600 / wall:,.0f} | {cpu / hours:.3f} | "
+            f"{hours * 3600 / cpu:,.0f} | {note} |"
+        )
+
+    row("HipPipeline offline (one block)", off, off_cpu, f"{n_steps} steps, best of 3")
+    row("HipSense orientation stage alone (AHRS part)", ori, ori_cpu, "GravityFilter + roll/pitch, best of 3")
+    row(
+        "HipPipeline streaming, 20-sample chunks",
+        stream["total_s"],
+        stream["cpu_s"],
+        f"default micro_batch_s=2; feed p50 {stream['chunk_p50_us']:.0f} us, p99 {stream['chunk_p99_us']:.0f} us",
     )
-    print(
-        f"| HipSense orientation stage alone (AHRS part) | {ori / hours:.3f} | {hours * 3600 / ori:,.0f} | "
-        "GravityFilter + roll/pitch, best of 3 |"
-    )
-    print(
-        f"| HipPipeline streaming, 20-sample chunks | {stream['total_s'] / hours:.3f} | "
-        f"{hours * 3600 / stream['total_s']:,.0f} | default micro_batch_s=0.5; feed p50 "
-        f"{stream['chunk_p50_us']:.0f} us, p99 {stream['chunk_p99_us']:.0f} us |"
-    )
-    print(
-        f"| HipPipeline streaming, 20-sample chunks, micro_batch_s=2 | {stream2['total_s'] / hours:.3f} | "
-        f"{hours * 3600 / stream2['total_s']:,.0f} | algorithmic delay p99 {stream2['step_delay_p99_s']:.2f} s |"
+    row(
+        "HipPipeline streaming, 20-sample chunks, micro_batch_s=0.5",
+        stream2["total_s"],
+        stream2["cpu_s"],
+        f"the former default; algorithmic delay p99 {stream2['step_delay_p99_s']:.2f} s",
     )
     if not args.no_peers:
-        for name, s_per_h, note in peers(block):
-            ok = np.isfinite(s_per_h) and s_per_h > 0
+        for name, s_per_h, cpu_per_h, note in peers(block):
+            ok = np.isfinite(s_per_h) and s_per_h > 0 and cpu_per_h > 0
             xr = 3600.0 / s_per_h if ok else float("nan")
-            ratio = s_per_h / (off / hours) if ok else float("nan")
-            print(f"| {name} | {s_per_h:.3f} | {xr:,.0f} | {note}; {ratio:.1f}x HipPipeline offline time |")
+            xc = 3600.0 / cpu_per_h if ok else float("nan")
+            ratio = cpu_per_h / (off_cpu / hours) if ok else float("nan")
+            print(
+                f"| {name} | {s_per_h:.3f} | {xr:,.0f} | {cpu_per_h:.3f} | {xc:,.0f} | {note}; "
+                f"{ratio:.1f}x HipPipeline offline CPU time |"
+            )
     print(
         f"\nstep latency (streaming): compute p99 {stream['step_compute_p99_ms']:.2f} ms after the chunk arrives; "
-        f"algorithmic delay from toe-off to the chunk that completes the step: median "
+        f"delay from toe-off to the chunk whose feed returns the step (look-ahead + micro-batch): median "
         f"{stream['step_delay_p50_s']:.2f} s, p99 {stream['step_delay_p99_s']:.2f} s"
+    )
+    print(
+        "notification-to-metrics latency (5-min slice, default micro-batch): from the chunk that completes a step's "
+        f"look-ahead to its step event: median {lat['p50_s']:.2f} s, p99 {lat['p99_s']:.2f} s, max {lat['max_s']:.2f} s"
     )
     if not args.no_memory:
         rows = memory(block)

@@ -179,6 +179,9 @@ class TiltTap:
     pitch_deg)`` is called with each chunk's obliquity and anterior tilt for the live tilt stream (MQTT, terminal).
     """
 
+    max_hold_s = 0.5
+    """The live tilt view is updated at least every 0.5 s (the pipeline's micro-batch is shortened to that)."""
+
     def __init__(self, on_tilt: TiltCallback) -> None:
         self.on_tilt = on_tilt
 

@@ -157,8 +157,12 @@ class ImuBlock:
         )
 
     @classmethod
-    def concat(cls, blocks: Sequence[ImuBlock]) -> ImuBlock:
-        """Join consecutive blocks of one sensor into one (times must keep increasing)."""
+    def concat(cls, blocks: Sequence[ImuBlock], *, validate: bool = True) -> ImuBlock:
+        """Join consecutive blocks of one sensor into one (times must keep increasing).
+
+        ``validate=False`` skips re-checking the joined arrays (each block was checked when it was made; only the
+        order of times across the joints is then not checked): for a stream's hot path, e.g. micro-batches.
+        """
         if not blocks:
             raise DataValidationError("concat needs at least one block", field="blocks")
         ids = {b.sensor_id for b in blocks}
@@ -175,7 +179,7 @@ class ImuBlock:
             if blocks[0].gyr_radps is not None
             else None
         )
-        return cls(
+        args = (
             blocks[0].sensor_id,
             np.concatenate([b.t_s for b in blocks]),
             np.concatenate([b.acc_mps2 for b in blocks]),
@@ -183,6 +187,15 @@ class ImuBlock:
             np.concatenate([b.sample_index for b in blocks]),
             np.concatenate([b.missing_before for b in blocks]),
         )
+        if validate:
+            return cls(*args)
+        out = object.__new__(cls)  # the dataclass is frozen: set the slots directly, then make them read-only
+        names = ("sensor_id", "t_s", "acc_mps2", "gyr_radps", "sample_index", "missing_before")
+        for name, value in zip(names, args, strict=True):
+            object.__setattr__(out, name, value)
+            if isinstance(value, np.ndarray):
+                _readonly(value)
+        return out
 
     # views --------------------------------------------------------------------------------------
     def __len__(self) -> int:

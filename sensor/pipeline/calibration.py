@@ -171,6 +171,7 @@ class CalibrationConfig:
 
 _NR = 12  # rest statistics: acc, acc^2, gyr, gyr^2
 _NM = 20  # motion statistics: a_h a_h^T, a_h, up, w_up, f_v, horizontal gyro
+_NO_PCA = 9  # the a_h a_h^T columns, left out with a gyroscope
 
 
 @dataclass(slots=True)
@@ -298,17 +299,18 @@ class MountingCalibrator:
         self._has_gyr = gyr_radps is not None
         a_up = np.einsum("ij,ij->i", acc_mps2, up_sensor)
         a_h = acc_mps2 - a_up[:, None] * up_sensor
-        q = np.empty((n, _NM))
-        if self._has_gyr:
-            q[:, 0:9] = 0.0  # the acceleration PCA is the fallback without gyroscope only
-        else:
+        # the acceleration PCA (columns 0-8, a_h a_h^T) is the fallback without gyroscope only: with one, q starts
+        # at column 9 and the segment means get zeros there (what summing zero columns gave)
+        c0 = _NO_PCA if self._has_gyr else 0
+        q = np.empty((n, _NM - c0))
+        if not self._has_gyr:
             q[:, 0:9] = (a_h[:, :, None] * a_h[:, None, :]).reshape(n, 9)
-        q[:, 9:12] = a_h
-        q[:, 12:15] = up_sensor
+        q[:, 9 - c0 : 12 - c0] = a_h
+        q[:, 12 - c0 : 15 - c0] = up_sensor
         w_up = np.einsum("ij,ij->i", gyr, up_sensor)
-        q[:, 15] = w_up
-        q[:, 16] = a_up
-        q[:, 17:20] = gyr - w_up[:, None] * up_sensor
+        q[:, 15 - c0] = w_up
+        q[:, 16 - c0] = a_up
+        q[:, 17 - c0 : 20 - c0] = gyr - w_up[:, None] * up_sensor
         out: list[tuple[int, Mounting]] = []
         for end, rows in self._grid_rows(q, "motion"):
             rec = s.rest_log.popleft()
@@ -388,7 +390,10 @@ class MountingCalibrator:
     def _motion_segment(self, rows: FloatArray, rec: _RestRecord) -> Mounting | None:
         cfg, s = self.cfg, self._s
         k = rows.shape[0]
+        c0 = _NM - rows.shape[1]  # _NO_PCA with gyroscope (see feed_motion)
         mean = rows.sum(axis=0) / k
+        if c0:
+            mean = np.concatenate((np.zeros(c0), mean))
         ah_mean = mean[9:12]
         ahh = mean[0:9].reshape(3, 3) - np.outer(ah_mean, ah_mean)
         up_mean = mean[12:15]
@@ -427,10 +432,10 @@ class MountingCalibrator:
         sample_this = not s.locked or s.gait_segments % 3 == 0
         if gait and self._has_gyr and sample_this and len(s.recent_rows) >= 2:
             if s.step_n is None or s.gait_segments % 4 == 0:  # the step period changes slowly
-                s.step_n = self._step_period(np.concatenate([r[:, 16] for r in s.recent_rows]))
+                s.step_n = self._step_period(np.concatenate([r[:, 16 - c0] for r in s.recent_rows]))
             step_n = s.step_n
-            prev_gh = s.recent_rows[-2][:, 17:20]
-            gh = rows[:, 17:20]
+            prev_gh = s.recent_rows[-2][:, 17 - c0 : 20 - c0]
+            gh = rows[:, 17 - c0 : 20 - c0]
             if step_n is not None and prev_gh.shape[0] >= step_n + 1:
                 # odd-harmonic part of the horizontal angular rate: half the difference to one step earlier.
                 # Obliquity repeats every stride (odd harmonics), tilt every step (even): its axis is AP.

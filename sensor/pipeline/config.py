@@ -41,7 +41,10 @@ class PipelineConfig(BaseModel):
     min_bout_s: float = Field(default=3.0, ge=0.0)
     emit_rolling: bool = True
     micro_batch_s: float = Field(
-        default=0.5, ge=0.0, description="live chunks are collected to this length before processing (same results)"
+        default=2.0,
+        ge=0.0,
+        description="live chunks are collected to this length before processing (same results); stages with a "
+        "latency budget (max_hold_s: rep counter, live tilt) shorten it while they need prompt input",
     )
 
     def calibration(self) -> CalibrationConfig:

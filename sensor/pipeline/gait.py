@@ -42,6 +42,7 @@ All of it runs on absolute sample indices with fixed look-ahead, so it is chunk-
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections import deque
@@ -71,11 +72,14 @@ WEAK_MIN_STEPS = 0.6
 WEAK_MAX_TURN_DEG = 20.0
 
 
+@functools.lru_cache(maxsize=16)  # the walking-IC search asks for the same window on every batch
 def hann_fir(length_s: float, sampling_rate_hz: float) -> tuple[FloatArray, int]:
     """A unit-gain Hann FIR of about ``length_s`` and its delay in samples (odd length, exact delay)."""
     n = max(3, round(length_s * sampling_rate_hz) | 1)
     w = np.hanning(n + 2)[1:-1]
-    return w / w.sum(), (n - 1) // 2
+    taps = w / w.sum()
+    taps.setflags(write=False)  # cached: shared by every caller
+    return taps, (n - 1) // 2
 
 
 @dataclass(slots=True)
@@ -197,9 +201,9 @@ class GaitDetector:
                 idx = np.flatnonzero((seg == mx) & (seg > WEAK_PEAK_MIN_G * G)) + a
                 idx = idx[(idx >= self._next) & (idx < limit)]
                 if idx.size:
-                    feats = self._features(idx)
-                    for k in range(idx.size):
-                        st = self._examine(int(idx[k]), *(float(f[k]) for f in feats))
+                    feats = [f.tolist() for f in self._features(idx)]  # Python floats, as float(f[k])
+                    for k, i in enumerate(idx.tolist()):
+                        st = self._examine(i, *(f[k] for f in feats))
                         if st is not None:
                             new_steps.append(st)
             self._next = limit
@@ -316,12 +320,12 @@ class GaitDetector:
         k = np.argmax(score, axis=1)
         ok = full & lm.any(axis=1)
         rows = np.arange(idx.size)
-        kc = np.clip(k, 1, width - 2)
+        kc = clip(k, 1, width - 2)
         y0, y1, y2 = wz[rows, kc - 1], wz[rows, kc], wz[rows, kc + 1]
         den = y0 - 2 * y1 + y2
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(den < 0, 0.5 * (y0 - y2) / den, 0.0)
-        out: FloatArray = np.where(ok, idx - w_b + kc + np.nan_to_num(frac), np.nan)
+        out: FloatArray = np.where(ok, idx - w_b + kc + nan_to(frac, 0.0), np.nan)  # frac is finite where den < 0
         return out
 
     def _examine(

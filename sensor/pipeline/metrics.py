@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -142,34 +143,60 @@ def step_events(
         in_turn = np.degrees(np.arctan(v * rate / STANDARD_GRAVITY_MPS2)) > turn_lean_deg
     h_idx, h_mask = _windows(i_ic, i_nx, n)
     vo = _range(buf.get("height", lo, hi), h_idx, h_mask)
+    # per step in plain Python floats (``tolist``: the same values as ``float(arr[k])``, without a numpy scalar
+    # per access)
+    t_ic_l, t_next_l, t_to_l = t_ic.tolist(), t_next.tolist(), t_to.tolist()
+    drop_l, vo_l, turn_l = drop.tolist(), vo.tolist(), in_turn.tolist()
+    obl_l, tilt_l, rot_l = obl_r.tolist(), tilt_r.tolist(), rot_r.tolist()
+    isnan = math.isnan
     for k, st in enumerate(steps):
-        step_time = None if np.isnan(t_next[k]) else float(t_next[k] - t_ic[k])
-        contact = None if np.isnan(t_to[k]) else float(t_to[k] - t_ic[k])
+        ti, tn, tt = t_ic_l[k], t_next_l[k], t_to_l[k]
+        step_time = None if isnan(tn) else tn - ti
+        contact = None if isnan(tt) else tt - ti
         flight = None
         if st.running and step_time is not None and contact is not None:
             flight = max(0.0, step_time - contact)
         conf = mounting_confidence * (0.5 + 0.5 * math.tanh(st.side_margin)) * (1.0 if contact is not None else 0.7)
-        d = float(drop[k])
+        d = drop_l[k]
         # values are computed here, in range by construction: skip pydantic's validation (10k steps/hour)
         out.append(
-            StepEvent.model_construct(
-                kind="step",
-                t_s=float(t_ic[k]),
-                side=sides[k],
-                t_toe_off_s=None if np.isnan(t_to[k]) else float(t_to[k]),
-                pelvic_drop_deg=None if math.isnan(d) else d,
-                neutral=neutral_src[k] if not math.isnan(d) else None,
-                obliquity_range_deg=None if not has_gyr else float(obl_r[k]),
-                tilt_range_deg=None if not has_gyr else float(tilt_r[k]),
-                rotation_range_deg=None if not has_gyr else float(rot_r[k]),
-                step_time_s=step_time,
-                contact_time_s=contact,
-                flight_time_s=flight,
-                cadence_spm=None if step_time is None or step_time <= 0 else 60.0 / step_time,
-                vertical_oscillation_m=float(vo[k]),
-                in_turn=bool(in_turn[k]),
-                activity="running" if st.running else "walking",
-                confidence=float(min(1.0, max(0.0, conf))),
+            _step_event(
+                {
+                    "kind": "step",
+                    "t_s": ti,
+                    "side": sides[k],
+                    "t_toe_off_s": None if contact is None else tt,
+                    "pelvic_drop_deg": None if isnan(d) else d,
+                    "neutral": neutral_src[k] if not isnan(d) else None,
+                    "obliquity_range_deg": None if not has_gyr else obl_l[k],
+                    "tilt_range_deg": None if not has_gyr else tilt_l[k],
+                    "rotation_range_deg": None if not has_gyr else rot_l[k],
+                    "step_time_s": step_time,
+                    "contact_time_s": contact,
+                    "flight_time_s": flight,
+                    "cadence_spm": None if step_time is None or step_time <= 0 else 60.0 / step_time,
+                    "vertical_oscillation_m": vo_l[k],
+                    "in_turn": turn_l[k],
+                    "activity": "running" if st.running else "walking",
+                    "confidence": min(1.0, max(0.0, conf)),
+                }
             )
         )
     return out
+
+
+_STEP_FIELDS: frozenset[str] = frozenset(StepEvent.model_fields)
+
+
+def _step_event(values: dict[str, Any]) -> StepEvent:
+    """``StepEvent.model_construct(**values)`` for a dict holding every field (no validation, no defaults).
+
+    ``model_construct`` walks the fields for aliases and defaults (~17 set/dict operations per step); with every
+    field given, the result is the same object state: ``__dict__`` = the values, every field counted as set.
+    """
+    ev = StepEvent.__new__(StepEvent)
+    object.__setattr__(ev, "__dict__", values)
+    object.__setattr__(ev, "__pydantic_fields_set__", set(_STEP_FIELDS))
+    object.__setattr__(ev, "__pydantic_extra__", None)
+    object.__setattr__(ev, "__pydantic_private__", None)
+    return ev

@@ -15,7 +15,9 @@ hypothesis-chosen chunkings). Stages, in order (one module each):
 7. :mod:`~sensor.pipeline.summary` and :mod:`~sensor.pipeline.alerts`: rolling and per-bout summaries, alerts.
 
 Latency: a step's metrics come out once the next step and ``side_lookahead_steps`` more steps have been seen
-(about 1 s in running), plus the warm-up hold-back at the very start.
+(about 1 s in running), plus the warm-up hold-back at the very start, plus up to one micro-batch
+(``micro_batch_s``, 2 s) for live input fed in small chunks. A stage may shorten the micro-batch while it needs
+prompt input (``max_hold_s``: the rep counter during exercise, the live tilt view).
 
 The extra-stage protocol (:mod:`sensor.pipeline.stage`)
 -------------------------------------------------------
@@ -98,6 +100,23 @@ class _Filtered:
         )
 
 
+def _mixed_input() -> DataValidationError:
+    return DataValidationError(
+        "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
+        field="gyr_radps",
+    )
+
+
+def _concat(blocks: list[ImuBlock]) -> ImuBlock:
+    """The micro-batch: consecutive blocks that were each validated when made, joined without validating again.
+
+    (The pipeline never checks the order of times across the blocks it is fed, so neither does the batch.)
+    """
+    if len(blocks) == 1:
+        return blocks[0]
+    return ImuBlock.concat(blocks, validate=False)
+
+
 class HipPipeline:
     """All running-analysis stages behind one :class:`~sensor.interfaces.Analyzer`.
 
@@ -175,19 +194,36 @@ class HipPipeline:
             return []
         # micro-batching: every stage is chunk-size invariant, so collecting small live chunks into batches of
         # at least micro_batch_s changes no result, only when it comes out (a fixed cost per call dominates
-        # 20-sample chunks)
+        # 20-sample chunks). A stage with a latency budget (``max_hold_s``, see sensor.pipeline.stage) shortens
+        # the batch while it needs prompt input (the rep counter during exercise)
+        # one kind of input per pipeline: checked on arrival, not only once the micro-batch is processed
+        known = self._has_gyr if self._has_gyr is not None else (self._small[0].has_gyr if self._small else None)
+        if known is not None and block.has_gyr != known:
+            raise _mixed_input()
+        need = self._batch_need()
         if self._small:
             self._small.append(block)
             self._small_n += n
-            if self._small_n < self._batch_n:
+            if self._small_n < need:
                 return []
-            block = ImuBlock.concat(self._small)
+            block = _concat(self._small)
             self._small, self._small_n = [], 0
             n = len(block)
-        elif n < self._batch_n:
+        elif n < need:
             self._small, self._small_n = [block], n
             return []
         return self._feed(block)
+
+    def _batch_need(self) -> int:
+        """Samples to collect before processing: ``micro_batch_s``, or less while a stage asks for prompt input."""
+        need = self._batch_n
+        for st in self.stages:
+            hold = getattr(st, "max_hold_s", None)
+            if hold is not None:
+                hold_s = float(hold)
+                if hold_s < self.cfg.micro_batch_s:
+                    need = min(need, max(1, round(hold_s * self.fs)))
+        return need
 
     def _feed(self, block: ImuBlock) -> list[Event]:
         n = len(block)
@@ -202,10 +238,7 @@ class HipPipeline:
                 window_steps=self.cfg.side_window_steps,
             )
         elif block.has_gyr != self._has_gyr:
-            raise DataValidationError(
-                "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
-                field="gyr_radps",
-            )
+            raise _mixed_input()
         start = self._n_in
         self._n_in += n
         fc = self._filter(block, start)
@@ -260,7 +293,7 @@ class HipPipeline:
             return []
         out: list[Event] = []
         if self._small:
-            blk = ImuBlock.concat(self._small)
+            blk = _concat(self._small)
             self._small, self._small_n = [], 0
             out.extend(self._feed(blk))
         if not self._released and self._has_gyr is not None:
@@ -314,21 +347,23 @@ class HipPipeline:
         blk, start, gyr, u = fc.block, fc.start, fc.gyr, fc.up
         acc = blk.acc_mps2
         f_v = np.einsum("ij,ij->i", acc, u)
-        acc_p = acc @ r.T
+        # (3, n) products ``r @ x.T``: the same numbers as ``x @ r.T`` (one BLAS product either way) with
+        # contiguous rows per axis, and ~2x cheaper than the (n, 3) @ (3, 3) product
+        acc_p = r @ acc.T
         buf = self._buf
         buf.write("t_s", start, blk.t_s)
         assert u is not None
         buf.write("f_v", start, f_v)
-        buf.write("acc_ap", start, acc_p[:, 0])
-        buf.write("acc_ml", start, acc_p[:, 1])
+        buf.write("acc_ap", start, acc_p[0])
+        buf.write("acc_ml", start, acc_p[1])
         roll = pitch = yaw = None
         gyr_p = None
         if gyr is not None:
-            gyr_p = gyr @ r.T
-            roll, pitch = pelvis_angles_deg(u @ r.T)
+            gyr_p = r @ gyr.T
+            roll, pitch = pelvis_angles_deg((r @ u.T).T)
             yaw = fc.yaw
             assert yaw is not None
-            buf.write("gyr_ap", start, gyr_p[:, 0])
+            buf.write("gyr_ap", start, gyr_p[0])
             buf.write("roll", start, roll)
             buf.write("pitch", start, pitch)
             buf.write("yaw", start, yaw)
@@ -357,13 +392,13 @@ class HipPipeline:
                 sampling_rate_hz=self.fs,
                 t_s=blk.t_s,
                 sample_index=np.arange(start, start + len(blk), dtype=np.int64),
-                acc_ap_mps2=acc_p[:, 0],
-                acc_ml_mps2=acc_p[:, 1],
-                acc_v_mps2=acc_p[:, 2],
+                acc_ap_mps2=acc_p[0],
+                acc_ml_mps2=acc_p[1],
+                acc_v_mps2=acc_p[2],
                 lin_acc_up_mps2=lin_up if gyr is not None else None,
-                gyr_ap_radps=None if gyr_p is None else gyr_p[:, 0],
-                gyr_ml_radps=None if gyr_p is None else gyr_p[:, 1],
-                gyr_v_radps=None if gyr_p is None else gyr_p[:, 2],
+                gyr_ap_radps=None if gyr_p is None else gyr_p[0],
+                gyr_ml_radps=None if gyr_p is None else gyr_p[1],
+                gyr_v_radps=None if gyr_p is None else gyr_p[2],
                 roll_deg=roll,
                 pitch_deg=pitch,
                 yaw_deg=yaw,

@@ -84,6 +84,10 @@ class PelvisStage(Protocol):
     * ``finish`` is called once at the end of the stream to flush pending events.
     * Events returned are pydantic models from :mod:`sensor.events` (``RepEvent``, ``SetEvent``, ``HoldEvent``,
       ``AlertEvent`` ...), with times in the input's time base.
+    * Optional: a ``max_hold_s`` attribute or property (seconds, may change with the stage's state). The pipeline
+      collects live input into micro-batches of ``PipelineConfig.micro_batch_s``; while a stage's ``max_hold_s``
+      is shorter, batches are cut to that length, read after every processed batch (a latency budget: the rep
+      counter asks for every chunk during a rep). Results never depend on it, only when they come out.
     """
 
     def feed(self, chunk: PelvisChunk) -> list[Event]: ...

@@ -184,18 +184,24 @@ class RollingWindow:
         if not self.steps:
             return None
         last = self.steps[-1]
-        drops = {"left": [], "right": []}  # type: dict[str, list[float]]
-        cad = [e.cadence_spm for e in self.steps if e.cadence_spm is not None]
-        for e in self.steps:
-            if e.pelvic_drop_deg is not None and not e.in_turn:
-                drops[e.side].append(e.pelvic_drop_deg)
-        ml = float(np.median(drops["left"])) if drops["left"] else None
-        mr = float(np.median(drops["right"])) if drops["right"] else None
-        straight = len(drops["left"]) + len(drops["right"])
-        above = sum(1 for side in drops.values() for d in side if d > self.threshold)
+        left: list[float] = []
+        right: list[float] = []
+        cad: list[float] = []
+        for e in self.steps:  # one pass (this runs every 5 s of steps)
+            c = e.cadence_spm
+            if c is not None:
+                cad.append(c)
+            d = e.pelvic_drop_deg
+            if d is not None and not e.in_turn:
+                (left if e.side == "left" else right).append(d)
+        ml = float(np.median(left)) if left else None
+        mr = float(np.median(right)) if right else None
+        straight = len(left) + len(right)
+        th = self.threshold
+        above = sum(1 for d in left if d > th) + sum(1 for d in right if d > th)
         change = None
         if baseline_mean_deg is not None and straight:
-            change = float(np.mean(drops["left"] + drops["right"])) - baseline_mean_deg
+            change = float(np.mean(left + right)) - baseline_mean_deg
         return RollingSummary(
             t_s=last.t_s,
             window_s=self.window_s,

@@ -116,6 +116,10 @@ MIN_REP_S: Final = 0.6
 SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
 """The classifier looks at the first 30 reps of a set (sets are rarely longer)."""
+PROMPT_HOLD_S: Final = 0.05
+"""Input may be held back this long while an excursion is under way (the pipeline's micro-batch)."""
+REST_HOLD_S: Final = 0.25
+"""... and this long at rest (an excursion starts, then takes longer than this to end and be announced)."""
 
 _B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
 _B_SLOW, _A_SLOW = butter(1, 0.1 / (FS_HZ / 2.0))
@@ -205,6 +209,20 @@ class RepStage:
         self._set: _SetState | None = None
 
     # ------------------------------------------------------------------ public
+    @property
+    def max_hold_s(self) -> float:
+        """How long the pipeline may hold input back before feeding it here (its micro-batching; see stage.py).
+
+        Reps are announced within 0.5 s of their end when fed promptly: inside an excursion every chunk counts
+        (``PROMPT_HOLD_S``); at rest an excursion must first start, and no rep can end and be announced within
+        ``REST_HOLD_S`` of that; during gait (the veto holds) nothing can start before the gait has ended.
+        """
+        if self._mode != _IDLE:
+            return PROMPT_HOLD_S
+        if self._gait_run >= GAIT_VETO_S:
+            return math.inf
+        return REST_HOLD_S
+
     def feed(self, chunk: PelvisChunk) -> list[Event]:
         """Process one chunk; return the events completed in it."""
         if len(chunk) == 0 or chunk.roll_deg is None:
