@@ -452,7 +452,7 @@ class MountingCalibrator:
         if gait:
             s.gait_segments += 1
             # moments of the horizontal jerk (sensor frame) for the collision sign evidence
-            j = np.diff(rows[:, 9:12], axis=0) * self.fs
+            j = np.diff(rows[:, 9 - c0 : 12 - c0], axis=0) * self.fs
             s.jerk_m2 = lam * s.jerk_m2 + j.T @ j
             s.jerk_m3 = lam * s.jerk_m3 + np.einsum("ni,nj,nk->ijk", j, j, j)
             s.jerk_n = lam * s.jerk_n + j.shape[0]

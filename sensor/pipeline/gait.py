@@ -66,6 +66,7 @@ WALK_AP_SMOOTH_S = 0.05
 WALK_AP_BEFORE_S = 0.25
 WALK_AP_AFTER_S = 0.05
 WALK_AP_DROP_S = 0.06
+TO_SEARCH_S = 0.45  # running toe-off: the raw force after the loading peak is searched this long
 WEAK_PEAK_MIN_G = 1.03
 WEAK_PEAK_PROMINENCE_G = 0.05
 WEAK_MIN_STEPS = 0.6
@@ -130,7 +131,9 @@ class GaitDetector:
         self._f_slow = StatefulFilter(b2, np.array([1.0]))
         self.before = max(1, round(0.22 * fs))
         self.after = max(1, round(0.25 * fs))
-        self.lookahead_samples = self.d_slow + self.after + round(0.35 * fs)
+        # raw look-ahead: the running toe-off search reads the raw force up to TO_SEARCH_S after a peak
+        self.raw_ahead = round(TO_SEARCH_S * fs)
+        self.lookahead_samples = self.d_slow + self.after + self.raw_ahead
         self._next = 0  # next candidate index not yet examined
         self._last_peak: int | None = None
         self._recent_kind: deque[bool] = deque(maxlen=2)  # running flags of the last two steps
@@ -191,7 +194,7 @@ class GaitDetector:
         buf = self.buf
         end_slow = buf.end("f_slow")
         limit = end_slow if final else end_slow - self.after
-        limit = min(limit, buf.end("f_s") - (0 if final else round(0.35 * self.fs)))
+        limit = min(limit, buf.end("f_s") - (0 if final else self.raw_ahead))
         new_steps: list[Step] = []
         if limit > self._next:
             a = max(buf.start, self._next - self.before)
@@ -250,7 +253,7 @@ class GaitDetector:
         x0, x1 = pre[rows, jb_c], pre[rows, jb_c + 1]
         with np.errstate(divide="ignore", invalid="ignore"):
             ic_run = np.where(ok_ic, (idx - w_pre) + jb_c + (level - x0) / (x1 - x0), np.nan)
-        w_post = round(0.45 * fs)
+        w_post = self.raw_ahead
         post_start = idx - w_pre + k_pk
         post = _win(raw, post_start - fsa, w_post, np.nan)
         valid = ~np.isnan(post)
