@@ -290,7 +290,10 @@ class RepStage:
             else:
                 v = (_LEAK_V_IDLE if idle else _LEAK_V) * v + (avs[j] - bias) * BIN_S
                 v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
-                z = (_LEAK_Z_IDLE if idle else _LEAK_Z) * z + v * BIN_S
+                # travel leaks toward the rest pose's height, not toward an arbitrary zero: after a posture
+                # change has thrown the integral far off, the rest pose moves there and no slow return follows
+                z_rest = rest[0] / CM_PER_M
+                z = z_rest + (_LEAK_Z_IDLE if idle else _LEAK_Z) * (z - z_rest) + v * BIN_S
             z_cm = z * CM_PER_M
             if not self._rest_valid:
                 rest[:] = (z_cm, pitch, roll)
