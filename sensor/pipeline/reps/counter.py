@@ -298,7 +298,7 @@ class RepStage:
             if not self._rest_valid:
                 rest[:] = (z_cm, pitch, roll)
                 self._rest_valid = True
-            dz = z_cm - rest[0]
+            dz = (z_cm - rest[0]) * posture_of(rest[1]).z_weight
             dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
             d = math.sqrt(dz * dz + dp * dp + dr * dr)
@@ -456,7 +456,8 @@ class RepStage:
         idx = np.arange(a, i + 1) % BUF_N
         rows = self._buf[idx]
         dp = (rows[:, 3] - self._rest[1] + 180.0) % 360.0 - 180.0
-        d = np.sqrt((rows[:, 2] - self._rest[0]) ** 2 + dp**2 + (rows[:, 4] - self._rest[2]) ** 2)
+        dz = (rows[:, 2] - self._rest[0]) * posture_of(float(self._rest[1])).z_weight
+        d = np.sqrt(dz**2 + dp**2 + (rows[:, 4] - self._rest[2]) ** 2)
         self._buf[idx, 1] = d
         k = int(np.argmax(d))
         self._peak = float(d[k])
