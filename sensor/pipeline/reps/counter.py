@@ -184,8 +184,8 @@ class RepStage:
         self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
         self._v = 0.0
         self._z = 0.0
-        # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw)
-        self._buf = np.zeros((BUF_N, 7))
+        # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw, vertical velocity m/s)
+        self._buf = np.zeros((BUF_N, 8))
         self._n = 0  # bins written so far (absolute index of the next bin)
         self._mode = _IDLE
         self._rest = np.zeros(3)
@@ -271,7 +271,7 @@ class RepStage:
         stills = still_arr.tolist()
         zupts = zupt_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
-        rows: list[tuple[float, float, float, float, float, float, float]] = []
+        rows: list[tuple[float, float, float, float, float, float, float, float]] = []
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
         gait_run = self._gait_run
@@ -308,7 +308,7 @@ class RepStage:
             speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
             prev = (z_cm, pitch, roll)
             i = n0 + j
-            rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j]))
+            rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j], v))
             mode = self._mode
             st = self._set
             gait_run = gait_run + BIN_S if gaits[j] else 0.0
@@ -419,8 +419,11 @@ class RepStage:
             if stopped or turned or t - self._t_min >= GIVE_UP_S:
                 self._write_rows(rows)
                 rows = []
-                self._v, self._z, self._acc_bias = v, z, bias
                 i_end = self._i_stop if stopped else self._i_min
+                # the pelvis was at rest at the end of the rep: the velocity left there is integration error,
+                # removed from now on (fast sets have no pause long enough for a zero-velocity update)
+                v -= float(self._buf[i_end % BUF_N, 7])
+                self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
                 self._mode = _IDLE
         self._write_rows(rows)
@@ -429,7 +432,7 @@ class RepStage:
         self._prev = prev
         return out
 
-    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float, float]]) -> None:
+    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float, float, float]]) -> None:
         if not rows:
             return
         idx = np.arange(self._n, self._n + len(rows)) % BUF_N
