@@ -45,6 +45,7 @@ from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
 from sensor.frames import SIDE_SIGN, Side
 from sensor.pipeline.reps.exercise import (
     EXERCISE_PROFILES,
+    UPRIGHT,
     ExerciseClassifier,
     RepFeatures,
     posture_of,
@@ -311,7 +312,8 @@ class RepStage:
             rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j], v))
             mode = self._mode
             st = self._set
-            gait_run = gait_run + BIN_S if gaits[j] else 0.0
+            # walking or running needs an upright pelvis: on the floor a gait label is a fast set
+            gait_run = gait_run + BIN_S if gaits[j] and self._h_min() == UPRIGHT.h_min else 0.0
             if gait_run >= GAIT_VETO_S:
                 self._mode = _IDLE
                 if st is not None:
