@@ -196,6 +196,7 @@ class RepStage:
         self._t_on = 0.0
         self._t_min = 0.0
         self._peak = 0.0
+        self._peak_full = 0.0
         self._i_peak = 0
         self._i_min = 0
         self._still_far_since = -1.0
@@ -299,10 +300,14 @@ class RepStage:
             if not self._rest_valid:
                 rest[:] = (z_cm, pitch, roll)
                 self._rest_valid = True
-            dz = (z_cm - rest[0]) * posture_of(rest[1]).z_weight
+            dz = z_cm - rest[0]
             dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
-            d = math.sqrt(dz * dz + dp * dp + dr * dr)
+            tilt2 = dp * dp + dr * dr
+            # the full distance (travel unweighted) only decides whether a held pose was a new start position
+            d_full = math.sqrt(dz * dz + tilt2)
+            wz = posture_of(rest[1]).z_weight
+            d = math.sqrt(wz * wz * dz * dz + tilt2)
             qz = z_cm - prev[0]
             qp = pitch - prev[1]
             qr = roll - prev[2]
@@ -331,6 +336,7 @@ class RepStage:
                     self._vmax = speed
                     self._t_on = t
                     self._peak = d
+                    self._peak_full = d_full
                     self._i_peak = i
                     self._still_far_since = -1.0
                     self._other_class_since = -1.0
@@ -351,6 +357,7 @@ class RepStage:
                 if d > self._peak:
                     self._peak = d
                     self._i_peak = i
+                self._peak_full = max(self._peak_full, d_full)
                 # a new posture (lying down, kneeling): the other class for POSTURE_CHANGE_S
                 if self._posture_changed(pitch):
                     if self._other_class_since < 0:
@@ -380,7 +387,7 @@ class RepStage:
                     dc = math.sqrt(cz * cz + cp * cp + cr * cr)
                     if dc > max(posture_of(self._cand[1]).h_min, 8.0):
                         self._cand_valid = False
-                        if d >= self._peak - 0.5 * dc:
+                        if d_full >= self._peak_full - 0.5 * dc:
                             # moving away from both: the held pose was a new start position, and this is
                             # the first rep from it
                             self._write_rows(rows)
@@ -461,11 +468,13 @@ class RepStage:
         idx = np.arange(a, i + 1) % BUF_N
         rows = self._buf[idx]
         dp = (rows[:, 3] - self._rest[1] + 180.0) % 360.0 - 180.0
-        dz = (rows[:, 2] - self._rest[0]) * posture_of(float(self._rest[1])).z_weight
-        d = np.sqrt(dz**2 + dp**2 + (rows[:, 4] - self._rest[2]) ** 2)
+        dz = rows[:, 2] - self._rest[0]
+        tilt2 = dp**2 + (rows[:, 4] - self._rest[2]) ** 2
+        d = np.sqrt((dz * posture_of(float(self._rest[1])).z_weight) ** 2 + tilt2)
         self._buf[idx, 1] = d
         k = int(np.argmax(d))
         self._peak = float(d[k])
+        self._peak_full = float(np.sqrt(dz**2 + tilt2).max())
         self._i_peak = a + k
         self._i_low = a
         self._dmin = 0.0

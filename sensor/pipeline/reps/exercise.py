@@ -57,7 +57,9 @@ class Posture:
 
 
 UPRIGHT: Final = Posture("upright", 12.0)
-SUPINE: Final = Posture("supine", 8.0)
+SUPINE: Final = Posture("supine", 8.0, z_weight=0.3)
+"""Lying, the tilt changes by 20-50 deg in every exercise, while the integrated travel drifts with the tilt
+(a rep of a fast bridge set can gain 20 cm of drift): tilt carries the excursion."""
 PRONE: Final = Posture("prone", 5.0, z_weight=0.3)
 """On all fours the pelvis hardly rises or falls (donkey kicks: about 2 cm) and its integrated travel is mostly
 drift, so tilt and obliquity carry the excursion."""
