@@ -3,10 +3,13 @@
 Method (one pass, explicit state, chunk-size invariant):
 
 1. The pelvis-frame stream is averaged into 50 ms bins (:mod:`.signals`), then low-pass filtered (2nd-order
-   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration, high-passed (0.05 Hz) and
-   integrated twice with leaky integrators (time constant 20 s); it is only used over one rep, where drift is small.
-2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; one centimetre of travel weighs as much as
-   one degree of tilt. Every exercise here is an excursion of the pose away from a rest pose (standing tall, hips
+   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias (learnt at
+   zero-velocity updates), integrated twice with leaky integrators; travel leaks toward the rest pose's height
+   (never toward an arbitrary zero), and the velocity left at the end of every rep, when the pelvis is at rest,
+   is removed. It is only used over one rep, where drift is small.
+2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; upright, one centimetre of travel weighs as
+   much as one degree of tilt; lying or on all fours travel weighs 0.3 (there every exercise tilts the pelvis and
+   the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away from a rest pose (standing tall, hips
    on the floor, quadruped, seated) and back, so the rep signal is the distance ``D = |x - x_rest|``, which needs
    no exercise-specific axis and no sign.
 3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
@@ -21,7 +24,8 @@ Method (one pass, explicit state, chunk-size invariant):
    the end of every rep. A still pose far from rest in another posture class (upright / supine / prone) for 2 s
    is a posture change, not a rep: the rest pose moves there.
 5. A turn held still for ``hold_min_s`` or longer is a hold (:class:`~sensor.events.HoldEvent`), not a rep.
-6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait, or on a posture change.
+6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait (upright only: a fast set on the
+   floor can look like gait to the activity labels), or on a posture change.
 
 Reported times are corrected for the low-pass filter's group delay. Reps are announced 0.25 s (plus one bin)
 after the pelvis stops at the end of the rep, within 0.5 s of its completion.
@@ -385,15 +389,15 @@ class RepStage:
                     cp = (pitch - self._cand[1] + 180.0) % 360.0 - 180.0
                     cr = roll - self._cand[2]
                     dc = math.sqrt(cz * cz + cp * cp + cr * cr)
-                    if dc > max(posture_of(self._cand[1]).h_min, 8.0):
+                    # moving away from both (judged all the way, not only at the first step: a hip thrust's
+                    # top is as tilted as lying flat, only higher): the held pose was a new start position, and
+                    # this is the first rep from it
+                    if dc > max(posture_of(self._cand[1]).h_min, 8.0) and d_full >= self._peak_full - 0.5 * dc:
                         self._cand_valid = False
-                        if d_full >= self._peak_full - 0.5 * dc:
-                            # moving away from both: the held pose was a new start position, and this is
-                            # the first rep from it
-                            self._write_rows(rows)
-                            rows = []
-                            out.extend(self._rebase(i, t))
-                            continue
+                        self._write_rows(rows)
+                        rows = []
+                        out.extend(self._rebase(i, t))
+                        continue
                 if abs(dz) > Z_MAX_CM:
                     out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
