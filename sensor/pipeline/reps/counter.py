@@ -5,13 +5,13 @@ Method (one pass, explicit state, chunk-size invariant):
 1. The pelvis-frame stream is averaged into 50 ms bins (:mod:`.signals`), then low-pass filtered (2nd-order
    Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias (learnt at
    zero-velocity updates), integrated twice with leaky integrators; travel leaks toward the rest pose's height
-   (never toward an arbitrary zero), and the velocity left at the end of every rep, when the pelvis is at rest,
+   (never toward an arbitrary zero), and the velocity left at the end of every rep, where the pelvis stops or turns,
    is removed. It is only used over one rep, where drift is small.
 2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; upright, one centimetre of travel weighs as
    much as one degree of tilt; lying or on all fours travel weighs 0.3 (there every exercise tilts the pelvis and
-   the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away from a rest pose (standing tall, hips
-   on the floor, quadruped, seated) and back, so the rep signal is the distance ``D = |x - x_rest|``, which needs
-   no exercise-specific axis and no sign.
+   the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away from a rest
+   pose (standing tall, hips on the floor, quadruped, seated) and back, so the rep signal is the distance
+   ``D = |x - x_rest|``, which needs no exercise-specific axis and no sign.
 3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
    median peak of the set so far, ``h_min`` by posture or by the declared exercise) and ends when ``D`` has come
    back below ``0.35 * peak`` and stopped falling for 0.25 s. The rep starts at the last bin before the excursion
@@ -392,7 +392,8 @@ class RepStage:
                     # moving away from both (judged all the way, not only at the first step: a hip thrust's
                     # top is as tilted as lying flat, only higher): the held pose was a new start position, and
                     # this is the first rep from it
-                    if dc > max(posture_of(self._cand[1]).h_min, 8.0) and d_full >= self._peak_full - 0.5 * dc:
+                    away = max(self._peak_full - 0.5 * dc, 0.75 * self._peak_full)
+                    if dc > max(posture_of(self._cand[1]).h_min, 8.0) and d_full >= away:
                         self._cand_valid = False
                         self._write_rows(rows)
                         rows = []
@@ -433,9 +434,10 @@ class RepStage:
                 self._write_rows(rows)
                 rows = []
                 i_end = self._i_stop if stopped else self._i_min
-                # the pelvis was at rest at the end of the rep: the velocity left there is integration error,
-                # removed from now on (fast sets have no pause long enough for a zero-velocity update)
-                v -= float(self._buf[i_end % BUF_N, 7])
+                if stopped or turned:
+                    # the pelvis stopped or turned at the end of the rep: the velocity left there is integration
+                    # error, removed from now on (fast sets have no pause long enough for a zero-velocity update)
+                    v -= float(self._buf[i_end % BUF_N, 7])
                 self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
                 self._mode = _IDLE
