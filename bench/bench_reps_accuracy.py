@@ -13,7 +13,8 @@ Real data: the lower-back walking recordings in ../shared/data/lowback-walking (
 pipeline and the rep stage to count false reps.
 
 Evaluation seeds: 0..N-1. The classifier's centroids were trained on seeds 1000-1099
-(``bench/train_reps_classifier.py``), never evaluated here.
+(``bench/train_reps_classifier.py``), never evaluated here. The rep stage's changes of issue 7 were tried on seeds
+0-59; ``--first-seed 2000`` gives sessions neither the tuning nor the training saw.
 
 Run: ``python bench/bench_reps_accuracy.py [--cases 100] [--declared 20] [--e2e] [--false-reps-min 30]``
 """

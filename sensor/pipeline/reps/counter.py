@@ -3,12 +3,15 @@
 Method (one pass, explicit state, chunk-size invariant):
 
 1. The pelvis-frame stream is averaged into 50 ms bins (:mod:`.signals`), then low-pass filtered (2nd-order
-   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration, high-passed (0.05 Hz) and
-   integrated twice with leaky integrators (time constant 20 s); it is only used over one rep, where drift is small.
-2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; one centimetre of travel weighs as much as
-   one degree of tilt. Every exercise here is an excursion of the pose away from a rest pose (standing tall, hips
-   on the floor, quadruped, seated) and back, so the rep signal is the distance ``D = |x - x_rest|``, which needs
-   no exercise-specific axis and no sign.
+   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias (learnt at
+   zero-velocity updates), integrated twice with leaky integrators; travel leaks toward the rest pose's height
+   (never toward an arbitrary zero), and the velocity left at the end of every rep, where the pelvis stops or turns,
+   is removed. It is only used over one rep, where drift is small.
+2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; upright, one centimetre of travel weighs as
+   much as one degree of tilt; lying or on all fours travel weighs 0.3 (there every exercise tilts the pelvis and
+   the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away from a rest
+   pose (standing tall, hips on the floor, quadruped, seated) and back, so the rep signal is the distance
+   ``D = |x - x_rest|``, which needs no exercise-specific axis and no sign.
 3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
    median peak of the set so far, ``h_min`` by posture or by the declared exercise) and ends when ``D`` has come
    back below ``0.35 * peak`` and stopped falling for 0.25 s. The rep starts at the last bin before the excursion
@@ -21,7 +24,8 @@ Method (one pass, explicit state, chunk-size invariant):
    the end of every rep. A still pose far from rest in another posture class (upright / supine / prone) for 2 s
    is a posture change, not a rep: the rest pose moves there.
 5. A turn held still for ``hold_min_s`` or longer is a hold (:class:`~sensor.events.HoldEvent`), not a rep.
-6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait, or on a posture change.
+6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait (upright only: a fast set on the
+   floor can look like gait to the activity labels), or on a posture change.
 
 Reported times are corrected for the low-pass filter's group delay. Reps are announced 0.25 s (plus one bin)
 after the pelvis stops at the end of the rep, within 0.5 s of its completion.
@@ -45,6 +49,7 @@ from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
 from sensor.frames import SIDE_SIGN, Side
 from sensor.pipeline.reps.exercise import (
     EXERCISE_PROFILES,
+    UPRIGHT,
     ExerciseClassifier,
     RepFeatures,
     posture_of,
@@ -188,8 +193,8 @@ class RepStage:
         self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
         self._v = 0.0
         self._z = 0.0
-        # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw)
-        self._buf = np.zeros((BUF_N, 7))
+        # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw, vertical velocity m/s)
+        self._buf = np.zeros((BUF_N, 8))
         self._n = 0  # bins written so far (absolute index of the next bin)
         self._mode = _IDLE
         self._rest = np.zeros(3)
@@ -199,6 +204,7 @@ class RepStage:
         self._t_on = 0.0
         self._t_min = 0.0
         self._peak = 0.0
+        self._peak_full = 0.0
         self._i_peak = 0
         self._i_min = 0
         self._still_far_since = -1.0
@@ -289,7 +295,7 @@ class RepStage:
         stills = still_arr.tolist()
         zupts = zupt_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
-        rows: list[tuple[float, float, float, float, float, float, float]] = []
+        rows: list[tuple[float, float, float, float, float, float, float, float]] = []
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
         gait_run = self._gait_run
@@ -308,7 +314,10 @@ class RepStage:
             else:
                 v = (_LEAK_V_IDLE if idle else _LEAK_V) * v + (avs[j] - bias) * BIN_S
                 v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
-                z = (_LEAK_Z_IDLE if idle else _LEAK_Z) * z + v * BIN_S
+                # travel leaks toward the rest pose's height, not toward an arbitrary zero: after a posture
+                # change has thrown the integral far off, the rest pose moves there and no slow return follows
+                z_rest = rest[0] / CM_PER_M
+                z = z_rest + (_LEAK_Z_IDLE if idle else _LEAK_Z) * (z - z_rest) + v * BIN_S
             z_cm = z * CM_PER_M
             if not self._rest_valid:
                 rest[:] = (z_cm, pitch, roll)
@@ -316,17 +325,22 @@ class RepStage:
             dz = z_cm - rest[0]
             dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
-            d = math.sqrt(dz * dz + dp * dp + dr * dr)
+            tilt2 = dp * dp + dr * dr
+            # the full distance (travel unweighted) only decides whether a held pose was a new start position
+            d_full = math.sqrt(dz * dz + tilt2)
+            wz = posture_of(rest[1]).z_weight
+            d = math.sqrt(wz * wz * dz * dz + tilt2)
             qz = z_cm - prev[0]
             qp = pitch - prev[1]
             qr = roll - prev[2]
             speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
             prev = (z_cm, pitch, roll)
             i = n0 + j
-            rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j]))
+            rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j], v))
             mode = self._mode
             st = self._set
-            gait_run = gait_run + BIN_S if gaits[j] else 0.0
+            # walking or running needs an upright pelvis: on the floor a gait label is a fast set
+            gait_run = gait_run + BIN_S if gaits[j] and self._h_min() == UPRIGHT.h_min else 0.0
             if gait_run >= GAIT_VETO_S:
                 self._mode = _IDLE
                 if st is not None:
@@ -344,6 +358,7 @@ class RepStage:
                     self._vmax = speed
                     self._t_on = t
                     self._peak = d
+                    self._peak_full = d_full
                     self._i_peak = i
                     self._still_far_since = -1.0
                     self._other_class_since = -1.0
@@ -364,6 +379,7 @@ class RepStage:
                 if d > self._peak:
                     self._peak = d
                     self._i_peak = i
+                self._peak_full = max(self._peak_full, d_full)
                 # a new posture (lying down, kneeling): the other class for POSTURE_CHANGE_S
                 if self._posture_changed(pitch):
                     if self._other_class_since < 0:
@@ -391,15 +407,16 @@ class RepStage:
                     cp = (pitch - self._cand[1] + 180.0) % 360.0 - 180.0
                     cr = roll - self._cand[2]
                     dc = math.sqrt(cz * cz + cp * cp + cr * cr)
-                    if dc > max(posture_of(self._cand[1]).h_min, 8.0):
+                    # moving away from both (judged all the way, not only at the first step: a hip thrust's
+                    # top is as tilted as lying flat, only higher): the held pose was a new start position, and
+                    # this is the first rep from it
+                    away = max(self._peak_full - 0.5 * dc, 0.75 * self._peak_full)
+                    if dc > max(posture_of(self._cand[1]).h_min, 8.0) and d_full >= away:
                         self._cand_valid = False
-                        if d >= self._peak - 0.5 * dc:
-                            # moving away from both: the held pose was a new start position, and this is
-                            # the first rep from it
-                            self._write_rows(rows)
-                            rows = []
-                            out.extend(self._rebase(i, t))
-                            continue
+                        self._write_rows(rows)
+                        rows = []
+                        out.extend(self._rebase(i, t))
+                        continue
                 if abs(dz) > Z_MAX_CM:
                     out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
@@ -434,8 +451,12 @@ class RepStage:
             if stopped or turned or t - self._t_min >= GIVE_UP_S:
                 self._write_rows(rows)
                 rows = []
-                self._v, self._z, self._acc_bias = v, z, bias
                 i_end = self._i_stop if stopped else self._i_min
+                if stopped or turned:
+                    # the pelvis stopped or turned at the end of the rep: the velocity left there is integration
+                    # error, removed from now on (fast sets have no pause long enough for a zero-velocity update)
+                    v -= float(self._buf[i_end % BUF_N, 7])
+                self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
                 self._mode = _IDLE
         self._write_rows(rows)
@@ -444,7 +465,7 @@ class RepStage:
         self._prev = prev
         return out
 
-    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float, float]]) -> None:
+    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float, float, float]]) -> None:
         if not rows:
             return
         idx = np.arange(self._n, self._n + len(rows)) % BUF_N
@@ -471,10 +492,13 @@ class RepStage:
         idx = np.arange(a, i + 1) % BUF_N
         rows = self._buf[idx]
         dp = (rows[:, 3] - self._rest[1] + 180.0) % 360.0 - 180.0
-        d = np.sqrt((rows[:, 2] - self._rest[0]) ** 2 + dp**2 + (rows[:, 4] - self._rest[2]) ** 2)
+        dz = rows[:, 2] - self._rest[0]
+        tilt2 = dp**2 + (rows[:, 4] - self._rest[2]) ** 2
+        d = np.sqrt((dz * posture_of(float(self._rest[1])).z_weight) ** 2 + tilt2)
         self._buf[idx, 1] = d
         k = int(np.argmax(d))
         self._peak = float(d[k])
+        self._peak_full = float(np.sqrt(dz**2 + tilt2).max())
         self._i_peak = a + k
         self._i_low = a
         self._dmin = 0.0

@@ -52,11 +52,17 @@ class Posture:
     name: str
     h_min: float
     """Smallest excursion (cm of travel or deg of tilt) that counts as a rep in this posture."""
+    z_weight: float = 1.0
+    """Weight of vertical travel (cm) against tilt (deg) in the excursion distance."""
 
 
 UPRIGHT: Final = Posture("upright", 12.0)
-SUPINE: Final = Posture("supine", 8.0)
-PRONE: Final = Posture("prone", 5.0)
+SUPINE: Final = Posture("supine", 8.0, z_weight=0.3)
+"""Lying, the tilt changes by 20-50 deg in every exercise, while the integrated travel drifts with the tilt
+(a rep of a fast bridge set can gain 20 cm of drift): tilt carries the excursion."""
+PRONE: Final = Posture("prone", 5.0, z_weight=0.3)
+"""On all fours the pelvis hardly rises or falls (donkey kicks: about 2 cm) and its integrated travel is mostly
+drift, so tilt and obliquity carry the excursion."""
 
 
 def posture_of(pitch_deg: float) -> Posture:
