@@ -81,3 +81,16 @@ def test_unreadable_or_missing_secrets_name_the_fix_without_the_secret(
         BrokerSettings.from_url(f"mqtt:/hs:{SECRET}@host:1883")
     assert SECRET not in str(info.value)
     assert SECRET not in info.value.url
+
+
+def test_a_new_data_directory_for_the_store_is_private_and_an_existing_one_is_kept(tmp_path: Path) -> None:
+    from sensor.sessions.store import Store
+
+    new_dir = tmp_path / "data" / "hipsense"
+    Store(new_dir / "sessions.db").close()
+    assert _mode(new_dir) == 0o700  # recordings are health data
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    Store(shared / "sessions.db").close()
+    assert _mode(shared) == 0o755  # the user's own choice is not changed

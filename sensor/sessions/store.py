@@ -417,7 +417,8 @@ class Store:
         self._channel_keys: dict[str, int] = {}
         try:
             if not readonly:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # a new data directory is private: recordings are health data (an existing one is kept as it is)
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             elif not self.path.exists():
                 raise StoreError(
                     f"session store {self.path} does not exist; record or import a session first, or pass the "
