@@ -9,6 +9,7 @@ import asyncio
 import json
 import shutil
 import socket
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,10 @@ def _free_port() -> int:
 
 def _fmt(v: float | None, digits: int = 1) -> str:
     # the page's fmt(): JavaScript toFixed, i.e. round half away from zero on the binary value
-    return "–" if v is None else f"{v:.{digits}f}"
+    # (Python's format rounds half to even: 6.25 -> "6.2" where the page shows "6.3")
+    if v is None:
+        return "–"
+    return str(Decimal(v).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
 
 
 async def test_dashboard_values_update_and_match_what_was_published(tmp_path: Path) -> None:
@@ -103,7 +107,15 @@ async def test_dashboard_values_update_and_match_what_was_published(tmp_path: Pa
                 await subscribed.wait()
                 watcher = tg.create_task(watch_page(), name="page")
                 await run_gateway(opts)
-                await asyncio.sleep(1.5)  # the page and the listener get the last messages
+                # the page and the listener get the last messages (two subscribers of one broker: on a loaded
+                # machine one may lag the other); wait until both have settled, up to 15 s, then compare exactly
+                for _ in range(30):
+                    await asyncio.sleep(0.5)
+                    rolling_now = [s["rolling"] for s in published["state"] if s.get("rolling")]
+                    if rolling_now and await page.text_content("#drop-left") == _fmt(
+                        rolling_now[-1]["median_drop_left_deg"]
+                    ):
+                        break
                 watcher.cancel()
                 listener.cancel()
         shot = tmp_path / "dashboard.png"
