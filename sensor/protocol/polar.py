@@ -44,6 +44,7 @@ for the virtual sensor), :func:`encode_response`,
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -708,8 +709,32 @@ class PolarDecoder:
             )
         if response.op == ControlOp.START and response.parameters:
             factor = response.settings().get(SettingType.FACTOR)
-            if factor and factor[0] > 0 and np.isfinite(factor[0]):
-                self.factors[response.measurement] = float(factor[0])
+            if factor:
+                self.factors[response.measurement] = _checked_factor(float(factor[0]), response.measurement)
+
+
+#: Plausible full scales (int16 counts times the stated factor) of compressed frames: g for ACC, deg/s for GYRO.
+#: Polar's sensors use 2-16 g and 250-2000 deg/s; a factor outside these bounds is a corrupt or hostile response.
+FULL_SCALE_BOUNDS: Final[dict[int, tuple[float, float, str]]] = {
+    MeasurementType.ACC: (0.5, 256.0, "g"),
+    MeasurementType.GYRO: (10.0, 10_000.0, "deg/s"),
+}
+
+
+def _checked_factor(factor: float, measurement: int) -> float:
+    """The start response's compressed-frame factor, if its full scale is physically plausible."""
+    low, high, unit = FULL_SCALE_BOUNDS.get(measurement, (0.0, math.inf, "units"))
+    full_scale = factor * 32767.0
+    if not (math.isfinite(factor) and low <= full_scale <= high):
+        raise _err(
+            f"Polar start response states a compressed-frame factor of {factor!r} {unit} per count (full scale "
+            f"{full_scale:.6g} {unit}), outside the plausible {low:g}-{high:g} {unit}: the response is corrupt or the "
+            "sensor is not a supported Polar model; stop and start the stream again, and report the model if this "
+            "persists",
+            0,
+            "factor",
+        )
+    return factor
 
 
 _DECODER_SETTINGS: Final = frozenset(

@@ -67,6 +67,9 @@ DROP_PEAK_PHASE: Final = 0.35
 """Where in the step (fraction of the step time from initial contact) the obliquity bump peaks."""
 
 TRANSITION_TILT_DEG: Final = 25.0
+#: The most samples :func:`build` (hence ``simulate``, which keeps the whole run and its truth in memory, about
+#: 500 bytes per sample) makes in one call: 8 h at 208 Hz fits. Longer runs stream with ``simulate_stream``.
+MAX_BUILD_SAMPLES: Final = 6_000_000
 """Peak extra anterior tilt while rising or lowering between upright postures (trunk lean in sit-to-stand)."""
 
 
@@ -976,6 +979,14 @@ class MotionModel:
 def build(scenario: Scenario, seq: np.random.SeedSequence) -> Kinematics:
     """The whole run's pelvis trajectory and its event truth."""
     mm = MotionModel(scenario, seq)
+    if mm.n_samples > MAX_BUILD_SAMPLES:
+        raise ScenarioError(
+            f"scenario {scenario.name!r} lasts {mm.plans[-1].t1:,.0f} s at {mm.fs:g} Hz = {mm.n_samples:,} samples, "
+            f"more than the {MAX_BUILD_SAMPLES:,} a simulation holds in memory (about "
+            f"{MAX_BUILD_SAMPLES * 500 / 1e9:.0f} GB); shorten its segments, lower sensor.sampling_rate_hz, or "
+            "generate it window by window with simulate_stream()",
+            key="segments",
+        )
     steps = _Steps()
     reps = _Reps()
     t, ch = mm.channels(0, mm.n_samples, steps, reps)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -86,6 +87,10 @@ def simulate(scenario: Scenario, seed: int | None = None) -> SimResult:
     return SimResult(scenario, block, truth, acc, gyr)
 
 
+#: The longest run :func:`simulate_stream` makes, s (its memory grows by ~32 bytes per second of run).
+MAX_STREAM_S: Final = 7 * 86_400.0
+
+
 def simulate_stream(scenario: Scenario, seed: int | None = None, *, chunk_samples: int = 2080) -> Iterator[ImuBlock]:
     """The recording of :func:`simulate`, generated window by window (constant memory for hours of data).
 
@@ -99,6 +104,13 @@ def simulate_stream(scenario: Scenario, seed: int | None = None, *, chunk_sample
     root = np.random.SeedSequence(scenario.seed if seed is None else seed)
     motion_seq, sensor_seq = root.spawn(2)
     mm = MotionModel(scenario, motion_seq)
+    if mm.plans[-1].t1 > MAX_STREAM_S:
+        raise ScenarioError(
+            f"scenario {scenario.name!r} lasts {mm.plans[-1].t1:,.0f} s, more than the {MAX_STREAM_S:,.0f} s (7 days) "
+            "simulate_stream generates (the sensor's bias walk is drawn per second for the whole run up front); "
+            "split it into several scenarios",
+            key="segments",
+        )
     lever = np.asarray(scenario.mounting.lever_arm_m, dtype=float)
     r_ps = scenario.mounting.r_pelvis_from_sensor()
     n = mm.n_samples

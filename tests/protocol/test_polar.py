@@ -112,6 +112,30 @@ def test_factor_from_the_start_response_scales_compressed_frames() -> None:
     np.testing.assert_allclose(block.acc_mps2[0], [G, 0.0, -0.5 * G], rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("measurement", "factor"),
+    [
+        (MeasurementType.ACC, 1e30),  # full scale 3e34 g
+        (MeasurementType.ACC, 1e-9),  # full scale 3e-5 g: every sample would read ~0
+        (MeasurementType.ACC, 0.0),
+        (MeasurementType.ACC, -2.44e-4),
+        (MeasurementType.ACC, float("nan")),
+        (MeasurementType.GYRO, float("inf")),
+        (MeasurementType.GYRO, 10.0),  # full scale 327,670 deg/s
+    ],
+)
+def test_an_implausible_factor_is_a_typed_error_and_the_previous_scale_stays(
+    measurement: MeasurementType, factor: float
+) -> None:
+    dec = polar.make_decoder("pol", model="h10", sampling_rate_hz=50.0)
+    before = dict(dec.factors)
+    bad = polar.encode_settings({SettingType.FACTOR: factor})
+    with pytest.raises(PacketError, match=r"factor of .* per count .*outside the plausible") as info:
+        dec.decode(_control(polar.encode_response(ControlOp.START, measurement, parameters=bad)))
+    assert (info.value.reason, info.value.sensor_type) == ("factor", "polar")
+    assert dec.factors == before
+
+
 def test_refused_start_is_a_typed_error_naming_the_reason() -> None:
     dec = polar.make_decoder("pol")
     refused = polar.encode_response(ControlOp.START, MeasurementType.ACC, polar.PmdError.INVALID_SAMPLE_RATE)

@@ -68,3 +68,21 @@ def test_stream_equals_batch_for_any_chunk_size(chunk: int) -> None:
 def test_stream_rejects_a_bad_chunk_size() -> None:
     with pytest.raises(ScenarioError):
         next(simulate_stream(SCENARIO, chunk_samples=0))
+
+
+def test_a_run_too_long_to_hold_in_memory_is_refused_by_simulate_and_streams_instead() -> None:
+    """10 h at 208 Hz (7.5 M samples, ~4 GB with its truth) is too much for ``simulate``: a clear error naming the
+    size and the fix, at once; ``simulate_stream`` generates the same scenario window by window."""
+    long_run = Scenario(segments=[Running(duration_s=36_000.0)], sensor=SensorModel(sampling_rate_hz=208.0))
+    with pytest.raises(ScenarioError, match=r"7,488,000 samples.*simulate_stream") as ei:
+        simulate(long_run)
+    assert ei.value.key == "segments"
+    first = next(simulate_stream(long_run, chunk_samples=208))
+    assert len(first) == 208
+
+
+def test_an_absurdly_long_run_is_refused_by_simulate_stream_too() -> None:
+    """30 years would make even the stream's per-second bias walk gigabytes: refused at once, with the fix."""
+    huge = Scenario(segments=[Running(duration_s=1e9)], sensor=SensorModel(sampling_rate_hz=52.0))
+    with pytest.raises(ScenarioError, match=r"1,000,000,000 s.*7 days.*split it"):
+        next(simulate_stream(huge))
