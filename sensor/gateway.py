@@ -323,11 +323,14 @@ async def run_gateway(opts: GatewayOptions) -> GatewayResult:
                     "publishing needs the session store as its outbox: give a store path or turn publishing off",
                     key="store_path",
                 )
-            for e in opts.sensors:
+            aliases = [e.alias for e in opts.sensors]
+            for k, e in enumerate(opts.sensors):
                 sink = await stack.enter_async_context(
                     mqtt_sink(
                         opts.broker,
                         sensor_id=e.alias,
+                        # the first sensor's publisher also delivers what sensors no longer in use left undelivered
+                        adopt_leftovers_except=[a for a in aliases if a != e.alias] if k == 0 else None,
                         session_id=session_id or "unrecorded",
                         outbox=store,
                         broker_url=endpoint.url,

@@ -558,6 +558,8 @@ class MqttPublisher:
         outbox_topic_prefix: publish only the outbox rows whose topic starts with this (``<prefix>/<sensor_id>/``):
             the publishers of several sensors share one store, and each must send its own rows only, else every
             message goes out once per publisher. ``None``: every row.
+        outbox_exclude_prefixes: and none of the rows under these (the other active sensors', when this publisher
+            also sends the rows left by sensors no longer in use: ``outbox_topic_prefix`` is then ``<prefix>/``).
         birth: retained QoS 1 messages (discovery) to publish on connect and on ``ha_status_topic`` ``online``.
         ha_status_topic: Home Assistant's birth topic (``homeassistant/status``), or ``None``.
         backoff_min_s, backoff_max_s: reconnect delay bounds (full jitter, doubling per failed attempt).
@@ -573,6 +575,7 @@ class MqttPublisher:
         status_topic: str,
         outbox: Outbox | None = None,
         outbox_topic_prefix: str | None = None,
+        outbox_exclude_prefixes: Sequence[str] = (),
         birth: BirthMessages | None = None,
         ha_status_topic: str | None = None,
         backoff_min_s: float = 0.5,
@@ -589,6 +592,7 @@ class MqttPublisher:
         self.status_topic = status_topic
         self._outbox = outbox
         self._outbox_topic_prefix = outbox_topic_prefix
+        self._outbox_exclude_prefixes = tuple(outbox_exclude_prefixes)
         self._birth = birth
         self._ha_status_topic = ha_status_topic
         self._backoff_min_s = backoff_min_s
@@ -882,7 +886,10 @@ class MqttPublisher:
             # The store is shared with the recorder, whose commits (in a worker thread) hold its lock: read and
             # write the outbox off the event loop so BLE notifications are never held up by a commit.
             rows = await asyncio.to_thread(
-                outbox.pending_outbox, self._flush_window + len(self._acked_unsaved), self._outbox_topic_prefix
+                outbox.pending_outbox,
+                self._flush_window + len(self._acked_unsaved),
+                self._outbox_topic_prefix,
+                self._outbox_exclude_prefixes,
             )
             if self._acked_unsaved:
                 sent = set(self._acked_unsaved)

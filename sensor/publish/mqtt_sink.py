@@ -286,11 +286,16 @@ async def mqtt_sink(
     device: DeviceInfo | None = None,
     first_seq: int = 1,
     backoff_max_s: float = 30.0,
+    adopt_leftovers_except: Sequence[str] | None = None,
 ) -> AsyncIterator[MqttSink]:
     """A connected-as-soon-as-possible sink: builds the settings, the topics, the discovery and the publisher.
 
     ``broker_url`` (``--broker`` or the embedded broker's URL) overrides ``cfg.url``. Never raises because the
     broker is down: the publisher keeps retrying while events accumulate in the outbox.
+
+    The publisher sends this sensor's outbox rows; with ``adopt_leftovers_except`` (the ids of the other sensors in
+    use) also every row under ``cfg.topic_prefix`` that is none of theirs: the undelivered events of a sensor since
+    renamed or forgotten, to their original topics (one sink of a gateway adopts them, so nothing recorded is lost).
     """
     settings = BrokerSettings.from_config(cfg, broker_url)
     topics = Topics(cfg.topic_prefix, sensor_id)
@@ -300,7 +305,8 @@ async def mqtt_sink(
         settings,
         status_topic=topics.status,
         outbox=outbox,
-        outbox_topic_prefix=f"{topics.base}/",
+        outbox_topic_prefix=f"{topics.base}/" if adopt_leftovers_except is None else f"{cfg.topic_prefix}/",
+        outbox_exclude_prefixes=[f"{Topics(cfg.topic_prefix, s).base}/" for s in adopt_leftovers_except or ()],
         birth=(lambda: discovery) if discovery else None,
         ha_status_topic=f"{cfg.discovery_prefix}/status" if cfg.ha_discovery != "off" else None,
         backoff_max_s=backoff_max_s,

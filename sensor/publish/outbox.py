@@ -34,9 +34,12 @@ class Outbox(Protocol):
         """Persist one message durably before returning (idempotent on ``event_id``)."""
         ...
 
-    def pending_outbox(self, limit: int, topic_prefix: str | None = None) -> Sequence[OutboxRow]:
+    def pending_outbox(
+        self, limit: int, topic_prefix: str | None = None, exclude_prefixes: Sequence[str] = ()
+    ) -> Sequence[OutboxRow]:
         """The oldest ``limit`` undelivered rows, in insertion order; only topics starting with ``topic_prefix``
-        when given (one publisher per sensor shares the store: each must send only its own sensor's rows)."""
+        when given, and none starting with one of ``exclude_prefixes`` (one publisher per sensor shares the store:
+        each must send only its own sensor's rows, and one of them also the rows of sensors no longer in use)."""
         ...
 
     def mark_delivered(self, ids: Iterable[int]) -> None:

@@ -917,14 +917,21 @@ class Store:
         with self.transaction() as c:
             self._enqueue(c, session_id, topic, payload_json, event_id, time.time())
 
-    def pending_outbox(self, limit: int = 100, topic_prefix: str | None = None) -> list[OutboxItem]:
-        """Undelivered messages, oldest first; only those whose topic starts with ``topic_prefix`` when given."""
+    def pending_outbox(
+        self, limit: int = 100, topic_prefix: str | None = None, exclude_prefixes: Sequence[str] = ()
+    ) -> list[OutboxItem]:
+        """Undelivered messages, oldest first; only those whose topic starts with ``topic_prefix`` when given, and
+        none whose topic starts with one of ``exclude_prefixes``."""
         prefix = topic_prefix or ""
+        excluded = " AND substr(topic, 1, ?) != ?" * len(exclude_prefixes)
+        params: list[object] = [len(prefix), prefix]
+        for other in exclude_prefixes:
+            params += [len(other), other]
         with self._lock:
             rows = self._conn.execute(
                 "SELECT id, session_uid, topic, payload, event_id, created_s FROM outbox"
-                " WHERE delivered_s IS NULL AND substr(topic, 1, ?) = ? ORDER BY id LIMIT ?",
-                (len(prefix), prefix, int(limit)),
+                f" WHERE delivered_s IS NULL AND substr(topic, 1, ?) = ?{excluded} ORDER BY id LIMIT ?",
+                (*params, int(limit)),
             ).fetchall()
         return [OutboxItem(int(r[0]), r[1], str(r[2]), str(r[3]), str(r[4]), float(r[5])) for r in rows]
 

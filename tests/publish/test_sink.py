@@ -176,3 +176,25 @@ async def test_mqtt5_properties(mosquitto_url: str, prefix: str, store: Store) -
     assert not hasattr(rep_props, "MessageExpiryInterval")
     assert step_props.ContentType == "application/json"
     assert 0 < step_props.MessageExpiryInterval <= 10
+
+
+@pytest.mark.mosquitto
+async def test_events_left_by_a_sensor_no_longer_in_use_are_delivered(
+    mosquitto_url: str, prefix: str, store: Store
+) -> None:
+    """A sensor renamed or forgotten with QoS 1 events still in the outbox: the next gateway's first sink sends
+    them to their original topics; the other active sensor's rows stay with its own publisher."""
+    for i in range(3):
+        store.enqueue_outbox("old-session", f"{prefix}/retired/rep", f'{{"seq": {i}}}', f"retired-{i}")
+    store.enqueue_outbox("s2", f"{prefix}/hs2/rep", '{"seq": 0}', "hs2-0")
+    cfg = BrokerConfig(url=mosquitto_url, topic_prefix=prefix, ha_discovery="off")
+    async with collecting("127.0.0.1", 1883, f"{prefix}/#") as collector:
+        async with mqtt_sink(
+            cfg, sensor_id="hs1", session_id="s", outbox=store, adopt_leftovers_except=["hs2"]
+        ) as sink:
+            await sink.publisher.wait_connected(10)
+            assert await sink.publisher.wait_flushed(15)
+        await collector.wait_for(lambda c: len([m for m in c.messages if m.topic.endswith("/rep")]) == 3)
+        reps = [m for m in collector.messages if m.topic.endswith("/rep")]
+        assert [(m.topic, m.json()["seq"]) for m in reps] == [(f"{prefix}/retired/rep", i) for i in range(3)]
+    assert [r.event_id for r in store.pending_outbox(10)] == ["hs2-0"]  # hs2's own publisher sends it

@@ -139,6 +139,19 @@ def test_frame_seq_per_sensor_and_arrival_order(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------- outbox
+def test_outbox_rows_by_topic_prefix_with_exclusions(tmp_path: Path) -> None:
+    """Each sensor's publisher reads its own rows; the one that adopts leftovers reads all but the others' (and
+    ``hs-1/`` never matches ``hs-10/``)."""
+    with Store(tmp_path / "s.db") as st:
+        for i, sensor in enumerate(("hs-1", "hs-10", "old", "hs-1", "old")):
+            st.enqueue_outbox(None, f"hipsense/{sensor}/rep", "{}", f"e{i}")
+        assert [r.event_id for r in st.pending_outbox(10, "hipsense/hs-1/")] == ["e0", "e3"]
+        adopt = st.pending_outbox(10, "hipsense/", exclude_prefixes=["hipsense/hs-10/"])
+        assert [r.event_id for r in adopt] == ["e0", "e2", "e3", "e4"]
+        both = st.pending_outbox(10, "hipsense/", exclude_prefixes=["hipsense/hs-10/", "hipsense/hs-1/"])
+        assert [r.event_id for r in both] == ["e2", "e4"]
+
+
 def test_outbox_in_order_once_and_atomic_with_events(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as st:
         sid = st.create_session()
