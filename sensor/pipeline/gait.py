@@ -30,6 +30,10 @@ specific force and the roll rate ``gyr_ap``.
   simulator's 29 ms). The toe-off of a walking step is not detected but estimated: IC k+1 plus a double
   support of 0.24 step times (12 % of the stride; measured 140 ms on the lower-back recordings of Voisard et
   al. 2023), and is reported as such.
+* **Gait initiation**: the first step from standing is not shorter than the steady steps after it, so a walking
+  chain whose first IC interval is below 0.85 of the median of the next four starts with the push-off of the
+  anticipatory postural adjustment (a vertical peak ~0.35 s before the first heel strike on some persons), not a
+  heel strike: that peak is dropped once the side look-ahead is complete.
 * **Stance side**: per step, two cues whose sign is set by physics: the roll rate in early stance (the swing
   side drops: roll rises in left stance) and the ML acceleration in stance (the centre of mass is pushed toward
   the midline, to the right in left stance). Steps alternate, so each chain of consecutive steps gets one
