@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._eval import match
-from bench._lowback import DATA_DIR, trials
+from bench._lowback import DATA_DIR, SWAPPED_SIDE_LABELS, side_label_check, trials
 from sensor.events import RollingSummary, StepEvent
 from sensor.model import ImuBlock
 from sensor.pipeline.pipeline import HipPipeline
@@ -244,6 +244,7 @@ def real_part(peer: bool) -> None:
     theirs: dict[int, dict[str, list[float]]] = {}
     t_ours = t_peer = 0.0
     dur = 0.0
+    checks: dict[str, tuple[float, float]] = {}
     for tr in trs:
         a, b = tr.trial_bounds
         hs = [(i / tr.fs, s) for i, s in tr.heel_strikes if a <= i <= b]
@@ -257,11 +258,14 @@ def real_part(peer: bool) -> None:
         steps = [s for s in steps if lo <= s.t_s <= hi]
         te = np.array([s.t_s for s in steps])
         pe, pt = match(te, tt, 0.06)
-        o = ours.setdefault(tr.subject, {"tp": [], "fp": [], "fn": [], "side": [], "err": []})
+        o = ours.setdefault(tr.subject, {"tp": [], "fp": [], "fn": [], "side": [], "side_fix": [], "err": []})
         o["tp"].append(pe.size)
         o["fp"].append(te.size - pe.size)
         o["fn"].append(tt.size - pt.size)
-        o["side"] += [float(steps[i].side == sides[k]) for i, k in zip(pe, pt, strict=True)]
+        ok = [float(steps[i].side == sides[k]) for i, k in zip(pe, pt, strict=True)]
+        o["side"] += ok
+        o["side_fix"] += [1.0 - v for v in ok] if tr.name in SWAPPED_SIDE_LABELS else ok
+        checks[tr.name] = side_label_check(tr)
         o["err"] += list((te[pe] - tt[pt]) * 1000)
         if peer:
             from skdh.gait import GaitLumbar
@@ -285,52 +289,68 @@ def real_part(peer: bool) -> None:
             q["fn"].append(tt.size - pt2.size)
             q["err"] += list((np.sort(ic)[pe2] - tt[pt2]) * 1000)
     print(
-        "| subject | trials | HipSense IC F1 | side % | timing med / p95 abs err ms | bias ms | skdh IC F1 | "
+        "| subject | trials | HipSense IC F1 | precision | recall | side % (as annotated) | side % (4-1/4-2 labels "
+        "exchanged) | timing med / p95 abs err ms | bias ms | skdh IC F1 | skdh precision | skdh recall | "
         "skdh med / p95 ms |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+    def prf(c: dict[str, int]) -> str:
+        tp, fp, fn = c["tp"], c["fp"], c["fn"]
+        return f"{2 * tp / max(1, 2 * tp + fp + fn):.3f} | {tp / max(1, tp + fp):.3f} | {tp / max(1, tp + fn):.3f}"
+
+    def peer_cols(c: dict[str, int], err: list[float]) -> str:
+        e2 = np.abs(err)
+        return (
+            f"{prf(c)} | {_f(float(np.median(e2)) if e2.size else math.nan, '.0f')} / "
+            f"{_f(float(np.percentile(e2, 95)) if e2.size else math.nan, '.0f')}"
+        )
+
     tot = {"tp": 0, "fp": 0, "fn": 0}
     tot2 = {"tp": 0, "fp": 0, "fn": 0}
     all_side: list[float] = []
+    all_fix: list[float] = []
     all_err: list[float] = []
     all_err2: list[float] = []
     for subj in sorted(ours):
         o = ours[subj]
-        tp, fp, fn = sum(o["tp"]), sum(o["fp"]), sum(o["fn"])
-        for k, v in (("tp", tp), ("fp", fp), ("fn", fn)):
-            tot[k] += v
+        c = {k: int(sum(o[k])) for k in ("tp", "fp", "fn")}
+        for k in tot:
+            tot[k] += c[k]
         e = np.abs(o["err"])
         all_side += o["side"]
+        all_fix += o["side_fix"]
         all_err += list(o["err"])
-        peer_s = "- | -"
+        peer_s = "- | - | - | -"
         if subj in theirs:
             q = theirs[subj]
-            tp2, fp2, fn2 = sum(q["tp"]), sum(q["fp"]), sum(q["fn"])
-            for k, v in (("tp", tp2), ("fp", fp2), ("fn", fn2)):
-                tot2[k] += v
-            e2 = np.abs(q["err"])
+            c2 = {k: int(sum(q[k])) for k in ("tp", "fp", "fn")}
+            for k in tot2:
+                tot2[k] += c2[k]
             all_err2 += list(q["err"])
-            peer_s = (
-                f"{2 * tp2 / max(1, 2 * tp2 + fp2 + fn2):.3f} | "
-                f"{_f(float(np.median(e2)) if e2.size else math.nan, '.0f')} / "
-                f"{_f(float(np.percentile(e2, 95)) if e2.size else math.nan, '.0f')}"
-            )
+            peer_s = peer_cols(c2, q["err"])
         print(
-            f"| {subj} | {len(o['tp'])} | {2 * tp / max(1, 2 * tp + fp + fn):.3f} | {100 * np.mean(o['side']):.1f} | "
+            f"| {subj} | {len(o['tp'])} | {prf(c)} | {100 * np.mean(o['side']):.1f} | "
+            f"{100 * np.mean(o['side_fix']):.1f} | "
             f"{np.median(e):.0f} / {np.percentile(e, 95):.0f} | {np.median(o['err']):+.0f} | {peer_s} |"
         )
     e = np.abs(all_err)
-    peer_all = "- | -"
-    if all_err2:
-        e2 = np.abs(all_err2)
-        peer_all = (
-            f"{2 * tot2['tp'] / max(1, 2 * tot2['tp'] + tot2['fp'] + tot2['fn']):.3f} | "
-            f"{np.median(e2):.0f} / {np.percentile(e2, 95):.0f}"
-        )
+    peer_all = peer_cols(tot2, all_err2) if all_err2 else "- | - | - | -"
     print(
-        f"| all | {sum(len(o['tp']) for o in ours.values())} | "
-        f"{2 * tot['tp'] / max(1, 2 * tot['tp'] + tot['fp'] + tot['fn']):.3f} | {100 * np.mean(all_side):.1f} | "
-        f"{np.median(e):.0f} / {np.percentile(e, 95):.0f} | {np.median(all_err):+.0f} | {peer_all} |"
+        f"| all | {sum(len(o['tp']) for o in ours.values())} | {prf(tot)} | {100 * np.mean(all_side):.1f} | "
+        f"{100 * np.mean(all_fix):.1f} | {np.median(e):.0f} / {np.percentile(e, 95):.0f} | {np.median(all_err):+.0f} | "
+        f"{peer_all} |"
+    )
+    # the reference labels, checked on the raw sensor signals (no pipeline): the sign of each cue is the same in
+    # every trial whose labels are right
+    sign = np.sign(np.median(list(checks.values()), axis=0))
+    odd = {n: v for n, v in checks.items() if np.sign(v[0]) != sign[0] or np.sign(v[1]) != sign[1]}
+    print(
+        f"\nside labels checked on the raw signals (d' left - right: early-stance roll rate, ML acceleration): "
+        f"{len(checks) - len(odd)} trials agree (median {np.median([v[0] for v in checks.values()]):+.1f}, "
+        f"{np.median([v[1] for v in checks.values()]):+.1f}); reversed in "
+        + (", ".join(f"{n} ({v[0]:+.1f}, {v[1]:+.1f})" for n, v in odd.items()) or "none")
+        + f"; treated as exchanged: {', '.join(sorted(SWAPPED_SIDE_LABELS))}"
     )
     print(f"\ncompute: HipSense {t_ours:.2f} s, skdh {t_peer:.2f} s for {dur:.0f} s of recordings (same process)")
 

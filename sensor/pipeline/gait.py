@@ -30,6 +30,10 @@ specific force and the roll rate ``gyr_ap``.
   simulator's 29 ms). The toe-off of a walking step is not detected but estimated: IC k+1 plus a double
   support of 0.24 step times (12 % of the stride; measured 140 ms on the lower-back recordings of Voisard et
   al. 2023), and is reported as such.
+* **Gait initiation**: the first step from standing is not shorter than the steady steps after it, so a walking
+  chain whose first IC interval is below 0.85 of the median of the next four starts with the push-off of the
+  anticipatory postural adjustment (a vertical peak ~0.35 s before the first heel strike on some persons), not a
+  heel strike: that peak is dropped once the side look-ahead is complete.
 * **Stance side**: per step, two cues whose sign is set by physics: the roll rate in early stance (the swing
   side drops: roll rises in left stance) and the ML acceleration in stance (the centre of mass is pushed toward
   the midline, to the right in left stance). Steps alternate, so each chain of consecutive steps gets one
@@ -71,6 +75,7 @@ WEAK_PEAK_MIN_G = 1.03
 WEAK_PEAK_PROMINENCE_G = 0.05
 WEAK_MIN_STEPS = 0.6
 WEAK_MAX_TURN_DEG = 20.0
+FIRST_STEP_MIN_RATIO = 0.85  # walking: a chain's first IC interval vs the median of the next four
 
 
 @functools.lru_cache(maxsize=16)  # the walking-IC search asks for the same window on every batch
@@ -434,11 +439,34 @@ class GaitDetector:
                 j += 1
             if len(ahead) < need and not (self._chain_ended(st) or final):
                 break
-            self._assign_side(st, ahead)
+            if st.pos == 0 and self._anticipatory(st, ahead):
+                st.extra["dropped"] = 1.0
+            else:
+                self._assign_side(st, ahead)
             done += 1
-        out = steps[:done]
+        out = [st for st in steps[:done] if "dropped" not in st.extra]
         self._steps = steps[done:]
         return out
+
+    def _anticipatory(self, st: Step, ahead: list[Step]) -> bool:
+        """Whether the first peak of a walking chain is the push-off before gait initiation, not a heel strike.
+
+        Before the first step from standing, the anticipatory postural adjustment loads the stance limb and the
+        trailing foot pushes off: a vertical-force peak ~0.35 s before the first heel strike on some persons. The
+        first step from standing is not shorter than the steady steps that follow (gait initiation reaches steady
+        step times within one or two steps, the first being as long or longer; measured 0.99-1.41 times the next
+        steps' median on the lower-back recordings), so a first IC interval below ``FIRST_STEP_MIN_RATIO`` of the
+        median of the next four is that push-off. Decided with the side look-ahead (>= 6 steps at a chain
+        start), so it is chunk invariant. Its side cue is withdrawn from the chain's evidence.
+        """
+        if st.running or len(ahead) < 5 or ahead[0].running:
+            return False
+        nxt = [ahead[k + 1].ic - ahead[k].ic for k in range(4)]  # two strides: left/right asymmetry cancels
+        if (ahead[0].ic - st.ic) >= FIRST_STEP_MIN_RATIO * statistics.median(nxt):
+            return False
+        self._history = deque((c, p, 0.0 if (c, p) == (st.chain, st.pos) else v) for c, p, v in self._history)
+        ahead[0].prev_ic = None
+        return True
 
     def _need_ahead(self, st: Step) -> int:
         """Look-ahead (steps) for the side decision: longer at the start of a chain, where little evidence exists."""
