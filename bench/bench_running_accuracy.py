@@ -13,6 +13,8 @@ Real part: ``../shared/data/lowback-walking`` (Voisard et al. 2023; skipped when
 the trial boundaries, matched to the foot-sensor heel strikes within 60 ms; the stance side of every matched
 step. The peer, scikit-digital-health's ``GaitLumbar`` (its default AP-CWT lumbar gait events), runs on the
 same recordings in the same process with the same matching rule (it does not report sides).
+The missed heel strikes and false detections are also counted by place (first, U-turn, closing steps, mid-walk)
+and kind (undetected or a timing miss), see :func:`miss_groups`.
 """
 
 from __future__ import annotations
@@ -233,6 +235,42 @@ def print_sim(rows: list[dict[str, object]]) -> None:
             )
 
 
+def miss_groups(
+    tt: np.ndarray, te: np.ndarray, pe: np.ndarray, pt: np.ndarray, uturn_s: tuple[float, float]
+) -> dict[str, int]:
+    """Where the unmatched heel strikes and detections of one trial lie.
+
+    Missed heel strikes: ``first`` (the trial's first), ``end`` (the last two, after the U-turn: the closing foot
+    placement and the one before), ``uturn`` (inside the annotated U-turn, +-50 ms), ``mid`` (the rest); each is
+    also ``late``/``early`` when an unmatched detection lies 60-250 ms after/before it (a timing miss: one false and
+    one missed step), else undetected. False detections: ``fp_timing`` (an unmatched heel strike within 250 ms) or
+    ``fp_extra``.
+    """
+    out: dict[str, int] = {}
+    miss = sorted(set(range(tt.size)) - set(pt.tolist()))
+    extra = np.array(sorted(set(range(te.size)) - set(pe.tolist())), dtype=np.int64)
+    u0, u1 = uturn_s
+    for k in miss:
+        t = tt[k]
+        if k == 0:
+            g = "first"
+        elif k >= tt.size - 2 and t > u1:
+            g = "end"
+        elif u0 - 0.05 <= t <= u1 + 0.05:
+            g = "uturn"
+        else:
+            g = "mid"
+        d = te[extra] - t if extra.size else np.zeros(0)
+        d = d[np.abs(d) <= 0.25]
+        how = "undetected" if d.size == 0 else ("late" if d[np.argmin(np.abs(d))] > 0 else "early")
+        out[f"{g} {how}"] = out.get(f"{g} {how}", 0) + 1
+    lost = tt[miss] if miss else np.zeros(0)
+    for j in extra.tolist():
+        g = "fp_timing" if lost.size and np.min(np.abs(lost - te[j])) <= 0.25 else "fp_extra"
+        out[g] = out.get(g, 0) + 1
+    return out
+
+
 def real_part(peer: bool) -> None:
     trs = trials()
     if not trs:
@@ -245,6 +283,7 @@ def real_part(peer: bool) -> None:
     t_ours = t_peer = 0.0
     dur = 0.0
     checks: dict[str, tuple[float, float]] = {}
+    groups: dict[str, int] = {}
     for tr in trs:
         a, b = tr.trial_bounds
         hs = [(i / tr.fs, s) for i, s in tr.heel_strikes if a <= i <= b]
@@ -259,6 +298,8 @@ def real_part(peer: bool) -> None:
         te = np.array([s.t_s for s in steps])
         pe, pt = match(te, tt, 0.06)
         o = ours.setdefault(tr.subject, {"tp": [], "fp": [], "fn": [], "side": [], "side_fix": [], "err": []})
+        for g, v in miss_groups(tt, te, pe, pt, (tr.uturn[0] / tr.fs, tr.uturn[1] / tr.fs)).items():
+            groups[g] = groups.get(g, 0) + v
         o["tp"].append(pe.size)
         o["fp"].append(te.size - pe.size)
         o["fn"].append(tt.size - pt.size)
@@ -351,6 +392,10 @@ def real_part(peer: bool) -> None:
         f"{np.median([v[1] for v in checks.values()]):+.1f}); reversed in "
         + (", ".join(f"{n} ({v[0]:+.1f}, {v[1]:+.1f})" for n, v in odd.items()) or "none")
         + f"; treated as exchanged: {', '.join(sorted(SWAPPED_SIDE_LABELS))}"
+    )
+    print(
+        "\nwhere HipSense loses F1 (missed heel strikes by place, and whether an unmatched detection lies within"
+        " 250 ms; false detections): " + ", ".join(f"{g} {groups[g]}" for g in sorted(groups))
     )
     print(f"\ncompute: HipSense {t_ours:.2f} s, skdh {t_peer:.2f} s for {dur:.0f} s of recordings (same process)")
 
