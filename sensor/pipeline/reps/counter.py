@@ -66,7 +66,7 @@ from sensor.pipeline.reps.signals import (
     RAW_W,
     BinAverager,
     bin_channels,
-    raw_columns,
+    chunk_columns,
 )
 from sensor.pipeline.stage import PelvisChunk
 
@@ -197,7 +197,7 @@ class RepStage:
         self._buf = np.zeros((BUF_N, 8))
         self._n = 0  # bins written so far (absolute index of the next bin)
         self._mode = _IDLE
-        self._rest = np.zeros(3)
+        self._rest = [0.0, 0.0, 0.0]  # (z_cm, pitch, roll) as Python floats: cheap scalar arithmetic per bin
         self._rest_valid = False
         self._dmin = math.inf
         self._i_low = 0  # absolute index: last bin within q of the running minimum (IDLE)
@@ -234,7 +234,7 @@ class RepStage:
         if len(chunk) == 0 or chunk.roll_deg is None:
             # accelerometer-only input has no orientation: reps are not counted
             return []
-        t_bin, x_bin = self._bins.feed(chunk.t_s, raw_columns(chunk))
+        t_bin, x_bin = self._bins.feed_columns(chunk.t_s, chunk_columns(chunk))
         return self._process(t_bin, x_bin)
 
     def finish(self) -> list[Event]:
@@ -545,7 +545,7 @@ class RepStage:
         # the next excursion starts from the pose where this one came to rest
         self._i_low = a + k_min
         self._dmin = 0.0
-        self._rest[:] = seg[k_min, 2:5]
+        self._rest[:] = seg[k_min, 2:5].tolist()
         if peak < self._h_min() or duration < MIN_REP_S:
             return out
         # the turn: near the peak and slow
