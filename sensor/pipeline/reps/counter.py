@@ -301,7 +301,18 @@ class RepStage:
         gait_run = self._gait_run
         prev = self._prev
         rest = self._rest
+        j_next = 0  # bins before this one were done by the gait-veto fast path
         for j, t in enumerate(ts):
+            if j < j_next:
+                continue
+            if gait_run >= GAIT_VETO_S and self._mode == _IDLE and self._set is None and self._rest_valid:
+                self._write_rows(rows)
+                rows = []
+                j_next, v, z, bias, gait_run, prev = self._gait_veto_run(
+                    j, t_bin, y, still_arr, zupts, v, z, bias, gait_run, prev
+                )
+                if j_next > j:
+                    continue
             pitch = ps[j]
             roll = rs[j]
             still = stills[j]
@@ -465,8 +476,87 @@ class RepStage:
         self._prev = prev
         return out
 
-    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float, float, float]]) -> None:
-        if not rows:
+    def _gait_veto_run(
+        self,
+        j0: int,
+        t_bin: FloatArray,
+        y: FloatArray,
+        still_arr: NDArray[np.bool_],
+        zupts: list[bool],
+        v: float,
+        z: float,
+        bias: float,
+        gait_run: float,
+        prev: tuple[float, float, float],
+    ) -> tuple[int, float, float, float, float, tuple[float, float, float]]:
+        """Bins ``j0...`` of a gait bout that keeps vetoing reps, done cheaply; returns the next bin to do normally.
+
+        While walking or running vetoes reps (mode idle, no set open, gait labelled, the rest pose upright) the
+        state machine only integrates travel and lets the rest pose follow the pose (``_track_rest(..., 0.05)``):
+        the same arithmetic as :meth:`_process`, in the same order (bit-identical state), without the per-bin
+        state machine; the buffer rows are written vectorised.
+        """
+        ps = y[:, CH_PITCH]
+        gaits = y[:, CH_GAIT] > 0.5
+        m = ps.shape[0]
+        # the run ends before the first bin without the gait label; the rest pose's posture is checked per bin
+        j_end = j0 + int(np.argmin(gaits[j0:])) if not gaits[j0:].all() else m
+        if j_end == j0:
+            return j0, v, z, bias, gait_run, prev
+        avs = y[j0:j_end, CH_A_VERT].tolist()
+        pl = ps[j0:j_end].tolist()
+        rl = y[j0:j_end, CH_ROLL].tolist()
+        zl = zupts[j0:j_end]
+        r0, r1, r2 = self._rest
+        pre: list[tuple[float, float, float, float, float]] = []  # rest pose before the bin, z_cm, v
+        for k in range(j_end - j0):
+            if not -40.0 <= r1 <= 70.0:
+                break  # not upright (posture_of): no veto, the state machine takes over
+            if zl[k]:
+                bias += 0.02 * (avs[k] - bias)
+                v = 0.0
+            else:
+                v = _LEAK_V_IDLE * v + (avs[k] - bias) * BIN_S
+                v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
+                z_rest = r0 / CM_PER_M
+                z = z_rest + _LEAK_Z_IDLE * (z - z_rest) + v * BIN_S
+            z_cm = z * CM_PER_M
+            pre.append((r0, r1, r2, z_cm, v))
+            gait_run = gait_run + BIN_S
+            r0 += 0.05 * (z_cm - r0)
+            r1 += 0.05 * (pl[k] - r1)
+            r2 += 0.05 * (rl[k] - r2)
+        n = len(pre)
+        if n == 0:
+            return j0, v, z, bias, gait_run, prev
+        self._rest[:] = (r0, r1, r2)
+        a = np.array(pre)
+        j1 = j0 + n
+        pitch = ps[j0:j1]
+        roll = y[j0:j1, CH_ROLL]
+        dz = a[:, 3] - a[:, 0]
+        dp = (pitch - a[:, 1] + 180.0) % 360.0 - 180.0
+        dr = roll - a[:, 2]
+        d = np.sqrt(dz * dz + (dp * dp + dr * dr))  # upright: travel weight 1
+        rows = np.empty((n, 8))
+        rows[:, 0] = t_bin[j0:j1]
+        rows[:, 1] = d
+        rows[:, 2] = a[:, 3]
+        rows[:, 3] = pitch
+        rows[:, 4] = roll
+        rows[:, 5] = still_arr[j0:j1]
+        rows[:, 6] = y[j0:j1, CH_YAW]
+        rows[:, 7] = a[:, 4]
+        self._write_rows(rows)
+        self._mode = _IDLE
+        self._dmin = float(d[-1])
+        self._i_low = self._n - 1
+        return j1, v, z, bias, gait_run, (float(a[-1, 3]), pl[n - 1], rl[n - 1])
+
+    def _write_rows(
+        self, rows: list[tuple[float, float, float, float, float, float, float, float]] | FloatArray
+    ) -> None:
+        if len(rows) == 0:
             return
         idx = np.arange(self._n, self._n + len(rows)) % BUF_N
         self._buf[idx] = np.array(rows)
