@@ -279,7 +279,7 @@ class RepStage:
         return y, zupt, still
 
     def _h_min(self) -> float:
-        return posture_of(float(self._rest[1])).h_min
+        return posture_of(self._rest[1]).h_min
 
     def _process(self, t_bin: FloatArray, raw_bin: FloatArray) -> list[Event]:
         out: list[Event] = []
@@ -508,50 +508,60 @@ class RepStage:
         rl = y[j0:j_end, CH_ROLL].tolist()
         zl = zupts[j0:j_end]
         r0, r1, r2 = self._rest
-        pre: list[tuple[float, float, float, float, float]] = []  # rest pose before the bin, z_cm, v
-        for k in range(j_end - j0):
+        r0s: list[float] = []  # the rest pose before each bin, travel (cm) and vertical velocity
+        r1s: list[float] = []
+        r2s: list[float] = []
+        zs: list[float] = []
+        vs: list[float] = []
+        leak_v, leak_z, v_max, cm, dt = _LEAK_V_IDLE, _LEAK_Z_IDLE, V_MAX_MPS, CM_PER_M, BIN_S
+        for av, pitch, roll, zupt in zip(avs, pl, rl, zl, strict=True):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            if zl[k]:
-                bias += 0.02 * (avs[k] - bias)
+            if zupt:
+                bias += 0.02 * (av - bias)
                 v = 0.0
             else:
-                v = _LEAK_V_IDLE * v + (avs[k] - bias) * BIN_S
-                v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
-                z_rest = r0 / CM_PER_M
-                z = z_rest + _LEAK_Z_IDLE * (z - z_rest) + v * BIN_S
-            z_cm = z * CM_PER_M
-            pre.append((r0, r1, r2, z_cm, v))
-            gait_run = gait_run + BIN_S
+                v = leak_v * v + (av - bias) * dt
+                v = v if v > -v_max else -v_max  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
+                v = v if v < v_max else v_max
+                z_rest = r0 / cm
+                z = z_rest + leak_z * (z - z_rest) + v * dt
+            z_cm = z * cm
+            r0s.append(r0)
+            r1s.append(r1)
+            r2s.append(r2)
+            zs.append(z_cm)
+            vs.append(v)
+            gait_run = gait_run + dt
             r0 += 0.05 * (z_cm - r0)
-            r1 += 0.05 * (pl[k] - r1)
-            r2 += 0.05 * (rl[k] - r2)
-        n = len(pre)
+            r1 += 0.05 * (pitch - r1)
+            r2 += 0.05 * (roll - r2)
+        n = len(zs)
         if n == 0:
             return j0, v, z, bias, gait_run, prev
         self._rest[:] = (r0, r1, r2)
-        a = np.array(pre)
         j1 = j0 + n
-        pitch = ps[j0:j1]
-        roll = y[j0:j1, CH_ROLL]
-        dz = a[:, 3] - a[:, 0]
-        dp = (pitch - a[:, 1] + 180.0) % 360.0 - 180.0
-        dr = roll - a[:, 2]
+        pitch_a = ps[j0:j1]
+        roll_a = y[j0:j1, CH_ROLL]
+        z_a = np.array(zs)
+        dz = z_a - np.array(r0s)
+        dp = (pitch_a - np.array(r1s) + 180.0) % 360.0 - 180.0
+        dr = roll_a - np.array(r2s)
         d = np.sqrt(dz * dz + (dp * dp + dr * dr))  # upright: travel weight 1
         rows = np.empty((n, 8))
         rows[:, 0] = t_bin[j0:j1]
         rows[:, 1] = d
-        rows[:, 2] = a[:, 3]
-        rows[:, 3] = pitch
-        rows[:, 4] = roll
+        rows[:, 2] = z_a
+        rows[:, 3] = pitch_a
+        rows[:, 4] = roll_a
         rows[:, 5] = still_arr[j0:j1]
         rows[:, 6] = y[j0:j1, CH_YAW]
-        rows[:, 7] = a[:, 4]
+        rows[:, 7] = vs
         self._write_rows(rows)
         self._mode = _IDLE
         self._dmin = float(d[-1])
         self._i_low = self._n - 1
-        return j1, v, z, bias, gait_run, (float(a[-1, 3]), pl[n - 1], rl[n - 1])
+        return j1, v, z, bias, gait_run, (zs[-1], pl[n - 1], rl[n - 1])
 
     def _write_rows(
         self, rows: list[tuple[float, float, float, float, float, float, float, float]] | FloatArray
