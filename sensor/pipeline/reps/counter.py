@@ -43,10 +43,11 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, lfilter, lfilter_zi
+from scipy.signal import butter, lfilter_zi
 
 from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
 from sensor.frames import SIDE_SIGN, Side
+from sensor.pipeline.filters import lfilter_zi_call
 from sensor.pipeline.reps.exercise import (
     EXERCISE_PROFILES,
     UPRIGHT,
@@ -122,12 +123,15 @@ SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
 """The classifier looks at the first 30 reps of a set (sets are rarely longer)."""
 PROMPT_HOLD_S: Final = 0.05
-"""Input may be held back this long while an excursion is under way (the pipeline's micro-batch)."""
+"""Input may be held back this long once a rep may end at any moment (the pipeline's micro-batch)..."""
 REST_HOLD_S: Final = 0.25
-"""... and this long at rest (an excursion starts, then takes longer than this to end and be announced)."""
+"""... and this long before a rep's end (at rest, on the way out): a rep ends and is announced after the batch
+that holds its end bin, within this + the low-pass delay + ~0.14 s (bins, input chunks of ~0.1 s) <= 0.5 s."""
 
 _B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
 _B_SLOW, _A_SLOW = butter(1, 0.1 / (FS_HZ / 2.0))
+_ONES_ZUPT = np.ones(ZUPT_BINS)
+_ONES_STILL = np.ones(STILL_BINS)
 _LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
 _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
 _LEAK_V_IDLE = math.exp(-BIN_S / 2.0)
@@ -219,15 +223,25 @@ class RepStage:
     def max_hold_s(self) -> float:
         """How long the pipeline may hold input back before feeding it here (its micro-batching; see stage.py).
 
-        Reps are announced within 0.5 s of their end when fed promptly: inside an excursion every chunk counts
-        (``PROMPT_HOLD_S``); at rest an excursion must first start, and no rep can end and be announced within
-        ``REST_HOLD_S`` of that; during gait (the veto holds) nothing can start before the gait has ended.
+        Reps are announced within 0.5 s of their end bin (``t_end_s`` plus the low-pass delay) when every batch
+        lasts at most ``REST_HOLD_S`` plus the time from the input fed so far to the earliest bin where a rep
+        could still end (down to ``PROMPT_HOLD_S``, every input chunk). That bin is not before the unfinished bin
+        (at rest and on the way out), nor before the slowest moment of the return or the stop (on the way back:
+        a rep ends there or later), nor within ``MIN_REP_S`` of the last bin at rest (reps start there or later
+        and last that long). During gait (the veto holds) nothing can start before the gait has ended.
         """
-        if self._mode != _IDLE:
-            return PROMPT_HOLD_S
-        if self._gait_run >= GAIT_VETO_S:
+        if self._mode == _IDLE and self._gait_run >= GAIT_VETO_S:
             return math.inf
-        return REST_HOLD_S
+        if self._n == 0:
+            return REST_HOLD_S
+        t_fed = float(self._buf[(self._n - 1) % BUF_N, 0]) + BIN_S  # the unfinished bin
+        a = max(self._i_low, self._n - BUF_N + 1)
+        t_end_min = float(self._buf[a % BUF_N, 0]) + MIN_REP_S - 0.5 * BIN_S
+        if self._mode == _BACK:
+            t_end_min = max(t_end_min, self._t_min if self._i_stop < 0 else min(self._t_min, self._t_stop))
+        else:
+            t_end_min = max(t_end_min, t_fed)
+        return max(PROMPT_HOLD_S, REST_HOLD_S + t_end_min - t_fed)
 
     def feed(self, chunk: PelvisChunk) -> list[Event]:
         """Process one chunk; return the events completed in it."""
@@ -256,22 +270,21 @@ class RepStage:
         """
         if self._zi_lp is None:
             self._zi_lp = lfilter_zi(_B_LP, _A_LP)[:, None] * x[0][None, :]
-        y, self._zi_lp = lfilter(_B_LP, _A_LP, x, axis=0, zi=self._zi_lp)
+        y, self._zi_lp = lfilter_zi_call(_B_LP, _A_LP, x, 0, self._zi_lp)
         if self._zi_slow is None:
             self._zi_slow = lfilter_zi(_B_SLOW, _A_SLOW) * x[0, CH_A_VERT]
-        a_slow, self._zi_slow = lfilter(_B_SLOW, _A_SLOW, x[:, CH_A_VERT], zi=self._zi_slow)
+        a_vert = x[:, CH_A_VERT]
+        a_slow, self._zi_slow = lfilter_zi_call(_B_SLOW, _A_SLOW, a_vert, 0, self._zi_slow)
         # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
-        dev = np.abs(x[:, CH_A_VERT] - a_slow)
-        quiet = np.stack(
-            [
-                (y[:, CH_GYR] < ZUPT_GYR_RADPS) & (dev < ZUPT_ACC_MPS2),
-                (y[:, CH_GYR] < STILL_GYR_RADPS) & (dev < STILL_ACC_MPS2),
-            ],
-            axis=1,
-        )
-        q = np.concatenate([self._quiet_tail, quiet.astype(np.float64)])
-        run_z = np.convolve(q[:, 0], np.ones(ZUPT_BINS), mode="valid")
-        run_s = np.convolve(q[:, 1], np.ones(STILL_BINS), mode="valid")
+        dev = np.abs(a_vert - a_slow)
+        gyr = y[:, CH_GYR]
+        tail = self._quiet_tail
+        q = np.empty((tail.shape[0] + x.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
+        q[: tail.shape[0]] = tail
+        q[tail.shape[0] :, 0] = (gyr < ZUPT_GYR_RADPS) & (dev < ZUPT_ACC_MPS2)
+        q[tail.shape[0] :, 1] = (gyr < STILL_GYR_RADPS) & (dev < STILL_ACC_MPS2)
+        run_z = np.convolve(q[:, 0], _ONES_ZUPT, mode="valid")
+        run_s = np.convolve(q[:, 1], _ONES_STILL, mode="valid")
         self._quiet_tail = q[q.shape[0] - (ZUPT_BINS - 1) :]
         # a slow movement has little acceleration in its middle: only a long quiet run means zero velocity
         zupt: NDArray[np.bool_] = run_z >= ZUPT_BINS - 0.5

@@ -35,6 +35,9 @@ CH_YAW: Final = 5  # pelvic rotation, deg (drifts: only used within one rep)
 N_CH: Final = 6
 
 
+_SMALL_N: Final = 4096
+"""Chunks up to this many samples are binned as one ``(n, RAW_W)`` array, longer ones column by column."""
+
 RAW_W: Final = 9
 """Raw columns averaged per bin: vertical linear acc; gyr AP, ML, V; roll; pitch; yaw; gait share; "other" share."""
 
@@ -100,8 +103,9 @@ class BinAverager:
     def feed_columns(
         self, t_s: FloatArray, cols: Sequence[FloatArray | None], *, final: bool = False
     ) -> tuple[FloatArray, FloatArray]:
-        """:meth:`feed` with the samples given column by column (``None``: zeros), without building an
-        ``(n, width)`` array: the same bits (``np.add.reduceat`` sums each bin in sample order either way)."""
+        """:meth:`feed` with the samples given column by column (``None``: zeros). Long chunks are binned
+        column by column, without an ``(n, width)`` array: the same bits (``np.add.reduceat`` sums each bin in
+        sample order either way)."""
         k = np.floor(t_s / self.bin_s).astype(np.int64)
         n_old = self._pending_k.size
         k_all = np.concatenate([self._pending_k, k]) if n_old else k
@@ -110,22 +114,31 @@ class BinAverager:
         starts = np.flatnonzero(k_all[1:] != k_all[:-1]) + 1
         n_done = starts.size + 1 if final else starts.size
         cut = 0 if n_done == 0 else int(starts[n_done - 1]) if n_done <= starts.size else k_all.size
-        pending_x = self._pending_x
-        new_pending = np.empty((k_all.size - cut, self.width))
-        t_bin = np.zeros(0)
-        x_bin = np.empty((n_done, self.width))
-        if n_done:
-            st = np.concatenate([[0], starts[: n_done - 1]])
-            counts = np.diff(np.concatenate([st, [cut]]))
-            t_bin = (k_all[st].astype(np.float64) + 0.5) * self.bin_s
-        for c in range(self.width):
-            col = cols[c]
-            col_all: FloatArray = np.zeros(k.size) if col is None else col
-            if n_old:
-                col_all = np.concatenate([pending_x[:, c], col_all])
-            new_pending[:, c] = col_all[cut:]
-            if n_done:
-                x_bin[:, c] = np.add.reduceat(col_all[:cut], st) / counts
+        st = np.concatenate([[0], starts[: n_done - 1]]) if n_done else np.zeros(0, np.int64)
+        counts = np.diff(np.append(st, cut))
+        t_bin = (k_all[st].astype(np.float64) + 0.5) * self.bin_s
+        if k.size <= _SMALL_N:
+            # a live chunk: one (n, width) array and one reduceat (fewer calls than column by column)
+            x_all = np.zeros((k_all.size, self.width))
+            x_all[:n_old] = self._pending_x
+            for c, col in enumerate(cols):
+                if col is not None:
+                    x_all[n_old:, c] = col
+            self._pending_x = x_all[cut:].copy()
+            x_bin = np.add.reduceat(x_all[:cut], st, axis=0) / counts[:, None] if n_done else x_all[:0].copy()
+        else:
+            # a long chunk: column by column (writing strided columns of an (n, width) array costs more)
+            pending_x = self._pending_x
+            new_pending = np.empty((k_all.size - cut, self.width))
+            x_bin = np.empty((n_done, self.width))
+            for c in range(self.width):
+                col = cols[c]
+                col_all: FloatArray = np.zeros(k.size) if col is None else col
+                if n_old:
+                    col_all = np.concatenate([pending_x[:, c], col_all])
+                new_pending[:, c] = col_all[cut:]
+                if n_done:
+                    x_bin[:, c] = np.add.reduceat(col_all[:cut], st) / counts
+            self._pending_x = new_pending
         self._pending_k = k_all[cut:]
-        self._pending_x = new_pending
         return t_bin, x_bin
