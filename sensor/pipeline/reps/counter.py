@@ -43,10 +43,11 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, lfilter, lfilter_zi
+from scipy.signal import butter, lfilter_zi
 
 from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
 from sensor.frames import SIDE_SIGN, Side
+from sensor.pipeline.filters import lfilter_zi_call
 from sensor.pipeline.reps.exercise import (
     EXERCISE_PROFILES,
     UPRIGHT,
@@ -66,7 +67,7 @@ from sensor.pipeline.reps.signals import (
     RAW_W,
     BinAverager,
     bin_channels,
-    raw_columns,
+    chunk_columns,
 )
 from sensor.pipeline.stage import PelvisChunk
 
@@ -122,12 +123,15 @@ SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
 """The classifier looks at the first 30 reps of a set (sets are rarely longer)."""
 PROMPT_HOLD_S: Final = 0.05
-"""Input may be held back this long while an excursion is under way (the pipeline's micro-batch)."""
+"""Input may be held back this long once a rep may end at any moment (the pipeline's micro-batch)..."""
 REST_HOLD_S: Final = 0.25
-"""... and this long at rest (an excursion starts, then takes longer than this to end and be announced)."""
+"""... and this long before a rep's end (at rest, on the way out): a rep ends and is announced after the batch
+that holds its end bin, within this + the low-pass delay + ~0.14 s (bins, input chunks of ~0.1 s) <= 0.5 s."""
 
 _B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
 _B_SLOW, _A_SLOW = butter(1, 0.1 / (FS_HZ / 2.0))
+_ONES_ZUPT = np.ones(ZUPT_BINS)
+_ONES_STILL = np.ones(STILL_BINS)
 _LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
 _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
 _LEAK_V_IDLE = math.exp(-BIN_S / 2.0)
@@ -197,7 +201,7 @@ class RepStage:
         self._buf = np.zeros((BUF_N, 8))
         self._n = 0  # bins written so far (absolute index of the next bin)
         self._mode = _IDLE
-        self._rest = np.zeros(3)
+        self._rest = [0.0, 0.0, 0.0]  # (z_cm, pitch, roll) as Python floats: cheap scalar arithmetic per bin
         self._rest_valid = False
         self._dmin = math.inf
         self._i_low = 0  # absolute index: last bin within q of the running minimum (IDLE)
@@ -219,22 +223,32 @@ class RepStage:
     def max_hold_s(self) -> float:
         """How long the pipeline may hold input back before feeding it here (its micro-batching; see stage.py).
 
-        Reps are announced within 0.5 s of their end when fed promptly: inside an excursion every chunk counts
-        (``PROMPT_HOLD_S``); at rest an excursion must first start, and no rep can end and be announced within
-        ``REST_HOLD_S`` of that; during gait (the veto holds) nothing can start before the gait has ended.
+        Reps are announced within 0.5 s of their end bin (``t_end_s`` plus the low-pass delay) when every batch
+        lasts at most ``REST_HOLD_S`` plus the time from the input fed so far to the earliest bin where a rep
+        could still end (down to ``PROMPT_HOLD_S``, every input chunk). That bin is not before the unfinished bin
+        (at rest and on the way out), nor before the slowest moment of the return or the stop (on the way back:
+        a rep ends there or later), nor within ``MIN_REP_S`` of the last bin at rest (reps start there or later
+        and last that long). During gait (the veto holds) nothing can start before the gait has ended.
         """
-        if self._mode != _IDLE:
-            return PROMPT_HOLD_S
-        if self._gait_run >= GAIT_VETO_S:
+        if self._mode == _IDLE and self._gait_run >= GAIT_VETO_S:
             return math.inf
-        return REST_HOLD_S
+        if self._n == 0:
+            return REST_HOLD_S
+        t_fed = float(self._buf[(self._n - 1) % BUF_N, 0]) + BIN_S  # the unfinished bin
+        a = max(self._i_low, self._n - BUF_N + 1)
+        t_end_min = float(self._buf[a % BUF_N, 0]) + MIN_REP_S - 0.5 * BIN_S
+        if self._mode == _BACK:
+            t_end_min = max(t_end_min, self._t_min if self._i_stop < 0 else min(self._t_min, self._t_stop))
+        else:
+            t_end_min = max(t_end_min, t_fed)
+        return max(PROMPT_HOLD_S, REST_HOLD_S + t_end_min - t_fed)
 
     def feed(self, chunk: PelvisChunk) -> list[Event]:
         """Process one chunk; return the events completed in it."""
         if len(chunk) == 0 or chunk.roll_deg is None:
             # accelerometer-only input has no orientation: reps are not counted
             return []
-        t_bin, x_bin = self._bins.feed(chunk.t_s, raw_columns(chunk))
+        t_bin, x_bin = self._bins.feed_columns(chunk.t_s, chunk_columns(chunk))
         return self._process(t_bin, x_bin)
 
     def finish(self) -> list[Event]:
@@ -256,22 +270,21 @@ class RepStage:
         """
         if self._zi_lp is None:
             self._zi_lp = lfilter_zi(_B_LP, _A_LP)[:, None] * x[0][None, :]
-        y, self._zi_lp = lfilter(_B_LP, _A_LP, x, axis=0, zi=self._zi_lp)
+        y, self._zi_lp = lfilter_zi_call(_B_LP, _A_LP, x, 0, self._zi_lp)
         if self._zi_slow is None:
             self._zi_slow = lfilter_zi(_B_SLOW, _A_SLOW) * x[0, CH_A_VERT]
-        a_slow, self._zi_slow = lfilter(_B_SLOW, _A_SLOW, x[:, CH_A_VERT], zi=self._zi_slow)
+        a_vert = x[:, CH_A_VERT]
+        a_slow, self._zi_slow = lfilter_zi_call(_B_SLOW, _A_SLOW, a_vert, 0, self._zi_slow)
         # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
-        dev = np.abs(x[:, CH_A_VERT] - a_slow)
-        quiet = np.stack(
-            [
-                (y[:, CH_GYR] < ZUPT_GYR_RADPS) & (dev < ZUPT_ACC_MPS2),
-                (y[:, CH_GYR] < STILL_GYR_RADPS) & (dev < STILL_ACC_MPS2),
-            ],
-            axis=1,
-        )
-        q = np.concatenate([self._quiet_tail, quiet.astype(np.float64)])
-        run_z = np.convolve(q[:, 0], np.ones(ZUPT_BINS), mode="valid")
-        run_s = np.convolve(q[:, 1], np.ones(STILL_BINS), mode="valid")
+        dev = np.abs(a_vert - a_slow)
+        gyr = y[:, CH_GYR]
+        tail = self._quiet_tail
+        q = np.empty((tail.shape[0] + x.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
+        q[: tail.shape[0]] = tail
+        q[tail.shape[0] :, 0] = (gyr < ZUPT_GYR_RADPS) & (dev < ZUPT_ACC_MPS2)
+        q[tail.shape[0] :, 1] = (gyr < STILL_GYR_RADPS) & (dev < STILL_ACC_MPS2)
+        run_z = np.convolve(q[:, 0], _ONES_ZUPT, mode="valid")
+        run_s = np.convolve(q[:, 1], _ONES_STILL, mode="valid")
         self._quiet_tail = q[q.shape[0] - (ZUPT_BINS - 1) :]
         # a slow movement has little acceleration in its middle: only a long quiet run means zero velocity
         zupt: NDArray[np.bool_] = run_z >= ZUPT_BINS - 0.5
@@ -279,7 +292,7 @@ class RepStage:
         return y, zupt, still
 
     def _h_min(self) -> float:
-        return posture_of(float(self._rest[1])).h_min
+        return posture_of(self._rest[1]).h_min
 
     def _process(self, t_bin: FloatArray, raw_bin: FloatArray) -> list[Event]:
         out: list[Event] = []
@@ -301,7 +314,18 @@ class RepStage:
         gait_run = self._gait_run
         prev = self._prev
         rest = self._rest
+        j_next = 0  # bins before this one were done by the gait-veto fast path
         for j, t in enumerate(ts):
+            if j < j_next:
+                continue
+            if gait_run >= GAIT_VETO_S and self._mode == _IDLE and self._set is None and self._rest_valid:
+                self._write_rows(rows)
+                rows = []
+                j_next, v, z, bias, gait_run, prev = self._gait_veto_run(
+                    j, t_bin, y, still_arr, zupts, v, z, bias, gait_run, prev
+                )
+                if j_next > j:
+                    continue
             pitch = ps[j]
             roll = rs[j]
             still = stills[j]
@@ -465,8 +489,97 @@ class RepStage:
         self._prev = prev
         return out
 
-    def _write_rows(self, rows: list[tuple[float, float, float, float, float, float, float, float]]) -> None:
-        if not rows:
+    def _gait_veto_run(
+        self,
+        j0: int,
+        t_bin: FloatArray,
+        y: FloatArray,
+        still_arr: NDArray[np.bool_],
+        zupts: list[bool],
+        v: float,
+        z: float,
+        bias: float,
+        gait_run: float,
+        prev: tuple[float, float, float],
+    ) -> tuple[int, float, float, float, float, tuple[float, float, float]]:
+        """Bins ``j0...`` of a gait bout that keeps vetoing reps, done cheaply; returns the next bin to do normally.
+
+        While walking or running vetoes reps (mode idle, no set open, gait labelled, the rest pose upright) the
+        state machine only integrates travel and lets the rest pose follow the pose (``_track_rest(..., 0.05)``):
+        the same arithmetic as :meth:`_process`, in the same order (bit-identical state), without the per-bin
+        state machine; the buffer rows are written vectorised.
+        """
+        ps = y[:, CH_PITCH]
+        gaits = y[:, CH_GAIT] > 0.5
+        m = ps.shape[0]
+        # the run ends before the first bin without the gait label; the rest pose's posture is checked per bin
+        j_end = j0 + int(np.argmin(gaits[j0:])) if not gaits[j0:].all() else m
+        if j_end == j0:
+            return j0, v, z, bias, gait_run, prev
+        avs = y[j0:j_end, CH_A_VERT].tolist()
+        pl = ps[j0:j_end].tolist()
+        rl = y[j0:j_end, CH_ROLL].tolist()
+        zl = zupts[j0:j_end]
+        r0, r1, r2 = self._rest
+        r0s: list[float] = []  # the rest pose before each bin, travel (cm) and vertical velocity
+        r1s: list[float] = []
+        r2s: list[float] = []
+        zs: list[float] = []
+        vs: list[float] = []
+        leak_v, leak_z, v_max, cm, dt = _LEAK_V_IDLE, _LEAK_Z_IDLE, V_MAX_MPS, CM_PER_M, BIN_S
+        for av, pitch, roll, zupt in zip(avs, pl, rl, zl, strict=True):
+            if not -40.0 <= r1 <= 70.0:
+                break  # not upright (posture_of): no veto, the state machine takes over
+            if zupt:
+                bias += 0.02 * (av - bias)
+                v = 0.0
+            else:
+                v = leak_v * v + (av - bias) * dt
+                v = v if v > -v_max else -v_max  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
+                v = v if v < v_max else v_max
+                z_rest = r0 / cm
+                z = z_rest + leak_z * (z - z_rest) + v * dt
+            z_cm = z * cm
+            r0s.append(r0)
+            r1s.append(r1)
+            r2s.append(r2)
+            zs.append(z_cm)
+            vs.append(v)
+            gait_run = gait_run + dt
+            r0 += 0.05 * (z_cm - r0)
+            r1 += 0.05 * (pitch - r1)
+            r2 += 0.05 * (roll - r2)
+        n = len(zs)
+        if n == 0:
+            return j0, v, z, bias, gait_run, prev
+        self._rest[:] = (r0, r1, r2)
+        j1 = j0 + n
+        pitch_a = ps[j0:j1]
+        roll_a = y[j0:j1, CH_ROLL]
+        z_a = np.array(zs)
+        dz = z_a - np.array(r0s)
+        dp = (pitch_a - np.array(r1s) + 180.0) % 360.0 - 180.0
+        dr = roll_a - np.array(r2s)
+        d = np.sqrt(dz * dz + (dp * dp + dr * dr))  # upright: travel weight 1
+        rows = np.empty((n, 8))
+        rows[:, 0] = t_bin[j0:j1]
+        rows[:, 1] = d
+        rows[:, 2] = z_a
+        rows[:, 3] = pitch_a
+        rows[:, 4] = roll_a
+        rows[:, 5] = still_arr[j0:j1]
+        rows[:, 6] = y[j0:j1, CH_YAW]
+        rows[:, 7] = vs
+        self._write_rows(rows)
+        self._mode = _IDLE
+        self._dmin = float(d[-1])
+        self._i_low = self._n - 1
+        return j1, v, z, bias, gait_run, (zs[-1], pl[n - 1], rl[n - 1])
+
+    def _write_rows(
+        self, rows: list[tuple[float, float, float, float, float, float, float, float]] | FloatArray
+    ) -> None:
+        if len(rows) == 0:
             return
         idx = np.arange(self._n, self._n + len(rows)) % BUF_N
         self._buf[idx] = np.array(rows)
@@ -545,7 +658,7 @@ class RepStage:
         # the next excursion starts from the pose where this one came to rest
         self._i_low = a + k_min
         self._dmin = 0.0
-        self._rest[:] = seg[k_min, 2:5]
+        self._rest[:] = seg[k_min, 2:5].tolist()
         if peak < self._h_min() or duration < MIN_REP_S:
             return out
         # the turn: near the peak and slow

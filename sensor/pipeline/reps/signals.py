@@ -11,6 +11,7 @@ estimated, world-vertical linear acceleration, causal activity labels).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
@@ -34,28 +35,39 @@ CH_YAW: Final = 5  # pelvic rotation, deg (drifts: only used within one rep)
 N_CH: Final = 6
 
 
+_SMALL_N: Final = 4096
+"""Chunks up to this many samples are binned as one ``(n, RAW_W)`` array, longer ones column by column."""
+
 RAW_W: Final = 9
 """Raw columns averaged per bin: vertical linear acc; gyr AP, ML, V; roll; pitch; yaw; gait share; "other" share."""
 
 
-def raw_columns(chunk: PelvisChunk) -> FloatArray:
-    """The per-sample columns that are averaged into bins, shape ``(n, RAW_W)``.
+def chunk_columns(chunk: PelvisChunk) -> list[FloatArray | None]:
+    """The per-sample columns that are averaged into bins (see :data:`RAW_W`), each ``(n,)`` or ``None`` (zeros).
 
     Needs the orientation (gyroscope input); for accelerometer-only chunks the angles are missing and the
     caller skips the chunk.
     """
-    n = len(chunk)
-    out = np.empty((n, RAW_W))
-    out[:, 0] = chunk.lin_acc_up_mps2 if chunk.lin_acc_up_mps2 is not None else 0.0
-    out[:, 1] = chunk.gyr_ap_radps if chunk.gyr_ap_radps is not None else 0.0
-    out[:, 2] = chunk.gyr_ml_radps if chunk.gyr_ml_radps is not None else 0.0
-    out[:, 3] = chunk.gyr_v_radps if chunk.gyr_v_radps is not None else 0.0
-    out[:, 4] = chunk.roll_deg if chunk.roll_deg is not None else 0.0
-    out[:, 5] = chunk.pitch_deg if chunk.pitch_deg is not None else 0.0
-    out[:, 6] = chunk.yaw_deg if chunk.yaw_deg is not None else 0.0
     act = chunk.activity
-    out[:, 7] = (act == WALKING) | (act == RUNNING)
-    out[:, 8] = act == OTHER
+    return [
+        chunk.lin_acc_up_mps2,
+        chunk.gyr_ap_radps,
+        chunk.gyr_ml_radps,
+        chunk.gyr_v_radps,
+        chunk.roll_deg,
+        chunk.pitch_deg,
+        chunk.yaw_deg,
+        ((act == WALKING) | (act == RUNNING)).astype(np.float64),
+        (act == OTHER).astype(np.float64),
+    ]
+
+
+def raw_columns(chunk: PelvisChunk) -> FloatArray:
+    """The per-sample columns of :func:`chunk_columns` as one array, shape ``(n, RAW_W)``."""
+    out = np.zeros((len(chunk), RAW_W))
+    for c, col in enumerate(chunk_columns(chunk)):
+        if col is not None:
+            out[:, c] = col
     return out
 
 
@@ -84,27 +96,49 @@ class BinAverager:
         self._pending_x = np.zeros((0, width))
 
     def feed(self, t_s: FloatArray, x: FloatArray, *, final: bool = False) -> tuple[FloatArray, FloatArray]:
-        """Add samples; return ``(t_bin_s, x_bin)`` of every bin that is complete (all bins if ``final``).
+        """Add samples ``x`` (shape ``(n, width)``); return ``(t_bin_s, x_bin)`` of every bin that is complete (all
+        bins if ``final``). ``t_bin_s`` is the centre of the bin."""
+        return self.feed_columns(t_s, [x[:, c] for c in range(self.width)], final=final)
 
-        ``t_bin_s`` is the centre of the bin.
-        """
+    def feed_columns(
+        self, t_s: FloatArray, cols: Sequence[FloatArray | None], *, final: bool = False
+    ) -> tuple[FloatArray, FloatArray]:
+        """:meth:`feed` with the samples given column by column (``None``: zeros). Long chunks are binned
+        column by column, without an ``(n, width)`` array: the same bits (``np.add.reduceat`` sums each bin in
+        sample order either way)."""
         k = np.floor(t_s / self.bin_s).astype(np.int64)
-        if self._pending_k.size:
-            k_all = np.concatenate([self._pending_k, k])
-            x_all = np.concatenate([self._pending_x, x])
-        else:
-            k_all, x_all = k, x
+        n_old = self._pending_k.size
+        k_all = np.concatenate([self._pending_k, k]) if n_old else k
         if k_all.size == 0:
             return np.zeros(0), np.zeros((0, self.width))
-        starts = np.flatnonzero(np.concatenate([[True], k_all[1:] != k_all[:-1]]))
-        n_done = starts.size if final else starts.size - 1
-        cut = int(starts[n_done]) if n_done < starts.size else k_all.size
-        self._pending_k = k_all[cut:]
-        self._pending_x = x_all[cut:].copy()
-        if n_done == 0:
-            return np.zeros(0), np.zeros((0, self.width))
-        st = starts[:n_done]
-        counts = np.diff(np.concatenate([st, [cut]]))
-        sums = np.add.reduceat(x_all[:cut], st, axis=0)
+        starts = np.flatnonzero(k_all[1:] != k_all[:-1]) + 1
+        n_done = starts.size + 1 if final else starts.size
+        cut = 0 if n_done == 0 else int(starts[n_done - 1]) if n_done <= starts.size else k_all.size
+        st = np.concatenate([[0], starts[: n_done - 1]]) if n_done else np.zeros(0, np.int64)
+        counts = np.diff(np.append(st, cut))
         t_bin = (k_all[st].astype(np.float64) + 0.5) * self.bin_s
-        return t_bin, sums / counts[:, None]
+        if k.size <= _SMALL_N:
+            # a live chunk: one (n, width) array and one reduceat (fewer calls than column by column)
+            x_all = np.zeros((k_all.size, self.width))
+            x_all[:n_old] = self._pending_x
+            for c, col in enumerate(cols):
+                if col is not None:
+                    x_all[n_old:, c] = col
+            self._pending_x = x_all[cut:].copy()
+            x_bin = np.add.reduceat(x_all[:cut], st, axis=0) / counts[:, None] if n_done else x_all[:0].copy()
+        else:
+            # a long chunk: column by column (writing strided columns of an (n, width) array costs more)
+            pending_x = self._pending_x
+            new_pending = np.empty((k_all.size - cut, self.width))
+            x_bin = np.empty((n_done, self.width))
+            for c in range(self.width):
+                col = cols[c]
+                col_all: FloatArray = np.zeros(k.size) if col is None else col
+                if n_old:
+                    col_all = np.concatenate([pending_x[:, c], col_all])
+                new_pending[:, c] = col_all[cut:]
+                if n_done:
+                    x_bin[:, c] = np.add.reduceat(col_all[:cut], st) / counts
+            self._pending_x = new_pending
+        self._pending_k = k_all[cut:]
+        return t_bin, x_bin

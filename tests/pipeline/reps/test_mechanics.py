@@ -1,0 +1,128 @@
+"""The rep stage's speed mechanics give exactly the plain results: gait-veto fast path, binning, micro-batch holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from sensor.events import Event, RepEvent
+from sensor.pipeline.calibration import Mounting as PelvisMounting
+from sensor.pipeline.config import PipelineConfig
+from sensor.pipeline.reps import RepStage
+from sensor.pipeline.reps import counter as counter_mod
+from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
+from sensor.pipeline.reps.signals import _SMALL_N, RAW_W, BinAverager, chunk_columns, raw_columns
+from sensor.pipeline.stage import PelvisChunk
+from sensor.sim import simulate
+from tests.pipeline.reps.simcase import cached_run, session
+from tests.pipeline.reps.synth import concat_chunks, slice_chunk
+
+
+def _whole() -> PelvisChunk:
+    # a stand, 20 s of walking (the gait veto), then sets with still and fidgeting rests
+    run = cached_run(("squat", "glute_bridge", "step_up", "donkey_kick"), 5, 7, True)
+    return concat_chunks(run.chunks)
+
+
+def _state(stage: RepStage) -> tuple[Any, ...]:
+    return (
+        stage._buf.copy(),
+        list(stage._rest),
+        stage._v,
+        stage._z,
+        stage._acc_bias,
+        stage._gait_run,
+        stage._prev,
+        stage._dmin,
+        stage._i_low,
+        stage._n,
+        stage._mode,
+    )
+
+
+def _feed(stage: RepStage, whole: PelvisChunk, step: int) -> tuple[list[Event], list[tuple[Any, ...]]]:
+    events: list[Event] = []
+    states = []
+    for a in range(0, len(whole), step):
+        events += stage.feed(slice_chunk(whole, a, a + step))
+        states.append(_state(stage))
+    return events + stage.finish(), states
+
+
+@pytest.mark.parametrize("step", [37, 5000, 10**7])
+def test_gait_veto_fast_path_is_bit_identical_to_the_state_machine(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = _whole()
+    used = []
+    fast = counter_mod.RepStage._gait_veto_run
+
+    def counting(self: RepStage, j0: int, *args: Any) -> Any:
+        out = fast(self, j0, *args)
+        used.append(out[0] - j0)
+        return out
+
+    monkeypatch.setattr(counter_mod.RepStage, "_gait_veto_run", counting)
+    ev_fast, st_fast = _feed(RepStage(), whole, step)
+    assert sum(used) > 300  # most of the 20 s walk (20 Hz bins) took the fast path
+
+    def plain(self: RepStage, j0: int, *args: Any) -> Any:
+        v, z, bias, gait_run, prev = args[4:]
+        return j0, v, z, bias, gait_run, prev  # nothing done: every bin goes through the state machine
+
+    monkeypatch.setattr(counter_mod.RepStage, "_gait_veto_run", plain)
+    ev_plain, st_plain = _feed(RepStage(), whole, step)
+    assert sum(isinstance(e, RepEvent) for e in ev_plain) >= 15
+    assert [e.model_dump() for e in ev_fast] == [e.model_dump() for e in ev_plain]
+    for a, b in zip(st_fast, st_plain, strict=True):
+        assert np.array_equal(a[0], b[0])
+        assert a[1:] == b[1:]
+
+
+@pytest.mark.parametrize("n", [1, 13, _SMALL_N, _SMALL_N + 1, 3 * _SMALL_N])
+def test_binning_by_columns_matches_the_row_array(n: int) -> None:
+    whole = _whole()
+    ref_t, ref_x = BinAverager().feed(whole.t_s, raw_columns(whole), final=True)
+    avg = BinAverager()
+    ts, xs = [], []
+    for a in range(0, len(whole), n):
+        piece = slice_chunk(whole, a, a + n)
+        cols = chunk_columns(piece)
+        cols[8] = None  # a missing column is zeros
+        t, x = avg.feed_columns(piece.t_s, cols)
+        ts.append(t)
+        xs.append(x)
+    t, x = avg.feed_columns(np.zeros(0), [None] * RAW_W, final=True)
+    ts.append(t)
+    xs.append(x)
+    ref_x[:, 8] = 0.0
+    assert np.array_equal(np.concatenate(ts), ref_t)
+    assert np.array_equal(np.concatenate(xs), ref_x)
+
+
+def _latencies(micro_batch_s: float | None) -> dict[float, float]:
+    sc = session(("squat", "glute_bridge", "step_up", "sit_to_stand"), reps=6, seed=11)
+    res = simulate(sc)
+    stage = RepStage()
+    cfg = None if micro_batch_s is None else PipelineConfig(micro_batch_s=micro_batch_s)
+    pipe = pipeline_with_fixed_mounting(
+        sc.sensor.sampling_rate_hz, PelvisMounting(res.truth.r_pelvis_from_sensor, np.zeros(3), 1.0), [stage], cfg
+    )
+    out = {}
+    for blk in res.block.chunks(10):  # ~0.1 s at 104 Hz, a BLE notification batch
+        for e in pipe.feed(blk):
+            if isinstance(e, RepEvent):
+                out[e.t_end_s] = float(blk.t_s[-1]) - e.t_end_s
+    pipe.finish()
+    return out
+
+
+def test_holding_input_back_never_makes_a_rep_late() -> None:
+    """The rep stage's ``max_hold_s`` lets the pipeline batch input while no rep can end soon: the same reps, and
+    none announced later than 0.5 s unless it is that late with every chunk processed at once."""
+    prompt = _latencies(0.001)
+    held = _latencies(None)
+    assert len(prompt) >= 20
+    assert held.keys() == prompt.keys()
+    assert all(held[k] <= max(prompt[k], 0.5) for k in prompt)
+    assert max(held[k] - prompt[k] for k in prompt) > 0.05  # input was held back (the batches are not trivial)
