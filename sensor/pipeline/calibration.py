@@ -247,6 +247,13 @@ _ONE = np.array([1.0])
 _BLOCK = 256  # grid segments per vectorised block (a few MB: stays in cache)
 
 
+def _seg_sum(x: FloatArray) -> FloatArray:
+    """Column sums of each segment of ``x`` ``(segments, grid, c)``, sample after sample (as ``rows.sum(axis=0)``
+    of one segment's C-contiguous rows; einsum's loop is several times faster than ``sum(axis=1)``)."""
+    out: FloatArray = np.einsum("bnk->bk", x)
+    return out
+
+
 def _rows_or_none(x: FloatArray | None, a: int, b: int) -> FloatArray | None:
     return None if x is None else x[a:b]
 
@@ -372,10 +379,10 @@ class MountingCalibrator:
         for b0 in range(0, nw, _BLOCK):
             b1 = min(nw, b0 + _BLOCK)
             a = acc_mps2[a0 + b0 * g : a0 + b1 * g].reshape(b1 - b0, g, 3)
-            parts = [a.sum(axis=1), (a * a).sum(axis=1)]
+            parts = [_seg_sum(a), _seg_sum(a * a)]
             if gyr_radps is not None:
                 w = gyr_radps[a0 + b0 * g : a0 + b1 * g].reshape(b1 - b0, g, 3)
-                parts += [w.sum(axis=1), (w * w).sum(axis=1)]
+                parts += [_seg_sum(w), _seg_sum(w * w)]
             else:
                 parts.append(np.zeros((b1 - b0, 6)))
             sums.append(np.concatenate(parts, axis=1))
@@ -392,7 +399,7 @@ class MountingCalibrator:
             checked = s.bias  # the bias last compared with bias_out (only a new one can differ)
             for i, end in enumerate(ends):
                 quiet = acc_std[i] < cfg.quiet_acc_std_mps2 and gyr_std[i] < cfg.quiet_gyr_std_radps
-                rec = self._rest_segment(mean[i], g, acc_std[i], quiet, has_gyr=has_gyr)
+                rec = self._rest_segment(mean, i, g, acc_std[i], quiet, has_gyr=has_gyr)
                 s.rest_log.append(rec)
                 if rec.bias is not None and (
                     s.bias_out is None
@@ -441,12 +448,12 @@ class MountingCalibrator:
             seg_cols.append(tuple(c[a0:tail].reshape(nw, g, *c.shape[1:]) for c in cols))
         ah_seg = np.concatenate([c[0] for c in seg_cols]) if len(seg_cols) > 1 else seg_cols[0][0]
         mean = np.zeros((n_seg, 16))
-        sum_ah = np.concatenate([np.einsum("bnk->bk", c[0]) for c in seg_cols])
-        sum_up = np.concatenate([np.einsum("bnk->bk", c[1]) for c in seg_cols])
+        sum_ah = np.concatenate([_seg_sum(c[0]) for c in seg_cols])
+        sum_up = np.concatenate([_seg_sum(c[1]) for c in seg_cols])
         sum_w = np.concatenate([np.cumsum(c[2], axis=1)[:, -1] for c in seg_cols])
         if not self._has_gyr:
             aa = (ah_seg[:, :, :, None] * ah_seg[:, :, None, :]).reshape(n_seg, g, 9)
-            mean[:, 0:9] = np.einsum("bnk->bk", aa) / g
+            mean[:, 0:9] = _seg_sum(aa) / g
         mean[:, 9:12] = sum_ah / g
         mean[:, 12:15] = sum_up / g
         mean[:, 15] = sum_w / g
@@ -522,18 +529,19 @@ class MountingCalibrator:
         return out
 
     def _rest_segment(
-        self, mean: FloatArray, k: int, acc_std: float, maybe_quiet: bool, *, has_gyr: bool
+        self, means: FloatArray, i: int, k: int, acc_std: float, maybe_quiet: bool, *, has_gyr: bool
     ) -> _RestRecord:
-        """One grid segment of pass 1 from its column means (``maybe_quiet``: the two standard deviations are
-        below their limits)."""
+        """Grid segment ``i`` of pass 1 from the segments' column means (``maybe_quiet``: its two standard
+        deviations are below their limits)."""
         cfg, s = self.cfg, self._s
-        acc_mean = mean[0:3]
-        gyr_mean = mean[6:9]
-        quiet = (
-            maybe_quiet
-            and float(np.linalg.norm(gyr_mean)) < cfg.quiet_gyr_mean_radps
-            and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
-        )
+        quiet = False
+        if maybe_quiet:
+            acc_mean = means[i, 0:3]
+            gyr_mean = means[i, 6:9]
+            quiet = (
+                float(np.linalg.norm(gyr_mean)) < cfg.quiet_gyr_mean_radps
+                and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
+            )
         if quiet:
             if not s.prev_quiet_rest or (
                 s.quiet_n > 0
