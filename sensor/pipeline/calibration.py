@@ -669,7 +669,7 @@ class MountingCalibrator:
             c_vert = 1.0
             v_src: VerticalSource = "standing"
         elif s.gait_n > 0 and s.gait_s_total >= 5.0:
-            v = s.gait_up / np.linalg.norm(s.gait_up)
+            v = s.gait_up / _norm(s.gait_up)
             c_vert = min(1.0, s.gait_s_total / 10.0) * 0.8
             v_src = "gait"
         else:
@@ -678,9 +678,9 @@ class MountingCalibrator:
             v_src = "prior"
         # forward axis
         prior_ap = prior_r[0] - np.dot(prior_r[0], v) * v
-        if np.linalg.norm(prior_ap) < 1e-3:  # prior forward is vertical: any horizontal axis
+        if _norm(prior_ap) < 1e-3:  # prior forward is vertical: any horizontal axis
             prior_ap = _cross(v, np.array([0.0, 0.0, 1.0]) if abs(v[2]) < 0.9 else np.array([1.0, 0.0, 0.0]))
-        prior_ap = prior_ap / np.linalg.norm(prior_ap)
+        prior_ap = prior_ap / _norm(prior_ap)
         f_src: ForwardSource = "prior"
         c_fwd = 0.2 if self.prior.forward_source == "prior" else 0.7
         f = prior_ap
@@ -696,17 +696,17 @@ class MountingCalibrator:
             m_ap = c_odd / max(_trace(c_odd), 1e-12) + k90 @ c_even @ k90.T / max(_trace(c_even), 1e-12)
             w, vecs = np.linalg.eigh(m_ap)
             ratio = float(w[2] / max(w[1], 1e-12))
-            cand = vecs[:, 2] / np.linalg.norm(vecs[:, 2])
+            cand = vecs[:, 2] / _norm(vecs[:, 2])
             f = cand
             f_src = "gait"
-            c_fwd = max(c_fwd, min(1.0, s.odd_n / self.fs / 8.0) * float(np.clip((ratio - 1.0) / 3.0, 0.0, 1.0)))
+            c_fwd = max(c_fwd, min(1.0, s.odd_n / self.fs / 8.0) * min(max((ratio - 1.0) / 3.0, 0.0), 1.0))
         elif not self._has_gyr and s.gait_n > 0 and s.gait_s_total >= 3.0:
             c = p @ (s.gait_cov / s.gait_n) @ p
             w, vecs = np.linalg.eigh(c)
             ratio = float(w[2] / max(w[1], 1e-9))
             cand = vecs[:, 2] - np.dot(vecs[:, 2], v) * v
-            cand = cand / np.linalg.norm(cand)
-            c_gait = min(1.0, s.gait_s_total / 8.0) * float(np.clip((ratio - 1.0) / 1.5, 0.0, 1.0))
+            cand = cand / _norm(cand)
+            c_gait = min(1.0, s.gait_s_total / 8.0) * min(max((ratio - 1.0) / 1.5, 0.0), 1.0)
             if c_gait >= c_fwd * 0.5:
                 f = cand
                 f_src = "gait"
@@ -731,8 +731,8 @@ class MountingCalibrator:
             f = -f
         c_sign = float(1.0 - math.exp(-abs(score) / 0.5))
         ml = _cross(v, f)
-        r = np.vstack([f, ml / np.linalg.norm(ml), v])
-        conf = float(np.clip(c_vert * c_fwd * c_sign, 0.0, 1.0))
+        r = np.array([f, ml / _norm(ml), v])
+        conf = min(max(c_vert * c_fwd * c_sign, 0.0), 1.0)
         bias = rec.bias if rec.bias is not None else self.prior.gyr_bias_radps
         if not s.locked and (conf >= cfg.lock_confidence or s.segments * cfg.grid_s >= cfg.max_warmup_s):
             s.locked = True
@@ -740,7 +740,7 @@ class MountingCalibrator:
         angle = _rotation_angle_deg(old.r_pelvis_from_sensor, r)
         changed = (
             angle > cfg.update_angle_deg
-            or float(np.linalg.norm(bias - old.gyr_bias_radps)) > 1e-3
+            or float(_norm(bias - old.gyr_bias_radps)) > 1e-3
             or (v_src, f_src, sign_src) != (old.vertical_source, old.forward_source, old.sign_source)
             or abs(conf - old.confidence) > 0.1
         )
@@ -758,14 +758,10 @@ class MountingCalibrator:
         m2 = float(f @ s.jerk_m2 @ f) / s.jerk_n
         if m2 <= 0:
             return 0.0
-        # sum_ijk m3_ijk f_i f_j f_k, term by term in einsum's order (the same number, without its set-up cost)
-        fl = f.tolist()
-        m3 = 0.0
-        for i, row in enumerate(s.jerk_m3.tolist()):
-            for j, col in enumerate(row):
-                for k, x in enumerate(col):
-                    m3 += x * fl[i] * fl[j] * fl[k]
-        m3 /= s.jerk_n
+        # sum_ijk m3_ijk f_i f_j f_k: the terms ((m3_ijk f_i) f_j) f_k added one after the other in (i, j, k)
+        # order, as einsum("ijk,i,j,k->") does (the same number, without its set-up cost)
+        terms = s.jerk_m3 * f[:, None, None] * f[None, :, None] * f[None, None, :]
+        m3 = float(np.cumsum(terms.ravel())[-1]) / s.jerk_n
         ramp = min(1.0, s.gait_s_total / self.cfg.collision_full_s)
         return float(-ramp * m3 / m2**1.5)
 
@@ -778,8 +774,13 @@ def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
 
 
 def _trace(m: FloatArray) -> float:
-    """``np.trace`` of a 3x3 matrix."""
-    return float(m[0, 0]) + float(m[1, 1]) + float(m[2, 2])
+    """``np.trace`` of a matrix."""
+    return float(m.trace())
+
+
+def _norm(v: FloatArray) -> float:
+    """``np.linalg.norm`` of a vector (``sqrt(v . v)``, as it computes it)."""
+    return math.sqrt(float(v.dot(v)))
 
 
 def _rotation_angle_deg(r1: FloatArray, r2: FloatArray) -> float:
