@@ -104,7 +104,14 @@ def label_samples(
     if peaks:
         p_idx = np.array([p for p, _ in peaks], dtype=np.int64)
         p_run = np.array([r for _, r in peaks], dtype=bool)
-        k = np.searchsorted(p_idx, idx - lookahead, side="right") - 1
+        # k[i]: the last peak whose look-ahead ended by sample i (searchsorted(p_idx, idx - lookahead, "right") - 1),
+        # by counting the peaks per sample where each becomes visible: the same integers, without a binary search
+        # per sample
+        if p_idx.size > 1 and bool((p_idx[1:] < p_idx[:-1]).any()):  # (peaks come in order; never relied on)
+            k = np.searchsorted(p_idx, idx - lookahead, side="right") - 1
+        else:
+            visible = np.minimum(np.maximum(p_idx + (lookahead - start), 0), n)
+            k = np.cumsum(np.bincount(visible, minlength=n + 1)[:n]) - 1
         ok = k >= 0
         kk = np.where(ok, k, 0)
         recent = ok & (idx - p_idx[kk] <= 1.5 * sampling_rate_hz)

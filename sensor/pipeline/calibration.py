@@ -50,6 +50,7 @@ from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
 from sensor.frames import STANDARD_GRAVITY_MPS2
+from sensor.pipeline.filters import lfilter_zi_call
 
 FloatArray = NDArray[np.float64]
 VerticalSource = Literal["prior", "standing", "gait"]
@@ -172,6 +173,8 @@ class CalibrationConfig:
 _NR = 12  # rest statistics: acc, acc^2, gyr, gyr^2
 _NM = 20  # motion statistics: a_h a_h^T, a_h, up, w_up, f_v, horizontal gyro
 _NO_PCA = 9  # the a_h a_h^T columns, left out with a gyroscope
+_GAIT_SUMS = 50  # jerk m2 (9), jerk m3 (27), jerk count, a_h covariance (9), sample count, up (3)
+_PAIR_ROW = np.array([[3, 4, 5], [4, 6, 7], [5, 7, 8]])  # row of (i, j) in the jerk product matrix
 
 
 @dataclass(slots=True)
@@ -186,7 +189,7 @@ class _RestRecord:
 class _State:
     rest_partial: list[FloatArray] = field(default_factory=list)
     rest_n: int = 0
-    motion_partial: list[FloatArray] = field(default_factory=list)
+    motion_partial: list[tuple[FloatArray, ...]] = field(default_factory=list)
     motion_n: int = 0
     rest_log: deque[_RestRecord] = field(default_factory=deque)
     quiet_acc: FloatArray = field(default_factory=lambda: np.zeros(3))
@@ -194,21 +197,17 @@ class _State:
     quiet_n: int = 0
     prev_quiet_rest: bool = False
     prev_quiet: bool = False
-    gait_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
     odd_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
     even_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
     odd_n: float = 0.0
     step_n: float | None = None
     gait_segments: int = 0
-    recent_rows: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=3))
-    gait_n: float = 0.0
+    recent_rows: deque[_Seg] = field(default_factory=lambda: deque(maxlen=3))
     gait_s_total: float = 0.0
-    gait_up: FloatArray = field(default_factory=lambda: np.zeros(3))
     sign_start: FloatArray = field(default_factory=lambda: np.zeros(3))
     sign_turn: FloatArray = field(default_factory=lambda: np.zeros(3))
-    jerk_m2: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
-    jerk_m3: FloatArray = field(default_factory=lambda: np.zeros((3, 3, 3)))
-    jerk_n: float = 0.0
+    # the forgetting sums over gait segments, packed (see _GAIT_SUMS): one linear recursion for all of them
+    gait_sums: FloatArray = field(default_factory=lambda: np.zeros(_GAIT_SUMS))
     start_left: int = 0
     quiet_s_before: float = 0.0
     recent_dv: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=2))
@@ -217,6 +216,81 @@ class _State:
     bias_out: FloatArray | None = None
     segments: int = 0
     locked: bool = False
+
+    # views of the packed gait sums: jerk moments (collision sign), the a_h covariance (PCA fallback), counts, up
+    @property
+    def jerk_m2(self) -> FloatArray:
+        return self.gait_sums[0:9].reshape(3, 3)
+
+    @property
+    def jerk_m3(self) -> FloatArray:
+        return self.gait_sums[9:36].reshape(3, 3, 3)
+
+    @property
+    def jerk_n(self) -> float:
+        return float(self.gait_sums[36])
+
+    @property
+    def gait_cov(self) -> FloatArray:
+        return self.gait_sums[37:46].reshape(3, 3)
+
+    @property
+    def gait_n(self) -> float:
+        return float(self.gait_sums[46])
+
+    @property
+    def gait_up(self) -> FloatArray:
+        return self.gait_sums[47:50]
+
+
+_ONE = np.array([1.0])
+_BLOCK = 256  # grid segments per vectorised block (a few MB: stays in cache)
+
+
+def _seg_sum(x: FloatArray) -> FloatArray:
+    """Column sums of each segment of ``x`` ``(segments, grid, c)``, sample after sample (as ``rows.sum(axis=0)``
+    of one segment's C-contiguous rows; einsum's loop is several times faster than ``sum(axis=1)``)."""
+    out: FloatArray = np.einsum("bnk->bk", x)
+    return out
+
+
+def _rows_or_none(x: FloatArray | None, a: int, b: int) -> FloatArray | None:
+    return None if x is None else x[a:b]
+
+
+def _rest_rows(acc: FloatArray, gyr: FloatArray | None) -> FloatArray:
+    """Pass-1 rows of a partial segment: acc, acc^2, gyr, gyr^2 (zeros without gyroscope)."""
+    g = gyr if gyr is not None else np.zeros_like(acc)
+    return np.concatenate([acc, acc * acc, g, g * g], axis=1)
+
+
+@dataclass(slots=True)
+class _Seg:
+    """One grid segment's samples for the step period and the harmonic statistics (views, one chunk's or joined)."""
+
+    a_up: FloatArray  # (grid,) vertical specific force
+    w_up: FloatArray  # (grid,) world-vertical angular rate
+    gyr: FloatArray  # (grid, 3)
+    up: FloatArray  # (grid, 3)
+    gh_cache: FloatArray | None = None
+
+    def gh(self) -> FloatArray:
+        """The horizontal angular rate ``gyr - w_up up`` (sensor frame)."""
+        if self.gh_cache is None:
+            self.gh_cache = self.gyr - self.w_up[:, None] * self.up
+        return self.gh_cache
+
+
+@dataclass(slots=True)
+class _SegmentStats:
+    """Per grid segment of one :meth:`MountingCalibrator.feed_motion` call, computed for all segments at once."""
+
+    ah_mean: FloatArray  # (segments, 3) mean horizontal acceleration
+    ahh: FloatArray  # (segments, 3, 3) its covariance (the PCA fallback without gyroscope)
+    up_mean: FloatArray  # (segments, 3)
+    w_up: list[float]  # mean world-vertical angular rate
+    dv: FloatArray  # (segments, 3) horizontal velocity change
+    turn_dv: FloatArray  # (segments, 3) dv * w_up: the turn sign evidence
 
 
 class MountingCalibrator:
@@ -273,19 +347,67 @@ class MountingCalibrator:
         return self.prior.gyr_bias_radps if b is None else b
 
     # -----------------------------------------------------------------------------------------------
+    def _plan(self, n: int, have: int) -> tuple[int, int, int]:
+        """How a chunk of ``n`` samples falls on the grid after ``have`` carried samples: ``(head, a0, nw)``.
+
+        ``head`` samples complete the carried partial segment (0: none is completed), then ``nw`` whole segments
+        start at offset ``a0``; the samples from ``a0 + nw * grid`` on are carried to the next chunk.
+        """
+        g = self.grid
+        if have == 0:
+            return 0, 0, n // g
+        if have + n < g:
+            return 0, 0, 0
+        head = g - have
+        return head, head, (n - head) // g
+
     def feed_rest(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> list[tuple[int, FloatArray]]:
         """Pass 1 on raw samples; returns gyroscope-bias updates ``(first_sample_index, bias_radps)``."""
         n = acc_mps2.shape[0]
-        s = self._s
-        gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
-        q = np.concatenate([acc_mps2, acc_mps2 * acc_mps2, gyr, gyr * gyr], axis=1)
+        s, g, cfg = self._s, self.grid, self.cfg
+        has_gyr = gyr_radps is not None
+        head, a0, nw = self._plan(n, s.rest_n)
+        sums: list[FloatArray] = []
+        ends: list[int] = []
+        if head:
+            rows = np.concatenate([*s.rest_partial, _rest_rows(acc_mps2[:head], _rows_or_none(gyr_radps, 0, head))])
+            s.rest_partial.clear()
+            sums.append(rows.sum(axis=0)[None])
+            ends.append(head)
+        # whole segments: per-column sums of acc, acc^2, gyr, gyr^2 (the same sums, in the same order, as a
+        # segment's rows summed one by one), in blocks of segments that stay in cache
+        for b0 in range(0, nw, _BLOCK):
+            b1 = min(nw, b0 + _BLOCK)
+            a = acc_mps2[a0 + b0 * g : a0 + b1 * g].reshape(b1 - b0, g, 3)
+            parts = [_seg_sum(a), _seg_sum(a * a)]
+            if gyr_radps is not None:
+                w = gyr_radps[a0 + b0 * g : a0 + b1 * g].reshape(b1 - b0, g, 3)
+                parts += [_seg_sum(w), _seg_sum(w * w)]
+            else:
+                parts.append(np.zeros((b1 - b0, 6)))
+            sums.append(np.concatenate(parts, axis=1))
+        ends.extend(range(a0 + g, a0 + nw * g + 1, g))
+        tail = a0 + nw * g
+        if tail < n:
+            s.rest_partial.append(_rest_rows(acc_mps2[tail:], _rows_or_none(gyr_radps, tail, n)))
+        s.rest_n = (s.rest_n + n) % g
         out: list[tuple[int, FloatArray]] = []
-        for end, rows in self._grid_rows(q, "rest"):
-            rec = self._rest_segment(rows, has_gyr=gyr_radps is not None)
-            s.rest_log.append(rec)
-            if rec.bias is not None and (s.bias_out is None or float(np.max(np.abs(rec.bias - s.bias_out))) > 2e-4):
-                s.bias_out = rec.bias
-                out.append((self._n_rest + end, rec.bias))
+        if ends:
+            mean = (np.concatenate(sums) if len(sums) > 1 else sums[0]) / g
+            acc_std = np.sqrt(np.maximum(mean[:, 3:6] - mean[:, 0:3] ** 2, 0.0).sum(axis=1)).tolist()
+            gyr_std = np.sqrt(np.maximum(mean[:, 9:12] - mean[:, 6:9] ** 2, 0.0).sum(axis=1)).tolist()
+            checked = s.bias  # the bias last compared with bias_out (only a new one can differ)
+            for i, end in enumerate(ends):
+                quiet = acc_std[i] < cfg.quiet_acc_std_mps2 and gyr_std[i] < cfg.quiet_gyr_std_radps
+                rec = self._rest_segment(mean, i, g, acc_std[i], quiet, has_gyr=has_gyr)
+                s.rest_log.append(rec)
+                if rec.bias is not None and (
+                    s.bias_out is None
+                    or (rec.bias is not checked and float(np.max(np.abs(rec.bias - s.bias_out))) > 2e-4)
+                ):
+                    s.bias_out = rec.bias
+                    out.append((self._n_rest + end, rec.bias))
+                checked = rec.bias
         self._n_rest += n
         return out
 
@@ -294,74 +416,132 @@ class MountingCalibrator:
     ) -> list[tuple[int, Mounting]]:
         """Pass 2 on the same samples with their up vectors; returns mounting updates."""
         n = acc_mps2.shape[0]
-        s = self._s
+        s, g, cfg = self._s, self.grid, self.cfg
         gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
         self._has_gyr = gyr_radps is not None
-        a_up = np.einsum("ij,ij->i", acc_mps2, up_sensor)
-        a_h = acc_mps2 - a_up[:, None] * up_sensor
-        # the acceleration PCA (columns 0-8, a_h a_h^T) is the fallback without gyroscope only: with one, q starts
-        # at column 9 and the segment means get zeros there (what summing zero columns gave)
-        c0 = _NO_PCA if self._has_gyr else 0
-        q = np.empty((n, _NM - c0))
+        up = np.ascontiguousarray(up_sensor)
+        a_up = np.einsum("ij,ij->i", acc_mps2, up)
+        a_h = acc_mps2 - a_up[:, None] * up
+        w_up = np.einsum("ij,ij->i", gyr, up)
+        cols = (a_h, up, w_up, a_up, gyr)
+        # the grid segments
+        head, a0, nw = self._plan(n, s.motion_n)
+        joined: tuple[FloatArray, ...] | None = None
+        if head:
+            parts = [*s.motion_partial, tuple(c[:head] for c in cols)]
+            joined = tuple(np.concatenate([p[j] for p in parts]) for j in range(len(cols)))
+            s.motion_partial.clear()
+        tail = a0 + nw * g
+        if tail < n:
+            s.motion_partial.append(tuple(c[tail:] for c in cols))
+        s.motion_n = (s.motion_n + n) % g
+        n_seg = int(joined is not None) + nw
+        if n_seg == 0:
+            self._n_motion += n
+            return []
+        # per-segment sums (each column summed sample by sample, as the rows of a segment one after the other):
+        # a_h, up, w_up (cumsum: sequential), and a_h a_h^T without gyroscope
+        seg_cols: list[tuple[FloatArray, ...]] = []
+        if joined is not None:
+            seg_cols.append(tuple(c[None] for c in joined))
+        if nw:
+            seg_cols.append(tuple(c[a0:tail].reshape(nw, g, *c.shape[1:]) for c in cols))
+        ah_seg = np.concatenate([c[0] for c in seg_cols]) if len(seg_cols) > 1 else seg_cols[0][0]
+        mean = np.zeros((n_seg, 16))
+        sum_ah = np.concatenate([_seg_sum(c[0]) for c in seg_cols])
+        sum_up = np.concatenate([_seg_sum(c[1]) for c in seg_cols])
+        sum_w = np.concatenate([np.cumsum(c[2], axis=1)[:, -1] for c in seg_cols])
         if not self._has_gyr:
-            q[:, 0:9] = (a_h[:, :, None] * a_h[:, None, :]).reshape(n, 9)
-        q[:, 9 - c0 : 12 - c0] = a_h
-        q[:, 12 - c0 : 15 - c0] = up_sensor
-        w_up = np.einsum("ij,ij->i", gyr, up_sensor)
-        q[:, 15 - c0] = w_up
-        q[:, 16 - c0] = a_up
-        q[:, 17 - c0 : 20 - c0] = gyr - w_up[:, None] * up_sensor
+            aa = (ah_seg[:, :, :, None] * ah_seg[:, :, None, :]).reshape(n_seg, g, 9)
+            mean[:, 0:9] = _seg_sum(aa) / g
+        mean[:, 9:12] = sum_ah / g
+        mean[:, 12:15] = sum_up / g
+        mean[:, 15] = sum_w / g
+        seg_s = g / self.fs
+        ah_mean = mean[:, 9:12]
+        st = _SegmentStats(
+            ah_mean=ah_mean,
+            ahh=(mean[:, 0:9].reshape(-1, 3, 3) - ah_mean[:, :, None] * ah_mean[:, None, :]),
+            up_mean=mean[:, 12:15],
+            w_up=mean[:, 15].tolist(),
+            dv=ah_mean * seg_s,
+            turn_dv=ah_mean * mean[:, 15:16] * seg_s,
+        )
+        segs = [_Seg(c[3][i], c[2][i], c[4][i], c[1][i]) for c in seg_cols for i in range(c[0].shape[0])]
+        ends = ([head] if joined is not None else []) + list(range(a0 + g, tail + 1, g))
+        recs = [s.rest_log.popleft() for _ in range(n_seg)]
+        # gait segments (the same test as in _motion_segment) update the forgetting sums: the packed increments
+        # of all of them at once, then the recursion ``x = lam x + v`` over them (one linear filter)
+        gait_idx = [
+            i
+            for i, rec in enumerate(recs)
+            if not rec.quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2 and not abs(st.w_up[i]) > cfg.turn_rate_radps
+        ]
+        lam = cfg.forget_per_s**seg_s
+        sums_after: FloatArray | None = None
+        if gait_idx:
+            gi = np.asarray(gait_idx)
+            v = np.empty((gi.size, _GAIT_SUMS))
+            v[:, 0:36] = self._jerk_moments(ah_seg[gi])
+            v[:, 36] = g - 1
+            v[:, 37:46] = (st.ahh[gi] * g).reshape(-1, 9)
+            v[:, 46] = g
+            v[:, 47:50] = st.up_mean[gi] * g
+            sums_after, _ = lfilter_zi_call(_ONE, np.array([1.0, -lam]), v, 0, lam * s.gait_sums[None])
         out: list[tuple[int, Mounting]] = []
-        for end, rows in self._grid_rows(q, "motion"):
-            rec = s.rest_log.popleft()
+        n_gait = 0
+        for i, end in enumerate(ends):
+            rec = recs[i]
             was_locked = s.locked
-            m = self._motion_segment(rows, rec)
-            idx = self._n_motion + end
-            if m is not None:
-                out.append((idx, m))
+            if self._motion_segment(segs[i], rec, st, i):
+                n_gait += 1
+            if self._wants_update(rec):
+                if n_gait:
+                    assert sums_after is not None
+                    s.gait_sums = sums_after[n_gait - 1]
+                m = self._update(rec)
+                idx = self._n_motion + end
+                if m is not None:
+                    out.append((idx, m))
             if s.locked and not was_locked:
-                self.lock_index = idx
+                self.lock_index = self._n_motion + end
                 self.lock_mounting = self.mounting
+        if sums_after is not None:
+            s.gait_sums = sums_after[-1].copy()
         self._n_motion += n
         return out
 
-    def _grid_rows(self, q: FloatArray, which: str) -> list[tuple[int, FloatArray]]:
-        """Complete grid segments in ``q`` (with the carried partial segment): ``(end offset in q, rows)``."""
-        s = self._s
-        part = s.rest_partial if which == "rest" else s.motion_partial
-        have = s.rest_n if which == "rest" else s.motion_n
-        out: list[tuple[int, FloatArray]] = []
-        i, n = 0, q.shape[0]
-        while i < n:
-            take = min(self.grid - have, n - i)
-            part.append(q[i : i + take])
-            have += take
-            i += take
-            if have == self.grid:
-                rows = np.concatenate(part) if len(part) > 1 else part[0]
-                part.clear()
-                have = 0
-                out.append((i, rows))
-        if which == "rest":
-            s.rest_n = have
-        else:
-            s.motion_n = have
+    def _jerk_moments(self, ah: FloatArray) -> FloatArray:
+        """Per segment of ``ah`` ``(segments, grid, 3)`` (horizontal acceleration, sensor frame), the moments
+        ``sum j_i j_j`` (9) and ``sum j_i j_j j_k`` (27) of the jerk ``j = diff(a_h) * fs``, batched."""
+        out = np.empty((ah.shape[0], 36))
+        for b0 in range(0, ah.shape[0], _BLOCK):
+            j = np.diff(ah[b0 : b0 + _BLOCK], axis=1) * self.fs  # (segments, grid - 1, 3)
+            jc = np.ascontiguousarray(j.transpose(0, 2, 1))  # (segments, 3, grid - 1)
+            p = np.empty((jc.shape[0], 9, jc.shape[2]))
+            p[:, 0:3] = jc  # rows 0-2: j_k; rows 3-8: j_i j_j for i <= j (see _PAIR_ROW)
+            p[:, 3:6] = jc[:, 0:1] * jc
+            p[:, 6:8] = jc[:, 1:2] * jc[:, 1:3]
+            p[:, 8] = jc[:, 2] * jc[:, 2]
+            m = p @ j  # (segments, 9, 3)
+            out[b0 : b0 + _BLOCK, 0:9] = m[:, 0:3].reshape(-1, 9)
+            out[b0 : b0 + _BLOCK, 9:36] = m[:, _PAIR_ROW].reshape(-1, 27)
         return out
 
-    def _rest_segment(self, rows: FloatArray, *, has_gyr: bool) -> _RestRecord:
+    def _rest_segment(
+        self, means: FloatArray, i: int, k: int, acc_std: float, maybe_quiet: bool, *, has_gyr: bool
+    ) -> _RestRecord:
+        """Grid segment ``i`` of pass 1 from the segments' column means (``maybe_quiet``: its two standard
+        deviations are below their limits)."""
         cfg, s = self.cfg, self._s
-        k = rows.shape[0]
-        mean = rows.sum(axis=0) / k
-        acc_mean = mean[0:3]
-        acc_std = math.sqrt(float(np.sum(np.maximum(mean[3:6] - acc_mean**2, 0.0))))
-        gyr_mean = mean[6:9]
-        gyr_std = math.sqrt(float(np.sum(np.maximum(mean[9:12] - gyr_mean**2, 0.0))))
-        quiet = (
-            acc_std < cfg.quiet_acc_std_mps2
-            and gyr_std < cfg.quiet_gyr_std_radps
-            and float(np.linalg.norm(gyr_mean)) < cfg.quiet_gyr_mean_radps
-            and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
-        )
+        quiet = False
+        if maybe_quiet:
+            acc_mean = means[i, 0:3]
+            gyr_mean = means[i, 6:9]
+            quiet = (
+                float(np.linalg.norm(gyr_mean)) < cfg.quiet_gyr_mean_radps
+                and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
+            )
         if quiet:
             if not s.prev_quiet_rest or (
                 s.quiet_n > 0
@@ -387,22 +567,16 @@ class MountingCalibrator:
         s.prev_quiet_rest = quiet
         return _RestRecord(quiet, acc_std, s.vertical, s.bias)
 
-    def _motion_segment(self, rows: FloatArray, rec: _RestRecord) -> Mounting | None:
+    def _motion_segment(self, seg: _Seg, rec: _RestRecord, st: _SegmentStats, i: int) -> bool:
+        """The sequential part of one grid segment of pass 2; True for a gait segment (the caller updates the
+        forgetting sums)."""
         cfg, s = self.cfg, self._s
-        k = rows.shape[0]
-        c0 = _NM - rows.shape[1]  # _NO_PCA with gyroscope (see feed_motion)
-        mean = rows.sum(axis=0) / k
-        if c0:
-            mean = np.concatenate((np.zeros(c0), mean))
-        ah_mean = mean[9:12]
-        ahh = mean[0:9].reshape(3, 3) - np.outer(ah_mean, ah_mean)
-        up_mean = mean[12:15]
-        w_up = float(mean[15])
+        k = seg.a_up.shape[0]
+        w_up = st.w_up[i]
         seg_s = k / self.fs
         s.segments += 1
         quiet = rec.quiet
         gait = not quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2
-        dv = ah_mean * seg_s  # horizontal velocity change over the segment, m/s (sensor frame)
         if quiet:
             if not s.prev_quiet:
                 s.quiet_s_before = 0.0
@@ -412,6 +586,7 @@ class MountingCalibrator:
             s.recent_dv.clear()
             s.start_left = 0
         else:
+            dv = st.dv[i]  # horizontal velocity change over the segment, m/s (sensor frame)
             if s.prev_quiet and s.quiet_s_before >= 1.0:
                 s.start_left = max(1, round(cfg.start_window_s / cfg.grid_s))
             if s.start_left > 0:
@@ -424,18 +599,18 @@ class MountingCalibrator:
         if gait and turning and rec.acc_std_mps2 > cfg.turn_sign_min_acc_std_mps2:
             # only running turns: walkers often pivot (small radius, little forward speed), where the lateral
             # acceleration does not follow w x v (on the real walking recordings it picked the wrong sign)
-            s.sign_turn = s.sign_turn + ah_mean * w_up * seg_s
+            s.sign_turn = s.sign_turn + st.turn_dv[i]
         gait = gait and not turning  # turns: the yaw rate leaks into every axis estimate
-        s.recent_rows.append(rows)
+        s.recent_rows.append(seg)
         # after the lock, the harmonic statistics are refined on every third gait segment only (cheaper; the
         # axis moves slowly)
         sample_this = not s.locked or s.gait_segments % 3 == 0
         if gait and self._has_gyr and sample_this and len(s.recent_rows) >= 2:
             if s.step_n is None or s.gait_segments % 4 == 0:  # the step period changes slowly
-                s.step_n = self._step_period(np.concatenate([r[:, 16 - c0] for r in s.recent_rows]))
+                s.step_n = self._step_period(np.concatenate([r.a_up for r in s.recent_rows]))
             step_n = s.step_n
-            prev_gh = s.recent_rows[-2][:, 17 - c0 : 20 - c0]
-            gh = rows[:, 17 - c0 : 20 - c0]
+            prev_gh = s.recent_rows[-2].gh()
+            gh = seg.gh()
             if step_n is not None and prev_gh.shape[0] >= step_n + 1:
                 # odd-harmonic part of the horizontal angular rate: half the difference to one step earlier.
                 # Obliquity repeats every stride (odd harmonics), tilt every step (even): its axis is AP.
@@ -451,19 +626,13 @@ class MountingCalibrator:
                 s.odd_n = lam * s.odd_n + k
         if gait:
             s.gait_segments += 1
-            # moments of the horizontal jerk (sensor frame) for the collision sign evidence
-            j = np.diff(rows[:, 9 - c0 : 12 - c0], axis=0) * self.fs
-            s.jerk_m2 = lam * s.jerk_m2 + j.T @ j
-            s.jerk_m3 = lam * s.jerk_m3 + np.einsum("ni,nj,nk->ijk", j, j, j)
-            s.jerk_n = lam * s.jerk_n + j.shape[0]
-        if gait:
-            s.gait_cov = lam * s.gait_cov + ahh * k
-            s.gait_n = lam * s.gait_n + k
-            s.gait_up = lam * s.gait_up + up_mean * k
             s.gait_s_total += seg_s
-        if s.locked and s.segments % 10 and not (quiet and rec.bias is not None):
-            return None  # after the lock, refine every 10 grid points (cheaper; the estimate moves slowly)
-        return self._update(rec)
+        return gait
+
+    def _wants_update(self, rec: _RestRecord) -> bool:
+        s = self._s
+        # after the lock, refine every 10 grid points (cheaper; the estimate moves slowly)
+        return not (s.locked and s.segments % 10 and not (rec.quiet and rec.bias is not None))
 
     def _step_period(self, fv: FloatArray) -> float | None:
         """Step period in samples from the autocorrelation of the vertical specific force (last ~3 s)."""
@@ -477,8 +646,9 @@ class MountingCalibrator:
         den = float(x @ x)
         if den <= 0:
             return None
-        r = np.array([float(x[:-lag] @ x[lag:]) / den for lag in range(lo, hi + 1)])
-        peaks = [i for i in range(1, r.size - 1) if r[i] >= r[i - 1] and r[i] >= r[i + 1]]
+        # the autocorrelation at lags lo..hi (np.correlate: each lag one dot product, as x[:-lag] @ x[lag:])
+        r = (np.correlate(x, x, "full")[x.size - 1 + lo : x.size + hi] / den).tolist()
+        peaks = [i for i in range(1, len(r) - 1) if r[i] >= r[i - 1] and r[i] >= r[i + 1]]
         if not peaks:
             return None
         best = max(r[i] for i in peaks)
@@ -499,7 +669,7 @@ class MountingCalibrator:
             c_vert = 1.0
             v_src: VerticalSource = "standing"
         elif s.gait_n > 0 and s.gait_s_total >= 5.0:
-            v = s.gait_up / np.linalg.norm(s.gait_up)
+            v = s.gait_up / _norm(s.gait_up)
             c_vert = min(1.0, s.gait_s_total / 10.0) * 0.8
             v_src = "gait"
         else:
@@ -508,9 +678,9 @@ class MountingCalibrator:
             v_src = "prior"
         # forward axis
         prior_ap = prior_r[0] - np.dot(prior_r[0], v) * v
-        if np.linalg.norm(prior_ap) < 1e-3:  # prior forward is vertical: any horizontal axis
-            prior_ap = np.cross(v, np.array([0.0, 0.0, 1.0]) if abs(v[2]) < 0.9 else np.array([1.0, 0.0, 0.0]))
-        prior_ap = prior_ap / np.linalg.norm(prior_ap)
+        if _norm(prior_ap) < 1e-3:  # prior forward is vertical: any horizontal axis
+            prior_ap = _cross(v, np.array([0.0, 0.0, 1.0]) if abs(v[2]) < 0.9 else np.array([1.0, 0.0, 0.0]))
+        prior_ap = prior_ap / _norm(prior_ap)
         f_src: ForwardSource = "prior"
         c_fwd = 0.2 if self.prior.forward_source == "prior" else 0.7
         f = prior_ap
@@ -523,22 +693,20 @@ class MountingCalibrator:
             c_odd = p @ s.odd_cov @ p
             c_even = p @ s.even_cov @ p
             k90 = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
-            m_ap = c_odd / max(float(np.trace(c_odd)), 1e-12) + k90 @ c_even @ k90.T / max(
-                float(np.trace(c_even)), 1e-12
-            )
+            m_ap = c_odd / max(_trace(c_odd), 1e-12) + k90 @ c_even @ k90.T / max(_trace(c_even), 1e-12)
             w, vecs = np.linalg.eigh(m_ap)
             ratio = float(w[2] / max(w[1], 1e-12))
-            cand = vecs[:, 2] / np.linalg.norm(vecs[:, 2])
+            cand = vecs[:, 2] / _norm(vecs[:, 2])
             f = cand
             f_src = "gait"
-            c_fwd = max(c_fwd, min(1.0, s.odd_n / self.fs / 8.0) * float(np.clip((ratio - 1.0) / 3.0, 0.0, 1.0)))
+            c_fwd = max(c_fwd, min(1.0, s.odd_n / self.fs / 8.0) * min(max((ratio - 1.0) / 3.0, 0.0), 1.0))
         elif not self._has_gyr and s.gait_n > 0 and s.gait_s_total >= 3.0:
             c = p @ (s.gait_cov / s.gait_n) @ p
             w, vecs = np.linalg.eigh(c)
             ratio = float(w[2] / max(w[1], 1e-9))
             cand = vecs[:, 2] - np.dot(vecs[:, 2], v) * v
-            cand = cand / np.linalg.norm(cand)
-            c_gait = min(1.0, s.gait_s_total / 8.0) * float(np.clip((ratio - 1.0) / 1.5, 0.0, 1.0))
+            cand = cand / _norm(cand)
+            c_gait = min(1.0, s.gait_s_total / 8.0) * min(max((ratio - 1.0) / 1.5, 0.0), 1.0)
             if c_gait >= c_fwd * 0.5:
                 f = cand
                 f_src = "gait"
@@ -546,7 +714,7 @@ class MountingCalibrator:
         # sign of forward
         e_start = float(np.dot(s.sign_start, f))
         ml_turn = s.sign_turn - np.dot(s.sign_turn, v) * v
-        e_turn = cfg.turn_sign_weight * float(np.dot(np.cross(ml_turn, v), f))
+        e_turn = cfg.turn_sign_weight * float(np.dot(_cross(ml_turn, v), f))
         e_prior = (
             cfg.prior_sign_weight * float(np.dot(prior_ap, f)) * (3.0 if self.prior.sign_source != "prior" else 1.0)
         )
@@ -562,9 +730,9 @@ class MountingCalibrator:
         if score < 0:
             f = -f
         c_sign = float(1.0 - math.exp(-abs(score) / 0.5))
-        ml = np.cross(v, f)
-        r = np.vstack([f, ml / np.linalg.norm(ml), v])
-        conf = float(np.clip(c_vert * c_fwd * c_sign, 0.0, 1.0))
+        ml = _cross(v, f)
+        r = np.array([f, ml / _norm(ml), v])
+        conf = min(max(c_vert * c_fwd * c_sign, 0.0), 1.0)
         bias = rec.bias if rec.bias is not None else self.prior.gyr_bias_radps
         if not s.locked and (conf >= cfg.lock_confidence or s.segments * cfg.grid_s >= cfg.max_warmup_s):
             s.locked = True
@@ -572,7 +740,7 @@ class MountingCalibrator:
         angle = _rotation_angle_deg(old.r_pelvis_from_sensor, r)
         changed = (
             angle > cfg.update_angle_deg
-            or float(np.linalg.norm(bias - old.gyr_bias_radps)) > 1e-3
+            or float(_norm(bias - old.gyr_bias_radps)) > 1e-3
             or (v_src, f_src, sign_src) != (old.vertical_source, old.forward_source, old.sign_source)
             or abs(conf - old.confidence) > 0.1
         )
@@ -590,13 +758,33 @@ class MountingCalibrator:
         m2 = float(f @ s.jerk_m2 @ f) / s.jerk_n
         if m2 <= 0:
             return 0.0
-        m3 = float(np.einsum("ijk,i,j,k->", s.jerk_m3, f, f, f)) / s.jerk_n
+        # sum_ijk m3_ijk f_i f_j f_k: the terms ((m3_ijk f_i) f_j) f_k added one after the other in (i, j, k)
+        # order, as einsum("ijk,i,j,k->") does (the same number, without its set-up cost)
+        terms = s.jerk_m3 * f[:, None, None] * f[None, :, None] * f[None, None, :]
+        m3 = float(np.cumsum(terms.ravel())[-1]) / s.jerk_n
         ramp = min(1.0, s.gait_s_total / self.cfg.collision_full_s)
         return float(-ramp * m3 / m2**1.5)
 
 
+def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``np.cross`` of two 3-vectors (the same products and differences, without its axis handling)."""
+    a0, a1, a2 = a.tolist()
+    b0, b1, b2 = b.tolist()
+    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
+
+
+def _trace(m: FloatArray) -> float:
+    """``np.trace`` of a matrix."""
+    return float(m.trace())
+
+
+def _norm(v: FloatArray) -> float:
+    """``np.linalg.norm`` of a vector (``sqrt(v . v)``, as it computes it)."""
+    return math.sqrt(float(v.dot(v)))
+
+
 def _rotation_angle_deg(r1: FloatArray, r2: FloatArray) -> float:
-    c = (float(np.trace(r1 @ r2.T)) - 1.0) / 2.0
+    c = (_trace(r1 @ r2.T) - 1.0) / 2.0
     return math.degrees(math.acos(max(-1.0, min(1.0, c))))
 
 

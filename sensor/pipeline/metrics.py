@@ -56,9 +56,21 @@ def _windows(a: NDArray[np.int64], b: NDArray[np.int64], n: int) -> tuple[NDArra
     return clip(idx, 0, n - 1), mask
 
 
-def _range(x: FloatArray, idx: NDArray[np.int64], mask: NDArray[np.bool_]) -> FloatArray:
-    v = x[idx]
-    out: FloatArray = np.where(mask, v, -np.inf).max(axis=1) - np.where(mask, v, np.inf).min(axis=1)
+def _range(x: FloatArray, a: NDArray[np.int64], b: NDArray[np.int64]) -> FloatArray:
+    """``max - min`` of ``x`` over each window ``[a_k, b_k)`` as :func:`_windows` clips it (at least one sample,
+    indices past the end read the last sample), by ``reduceat`` over the interleaved window bounds: no index
+    matrix, the same values."""
+    n = x.size
+    lo = np.minimum(a, n - 1)
+    hi = np.maximum(np.minimum(b, n), lo + 1)
+    at_end = hi >= n  # reduceat cannot take n as a bound: those windows (the last few) one by one
+    bounds = np.empty(2 * lo.size, dtype=np.intp)
+    bounds[0::2] = np.where(at_end, 0, lo)
+    bounds[1::2] = np.where(at_end, 0, hi)
+    out: FloatArray = np.maximum.reduceat(x, bounds)[0::2] - np.minimum.reduceat(x, bounds)[0::2]
+    for k in np.flatnonzero(at_end).tolist():
+        w = x[lo[k] :]
+        out[k] = w.max() - w.min()
     return out
 
 
@@ -112,23 +124,24 @@ def step_events(
     neutral_src: list[NeutralSource | None] = [None] * n_steps
     obl_r = tilt_r = rot_r = np.full(n_steps, np.nan)
     in_turn = np.zeros(n_steps, dtype=bool)
-    sw_idx, sw_mask = _windows(ia, ib, n)
     if has_gyr:
+        sw_idx, sw_mask = _windows(ia, ib, n)
         roll = buf.get("roll", lo, hi)
         pitch = buf.get("pitch", lo, hi)
         yaw = buf.get("yaw", lo, hi)
-        rw = roll[sw_idx]
-        stride_neutral = np.where(sw_mask, rw, 0.0).sum(axis=1) / sw_mask.sum(axis=1)
-        neutral = np.array(
-            [nb if nb is not None else stride_neutral[k] for k, nb in enumerate(neutral_before)], dtype=np.float64
-        )
+        neutral = np.array([math.nan if nb is None else nb for nb in neutral_before], dtype=np.float64)
+        no_standing = [k for k, nb in enumerate(neutral_before) if nb is None]
+        if no_standing:  # the mean over the stride, for the steps without a standing neutral
+            rw = roll[sw_idx[no_standing]]
+            m = sw_mask[no_standing]
+            neutral[no_standing] = np.where(m, rw, 0.0).sum(axis=1) / m.sum(axis=1)
         neutral_src = ["standing" if nb is not None else "stride" for nb in neutral_before]
         has_to = ~np.isnan(t_to)
         if has_to.any():
             sel = np.flatnonzero(has_to)
             drop[sel] = pelvic_drop_deg(t, roll, t_ic[sel], t_to[sel], [sides[k] for k in sel], neutral[sel])
-        obl_r = _range(roll, sw_idx, sw_mask)
-        tilt_r = _range(pitch, sw_idx, sw_mask)
+        obl_r = _range(roll, ia, ib)
+        tilt_r = _range(pitch, ia, ib)
         length = sw_mask.sum(axis=1)
         # a step whose stride starts at the buffer's complete end (its window is empty) must not index past it
         ia_in = clip(ia, 0, n - 1)
@@ -141,8 +154,7 @@ def step_events(
         rate = np.radians(np.abs(y1 - y0)) / np.where(dur > 0, dur, np.inf)
         v = np.array([running_speed_mps if st.running else walking_speed_mps for st in steps])
         in_turn = np.degrees(np.arctan(v * rate / STANDARD_GRAVITY_MPS2)) > turn_lean_deg
-    h_idx, h_mask = _windows(i_ic, i_nx, n)
-    vo = _range(buf.get("height", lo, hi), h_idx, h_mask)
+    vo = _range(buf.get("height", lo, hi), i_ic, i_nx)
     # per step in plain Python floats (``tolist``: the same values as ``float(arr[k])``, without a numpy scalar
     # per access)
     t_ic_l, t_next_l, t_to_l = t_ic.tolist(), t_next.tolist(), t_to.tolist()

@@ -83,23 +83,26 @@ class BoutSummary:
         self._prev_dev: float | None = None
 
     def add(self, ev: StepEvent) -> None:
+        t = ev.t_s
         if self.t0 is None:
-            self.t0 = ev.t_s
-        self.t_last = ev.t_s
+            self.t0 = t
+        t0 = self.t0
+        self.t_last = t
         self.activity = ev.activity
         self.steps += 1
-        if ev.cadence_spm is not None:
-            self.cad_sum += ev.cadence_spm
+        cad = ev.cadence_spm
+        if cad is not None:
+            self.cad_sum += cad
             self.cad_n += 1
-        if ev.pelvic_drop_deg is None or ev.in_turn:
-            return
         d = ev.pelvic_drop_deg
-        if ev.t_s - (self.t0 if self.t0 is not None else ev.t_s) <= self.baseline_s:
+        if d is None or ev.in_turn:
+            return
+        if t - t0 <= self.baseline_s:
             self._base_sum += d
             self._base_n += 1
         side = self.sides[ev.side]
         dev = d - (side.sd / side.n if side.n else d)
-        side.add(ev.t_s - self.t0, d)
+        side.add(t - t0, d)
         self.straight += 1
         self.above += int(d > self.threshold)
         if self._prev_dev is not None:
@@ -163,13 +166,20 @@ class RollingWindow:
         self.window_s = window_s
         self.threshold = threshold_deg
         self.steps: deque[StepEvent] = deque()
+        self._straight_per_side: int | None = None  # from the latest summary(), until the next add()
 
     def add(self, ev: StepEvent) -> None:
-        self.steps.append(ev)
-        while self.steps and self.steps[0].t_s <= ev.t_s - self.window_s:
-            self.steps.popleft()
+        self._straight_per_side = None
+        steps = self.steps
+        steps.append(ev)
+        old = ev.t_s - self.window_s
+        while steps and steps[0].t_s <= old:
+            steps.popleft()
 
     def straight_per_side(self) -> int:
+        """The smaller count of straight steps with a drop value of the two sides."""
+        if self._straight_per_side is not None:
+            return self._straight_per_side
         n = {"left": 0, "right": 0}
         for e in self.steps:
             if not e.in_turn and e.pelvic_drop_deg is not None:
@@ -194,14 +204,15 @@ class RollingWindow:
             d = e.pelvic_drop_deg
             if d is not None and not e.in_turn:
                 (left if e.side == "left" else right).append(d)
-        ml = float(np.median(left)) if left else None
-        mr = float(np.median(right)) if right else None
+        ml = _median(left) if left else None
+        mr = _median(right) if right else None
         straight = len(left) + len(right)
+        self._straight_per_side = min(len(left), len(right))
         th = self.threshold
         above = sum(1 for d in left if d > th) + sum(1 for d in right if d > th)
         change = None
         if baseline_mean_deg is not None and straight:
-            change = float(np.mean(left + right)) - baseline_mean_deg
+            change = _mean(left + right) - baseline_mean_deg
         return RollingSummary(
             t_s=last.t_s,
             window_s=self.window_s,
@@ -210,10 +221,22 @@ class RollingWindow:
             median_drop_left_deg=ml,
             median_drop_right_deg=mr,
             asymmetry_index_pct=asymmetry_index_pct(ml, mr),
-            cadence_spm=float(np.mean(cad)) if cad else None,
+            cadence_spm=_mean(cad) if cad else None,
             share_above_threshold=above / straight if straight else None,
             drop_change_from_start_deg=change,
         )
+
+
+def _median(x: list[float]) -> float:
+    """``float(np.median(x))`` of a non-empty list without NaN: the middle value, or the mean of the two."""
+    s = sorted(x)
+    m = len(s) // 2
+    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2.0
+
+
+def _mean(x: list[float]) -> float:
+    """``float(np.mean(x))`` of a non-empty list (numpy's pairwise sum, without np.mean's wrapper)."""
+    return float(np.add.reduce(np.array(x))) / len(x)
 
 
 def asymmetry_index_pct(left: float | None, right: float | None) -> float | None:

@@ -54,3 +54,21 @@ def test_fast_lfilter_path_matches_scipy() -> None:
     y2, z2 = lfilter_zi_call(b, a, x, 1, zi)
     np.testing.assert_array_equal(y1, y2)
     np.testing.assert_array_equal(z1, z2)
+
+
+def test_clip_gives_np_clip_values() -> None:
+    """The pipeline's ``clip`` (the clip ufunc without np.clip's wrapper): the same values and dtypes, NaN kept."""
+    from sensor.pipeline.filters import clip
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=1000) * 2.0
+    x[::97] = np.nan
+    x[3] = -0.0
+    got = clip(x, -1.0, 1.0)
+    np.testing.assert_array_equal(got, np.clip(x, -1.0, 1.0))
+    assert got.dtype == np.float64
+    assert np.isnan(got[::97]).all()
+    i = rng.integers(-50, 150, size=(20, 30))
+    got_i = clip(i, 0, 99)
+    assert got_i.dtype == i.dtype
+    np.testing.assert_array_equal(got_i, np.clip(i, 0, 99))

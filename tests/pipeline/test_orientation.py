@@ -81,3 +81,20 @@ def test_sim_obliquity_with_true_mounting_and_bias() -> None:
     # relative to quiet standing (what the drop's neutral removes), running obliquity is right within 0.15 deg
     assert abs(err[run].mean() - err[quiet].mean()) < 0.15
     assert err[run].std() < 0.15
+
+
+def test_long_input_in_blocks_equals_small_chunks() -> None:
+    """GravityFilter.feed cuts inputs longer than its block size into blocks: the same numbers as small chunks."""
+    rng = np.random.default_rng(4)
+    n = 80_000  # more than two blocks
+    acc = rng.normal(size=(n, 3)) * 3.0 + np.array([0.0, 0.0, STANDARD_GRAVITY_MPS2])
+    gyr = rng.normal(size=(n, 3)) * 0.5
+    whole = GravityFilter(208.0).feed(acc, gyr)
+    f = GravityFilter(208.0)
+    chunked = np.concatenate([f.feed(acc[i : i + 997], gyr[i : i + 997]) for i in range(0, n, 997)])
+    np.testing.assert_array_equal(whole, chunked)
+    acc_only = GravityFilter(208.0).feed(acc, None)
+    g = GravityFilter(208.0)
+    np.testing.assert_array_equal(
+        acc_only, np.concatenate([g.feed(acc[i : i + 5000], None) for i in range(0, n, 5000)])
+    )

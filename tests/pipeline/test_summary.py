@@ -98,3 +98,15 @@ def test_rolling_change_from_the_first_minutes() -> None:
     assert s.drop_change_from_start_deg is not None
     # window centre ~34.8 min, baseline centre 1.5 min: 33.3 min x 0.15 deg/min
     assert s.drop_change_from_start_deg == pytest.approx(1.5 * (0.35 * 5999 - 15 - 90) / 600, abs=0.05)
+
+
+def test_window_median_and_mean_are_numpys() -> None:
+    """RollingWindow's median/mean helpers give exactly np.median / np.mean (odd, even, one, many values)."""
+    from sensor.pipeline.summary import _mean, _median
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 3, 7, 8, 9, 16, 17, 110, 129, 300):
+        for scale in (0.01, 1.0, 1000.0):
+            x = (rng.normal(size=n) * scale).tolist()
+            assert _median(x) == float(np.median(x))
+            assert _mean(x) == float(np.mean(x))
