@@ -345,6 +345,10 @@ class RepStage:
                 self._mode = _IDLE
                 if st is not None:
                     out.extend(self._end_set())
+                # walking has no net vertical travel, and its integral is mostly error (the orientation
+                # filter tilts with every step): hold travel at the rest height instead of letting it run away
+                v = 0.0
+                z = rest[0] / CM_PER_M
                 self._track_rest(z_cm, pitch, roll, 0.05)
                 self._dmin = d
                 self._i_low = i
