@@ -90,6 +90,9 @@ Z_MAX_CM: Final = 90.0
 GAIT_VETO_S: Final = 2.0
 """Walking or running labelled for this long without a break stops rep detection (shorter runs of the label
 happen inside fast reps)."""
+GAIT_TILT_DEG: Final = 20.0
+"""Walking and running tilt the pelvis a few degrees about its upright pose; a bin with more anterior tilt
+than this (a hip hinge) breaks a run of the gait label."""
 ZUPT_GYR_RADPS: Final = 0.2
 ZUPT_ACC_MPS2: Final = 0.15
 ZUPT_BINS: Final = 8
@@ -339,8 +342,9 @@ class RepStage:
             rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j], v))
             mode = self._mode
             st = self._set
-            # walking or running needs an upright pelvis: on the floor a gait label is a fast set
-            gait_run = gait_run + BIN_S if gaits[j] and self._h_min() == UPRIGHT.h_min else 0.0
+            # walking or running needs an upright pelvis: on the floor, or hinged far forward during a set (fast
+            # Romanian deadlifts), a gait label is a fast set
+            gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None) else 0.0
             if gait_run >= GAIT_VETO_S:
                 self._mode = _IDLE
                 if st is not None:
@@ -485,6 +489,11 @@ class RepStage:
         r[0] += alpha * (z_cm - r[0])
         r[1] += alpha * (pitch - r[1])
         r[2] += alpha * (roll - r[2])
+
+    def _gait_posture(self, pitch: float, in_set: bool) -> bool:
+        """Whether the pelvis could be walking or running: upright (rest pose) and, during a set, not hinged
+        forward (outside sets the gait label also covers getting down to the floor, which must end a set)."""
+        return self._h_min() == UPRIGHT.h_min and (not in_set or abs(pitch) < GAIT_TILT_DEG)
 
     def _posture_changed(self, pitch: float) -> bool:
         return posture_of(pitch).name != posture_of(float(self._rest[1])).name
