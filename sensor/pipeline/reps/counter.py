@@ -133,8 +133,6 @@ _B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
 _B_SLOW, _A_SLOW = butter(1, 0.1 / (FS_HZ / 2.0))
 _LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
 _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
-_LEAK_V_IDLE = math.exp(-BIN_S / 2.0)
-_LEAK_Z_IDLE = math.exp(-BIN_S / 4.0)
 
 _IDLE: Final = 0
 _OUT: Final = 1
@@ -194,6 +192,7 @@ class RepStage:
         self._i_stop = -1
         self._t_stop = 0.0
         self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
+        self._i_zupt = -1  # absolute index of the last zero-velocity update
         self._v = 0.0
         self._z = 0.0
         # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw, vertical velocity m/s)
@@ -302,25 +301,28 @@ class RepStage:
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
         gait_run = self._gait_run
+        last_zupt = self._i_zupt
         prev = self._prev
         rest = self._rest
         for j, t in enumerate(ts):
             pitch = ps[j]
             roll = rs[j]
             still = stills[j]
-            # vertical travel: zero-velocity updates and bias learning while still; between reps velocity and
-            # travel leak fast (walking about never stops), during a rep slowly
-            idle = self._mode == _IDLE
+            # vertical travel: zero-velocity updates and bias learning while still, a slow leak otherwise. No fast
+            # leak between reps: a rep is still "between reps" until it has moved h_min away from rest, and a fast
+            # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
+            # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
             if zupts[j]:
                 bias += 0.02 * (avs[j] - bias)
                 v = 0.0
+                last_zupt = n0 + j
             else:
-                v = (_LEAK_V_IDLE if idle else _LEAK_V) * v + (avs[j] - bias) * BIN_S
+                v = _LEAK_V * v + (avs[j] - bias) * BIN_S
                 v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
                 # travel leaks toward the rest pose's height, not toward an arbitrary zero: after a posture
                 # change has thrown the integral far off, the rest pose moves there and no slow return follows
                 z_rest = rest[0] / CM_PER_M
-                z = z_rest + (_LEAK_Z_IDLE if idle else _LEAK_Z) * (z - z_rest) + v * BIN_S
+                z = z_rest + _LEAK_Z * (z - z_rest) + v * BIN_S
             z_cm = z * CM_PER_M
             if not self._rest_valid:
                 rest[:] = (z_cm, pitch, roll)
@@ -460,9 +462,10 @@ class RepStage:
                 self._write_rows(rows)
                 rows = []
                 i_end = self._i_stop if stopped else self._i_min
-                if stopped or turned:
+                if (stopped or turned) and last_zupt < i_end:
                     # the pelvis stopped or turned at the end of the rep: the velocity left there is integration
-                    # error, removed from now on (fast sets have no pause long enough for a zero-velocity update)
+                    # error, removed from now on (fast sets have no pause long enough for a zero-velocity update;
+                    # after one, the error is gone already and removing it again would add it back reversed)
                     v -= float(self._buf[i_end % BUF_N, 7])
                 self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
@@ -470,6 +473,7 @@ class RepStage:
         self._write_rows(rows)
         self._v, self._z, self._acc_bias = v, z, bias
         self._gait_run = gait_run
+        self._i_zupt = last_zupt
         self._prev = prev
         return out
 
