@@ -84,13 +84,17 @@ CM_PER_M: Final = 100.0
 BUF_N: Final = 2400
 """Ring buffer of derived pose values: 120 s at 20 Hz (the longest hold or rep followed)."""
 
-V_MAX_MPS: Final = 2.0
-"""The pelvis never moves up or down faster than this in these exercises (bounds integration drift)."""
+V_MAX_MPS: Final = 3.0
+"""The pelvis never moves up or down faster than this in these exercises (bounds integration drift; sitting down
+in 0.4 s reaches 2.5 m/s, and a bound below that left a velocity error after every such rep)."""
 Z_MAX_CM: Final = 90.0
 """An excursion whose vertical travel exceeds this is integration drift, not a rep."""
 GAIT_VETO_S: Final = 2.0
 """Walking or running labelled for this long without a break stops rep detection (shorter runs of the label
 happen inside fast reps)."""
+GAIT_TILT_DEG: Final = 20.0
+"""Walking and running tilt the pelvis a few degrees about its upright pose; a bin with more anterior tilt
+than this (a hip hinge) breaks a run of the gait label."""
 ZUPT_GYR_RADPS: Final = 0.2
 ZUPT_ACC_MPS2: Final = 0.15
 ZUPT_BINS: Final = 8
@@ -134,8 +138,6 @@ _ONES_ZUPT = np.ones(ZUPT_BINS)
 _ONES_STILL = np.ones(STILL_BINS)
 _LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
 _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
-_LEAK_V_IDLE = math.exp(-BIN_S / 2.0)
-_LEAK_Z_IDLE = math.exp(-BIN_S / 4.0)
 
 _IDLE: Final = 0
 _OUT: Final = 1
@@ -195,6 +197,7 @@ class RepStage:
         self._i_stop = -1
         self._t_stop = 0.0
         self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
+        self._i_zupt = -1  # absolute index of the last zero-velocity update
         self._v = 0.0
         self._z = 0.0
         # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw, vertical velocity m/s)
@@ -312,6 +315,7 @@ class RepStage:
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
         gait_run = self._gait_run
+        last_zupt = self._i_zupt
         prev = self._prev
         rest = self._rest
         j_next = 0  # bins before this one were done by the gait-veto fast path
@@ -329,19 +333,21 @@ class RepStage:
             pitch = ps[j]
             roll = rs[j]
             still = stills[j]
-            # vertical travel: zero-velocity updates and bias learning while still; between reps velocity and
-            # travel leak fast (walking about never stops), during a rep slowly
-            idle = self._mode == _IDLE
+            # vertical travel: zero-velocity updates and bias learning while still, a slow leak otherwise. No fast
+            # leak between reps: a rep is still "between reps" until it has moved h_min away from rest, and a fast
+            # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
+            # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
             if zupts[j]:
                 bias += 0.02 * (avs[j] - bias)
                 v = 0.0
+                last_zupt = n0 + j
             else:
-                v = (_LEAK_V_IDLE if idle else _LEAK_V) * v + (avs[j] - bias) * BIN_S
+                v = _LEAK_V * v + (avs[j] - bias) * BIN_S
                 v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
                 # travel leaks toward the rest pose's height, not toward an arbitrary zero: after a posture
                 # change has thrown the integral far off, the rest pose moves there and no slow return follows
                 z_rest = rest[0] / CM_PER_M
-                z = z_rest + (_LEAK_Z_IDLE if idle else _LEAK_Z) * (z - z_rest) + v * BIN_S
+                z = z_rest + _LEAK_Z * (z - z_rest) + v * BIN_S
             z_cm = z * CM_PER_M
             if not self._rest_valid:
                 rest[:] = (z_cm, pitch, roll)
@@ -363,12 +369,17 @@ class RepStage:
             rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j], v))
             mode = self._mode
             st = self._set
-            # walking or running needs an upright pelvis: on the floor a gait label is a fast set
-            gait_run = gait_run + BIN_S if gaits[j] and self._h_min() == UPRIGHT.h_min else 0.0
+            # walking or running needs an upright pelvis: on the floor, or hinged far forward during a set (fast
+            # Romanian deadlifts), a gait label is a fast set
+            gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None) else 0.0
             if gait_run >= GAIT_VETO_S:
                 self._mode = _IDLE
                 if st is not None:
                     out.extend(self._end_set())
+                # walking has no net vertical travel, and its integral is mostly error (the orientation
+                # filter tilts with every step): hold travel at the rest height instead of letting it run away
+                v = 0.0
+                z = rest[0] / CM_PER_M
                 self._track_rest(z_cm, pitch, roll, 0.05)
                 self._dmin = d
                 self._i_low = i
@@ -476,9 +487,10 @@ class RepStage:
                 self._write_rows(rows)
                 rows = []
                 i_end = self._i_stop if stopped else self._i_min
-                if stopped or turned:
+                if (stopped or turned) and last_zupt < i_end:
                     # the pelvis stopped or turned at the end of the rep: the velocity left there is integration
-                    # error, removed from now on (fast sets have no pause long enough for a zero-velocity update)
+                    # error, removed from now on (fast sets have no pause long enough for a zero-velocity update;
+                    # after one, the error is gone already and removing it again would add it back reversed)
                     v -= float(self._buf[i_end % BUF_N, 7])
                 self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
@@ -486,6 +498,7 @@ class RepStage:
         self._write_rows(rows)
         self._v, self._z, self._acc_bias = v, z, bias
         self._gait_run = gait_run
+        self._i_zupt = last_zupt
         self._prev = prev
         return out
 
@@ -594,6 +607,11 @@ class RepStage:
         r[0] += alpha * (z_cm - r[0])
         r[1] += alpha * (pitch - r[1])
         r[2] += alpha * (roll - r[2])
+
+    def _gait_posture(self, pitch: float, in_set: bool) -> bool:
+        """Whether the pelvis could be walking or running: upright (rest pose) and, during a set, not hinged
+        forward (outside sets the gait label also covers getting down to the floor, which must end a set)."""
+        return self._h_min() == UPRIGHT.h_min and (not in_set or abs(pitch) < GAIT_TILT_DEG)
 
     def _posture_changed(self, pitch: float) -> bool:
         return posture_of(pitch).name != posture_of(float(self._rest[1])).name

@@ -16,7 +16,7 @@ from sensor.pipeline.calibration import Mounting as PelvisMounting
 from sensor.pipeline.config import PipelineConfig
 from sensor.pipeline.reps import RepStage
 from sensor.pipeline.reps.frontend import FixedMountingCalibrator, pipeline_with_fixed_mounting
-from sensor.sim import simulate
+from sensor.sim import ExerciseSet, Mounting, Rest, Scenario, SensorModel, Standing, Tempo, Walking, simulate
 from sensor.sim.exercises import EXERCISES
 from tests.pipeline.reps.simcase import cached_run, reps_in, run, session
 
@@ -148,3 +148,50 @@ def test_fixed_mounting_calibrator_keeps_the_mounting() -> None:
     assert pitch.min() < -110.0
     assert pitch.max() > 88.0
     assert FixedMountingCalibrator.__mro__[1].__name__ == "MountingCalibrator"
+
+
+def _one_set(
+    exercise: str,
+    tempo: Tempo,
+    reps: int,
+    *,
+    rom: float,
+    walk_s: float,
+    euler_deg: tuple[float, float, float],
+    seed: int,
+) -> Scenario:
+    """Stand, walk, 30 s of fidgeting, one set: the start of a bench session (bench/bench_reps_accuracy.py)."""
+    return Scenario(
+        segments=[
+            Standing(duration_s=10.0),
+            Walking(duration_s=walk_s),
+            Rest(duration_s=30.0, mode="fidget", posture="standing"),
+            ExerciseSet(exercise=exercise, reps=reps, tempo=tempo, rom=rom),  # type: ignore[arg-type]
+            Standing(duration_s=20.0, fidget=True),
+        ],
+        sensor=SensorModel(sampling_rate_hz=208.0),
+        mounting=Mounting(euler_deg=euler_deg),
+        seed=seed,
+    )
+
+
+def test_fast_deadlifts_labelled_walking_keep_their_set() -> None:
+    # 1.2 s per rep: the activity label reads walking for seconds; a pelvis hinged forward is not walking
+    tempo = Tempo(eccentric_s=0.68, concentric_s=0.4, pause_far_s=0.04, pause_near_s=0.1)
+    r = run(_one_set("romanian_deadlift", tempo, 14, rom=1.18, walk_s=22.6, euler_deg=(-11.0, 20.0, 10.0), seed=11))
+    tr = r.truth
+    got = reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))
+    assert len(got) == 14
+    assert [s.exercise for s in r.sets] == ["romanian_deadlift"]
+
+
+def test_slow_squats_keep_their_travel() -> None:
+    # 4.9 s per rep: each rep creeps out of rest before the excursion is detected; a fast leak of the velocity
+    # there turned the way down into a climb (22 squats counted as 19 step-ups)
+    tempo = Tempo(eccentric_s=2.75, concentric_s=1.94, pause_far_s=0.22, pause_near_s=0.05)
+    r = run(_one_set("squat", tempo, 22, rom=0.94, walk_s=33.5, euler_deg=(42.0, 6.0, 12.5), seed=97))
+    tr = r.truth
+    got = reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))
+    assert len(got) == 22
+    assert {g.exercise for g in got[2:]} == {"squat"}
+    assert all(g.vertical_travel_m > 0.25 for g in got)
