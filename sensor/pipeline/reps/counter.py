@@ -325,8 +325,8 @@ class RepStage:
             if gait_run >= GAIT_VETO_S and self._mode == _IDLE and self._set is None and self._rest_valid:
                 self._write_rows(rows)
                 rows = []
-                j_next, v, z, bias, gait_run, prev = self._gait_veto_run(
-                    j, t_bin, y, still_arr, zupts, v, z, bias, gait_run, prev
+                j_next, v, z, bias, gait_run, prev, last_zupt = self._gait_veto_run(
+                    j, t_bin, y, still_arr, zupts, v, z, bias, gait_run, prev, last_zupt, n0
                 )
                 if j_next > j:
                     continue
@@ -514,11 +514,14 @@ class RepStage:
         bias: float,
         gait_run: float,
         prev: tuple[float, float, float],
-    ) -> tuple[int, float, float, float, float, tuple[float, float, float]]:
+        last_zupt: int,
+        n0: int,
+    ) -> tuple[int, float, float, float, float, tuple[float, float, float], int]:
         """Bins ``j0...`` of a gait bout that keeps vetoing reps, done cheaply; returns the next bin to do normally.
 
         While walking or running vetoes reps (mode idle, no set open, gait labelled, the rest pose upright) the
-        state machine only integrates travel and lets the rest pose follow the pose (``_track_rest(..., 0.05)``):
+        state machine only integrates travel (then holds it at the rest height) and lets the rest pose follow the
+        pose (``_track_rest(..., 0.05)``):
         the same arithmetic as :meth:`_process`, in the same order (bit-identical state), without the per-bin
         state machine; the buffer rows are written vectorised.
         """
@@ -528,7 +531,7 @@ class RepStage:
         # the run ends before the first bin without the gait label; the rest pose's posture is checked per bin
         j_end = j0 + int(np.argmin(gaits[j0:])) if not gaits[j0:].all() else m
         if j_end == j0:
-            return j0, v, z, bias, gait_run, prev
+            return j0, v, z, bias, gait_run, prev, last_zupt
         avs = y[j0:j_end, CH_A_VERT].tolist()
         pl = ps[j0:j_end].tolist()
         rl = y[j0:j_end, CH_ROLL].tolist()
@@ -539,13 +542,14 @@ class RepStage:
         r2s: list[float] = []
         zs: list[float] = []
         vs: list[float] = []
-        leak_v, leak_z, v_max, cm, dt = _LEAK_V_IDLE, _LEAK_Z_IDLE, V_MAX_MPS, CM_PER_M, BIN_S
-        for av, pitch, roll, zupt in zip(avs, pl, rl, zl, strict=True):
+        leak_v, leak_z, v_max, cm, dt = _LEAK_V, _LEAK_Z, V_MAX_MPS, CM_PER_M, BIN_S
+        for k, (av, pitch, roll, zupt) in enumerate(zip(avs, pl, rl, zl, strict=True)):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
             if zupt:
                 bias += 0.02 * (av - bias)
                 v = 0.0
+                last_zupt = n0 + j0 + k
             else:
                 v = leak_v * v + (av - bias) * dt
                 v = v if v > -v_max else -v_max  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
@@ -559,12 +563,14 @@ class RepStage:
             zs.append(z_cm)
             vs.append(v)
             gait_run = gait_run + dt
+            v = 0.0  # the veto holds travel at the rest height (before the rest pose follows)
+            z = r0 / cm
             r0 += 0.05 * (z_cm - r0)
             r1 += 0.05 * (pitch - r1)
             r2 += 0.05 * (roll - r2)
         n = len(zs)
         if n == 0:
-            return j0, v, z, bias, gait_run, prev
+            return j0, v, z, bias, gait_run, prev, last_zupt
         self._rest[:] = (r0, r1, r2)
         j1 = j0 + n
         pitch_a = ps[j0:j1]
@@ -587,7 +593,7 @@ class RepStage:
         self._mode = _IDLE
         self._dmin = float(d[-1])
         self._i_low = self._n - 1
-        return j1, v, z, bias, gait_run, (zs[-1], pl[n - 1], rl[n - 1])
+        return j1, v, z, bias, gait_run, (zs[-1], pl[n - 1], rl[n - 1]), last_zupt
 
     def _write_rows(
         self, rows: list[tuple[float, float, float, float, float, float, float, float]] | FloatArray
