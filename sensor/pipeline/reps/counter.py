@@ -61,7 +61,9 @@ from sensor.pipeline.reps.signals import (
     CH_GAIT,
     CH_GYR,
     CH_PITCH,
+    CH_PITCH_G,
     CH_ROLL,
+    CH_ROLL_G,
     CH_YAW,
     RAW_W,
     BinAverager,
@@ -133,9 +135,26 @@ _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
 _LEAK_V_IDLE = math.exp(-BIN_S / 2.0)
 _LEAK_Z_IDLE = math.exp(-BIN_S / 4.0)
 
+PRONE_TILT_DEG: Final = 60.0
+"""Anterior tilt beyond which the pose uses the accelerometer's tilt (see ``_pose_tilt_deg``; on all fours it
+is 90 +- 20 deg)."""
+
 _IDLE: Final = 0
 _OUT: Final = 1
 _BACK: Final = 2
+
+
+def _pose_tilt_deg(y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Anterior tilt and obliquity of the pose stream from low-passed bin channels.
+
+    On all fours (gravity tilt beyond the prone threshold) they come from the gravity direction: there the pelvis
+    moves slowly and little (donkey kicks: 6 deg), and the orientation estimate's gyroscope bias, learnt from
+    "quiet" seconds that were really slow kicks, tilts it by several degrees and makes it jump at every bias
+    update. Elsewhere (upright, lying) the orientation estimate, which fast movements do not disturb (both angles
+    must say "on all fours": in a fast squat or sit-to-stand the specific force can point anywhere).
+    """
+    use_g = (y[:, CH_PITCH_G] > PRONE_TILT_DEG) & (y[:, CH_PITCH] > PRONE_TILT_DEG)
+    return np.where(use_g, y[:, CH_PITCH_G], y[:, CH_PITCH]), np.where(use_g, y[:, CH_ROLL_G], y[:, CH_ROLL])
 
 
 @dataclass(slots=True)
@@ -289,8 +308,9 @@ class RepStage:
         y, zupt_arr, still_arr = self._filters(x_bin)
         ts = t_bin.tolist()
         avs = y[:, CH_A_VERT].tolist()
-        ps = y[:, CH_PITCH].tolist()
-        rs = y[:, CH_ROLL].tolist()
+        pitch_arr, roll_arr = _pose_tilt_deg(y)
+        ps = pitch_arr.tolist()
+        rs = roll_arr.tolist()
         ys = y[:, CH_YAW].tolist()
         stills = still_arr.tolist()
         zupts = zupt_arr.tolist()

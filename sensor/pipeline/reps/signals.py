@@ -31,11 +31,14 @@ CH_ROLL: Final = 2  # obliquity, deg
 CH_GYR: Final = 3  # angular rate magnitude, rad/s
 CH_GAIT: Final = 4  # share of samples labelled walking or running
 CH_YAW: Final = 5  # pelvic rotation, deg (drifts: only used within one rep)
-N_CH: Final = 6
+CH_PITCH_G: Final = 6  # anterior tilt from the gravity direction (accelerometer only), deg
+CH_ROLL_G: Final = 7  # obliquity from the gravity direction (accelerometer only), deg
+N_CH: Final = 8
 
 
-RAW_W: Final = 9
-"""Raw columns averaged per bin: vertical linear acc; gyr AP, ML, V; roll; pitch; yaw; gait share; "other" share."""
+RAW_W: Final = 12
+"""Raw columns averaged per bin: vertical linear acc; gyr AP, ML, V; roll; pitch; yaw; gait share; "other" share;
+specific force AP, ML, V."""
 
 
 def raw_columns(chunk: PelvisChunk) -> FloatArray:
@@ -56,7 +59,24 @@ def raw_columns(chunk: PelvisChunk) -> FloatArray:
     act = chunk.activity
     out[:, 7] = (act == WALKING) | (act == RUNNING)
     out[:, 8] = act == OTHER
+    out[:, 9] = chunk.acc_ap_mps2
+    out[:, 10] = chunk.acc_ml_mps2
+    out[:, 11] = chunk.acc_v_mps2
     return out
+
+
+def gravity_tilt_deg(f_ap: FloatArray, f_ml: FloatArray, f_v: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Anterior tilt and obliquity (deg) of the pelvis from the direction of the (bin-averaged) specific force.
+
+    The same angles as :func:`sensor.pipeline.orientation.pelvis_angles_deg` (``pitch = atan2(-u_ap, u_v)``,
+    ``roll = asin(u_ml)``), but from the accelerometer alone: right where the pelvis moves slowly (floor
+    exercises), and immune to the gyroscope-bias errors of the orientation estimate (a slow donkey kick passes
+    the calibration's 1 s quiet test, its rotation rate becomes the "bias" and the estimate drifts by 5 deg).
+    """
+    norm = np.sqrt(f_ap * f_ap + f_ml * f_ml + f_v * f_v)
+    pitch = np.degrees(np.arctan2(-f_ap, f_v))
+    roll = np.degrees(np.arcsin(np.clip(f_ml / np.maximum(norm, 1e-9), -1.0, 1.0)))
+    return pitch, roll
 
 
 def bin_channels(raw: FloatArray) -> FloatArray:
@@ -68,6 +88,7 @@ def bin_channels(raw: FloatArray) -> FloatArray:
     out[:, CH_GYR] = np.sqrt(raw[:, 1] ** 2 + raw[:, 2] ** 2 + raw[:, 3] ** 2)
     out[:, CH_GAIT] = raw[:, 7]
     out[:, CH_YAW] = raw[:, 6]
+    out[:, CH_PITCH_G], out[:, CH_ROLL_G] = gravity_tilt_deg(raw[:, 9], raw[:, 10], raw[:, 11])
     return out
 
 
