@@ -49,6 +49,7 @@ from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
 from sensor.frames import SIDE_SIGN, Side
 from sensor.pipeline.reps.exercise import (
     EXERCISE_PROFILES,
+    PRONE,
     UPRIGHT,
     ExerciseClassifier,
     RepFeatures,
@@ -123,6 +124,8 @@ MIN_REP_S: Final = 0.6
 SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
 """The classifier looks at the first 30 reps of a set (sets are rarely longer)."""
+REST_LAG_BINS: Final = 30
+"""On all fours between sets the rest pose follows the pose of 1.5 s ago (30 bins), not the start of a kick."""
 PROMPT_HOLD_S: Final = 0.05
 """Input may be held back this long while an excursion is under way (the pipeline's micro-batch)."""
 REST_HOLD_S: Final = 0.25
@@ -138,6 +141,9 @@ _LEAK_Z_IDLE = math.exp(-BIN_S / 4.0)
 PRONE_TILT_DEG: Final = 60.0
 """Anterior tilt beyond which the pose uses the accelerometer's tilt (see ``_pose_tilt_deg``; on all fours it
 is 90 +- 20 deg)."""
+
+PRONE_RETURN: Final = 0.2
+"""On all fours an excursion is a rep only if it ends within this share of its peak distance from its start."""
 
 _IDLE: Final = 0
 _OUT: Final = 1
@@ -155,6 +161,22 @@ def _pose_tilt_deg(y: FloatArray) -> tuple[FloatArray, FloatArray]:
     """
     use_g = (y[:, CH_PITCH_G] > PRONE_TILT_DEG) & (y[:, CH_PITCH] > PRONE_TILT_DEG)
     return np.where(use_g, y[:, CH_PITCH_G], y[:, CH_PITCH]), np.where(use_g, y[:, CH_ROLL_G], y[:, CH_ROLL])
+
+
+def _came_back(rep: FloatArray, peak: float) -> bool:
+    """Whether an excursion on all fours ended where it started (buffer rows ``rep``, peak distance ``peak``).
+
+    A donkey kick returns to its start pose (within 0.18 of its peak distance on seeds 0-59); fidgeting on hands
+    and knees wanders off by as much as a small kick (5 deg) and mostly stops somewhere else (0.2-0.7).
+    Elsewhere the reps are several times the threshold and every excursion counts.
+    """
+    posture = posture_of(float(rep[0, 3]))
+    if posture is not PRONE:
+        return True
+    dz = (float(rep[-1, 2]) - float(rep[0, 2])) * posture.z_weight
+    dp = float(rep[-1, 3]) - float(rep[0, 3])
+    dr = float(rep[-1, 4]) - float(rep[0, 4])
+    return math.sqrt(dz * dz + dp * dp + dr * dr) <= PRONE_RETURN * peak
 
 
 @dataclass(slots=True)
@@ -390,7 +412,11 @@ class RepStage:
                 if still and d < 0.25 * h_on:
                     self._track_rest(z_cm, pitch, roll, 0.1)
                 elif st is None and d < h_on:
-                    self._track_rest(z_cm, pitch, roll, 0.02)
+                    # between sets it also follows fidgeting; on all fours with a lag, toward the pose of 1.5 s
+                    # ago: a donkey kick is hardly larger than the threshold and must not drag it along on its
+                    # way out
+                    lag = REST_LAG_BINS if h_on == PRONE.h_min else 0
+                    self._track_rest(*self._pose_ago(i, rows, lag), 0.02)
                 self._dmin = min(self._dmin, d)
                 if d <= self._dmin + Q_UNITS:
                     self._i_low = i
@@ -492,6 +518,18 @@ class RepStage:
         self._buf[idx] = np.array(rows)
         self._n += len(rows)
 
+    def _pose_ago(
+        self, i: int, rows: list[tuple[float, float, float, float, float, float, float, float]], k: int
+    ) -> tuple[float, float, float]:
+        """The pose ``(z_cm, pitch, roll)`` of bin ``i - k`` (or of the oldest bin seen), from ``rows`` (the bins
+        of this call not yet written) or the ring buffer."""
+        j = max(i - k, 0, self._n - BUF_N + 1)
+        if j >= self._n:
+            row = rows[j - self._n]
+            return row[2], row[3], row[4]
+        r = self._buf[j % BUF_N]
+        return float(r[2]), float(r[3]), float(r[4])
+
     def _reset_min(self, i: int, d: float) -> None:
         self._dmin = d
         self._i_low = i
@@ -566,7 +604,7 @@ class RepStage:
         self._i_low = a + k_min
         self._dmin = 0.0
         self._rest[:] = seg[k_min, 2:5]
-        if peak < self._h_min() or duration < MIN_REP_S:
+        if peak < self._h_min() or duration < MIN_REP_S or not _came_back(rep, peak):
             return out
         # the turn: near the peak and slow
         sp = speed[k_start : k_end + 1]
