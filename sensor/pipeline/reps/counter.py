@@ -117,7 +117,11 @@ TURN_SPEED: Final = 0.3
 POSTURE_CHANGE_S: Final = 2.0
 MAX_REP_S: Final = 12.0
 """An excursion that has not come back after this long (and is not a still hold) is a new rest pose."""
+HOLD_RETURN_S: Final = 2.5
+"""... nor within this long after a hold (a squat held for 15 s, then back up: a hold, not a new rest pose)."""
 HOLD_MAX_S: Final = 60.0
+NO_HOLD_EXERCISES: Final = frozenset({"sit_to_stand", "step_up"})
+"""Exercises whose far pose is standing: standing still after their set is a rest, not a hold."""
 HOLDING_S: Final = 1.0
 """Still this long far from rest: maybe a hold, maybe a new start position (decided by what follows)."""
 MIN_REP_S: Final = 0.6
@@ -242,7 +246,7 @@ class RepStage:
         self._rest_valid = False
         self._dmin = math.inf
         self._i_low = 0  # absolute index: last bin within q of the running minimum (IDLE)
-        self._t_on = 0.0
+        self._t_on = 0.0  # start of the excursion (moved forward by holds, see HOLD_RETURN_S)
         self._t_min = 0.0
         self._peak = 0.0
         self._peak_full = 0.0
@@ -445,6 +449,9 @@ class RepStage:
                 holding = self._still_far_since >= 0 and t - self._still_far_since >= HOLDING_S
                 if holding:
                     # maybe a hold, maybe a new start position (hip thrust set-up, sitting down): remember it
+                    if t - self._still_far_since >= self.hold_min_s and self._holds_set_pose(z_cm, pitch, roll):
+                        # a hold at the far pose of the set's reps: its way back must start within HOLD_RETURN_S
+                        self._t_on = max(self._t_on, t - MAX_REP_S + HOLD_RETURN_S)
                     self._cand[:] = (z_cm, pitch, roll)
                     self._i_cand = i
                     self._cand_valid = True
@@ -517,6 +524,19 @@ class RepStage:
         idx = np.arange(self._n, self._n + len(rows)) % BUF_N
         self._buf[idx] = np.array(rows)
         self._n += len(rows)
+
+    def _holds_set_pose(self, z_cm: float, pitch: float, roll: float) -> bool:
+        """Whether a still pose is the far pose of the open set's reps (a squat or bridge held after the set),
+        not another posture (sitting down to rest after squats is as far from standing, the other way; standing
+        after sit-to-stands or step-ups is their far pose, but not a hold)."""
+        st = self._set
+        if st is None or not st.reps or self._classify_final(st)[0] in NO_HOLD_EXERCISES:
+            return False
+        wz = posture_of(float(self._rest[1])).z_weight
+        dz = np.median([r.dz_cm for r in st.reps]) - (z_cm - self._rest[0])
+        dp = np.median([r.dpitch_deg for r in st.reps]) - (pitch - self._rest[1])
+        dr = np.median([r.droll_deg for r in st.reps]) - (roll - self._rest[2])
+        return math.sqrt(float((wz * dz) ** 2 + dp**2 + dr**2)) < 0.35 * st.amp
 
     def _pose_ago(
         self, i: int, rows: list[tuple[float, float, float, float, float, float, float, float]], k: int
