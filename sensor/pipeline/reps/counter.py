@@ -253,6 +253,8 @@ class RepStage:
         self._i_peak = 0
         self._i_min = 0
         self._still_far_since = -1.0
+        self._hold_judged = -1.0  # the still_far_since of the hold last judged by _holds_set_pose
+        self._hold_of_set = False
         self._other_class_since = -1.0
         self._cand = [0.0, 0.0, 0.0]
         self._cand_valid = False
@@ -419,8 +421,10 @@ class RepStage:
                     # between sets it also follows fidgeting; on all fours with a lag, toward the pose of 1.5 s
                     # ago: a donkey kick is hardly larger than the threshold and must not drag it along on its
                     # way out
-                    lag = REST_LAG_BINS if h_on == PRONE.h_min else 0
-                    self._track_rest(*self._pose_ago(i, rows, lag), 0.02)
+                    if h_on == PRONE.h_min:
+                        self._track_rest(*self._pose_ago(i, rows, REST_LAG_BINS), 0.02)
+                    else:
+                        self._track_rest(z_cm, pitch, roll, 0.02)
                 self._dmin = min(self._dmin, d)
                 if d <= self._dmin + Q_UNITS:
                     self._i_low = i
@@ -449,9 +453,14 @@ class RepStage:
                 holding = self._still_far_since >= 0 and t - self._still_far_since >= HOLDING_S
                 if holding:
                     # maybe a hold, maybe a new start position (hip thrust set-up, sitting down): remember it
-                    if t - self._still_far_since >= self.hold_min_s and self._holds_set_pose(z_cm, pitch, roll):
-                        # a hold at the far pose of the set's reps: its way back must start within HOLD_RETURN_S
-                        self._t_on = max(self._t_on, t - MAX_REP_S + HOLD_RETURN_S)
+                    if t - self._still_far_since >= self.hold_min_s:
+                        if self._hold_judged != self._still_far_since:  # judged once per hold
+                            self._hold_judged = self._still_far_since
+                            self._hold_of_set = self._holds_set_pose(z_cm, pitch, roll)
+                        if self._hold_of_set:
+                            # a hold at the far pose of the set's reps: its way back must start within
+                            # HOLD_RETURN_S
+                            self._t_on = max(self._t_on, t - MAX_REP_S + HOLD_RETURN_S)
                     self._cand[:] = (z_cm, pitch, roll)
                     self._i_cand = i
                     self._cand_valid = True
