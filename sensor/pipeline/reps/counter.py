@@ -50,6 +50,7 @@ from sensor.frames import SIDE_SIGN, Side
 from sensor.pipeline.filters import lfilter_zi_call
 from sensor.pipeline.reps.exercise import (
     EXERCISE_PROFILES,
+    PRONE,
     UPRIGHT,
     ExerciseClassifier,
     RepFeatures,
@@ -62,7 +63,9 @@ from sensor.pipeline.reps.signals import (
     CH_GAIT,
     CH_GYR,
     CH_PITCH,
+    CH_PITCH_G,
     CH_ROLL,
+    CH_ROLL_G,
     CH_YAW,
     RAW_W,
     BinAverager,
@@ -119,13 +122,19 @@ TURN_SPEED: Final = 0.3
 POSTURE_CHANGE_S: Final = 2.0
 MAX_REP_S: Final = 12.0
 """An excursion that has not come back after this long (and is not a still hold) is a new rest pose."""
+HOLD_RETURN_S: Final = 2.5
+"""... nor within this long after a hold (a squat held for 15 s, then back up: a hold, not a new rest pose)."""
 HOLD_MAX_S: Final = 60.0
+NO_HOLD_EXERCISES: Final = frozenset({"sit_to_stand", "step_up"})
+"""Exercises whose far pose is standing: standing still after their set is a rest, not a hold."""
 HOLDING_S: Final = 1.0
 """Still this long far from rest: maybe a hold, maybe a new start position (decided by what follows)."""
 MIN_REP_S: Final = 0.6
 SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
 """The classifier looks at the first 30 reps of a set (sets are rarely longer)."""
+REST_LAG_BINS: Final = 30
+"""On all fours between sets the rest pose follows the pose of 1.5 s ago (30 bins), not the start of a kick."""
 PROMPT_HOLD_S: Final = 0.05
 """Input may be held back this long once a rep may end at any moment (the pipeline's micro-batch)..."""
 REST_HOLD_S: Final = 0.25
@@ -139,9 +148,45 @@ _ONES_STILL = np.ones(STILL_BINS)
 _LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
 _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
 
+PRONE_TILT_DEG: Final = 60.0
+"""Anterior tilt beyond which the pose uses the accelerometer's tilt (see ``_pose_tilt_deg``; on all fours it
+is 90 +- 20 deg)."""
+
+PRONE_RETURN: Final = 0.2
+"""On all fours an excursion is a rep only if it ends within this share of its peak distance from its start."""
+
 _IDLE: Final = 0
 _OUT: Final = 1
 _BACK: Final = 2
+
+
+def _pose_tilt_deg(y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Anterior tilt and obliquity of the pose stream from low-passed bin channels.
+
+    On all fours (gravity tilt beyond the prone threshold) they come from the gravity direction: there the pelvis
+    moves slowly and little (donkey kicks: 6 deg), and the orientation estimate's gyroscope bias, learnt from
+    "quiet" seconds that were really slow kicks, tilts it by several degrees and makes it jump at every bias
+    update. Elsewhere (upright, lying) the orientation estimate, which fast movements do not disturb (both angles
+    must say "on all fours": in a fast squat or sit-to-stand the specific force can point anywhere).
+    """
+    use_g = (y[:, CH_PITCH_G] > PRONE_TILT_DEG) & (y[:, CH_PITCH] > PRONE_TILT_DEG)
+    return np.where(use_g, y[:, CH_PITCH_G], y[:, CH_PITCH]), np.where(use_g, y[:, CH_ROLL_G], y[:, CH_ROLL])
+
+
+def _came_back(rep: FloatArray, peak: float) -> bool:
+    """Whether an excursion on all fours ended where it started (buffer rows ``rep``, peak distance ``peak``).
+
+    A donkey kick returns to its start pose (within 0.18 of its peak distance on seeds 0-59); fidgeting on hands
+    and knees wanders off by as much as a small kick (5 deg) and mostly stops somewhere else (0.2-0.7).
+    Elsewhere the reps are several times the threshold and every excursion counts.
+    """
+    posture = posture_of(float(rep[0, 3]))
+    if posture is not PRONE:
+        return True
+    dz = (float(rep[-1, 2]) - float(rep[0, 2])) * posture.z_weight
+    dp = float(rep[-1, 3]) - float(rep[0, 3])
+    dr = float(rep[-1, 4]) - float(rep[0, 4])
+    return math.sqrt(dz * dz + dp * dp + dr * dr) <= PRONE_RETURN * peak
 
 
 @dataclass(slots=True)
@@ -208,13 +253,15 @@ class RepStage:
         self._rest_valid = False
         self._dmin = math.inf
         self._i_low = 0  # absolute index: last bin within q of the running minimum (IDLE)
-        self._t_on = 0.0
+        self._t_on = 0.0  # start of the excursion (moved forward by holds, see HOLD_RETURN_S)
         self._t_min = 0.0
         self._peak = 0.0
         self._peak_full = 0.0
         self._i_peak = 0
         self._i_min = 0
         self._still_far_since = -1.0
+        self._hold_judged = -1.0  # the still_far_since of the hold last judged by _holds_set_pose
+        self._hold_of_set = False
         self._other_class_since = -1.0
         self._cand = [0.0, 0.0, 0.0]
         self._cand_valid = False
@@ -305,8 +352,9 @@ class RepStage:
         y, zupt_arr, still_arr = self._filters(x_bin)
         ts = t_bin.tolist()
         avs = y[:, CH_A_VERT].tolist()
-        ps = y[:, CH_PITCH].tolist()
-        rs = y[:, CH_ROLL].tolist()
+        pitch_arr, roll_arr = _pose_tilt_deg(y)
+        ps = pitch_arr.tolist()
+        rs = roll_arr.tolist()
         ys = y[:, CH_YAW].tolist()
         stills = still_arr.tolist()
         zupts = zupt_arr.tolist()
@@ -326,7 +374,7 @@ class RepStage:
                 self._write_rows(rows)
                 rows = []
                 j_next, v, z, bias, gait_run, prev, last_zupt = self._gait_veto_run(
-                    j, t_bin, y, still_arr, zupts, v, z, bias, gait_run, prev, last_zupt, n0
+                    j, t_bin, y, pitch_arr, roll_arr, still_arr, zupts, v, z, bias, gait_run, prev, last_zupt, n0
                 )
                 if j_next > j:
                     continue
@@ -405,7 +453,13 @@ class RepStage:
                 if still and d < 0.25 * h_on:
                     self._track_rest(z_cm, pitch, roll, 0.1)
                 elif st is None and d < h_on:
-                    self._track_rest(z_cm, pitch, roll, 0.02)
+                    # between sets it also follows fidgeting; on all fours with a lag, toward the pose of 1.5 s
+                    # ago: a donkey kick is hardly larger than the threshold and must not drag it along on its
+                    # way out
+                    if h_on == PRONE.h_min:
+                        self._track_rest(*self._pose_ago(i, rows, REST_LAG_BINS), 0.02)
+                    else:
+                        self._track_rest(z_cm, pitch, roll, 0.02)
                 self._dmin = min(self._dmin, d)
                 if d <= self._dmin + Q_UNITS:
                     self._i_low = i
@@ -434,6 +488,14 @@ class RepStage:
                 holding = self._still_far_since >= 0 and t - self._still_far_since >= HOLDING_S
                 if holding:
                     # maybe a hold, maybe a new start position (hip thrust set-up, sitting down): remember it
+                    if t - self._still_far_since >= self.hold_min_s:
+                        if self._hold_judged != self._still_far_since:  # judged once per hold
+                            self._hold_judged = self._still_far_since
+                            self._hold_of_set = self._holds_set_pose(z_cm, pitch, roll)
+                        if self._hold_of_set:
+                            # a hold at the far pose of the set's reps: its way back must start within
+                            # HOLD_RETURN_S
+                            self._t_on = max(self._t_on, t - MAX_REP_S + HOLD_RETURN_S)
                     self._cand[:] = (z_cm, pitch, roll)
                     self._i_cand = i
                     self._cand_valid = True
@@ -507,6 +569,8 @@ class RepStage:
         j0: int,
         t_bin: FloatArray,
         y: FloatArray,
+        pitch_arr: FloatArray,
+        roll_arr: FloatArray,
         still_arr: NDArray[np.bool_],
         zupts: list[bool],
         v: float,
@@ -523,9 +587,10 @@ class RepStage:
         state machine only integrates travel (then holds it at the rest height) and lets the rest pose follow the
         pose (``_track_rest(..., 0.05)``):
         the same arithmetic as :meth:`_process`, in the same order (bit-identical state), without the per-bin
-        state machine; the buffer rows are written vectorised.
+        state machine; the buffer rows are written vectorised. ``pitch_arr``, ``roll_arr``: the pose's tilt
+        (``_pose_tilt_deg``).
         """
-        ps = y[:, CH_PITCH]
+        ps = pitch_arr
         gaits = y[:, CH_GAIT] > 0.5
         m = ps.shape[0]
         # the run ends before the first bin without the gait label; the rest pose's posture is checked per bin
@@ -534,7 +599,7 @@ class RepStage:
             return j0, v, z, bias, gait_run, prev, last_zupt
         avs = y[j0:j_end, CH_A_VERT].tolist()
         pl = ps[j0:j_end].tolist()
-        rl = y[j0:j_end, CH_ROLL].tolist()
+        rl = roll_arr[j0:j_end].tolist()
         zl = zupts[j0:j_end]
         r0, r1, r2 = self._rest
         r0s: list[float] = []  # the rest pose before each bin, travel (cm) and vertical velocity
@@ -574,7 +639,7 @@ class RepStage:
         self._rest[:] = (r0, r1, r2)
         j1 = j0 + n
         pitch_a = ps[j0:j1]
-        roll_a = y[j0:j1, CH_ROLL]
+        roll_a = roll_arr[j0:j1]
         z_a = np.array(zs)
         dz = z_a - np.array(r0s)
         dp = (pitch_a - np.array(r1s) + 180.0) % 360.0 - 180.0
@@ -603,6 +668,31 @@ class RepStage:
         idx = np.arange(self._n, self._n + len(rows)) % BUF_N
         self._buf[idx] = np.array(rows)
         self._n += len(rows)
+
+    def _holds_set_pose(self, z_cm: float, pitch: float, roll: float) -> bool:
+        """Whether a still pose is the far pose of the open set's reps (a squat or bridge held after the set),
+        not another posture (sitting down to rest after squats is as far from standing, the other way; standing
+        after sit-to-stands or step-ups is their far pose, but not a hold)."""
+        st = self._set
+        if st is None or not st.reps or self._classify_final(st)[0] in NO_HOLD_EXERCISES:
+            return False
+        wz = posture_of(float(self._rest[1])).z_weight
+        dz = np.median([r.dz_cm for r in st.reps]) - (z_cm - self._rest[0])
+        dp = np.median([r.dpitch_deg for r in st.reps]) - (pitch - self._rest[1])
+        dr = np.median([r.droll_deg for r in st.reps]) - (roll - self._rest[2])
+        return math.sqrt(float((wz * dz) ** 2 + dp**2 + dr**2)) < 0.35 * st.amp
+
+    def _pose_ago(
+        self, i: int, rows: list[tuple[float, float, float, float, float, float, float, float]], k: int
+    ) -> tuple[float, float, float]:
+        """The pose ``(z_cm, pitch, roll)`` of bin ``i - k`` (or of the oldest bin seen), from ``rows`` (the bins
+        of this call not yet written) or the ring buffer."""
+        j = max(i - k, 0, self._n - BUF_N + 1)
+        if j >= self._n:
+            row = rows[j - self._n]
+            return row[2], row[3], row[4]
+        r = self._buf[j % BUF_N]
+        return float(r[2]), float(r[3]), float(r[4])
 
     def _reset_min(self, i: int, d: float) -> None:
         self._dmin = d
@@ -683,7 +773,7 @@ class RepStage:
         self._i_low = a + k_min
         self._dmin = 0.0
         self._rest[:] = seg[k_min, 2:5].tolist()
-        if peak < self._h_min() or duration < MIN_REP_S:
+        if peak < self._h_min() or duration < MIN_REP_S or not _came_back(rep, peak):
             return out
         # the turn: near the peak and slow
         sp = speed[k_start : k_end + 1]

@@ -32,14 +32,17 @@ CH_ROLL: Final = 2  # obliquity, deg
 CH_GYR: Final = 3  # angular rate magnitude, rad/s
 CH_GAIT: Final = 4  # share of samples labelled walking or running
 CH_YAW: Final = 5  # pelvic rotation, deg (drifts: only used within one rep)
-N_CH: Final = 6
+CH_PITCH_G: Final = 6  # anterior tilt from the gravity direction (accelerometer only), deg
+CH_ROLL_G: Final = 7  # obliquity from the gravity direction (accelerometer only), deg
+N_CH: Final = 8
 
 
 _SMALL_N: Final = 4096
 """Chunks up to this many samples are binned as one ``(n, RAW_W)`` array, longer ones column by column."""
 
-RAW_W: Final = 9
-"""Raw columns averaged per bin: vertical linear acc; gyr AP, ML, V; roll; pitch; yaw; gait share; "other" share."""
+RAW_W: Final = 12
+"""Raw columns averaged per bin: vertical linear acc; gyr AP, ML, V; roll; pitch; yaw; gait share; "other" share;
+specific force AP, ML, V."""
 
 
 def chunk_columns(chunk: PelvisChunk) -> list[FloatArray | None]:
@@ -59,6 +62,9 @@ def chunk_columns(chunk: PelvisChunk) -> list[FloatArray | None]:
         chunk.yaw_deg,
         ((act == WALKING) | (act == RUNNING)).astype(np.float64),
         (act == OTHER).astype(np.float64),
+        chunk.acc_ap_mps2,
+        chunk.acc_ml_mps2,
+        chunk.acc_v_mps2,
     ]
 
 
@@ -71,6 +77,20 @@ def raw_columns(chunk: PelvisChunk) -> FloatArray:
     return out
 
 
+def gravity_tilt_deg(f_ap: FloatArray, f_ml: FloatArray, f_v: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Anterior tilt and obliquity (deg) of the pelvis from the direction of the (bin-averaged) specific force.
+
+    The same angles as :func:`sensor.pipeline.orientation.pelvis_angles_deg` (``pitch = atan2(-u_ap, u_v)``,
+    ``roll = asin(u_ml)``), but from the accelerometer alone: right where the pelvis moves slowly (floor
+    exercises), and immune to the gyroscope-bias errors of the orientation estimate (a slow donkey kick passes
+    the calibration's 1 s quiet test, its rotation rate becomes the "bias" and the estimate drifts by 5 deg).
+    """
+    norm = np.sqrt(f_ap * f_ap + f_ml * f_ml + f_v * f_v)
+    pitch = np.degrees(np.arctan2(-f_ap, f_v))
+    roll = np.degrees(np.arcsin(np.clip(f_ml / np.maximum(norm, 1e-9), -1.0, 1.0)))
+    return pitch, roll
+
+
 def bin_channels(raw: FloatArray) -> FloatArray:
     """Channels (see ``CH_*``) of binned raw columns, shape ``(m, N_CH)``."""
     out = np.empty((raw.shape[0], N_CH))
@@ -80,6 +100,7 @@ def bin_channels(raw: FloatArray) -> FloatArray:
     out[:, CH_GYR] = np.sqrt(raw[:, 1] ** 2 + raw[:, 2] ** 2 + raw[:, 3] ** 2)
     out[:, CH_GAIT] = raw[:, 7]
     out[:, CH_YAW] = raw[:, 6]
+    out[:, CH_PITCH_G], out[:, CH_ROLL_G] = gravity_tilt_deg(raw[:, 9], raw[:, 10], raw[:, 11])
     return out
 
 
