@@ -64,7 +64,8 @@ class StandingTracker:
             return
         q = quiet.astype(np.int8)
         edges = np.flatnonzero(q[1:] != q[:-1]) + 1  # == np.diff(q) != 0, without np.diff's wrapper
-        bounds = np.concatenate([[0], edges, [n]])
+        # one run (the usual live batch): no bounds array
+        bounds = (0, n) if edges.size == 0 else np.concatenate([[0], edges, [n]]).tolist()
         for a, b in itertools.pairwise(bounds):
             if q[a]:
                 if self._run_start is None:
@@ -140,7 +141,7 @@ class BoutTracker:
         if n == 0:
             return out
         edges = np.flatnonzero(labels[1:] != labels[:-1]) + 1
-        bounds = np.concatenate([[0], edges, [n]])
+        bounds = (0, n) if edges.size == 0 else np.concatenate([[0], edges, [n]]).tolist()
         for a, b in itertools.pairwise(bounds):
             lab = int(labels[a])
             if self.cur is None:

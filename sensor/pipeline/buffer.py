@@ -49,6 +49,28 @@ class SignalBuffer:
         self._data[c][start - self._base : start - self._base + n] = values
         self._end[c] = start + n
 
+    def write_many(self, start: int, values: dict[str, FloatArray]) -> None:
+        """:meth:`write` of several columns of the same length at the same ``start`` (one space check)."""
+        cols = self.col
+        n = -1
+        for column, v in values.items():
+            c = cols[column]
+            if start != self._end[c]:
+                raise ValueError(f"column {column}: write at {start}, expected {self._end[c]}")
+            if n < 0:
+                n = v.shape[0]
+            elif v.shape[0] != n:
+                raise ValueError(f"column {column}: {v.shape[0]} values, expected {n}")
+        if n <= 0:
+            return
+        self._reserve(start + n)
+        a = start - self._base
+        data, end = self._data, self._end
+        for column, v in values.items():
+            c = cols[column]
+            data[c][a : a + n] = v
+            end[c] = start + n
+
     def _reserve(self, stop: int) -> None:
         lo = max(self._base, min(self._end) - self.keep)
         need = stop - lo

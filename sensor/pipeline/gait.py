@@ -191,7 +191,10 @@ class GaitDetector:
         if not self._intervals:
             return 0.35 * self.fs
         if self._median is None:
-            self._median = float(statistics.median(self._intervals))
+            # statistics.median's value (sorted middle, or the mean of the two middle ints) without its overhead
+            s = sorted(self._intervals)
+            m = len(s) // 2
+            self._median = float(s[m]) if len(s) % 2 else (s[m - 1] + s[m]) / 2
         return self._median
 
     def detect(self, final: bool = False) -> list[Step]:
@@ -546,6 +549,12 @@ def _window_max(x: FloatArray, before: int, after: int) -> FloatArray:
 
 def _win(x: FloatArray, starts: NDArray[np.int64], width: int, fill: float) -> FloatArray:
     """Rows ``x[s : s + width]`` for each start (``fill`` outside ``x``)."""
+    if x.size and starts.size:
+        # the usual case, every row inside ``x``: one gather, no mask (the same values)
+        s_lo, s_hi = int(starts.min()), int(starts.max())
+        if s_lo >= 0 and s_hi + width <= x.size:
+            rows: FloatArray = x[starts[:, None] + np.arange(width)]
+            return rows
     j = starts[:, None] + np.arange(width)[None, :]
     ok = (j >= 0) & (j < x.size)
     out: FloatArray = np.where(ok, x[clip(j, 0, max(x.size - 1, 0))], fill) if x.size else np.full(j.shape, fill)

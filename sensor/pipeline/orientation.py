@@ -134,15 +134,16 @@ class GravityFilter:
         u = _normalize_rows(self._lp(a0))
         if gyr_radps is not None:
             w = np.ascontiguousarray(gyr_radps.T)
+            # the cross product u x w row-wise: rows (1, 2, 0) times rows (2, 0, 1) minus the reverse, i.e.
+            # c0 = u1 w2 - u2 w1, c1 = u2 w0 - u0 w2, c2 = u0 w1 - u1 w0 (the same products, fewer array calls)
+            w_b, w_a = w[_ROT2], w[_ROT1]
             for lp, integ in zip(self._lp_iter, self._int, strict=True):
                 # remove the vertical part of the linear acceleration (|f_v| swings 0-3 g in running) with the
                 # previous iterate's up: what is left is gravity plus the much smaller horizontal acceleration
-                excess = a0[0] * u[0] + a0[1] * u[1] + a0[2] * u[2] - 1.0
+                p = a0 * u
+                excess = p[0] + p[1] + p[2] - 1.0
                 y = a0 - excess * u
-                c = np.empty_like(u)
-                c[0] = u[1] * w[2] - u[2] * w[1]
-                c[1] = u[2] * w[0] - u[0] * w[2]
-                c[2] = u[0] * w[1] - u[1] * w[0]
+                c = u[_ROT1] * w_b - u[_ROT2] * w_a
                 ic = integ(c)
                 u = _normalize_rows(ic + lp(y - ic))
         return np.ascontiguousarray(u.T)
@@ -168,8 +169,13 @@ class _RowFilter:
         return y
 
 
+_ROT1: Final = np.array([1, 2, 0])
+_ROT2: Final = np.array([2, 0, 1])
+
+
 def _normalize_rows(v: FloatArray) -> FloatArray:
-    n = np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    sq = v * v
+    n = np.sqrt(sq[0] + sq[1] + sq[2])
     out: FloatArray = v / np.maximum(n, 1e-12)
     return out
 

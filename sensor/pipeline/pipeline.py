@@ -351,28 +351,22 @@ class HipPipeline:
         # contiguous rows per axis, and ~2x cheaper than the (n, 3) @ (3, 3) product
         acc_p = r @ acc.T
         buf = self._buf
-        buf.write("t_s", start, blk.t_s)
         assert u is not None
-        buf.write("f_v", start, f_v)
-        buf.write("acc_ap", start, acc_p[0])
-        buf.write("acc_ml", start, acc_p[1])
         roll = pitch = yaw = None
         gyr_p = None
+        lin_up = f_v - STANDARD_GRAVITY_MPS2
+        cols = {"t_s": blk.t_s, "f_v": f_v, "acc_ap": acc_p[0], "acc_ml": acc_p[1]}
         if gyr is not None:
             gyr_p = r @ gyr.T
             roll, pitch = pelvis_angles_deg((r @ u.T).T)
             yaw = fc.yaw
             assert yaw is not None
-            buf.write("gyr_ap", start, gyr_p[0])
-            buf.write("roll", start, roll)
-            buf.write("pitch", start, pitch)
-            buf.write("yaw", start, yaw)
+            cols.update(gyr_ap=gyr_p[0], roll=roll, pitch=pitch, yaw=yaw)
         else:
             z = np.zeros(len(blk))
-            for c in ("gyr_ap", "roll", "pitch", "yaw"):
-                buf.write(c, start, z)
-        lin_up = f_v - STANDARD_GRAVITY_MPS2
-        buf.write("height", start, self._height(lin_up))
+            cols.update(gyr_ap=z, roll=z, pitch=z, yaw=z)
+        cols["height"] = self._height(lin_up)
+        buf.write_many(start, cols)  # one space check for the nine raw columns
         quiet = self._quiet.feed(acc, gyr)
         if fc.resets:
             q = quiet.copy()
