@@ -153,7 +153,10 @@ class GaitDetector:
         self._cue_n = 0
         self.lookahead_steps = lookahead_steps
         self.window_steps = window_steps
-        self._history: deque[tuple[int, int, float]] = deque()  # (chain, pos, combined cue), in order
+        # combined cues signed by chain parity: per chain, the values from position ``_hist_off[chain]`` on
+        # (plain lists: the side window sums a slice, in position order)
+        self._hist: dict[int, list[float]] = {}
+        self._hist_off: dict[int, int] = {}
         self.peaks: list[tuple[int, bool]] = []  # recent (peak index, running) for activity labels
 
     # ------------------------------------------------------------------------------------------------
@@ -213,8 +216,9 @@ class GaitDetector:
                 idx = idx[(idx >= self._next) & (idx < limit)]
                 if idx.size:
                     feats = [f.tolist() for f in self._features(idx)]  # Python floats, as float(f[k])
-                    for k, i in enumerate(idx.tolist()):
-                        st = self._examine(i, *(f[k] for f in feats))
+                    examine = self._examine
+                    for i, *f in zip(idx.tolist(), *feats):
+                        st = examine(i, *f)
                         if st is not None:
                             new_steps.append(st)
             self._next = limit
@@ -467,7 +471,9 @@ class GaitDetector:
         nxt = [ahead[k + 1].ic - ahead[k].ic for k in range(4)]  # two strides: left/right asymmetry cancels
         if (ahead[0].ic - st.ic) >= FIRST_STEP_MIN_RATIO * statistics.median(nxt):
             return False
-        self._history = deque((c, p, 0.0 if (c, p) == (st.chain, st.pos) else v) for c, p, v in self._history)
+        vals = self._hist.get(st.chain)
+        if vals is not None and 0 <= st.pos - self._hist_off[st.chain] < len(vals):
+            vals[st.pos - self._hist_off[st.chain]] = 0.0
         ahead[0].prev_ic = None
         return True
 
@@ -498,37 +504,46 @@ class GaitDetector:
             w_gr = _win(gr, a - lo, int(n_early.max()), np.nan)
             w_gr[np.arange(w_gr.shape[1])[None, :] >= n_early[:, None]] = np.nan
             cue_roll = nan_to(_nanmean_rows(w_gr), 0.0)
-        for k, st in enumerate(batch):
-            self._cue_one(st, float(cue_roll[k]), float(cue_ml[k]))
+        # the running RMS normalisation (exponential, deterministic in step order), in plain floats
+        has_gyr = self.has_gyr
+        sqrt = math.sqrt
+        hist, hist_off = self._hist, self._hist_off
+        n_cue, rms_roll, rms_ml = self._cue_n, self._rms_roll, self._rms_ml
+        for st, c_roll, c_ml in zip(batch, cue_roll.tolist(), cue_ml.tolist()):
+            st.cue_roll, st.cue_ml = c_roll, c_ml
+            n_cue += 1
+            w = 1.0 / min(n_cue, 50)
+            rms_roll = sqrt((1 - w) * rms_roll**2 + w * c_roll**2)
+            rms_ml = sqrt((1 - w) * rms_ml**2 + w * c_ml**2)
+            comb = c_ml / max(rms_ml, 1e-9)
+            if has_gyr:
+                comb += 2.0 * c_roll / max(rms_roll, 1e-9)
+            st.extra["cue"] = comb
             st.extra["cued"] = 1.0
-
-    def _cue_one(self, st: Step, cue_roll: float, cue_ml: float) -> None:
-        st.cue_roll, st.cue_ml = cue_roll, cue_ml
-        # running RMS normalisation (exponential, deterministic in step order)
-        self._cue_n += 1
-        w = 1.0 / min(self._cue_n, 50)
-        self._rms_roll = math.sqrt((1 - w) * self._rms_roll**2 + w * cue_roll**2)
-        self._rms_ml = math.sqrt((1 - w) * self._rms_ml**2 + w * cue_ml**2)
-        comb = cue_ml / max(self._rms_ml, 1e-9)
-        if self.has_gyr:
-            comb += 2.0 * cue_roll / max(self._rms_roll, 1e-9)
-        st.extra["cue"] = comb
-        sgn = 1.0 if st.pos % 2 == 0 else -1.0
-        self._history.append((st.chain, st.pos, sgn * comb))
+            vals = hist.get(st.chain)
+            if vals is None:
+                vals = hist[st.chain] = []
+                hist_off[st.chain] = st.pos
+            # steps are cued in order, so a chain's positions are consecutive from its first cued one
+            vals.append(comb if st.pos % 2 == 0 else -comb)
+        self._cue_n, self._rms_roll, self._rms_ml = n_cue, rms_roll, rms_ml
 
     def _assign_side(self, st: Step, ahead: list[Step]) -> None:
-        lo = st.pos - self.window_steps
+        chain = st.chain
+        hist, hist_off = self._hist, self._hist_off
+        for c in [c for c in hist if c < chain]:  # steps are decided in order: older chains are done
+            del hist[c], hist_off[c]
+        vals, off = hist[chain], hist_off[chain]
+        lo = max(st.pos - self.window_steps, off)
         hi = st.pos + len(ahead)
-        hist = self._history
-        while hist and (hist[0][0] < st.chain or (hist[0][0] == st.chain and hist[0][1] < lo)):
-            hist.popleft()
+        if lo - off > 256:  # forget the cues left behind by the window (bounded memory in a long chain)
+            del vals[: lo - off]
+            off = hist_off[chain] = lo
         ev = 0.0
-        n = 0
-        for c, p, v in hist:  # in (chain, pos) order
-            if c != st.chain or p > hi:
-                break
+        window = vals[lo - off : hi - off + 1]
+        for v in window:  # in position order (the same sum as step by step)
             ev += v
-            n += 1
+        n = len(window)
         sgn = 1.0 if st.pos % 2 == 0 else -1.0
         # ev > 0: even chain positions are left stance
         left = (ev * sgn) > 0
