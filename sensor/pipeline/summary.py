@@ -84,9 +84,9 @@ class BoutSummary:
 
     def add(self, ev: StepEvent) -> None:
         t = ev.t_s
-        if self.t0 is None:
-            self.t0 = t
         t0 = self.t0
+        if t0 is None:
+            t0 = self.t0 = t
         self.t_last = t
         self.activity = ev.activity
         self.steps += 1
@@ -102,11 +102,21 @@ class BoutSummary:
             self._base_n += 1
         side = self.sides[ev.side]
         dev = d - (side.sd / side.n if side.n else d)
-        side.add(t - t0, d)
+        # _Side.add, inlined (two calls per step)
+        side.hist[min(_NB - 1, max(0, int((d - _LO) / _BIN)))] += 1
+        side.n += 1
+        tr = t - t0
+        side.st += tr
+        side.stt += tr * tr
+        side.sd += d
+        side.std += tr * d
+        side.sdd += d * d
         self.straight += 1
-        self.above += int(d > self.threshold)
-        if self._prev_dev is not None:
-            self._lag += dev * self._prev_dev
+        if d > self.threshold:
+            self.above += 1
+        prev = self._prev_dev
+        if prev is not None:
+            self._lag += dev * prev
             self._lag_n += 1
         self._prev_dev = dev
 
@@ -166,25 +176,29 @@ class RollingWindow:
         self.window_s = window_s
         self.threshold = threshold_deg
         self.steps: deque[StepEvent] = deque()
+        # per step of ``steps``: (cadence or None, drop of a straight step or None, left stance)
+        self._rows: deque[tuple[float | None, float | None, bool]] = deque()
         self._straight_per_side: int | None = None  # from the latest summary(), until the next add()
 
     def add(self, ev: StepEvent) -> None:
         self._straight_per_side = None
         steps = self.steps
+        rows = self._rows
         steps.append(ev)
+        d = ev.pelvic_drop_deg
+        rows.append((ev.cadence_spm, None if ev.in_turn else d, ev.side == "left"))
         old = ev.t_s - self.window_s
         while steps and steps[0].t_s <= old:
             steps.popleft()
+            rows.popleft()
 
     def straight_per_side(self) -> int:
         """The smaller count of straight steps with a drop value of the two sides."""
         if self._straight_per_side is not None:
             return self._straight_per_side
-        n = {"left": 0, "right": 0}
-        for e in self.steps:
-            if not e.in_turn and e.pelvic_drop_deg is not None:
-                n[e.side] += 1
-        return min(n.values())
+        n_left = sum(1 for _, d, is_left in self._rows if d is not None and is_left)
+        n_right = sum(1 for _, d, is_left in self._rows if d is not None and not is_left)
+        return min(n_left, n_right)
 
     def summary(self, baseline_mean_deg: float | None = None) -> RollingSummary | None:
         """Exact medians over the window (plain numpy over at most ~110 steps).
@@ -194,16 +208,10 @@ class RollingWindow:
         if not self.steps:
             return None
         last = self.steps[-1]
-        left: list[float] = []
-        right: list[float] = []
-        cad: list[float] = []
-        for e in self.steps:  # one pass (this runs every 5 s of steps)
-            c = e.cadence_spm
-            if c is not None:
-                cad.append(c)
-            d = e.pelvic_drop_deg
-            if d is not None and not e.in_turn:
-                (left if e.side == "left" else right).append(d)
+        rows = self._rows  # this runs every 5 s of steps: comprehensions over plain tuples
+        left = [d for _, d, is_left in rows if d is not None and is_left]
+        right = [d for _, d, is_left in rows if d is not None and not is_left]
+        cad = [c for c, _, _ in rows if c is not None]
         ml = _median(left) if left else None
         mr = _median(right) if right else None
         straight = len(left) + len(right)
