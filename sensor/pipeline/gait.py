@@ -217,7 +217,7 @@ class GaitDetector:
                 if idx.size:
                     feats = [f.tolist() for f in self._features(idx)]  # Python floats, as float(f[k])
                     examine = self._examine
-                    for i, *f in zip(idx.tolist(), *feats):
+                    for i, *f in zip(idx.tolist(), *feats, strict=True):
                         st = examine(i, *f)
                         if st is not None:
                             new_steps.append(st)
@@ -509,7 +509,7 @@ class GaitDetector:
         sqrt = math.sqrt
         hist, hist_off = self._hist, self._hist_off
         n_cue, rms_roll, rms_ml = self._cue_n, self._rms_roll, self._rms_ml
-        for st, c_roll, c_ml in zip(batch, cue_roll.tolist(), cue_ml.tolist()):
+        for st, c_roll, c_ml in zip(batch, cue_roll.tolist(), cue_ml.tolist(), strict=True):
             st.cue_roll, st.cue_ml = c_roll, c_ml
             n_cue += 1
             w = 1.0 / min(n_cue, 50)
