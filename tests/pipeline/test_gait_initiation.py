@@ -15,7 +15,8 @@ def _chain(ic_s: list[float], *, running: bool = False) -> tuple[GaitDetector, l
     for pos, t in enumerate(ic_s):
         st = Step(peak=round(t * FS) + 10, ic=t * FS, to=None, running=running, peak_mps2=12.0, pos=pos)
         steps.append(st)
-        det._history.append((0, pos, 1.0 if pos % 2 == 0 else -1.0))
+        det._hist.setdefault(0, []).append(1.0 if pos % 2 == 0 else -1.0)  # chain 0's signed cues from pos 0
+        det._hist_off[0] = 0
     return det, steps
 
 
@@ -23,8 +24,8 @@ def test_a_short_first_interval_is_the_push_off_and_its_side_cue_is_withdrawn() 
     # subject 4 of the lower-back recordings: a vertical peak 0.36 s before the first heel strike, then 0.55 s steps
     det, steps = _chain([4.64, 5.00, 5.55, 6.10, 6.65, 7.20, 7.75])
     assert det._anticipatory(steps[0], steps[1:])
-    assert [v for c, p, v in det._history if p == 0] == [0.0]
-    assert [v for c, p, v in det._history if p == 1] == [-1.0]  # the other steps' evidence is kept
+    assert det._hist[0][0] == 0.0
+    assert det._hist[0][1:] == [-1.0, 1.0, -1.0, 1.0, -1.0, 1.0]  # the other steps' evidence is kept
     assert steps[1].prev_ic is None
 
 
