@@ -106,6 +106,8 @@ DEDRIFT_BINS: Final = 240
 """At a zero-velocity update that is also still, the travel since the last update (at most 12 s ago) is
 corrected for the velocity error left (sitting down: the accelerometer error as the pelvis swings through
 35 deg left 15-20 cm)."""
+DEDRIFT_TILT_DEG: Final = 5.0
+"""... when the pose's tilt is within this of the rest pose's (|d pitch| + |d roll|)."""
 STILL_GYR_RADPS: Final = 0.06
 """Still (for rest poses and holds) below this angular rate: slow reps turn at 0.1-0.2 rad/s."""
 STILL_ACC_MPS2: Final = 0.2
@@ -390,9 +392,16 @@ class RepStage:
             # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
             # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
             if zupts[j]:
-                if self._mode == _OUT and stills[j] and 1 < n0 + j - last_zupt <= DEDRIFT_BINS and last_zupt >= 0:
-                    # the pelvis has come to rest: the velocity left is integration error, grown about linearly
-                    # since the last update, and the travel is off by half of it times that time
+                if (
+                    self._mode == _OUT
+                    and stills[j]
+                    and 1 < n0 + j - last_zupt <= DEDRIFT_BINS
+                    and last_zupt >= 0
+                    and abs(pitch - rest[1]) + abs(roll - rest[2]) < DEDRIFT_TILT_DEG
+                ):
+                    # the pelvis has come to rest with the tilt of the rest pose (sat down again): the velocity
+                    # left is integration error, grown about linearly since the last update, and the travel is
+                    # off by half of it times that time
                     z -= 0.5 * v * (n0 + j - last_zupt) * BIN_S
                 bias += 0.02 * (avs[j] - bias)
                 v = 0.0
