@@ -108,7 +108,7 @@ corrected for the velocity error left (sitting down: the accelerometer error as 
 35 deg left 15-20 cm)."""
 DEDRIFT_TILT_DEG: Final = 5.0
 """... when the pose's tilt is within this of the rest pose's (|d pitch| + |d roll|)..."""
-DEDRIFT_SWING_DEG: Final = 15.0
+DEDRIFT_SWING_DEG: Final = 30.0
 """... after the excursion swung the tilt this far from rest (sit-to-stands 33-49 deg; squats 22-25 and step-ups
 10-13 deg, whose travel it made worse)."""
 STILL_GYR_RADPS: Final = 0.06
