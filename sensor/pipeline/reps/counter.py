@@ -102,6 +102,15 @@ ZUPT_GYR_RADPS: Final = 0.2
 ZUPT_ACC_MPS2: Final = 0.15
 ZUPT_BINS: Final = 8
 """Zero-velocity updates below this angular rate (with no vertical acceleration)."""
+DEDRIFT_BINS: Final = 240
+"""At a zero-velocity update that is also still, the travel since the last update (at most 12 s ago) is
+corrected for the velocity error left (sitting down: the accelerometer error as the pelvis swings through
+35 deg left 15-20 cm)."""
+DEDRIFT_TILT_DEG: Final = 5.0
+"""... when the pose's tilt is within this of the rest pose's (|d pitch| + |d roll|)..."""
+DEDRIFT_SWING_DEG: Final = 30.0
+"""... after the excursion swung the tilt this far from rest (sit-to-stands 33-49 deg; squats 22-25 and step-ups
+10-13 deg, whose travel it made worse)."""
 STILL_GYR_RADPS: Final = 0.06
 """Still (for rest poses and holds) below this angular rate: slow reps turn at 0.1-0.2 rad/s."""
 STILL_ACC_MPS2: Final = 0.2
@@ -257,6 +266,7 @@ class RepStage:
         self._t_min = 0.0
         self._peak = 0.0
         self._peak_full = 0.0
+        self._swing2 = 0.0  # the largest squared tilt distance from rest in the excursion
         self._i_peak = 0
         self._i_min = 0
         self._still_far_since = -1.0
@@ -386,6 +396,19 @@ class RepStage:
             # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
             # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
             if zupts[j]:
+                if (
+                    self._mode == _OUT
+                    and stills[j]
+                    and 1 < n0 + j - last_zupt <= DEDRIFT_BINS
+                    and last_zupt >= 0
+                    and abs(pitch - rest[1]) + abs(roll - rest[2]) < DEDRIFT_TILT_DEG
+                    and self._swing2 > DEDRIFT_SWING_DEG**2
+                ):
+                    # the pelvis has come to rest with the tilt of the rest pose after a large tilt swing (sat
+                    # down again; the accelerometer's errors project differently as it swings): the velocity
+                    # left is integration error, grown about linearly since the last update, and the travel is
+                    # off by half of it times that time
+                    z -= 0.5 * v * (n0 + j - last_zupt) * BIN_S
                 bias += 0.02 * (avs[j] - bias)
                 v = 0.0
                 last_zupt = n0 + j
@@ -442,6 +465,7 @@ class RepStage:
                     self._t_on = t
                     self._peak = d
                     self._peak_full = d_full
+                    self._swing2 = tilt2
                     self._i_peak = i
                     self._still_far_since = -1.0
                     self._other_class_since = -1.0
@@ -468,6 +492,7 @@ class RepStage:
                 if d > self._peak:
                     self._peak = d
                     self._i_peak = i
+                self._swing2 = max(self._swing2, tilt2)
                 self._peak_full = max(self._peak_full, d_full)
                 # a new posture (lying down, kneeling): the other class for POSTURE_CHANGE_S
                 if self._posture_changed(pitch):
@@ -726,6 +751,7 @@ class RepStage:
         k = int(np.argmax(d))
         self._peak = float(d[k])
         self._peak_full = float(np.sqrt(dz**2 + tilt2).max())
+        self._swing2 = float(tilt2.max())
         self._i_peak = a + k
         self._i_low = a
         self._dmin = 0.0
