@@ -15,15 +15,22 @@ step. The peer, scikit-digital-health's ``GaitLumbar`` (its default AP-CWT lumba
 same recordings in the same process with the same matching rule (it does not report sides).
 The missed heel strikes and false detections are also counted by place (first, U-turn, closing steps, mid-walk)
 and kind (undetected or a timing miss), see :func:`miss_groups`.
+
+``--loso``: the walking rules whose constants were chosen on these recordings (gait initiation, lead-in steps,
+see :mod:`sensor.pipeline.gait`) are re-chosen by leave-one-subject-out: per held-out subject, the configuration of
+a grid with the best F1 on the other four is scored on it; the pooled held-out F1 is printed per rule.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import math
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +42,7 @@ from bench._eval import match
 from bench._lowback import DATA_DIR, SWAPPED_SIDE_LABELS, side_label_check, trials
 from sensor.events import RollingSummary, StepEvent
 from sensor.model import ImuBlock
+from sensor.pipeline import gait
 from sensor.pipeline.pipeline import HipPipeline
 from sensor.pipeline.summary import BoutSummary
 from sensor.sim import (
@@ -400,11 +408,87 @@ def real_part(peer: bool) -> None:
     print(f"\ncompute: HipSense {t_ours:.2f} s, skdh {t_peer:.2f} s for {dur:.0f} s of recordings (same process)")
 
 
+# the walking rules whose constants were set on the recordings, and the grids they are re-chosen from by LOSO
+# (the committed value is in every grid; LEAD_MAX_S 0 turns the lead-in rule off)
+LOSO_GRIDS: dict[str, dict[str, list[float]]] = {
+    "gait initiation (FIRST_STEP_MIN_RATIO)": {"FIRST_STEP_MIN_RATIO": [0.0, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]},
+    "lead-in steps (LEAD_*)": {
+        "LEAD_MAX_S": [0.0, 0.8, 1.0, 1.2],
+        "LEAD_MIN_S": [0.4, 0.5],
+        "LEAD_PROMINENCE_G": [0.05, 0.1, 0.15],
+        "LEAD_MAX_STEPS": [1, 2],
+    },
+}
+
+
+@contextlib.contextmanager
+def _gait_constants(values: dict[str, float]) -> Iterator[None]:
+    old = {k: getattr(gait, k) for k in values}
+    for k, v in values.items():
+        setattr(gait, k, type(old[k])(v))
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            setattr(gait, k, v)
+
+
+def loso_part() -> None:
+    """Nested leave-one-subject-out F1 of the rules whose constants were chosen on the recordings."""
+    trs = trials()
+    if not trs:
+        return
+    print("\n## Leave-one-subject-out (per held-out subject: the grid configuration best on the other four)")
+    subjects = sorted({tr.subject for tr in trs})
+    for rule, grid in LOSO_GRIDS.items():
+        configs = [dict(zip(grid, vals, strict=True)) for vals in itertools.product(*grid.values())]
+        counts = []  # per configuration: subject -> [tp, fp, fn]
+        for cfg in configs:
+            per: dict[int, list[int]] = {s: [0, 0, 0] for s in subjects}
+            with _gait_constants(cfg):
+                for tr in trs:
+                    a, b = tr.trial_bounds
+                    tt = np.array([i / tr.fs for i, _ in tr.heel_strikes if a <= i <= b])
+                    lo, hi = a / tr.fs - 0.06, b / tr.fs + 0.06
+                    te = np.array([s.t_s for s in run_pipeline(tr.block, tr.fs)[1] if lo <= s.t_s <= hi])
+                    pe, pt = match(te, tt, 0.06)
+                    c = per[tr.subject]
+                    c[0] += pe.size
+                    c[1] += te.size - pe.size
+                    c[2] += tt.size - pt.size
+            counts.append(per)
+
+        def f1(c: list[int]) -> float:
+            return 2 * c[0] / max(1, 2 * c[0] + c[1] + c[2])
+
+        pooled = [0, 0, 0]
+        held: list[str] = []
+        for s in subjects:
+            train = [f1([sum(per[x][k] for x in subjects if x != s) for k in range(3)]) for per in counts]
+            best = max(range(len(configs)), key=lambda j: (train[j], -j))
+            c = counts[best][s]
+            pooled = [pooled[k] + c[k] for k in range(3)]
+            held.append(f"{s}: {f1(c):.3f} ({', '.join(f'{v:g}' for v in configs[best].values())})")
+        committed = {k: getattr(gait, k) for k in grid}
+        j0 = (
+            configs.index({k: type(grid[k][0])(v) for k, v in committed.items()})
+            if all(v in grid[k] for k, v in committed.items())
+            else None
+        )
+        in_sample = f1([sum(counts[j0][x][k] for x in subjects) for k in range(3)]) if j0 is not None else math.nan
+        print(
+            f"{rule}: {len(configs)} configurations; held-out pooled F1 {f1(pooled):.3f} "
+            f"({pooled[0]} matched / {pooled[1]} false / {pooled[2]} missed); committed values in-sample "
+            f"{in_sample:.3f}; per held-out subject (choice): " + "; ".join(held)
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--loso", action="store_true", help="leave-one-subject-out of the rules tuned on the recordings")
     args = ap.parse_args()
     rows = [sim_row(c) for c in sim_conditions(args.quick)]
     print_sim(rows)
@@ -417,6 +501,8 @@ def main() -> None:
                 print("\n(skdh not installed: pip install -e '.[bench]'; peer skipped)")
                 peer = False
         real_part(peer)
+        if args.loso:
+            loso_part()
 
 
 if __name__ == "__main__":

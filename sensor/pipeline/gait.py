@@ -34,6 +34,9 @@ specific force and the roll rate ``gyr_ap``.
   chain whose first IC interval is below 0.85 of the median of the next four starts with the push-off of the
   anticipatory postural adjustment (a vertical peak ~0.35 s before the first heel strike on some persons), not a
   heel strike: that peak is dropped once the side look-ahead is complete.
+* **Lead-in steps**: the first steps from standing, and the first after a turn, are weak and have no chain to
+  continue; up to ``LEAD_MAX_STEPS`` weak walking peaks with a heel strike's forward-acceleration pattern that lead
+  the strong peak starting a new chain by a walking step time each become its first steps (:meth:`_lead_in`).
 * **Stance side**: per step, two cues whose sign is set by physics: the roll rate in early stance (the swing
   side drops: roll rises in left stance) and the ML acceleration in stance (the centre of mass is pushed toward
   the midline, to the right in left stance). Steps alternate, so each chain of consecutive steps gets one
@@ -75,7 +78,13 @@ WEAK_PEAK_MIN_G = 1.03
 WEAK_PEAK_PROMINENCE_G = 0.05
 WEAK_MIN_STEPS = 0.6
 WEAK_MAX_TURN_DEG = 20.0
+STRONG_PEAK_G = 1.1
+STRONG_PROMINENCE_G = 0.25
 FIRST_STEP_MIN_RATIO = 0.85  # walking: a chain's first IC interval vs the median of the next four
+LEAD_MIN_S = 0.5  # walking lead-in steps: spacing to the next step (walking step times 0.5-1.0 s)
+LEAD_MAX_S = 1.0
+LEAD_PROMINENCE_G = 0.1
+LEAD_MAX_STEPS = 2
 
 
 @functools.lru_cache(maxsize=16)  # the walking-IC search asks for the same window on every batch
@@ -146,6 +155,9 @@ class GaitDetector:
         self._intervals: list[int] = []
         self._median: float | None = None  # median of _intervals, cached until they change
         self._steps: list[Step] = []  # open steps (not yet emitted)
+        # weak walking peaks since the last step, (peak, value, IC), kept as possible lead-in steps of a new chain
+        self._lead: list[tuple[int, float, float]] = []
+        self._lead_steps: list[Step] = []  # lead-in steps made by the last examined peak, inserted before it
         self._chain = 0
         self._chain_pos = 0
         self._rms_roll = 0.0
@@ -221,6 +233,9 @@ class GaitDetector:
                         st = examine(i, *f)
                         if st is not None:
                             new_steps.append(st)
+                            if self._lead_steps:
+                                new_steps[-1:-1] = self._lead_steps
+                                self._lead_steps = []
             self._next = limit
         self._steps.extend(new_steps)
         # chain breaks: a long gap since the last peak ends the chain
@@ -356,7 +371,7 @@ class GaitDetector:
     ) -> Step | None:
         prev = self._last_peak
         running = running_f > 0
-        strong = pk > 1.1 * G and prominence >= 0.25 * G
+        strong = pk > STRONG_PEAK_G * G and prominence >= STRONG_PROMINENCE_G * G
         if not strong:
             # a weak peak continues an ongoing walking chain only (slow steps of gait termination and turns)
             weak_ok = (
@@ -370,6 +385,15 @@ class GaitDetector:
                 and abs(self.buf.value("yaw", i) - self.buf.value("yaw", prev)) < WEAK_MAX_TURN_DEG
             )
             if not weak_ok:
+                if (
+                    not running
+                    and ap_ok > 0
+                    and min(prominence, fall) >= LEAD_PROMINENCE_G * G
+                    and (prev is None or i - prev >= WEAK_MIN_STEPS * self.median_interval())
+                ):
+                    self._lead.append((i, pk, ic))
+                    if len(self._lead) > LEAD_MAX_STEPS:
+                        del self._lead[: len(self._lead) - LEAD_MAX_STEPS]
                 return None
         # walking: suppress a second hump of the same step, at most 0.3 s after it. Capped so that a missed step
         # cannot lock the detector into counting strides (the median interval would double)
@@ -377,6 +401,36 @@ class GaitDetector:
             return None
         if math.isnan(ic):
             return None
+        lead, self._lead = self._lead, []
+        if strong and not running and lead and (prev is None or i - prev > self._break_gap()):
+            self._lead_in(i, lead)
+        return self._make_step(i, pk, ic, to_f, running)
+
+    def _lead_in(self, i: int, lead: list[tuple[int, float, float]]) -> None:
+        """Weak walking peaks just before the strong peak ``i`` that starts a new chain, in its rhythm: steps.
+
+        The first steps from standing, and the first after a turn, load the pelvis less than the steady ones
+        (vertical peak 1.1-1.2 g, rising only 0.1-0.25 g on the lower-back recordings), too little for a strong
+        peak and, with no chain before them, not continuing one either. A weak peak with the forward-acceleration
+        pattern of a heel strike (see :meth:`_walk_ic_ap`) that precedes the chain's first strong peak by a walking
+        step time (``LEAD_MIN_S``-``LEAD_MAX_S``), and so on backwards for up to ``LEAD_MAX_STEPS`` peaks, starts
+        the chain instead. Decided when ``i`` is examined (at most ``LEAD_MAX_STEPS * LEAD_MAX_S`` after the
+        earliest), so chunk invariant; the peaks are not shown to the activity labels, which must stay causal.
+        """
+        take: list[tuple[int, float, float]] = []
+        nxt = i
+        for w in reversed(lead):
+            if not LEAD_MIN_S * self.fs <= nxt - w[0] <= LEAD_MAX_S * self.fs:
+                break
+            take.append(w)
+            nxt = w[0]
+        if take:
+            self._close_chain()
+            self._lead_steps = [self._make_step(w, pk, ic, math.nan, False, labelled=False) for w, pk, ic in take[::-1]]
+
+    def _make_step(self, i: int, pk: float, ic: float, to_f: float, running: bool, *, labelled: bool = True) -> Step:
+        """The step of peak ``i``, appended to the current chain (or starting a new one after a long gap)."""
+        prev = self._last_peak
         to = None if math.isnan(to_f) else to_f
         same_chain = False
         if prev is not None:
@@ -402,7 +456,8 @@ class GaitDetector:
         )
         step.extra["med"] = self.median_interval()  # at detection: the same for any chunking
         self._last_ic = ic
-        self.peaks.append((i, running))
+        if labelled:
+            self.peaks.append((i, running))
         self._recent_kind.append(running)
         return step
 
