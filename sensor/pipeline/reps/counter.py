@@ -100,8 +100,16 @@ GAIT_TILT_DEG: Final = 20.0
 than this (a hip hinge) breaks a run of the gait label."""
 ZUPT_GYR_RADPS: Final = 0.2
 ZUPT_ACC_MPS2: Final = 0.15
+SLOW_ALPHA: Final = 1.0 - math.exp(-2.0 * math.pi * 0.1 * BIN_S)
+SLOW_STEP_MPS2: Final = 0.3
+"""The bias of the vertical acceleration for the quiet test follows at 0.1 Hz, by at most this per bin's error:
+the 10-25 m/s^2 of a fast sit-to-stand must not drag it off (it then took seconds to come back, and the pauses
+between fast reps never looked quiet)."""
 ZUPT_BINS: Final = 8
 """Zero-velocity updates below this angular rate (with no vertical acceleration)."""
+ZUPT_BIAS_GAIN: Final = 0.02
+ZUPT_VBIAS_GAIN: Final = 0.5
+ZUPT_VBIAS_MIN_BINS: Final = 10
 ZUPT_V_MPS: Final = 0.1
 ZUPT_PEAK_SHARE: Final = 0.8
 ZUPT_DEFER_BINS: Final = 4
@@ -161,7 +169,6 @@ REST_HOLD_S: Final = 0.25
 that holds its end bin, within this + the low-pass delay + ~0.14 s (bins, input chunks of ~0.1 s) <= 0.5 s."""
 
 _B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
-_B_SLOW, _A_SLOW = butter(1, 0.1 / (FS_HZ / 2.0))
 _ONES_STILL = np.ones(STILL_BINS)
 _LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
 _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
@@ -251,7 +258,7 @@ class RepStage:
         self.on_set = on_set
         self._bins = BinAverager()
         self._zi_lp: FloatArray | None = None
-        self._zi_slow: FloatArray | None = None
+        self._a_slow: float | None = None
         self._acc_bias = 0.0
         self._gait_run = 0.0
         self._prev = (0.0, 0.0, 0.0)
@@ -344,12 +351,17 @@ class RepStage:
         if self._zi_lp is None:
             self._zi_lp = lfilter_zi(_B_LP, _A_LP)[:, None] * x[0][None, :]
         y, self._zi_lp = lfilter_zi_call(_B_LP, _A_LP, x, 0, self._zi_lp)
-        if self._zi_slow is None:
-            self._zi_slow = lfilter_zi(_B_SLOW, _A_SLOW) * x[0, CH_A_VERT]
         a_vert = x[:, CH_A_VERT]
-        a_slow, self._zi_slow = lfilter_zi_call(_B_SLOW, _A_SLOW, a_vert, 0, self._zi_slow)
+        if self._a_slow is None:
+            self._a_slow = float(a_vert[0])
         # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
-        dev = np.abs(a_vert - a_slow)
+        dev = np.empty(a_vert.size)
+        s, k, c = self._a_slow, SLOW_ALPHA, SLOW_STEP_MPS2
+        for j, a in enumerate(a_vert.tolist()):
+            e = a - s
+            dev[j] = e if e >= 0.0 else -e
+            s += k * (e if -c < e < c else c if e > 0.0 else -c)
+        self._a_slow = s
         gyr = y[:, CH_GYR]
         tail = self._quiet_tail
         q = np.empty((tail.shape[0] + x.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
@@ -433,7 +445,10 @@ class RepStage:
                     # left is integration error, grown about linearly since the last update, and the travel is
                     # off by half of it times that time
                     z -= 0.5 * v * (n0 + j - last_zupt) * BIN_S
-                bias += 0.02 * (avs[j] - bias)
+                gap = n0 + j - last_zupt
+                if last_zupt >= 0 and ZUPT_VBIAS_MIN_BINS <= gap <= DEDRIFT_BINS:
+                    bias += ZUPT_VBIAS_GAIN * v / (gap * BIN_S)
+                bias += ZUPT_BIAS_GAIN * (avs[j] - bias)
                 v = 0.0
                 v_peak = 0.0
                 last_zupt = n0 + j
@@ -671,7 +686,10 @@ class RepStage:
             ):
                 if last_zupt != n0 + j0 + k - 1:
                     z -= v * (run - ZUPT_BINS) * dt
-                bias += 0.02 * (av - bias)
+                gap = n0 + j0 + k - last_zupt
+                if last_zupt >= 0 and ZUPT_VBIAS_MIN_BINS <= gap <= DEDRIFT_BINS:
+                    bias += ZUPT_VBIAS_GAIN * v / (gap * dt)
+                bias += ZUPT_BIAS_GAIN * (av - bias)
                 v = 0.0
                 v_peak = 0.0
                 last_zupt = n0 + j0 + k
