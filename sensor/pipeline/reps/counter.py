@@ -43,7 +43,7 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, lfilter_zi
+from scipy.signal import bilinear, butter, lfilter_zi
 
 from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
 from sensor.frames import SIDE_SIGN, Side
@@ -98,6 +98,12 @@ happen inside fast reps)."""
 GAIT_TILT_DEG: Final = 20.0
 """Walking and running tilt the pelvis a few degrees about its upright pose; a bin with more anterior tilt
 than this (a hip hinge) breaks a run of the gait label."""
+GAIT_Z_CM: Final = 8.0
+GAIT_BP_HZ: Final = 0.2
+"""... nor does a bin whose vertical displacement, band-passed (``s / (s + w)^3``, ``w = 2 pi GAIT_BP_HZ``: the
+double integral above that frequency, no drift), exceeds this: walking moves the pelvis up and down by 2-3 cm
+(|band-passed| <= 2.3 cm on seeds 0 and 5), lunges by 25-35 cm, and fast lunge sets (1.3 s a rep) were labelled
+walking throughout (held-out seeds 2008, 2070, 2098 lost most of their reps to the veto)."""
 ZUPT_GYR_RADPS: Final = 0.2
 ZUPT_ACC_MPS2: Final = 0.15
 SLOW_ALPHA: Final = 1.0 - math.exp(-2.0 * math.pi * 0.1 * BIN_S)
@@ -170,6 +176,8 @@ that holds its end bin, within this + the low-pass delay + ~0.14 s (bins, input 
 
 _B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
 _ONES_STILL = np.ones(STILL_BINS)
+_W_BP = 2.0 * math.pi * GAIT_BP_HZ
+_B_BP, _A_BP = bilinear([1.0, 0.0], np.poly([-_W_BP, -_W_BP, -_W_BP]), fs=FS_HZ)
 _LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
 _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
 
@@ -258,6 +266,7 @@ class RepStage:
         self.on_set = on_set
         self._bins = BinAverager()
         self._zi_lp: FloatArray | None = None
+        self._zi_bp: FloatArray | None = None
         self._a_slow: float | None = None
         self._acc_bias = 0.0
         self._gait_run = 0.0
@@ -340,8 +349,9 @@ class RepStage:
         return out
 
     # ------------------------------------------------------------------ internals
-    def _filters(self, x: FloatArray) -> tuple[FloatArray, list[int], NDArray[np.bool_]]:
-        """Low-passed channels, the length of the quiet run up to each bin and the stillness flag for a run of bins.
+    def _filters(self, x: FloatArray) -> tuple[FloatArray, list[int], NDArray[np.bool_], FloatArray]:
+        """Low-passed channels, the length of the quiet run up to each bin, the stillness flag and the band-passed
+        vertical displacement (cm, see ``GAIT_Z_CM``) for a run of bins.
 
         Quiet: no rotation and no vertical acceleration beyond the slowly varying bias; a run of ``ZUPT_BINS`` or
         more is a zero-velocity update (see ``ZUPT_V_MPS``). Still: the low-passed angular rate and the bin's
@@ -377,7 +387,10 @@ class RepStage:
         runs = np.where(last_loud == 0, self._quiet_run + k, k - last_loud)
         self._quiet_run = int(runs[-1])
         still: NDArray[np.bool_] = run_s[ZUPT_BINS - STILL_BINS :] >= STILL_BINS - 0.5
-        return y, runs.tolist(), still
+        if self._zi_bp is None:
+            self._zi_bp = lfilter_zi(_B_BP, _A_BP) * x[0, CH_A_VERT]
+        z_bp, self._zi_bp = lfilter_zi_call(_B_BP, _A_BP, a_vert, 0, self._zi_bp)
+        return y, runs.tolist(), still, np.abs(z_bp) * CM_PER_M
 
     def _h_min(self) -> float:
         return posture_of(self._rest[1]).h_min
@@ -387,7 +400,7 @@ class RepStage:
         if t_bin.size == 0:
             return out
         x_bin = bin_channels(raw_bin)
-        y, runs, still_arr = self._filters(x_bin)
+        y, runs, still_arr, z_bp_arr = self._filters(x_bin)
         ts = t_bin.tolist()
         avs = y[:, CH_A_VERT].tolist()
         pitch_arr, roll_arr = _pose_tilt_deg(y)
@@ -396,6 +409,7 @@ class RepStage:
         ys = y[:, CH_YAW].tolist()
         stills = still_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
+        z_bps = z_bp_arr.tolist()
         rows: list[tuple[float, float, float, float, float, float, float, float]] = []
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
@@ -483,7 +497,7 @@ class RepStage:
             st = self._set
             # walking or running needs an upright pelvis: on the floor, or hinged far forward during a set (fast
             # Romanian deadlifts), a gait label is a fast set
-            gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None) else 0.0
+            gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None, z_bps[j]) else 0.0
             if gait_run >= GAIT_VETO_S:
                 self._mode = _IDLE
                 if st is not None:
@@ -784,10 +798,13 @@ class RepStage:
         r[1] += alpha * (pitch - r[1])
         r[2] += alpha * (roll - r[2])
 
-    def _gait_posture(self, pitch: float, in_set: bool) -> bool:
+    def _gait_posture(self, pitch: float, in_set: bool, z_bp_cm: float) -> bool:
         """Whether the pelvis could be walking or running: upright (rest pose) and, during a set, not hinged
-        forward (outside sets the gait label also covers getting down to the floor, which must end a set)."""
-        return self._h_min() == UPRIGHT.h_min and (not in_set or abs(pitch) < GAIT_TILT_DEG)
+        forward nor moving up or down by more than a stride does (outside sets the gait label also covers getting
+        down to the floor, which must end a set)."""
+        return self._h_min() == UPRIGHT.h_min and (
+            not in_set or (abs(pitch) < GAIT_TILT_DEG and z_bp_cm < GAIT_Z_CM)
+        )
 
     def _posture_changed(self, pitch: float) -> bool:
         return posture_of(pitch).name != posture_of(float(self._rest[1])).name
