@@ -111,7 +111,7 @@ SLOW_STEP_MPS2: Final = 0.3
 """The bias of the vertical acceleration for the quiet test follows at 0.1 Hz, by at most this per bin's error:
 the 10-25 m/s^2 of a fast sit-to-stand must not drag it off (it then took seconds to come back, and the pauses
 between fast reps never looked quiet)."""
-ZUPT_BINS: Final = 8
+ZUPT_BINS: Final = 6
 """Zero-velocity updates below this angular rate (with no vertical acceleration)."""
 ZUPT_BIAS_GAIN: Final = 0.02
 ZUPT_VBIAS_GAIN: Final = 0.5
@@ -576,9 +576,12 @@ class RepStage:
                             # a hold at the far pose of the set's reps: its way back must start within
                             # HOLD_RETURN_S
                             self._t_on = max(self._t_on, t - MAX_REP_S + HOLD_RETURN_S)
-                    self._cand[:] = (z_cm, pitch, roll)
-                    self._i_cand = i
-                    self._cand_valid = True
+                    if st is None or t - self._still_far_since >= self.hold_min_s:
+                        # during a set a still far pose shorter than a hold is the set's own far pause (a step-up
+                        # waits on the step): its tilt bump on the way down looked like a new start position
+                        self._cand[:] = (z_cm, pitch, roll)
+                        self._i_cand = i
+                        self._cand_valid = True
                 elif self._cand_valid and not still:
                     cz = z_cm - self._cand[0]
                     cp = (pitch - self._cand[1] + 180.0) % 360.0 - 180.0
