@@ -112,10 +112,17 @@ SLOW_STEP_MPS2: Final = 0.3
 the 10-25 m/s^2 of a fast sit-to-stand must not drag it off (it then took seconds to come back, and the pauses
 between fast reps never looked quiet)."""
 ZUPT_BINS: Final = 6
-"""Zero-velocity updates below this angular rate (with no vertical acceleration)."""
+"""A zero-velocity update: this many quiet bins in a row (below ``ZUPT_GYR_RADPS``, vertical acceleration within
+``ZUPT_ACC_MPS2`` of that bias). 0.3 s catches the short pauses of fast sit-to-stands and squats; with 8 bins the
+velocity error of one phase ran on into the next (the way down of a sit-to-stand read ~2/3 of its travel). The
+deferral below keeps it out of the middle of slow movements."""
 ZUPT_BIAS_GAIN: Final = 0.02
+"""At an update the acceleration bias moves this share toward the bin's acceleration..."""
 ZUPT_VBIAS_GAIN: Final = 0.5
 ZUPT_VBIAS_MIN_BINS: Final = 10
+"""... and by this share of the velocity left over divided by the time since the last update (at least this many
+bins, at most ``DEDRIFT_BINS``): a bias error b leaves b*T of velocity (zero-velocity-aided bias estimation; the
+bias moves with the pose's tilt, and a few bins at rest per rep learn it too slowly)."""
 ZUPT_V_MPS: Final = 0.1
 ZUPT_PEAK_SHARE: Final = 0.8
 ZUPT_DEFER_BINS: Final = 4
@@ -125,7 +132,8 @@ movement (a 30 cm lunge in 2 s) the pelvis moves at 0.2-0.25 m/s with little acc
 (against a bias that follows in 1.6 s) passed for 1-4 bins there: on seeds 0-40, 19 of 23 such updates came at
 over 0.1 m/s, all at their peak velocity; a true stop comes after the pelvis slowed down (what is left is
 integration error, 10-60 % of the peak after fast squats), and updates whose integration error grew steadily
-between sets are quiet for longer."""
+between sets are quiet for longer. The first update of a stream is never deferred: before it the bias is unknown
+(a real recording started with 0.2 m/s^2 of it, and the deferred update let 13 cm of travel through)."""
 DEDRIFT_BINS: Final = 240
 """At a zero-velocity update that is also still, the travel since the last update (at most 12 s ago) is
 corrected for the velocity error left (sitting down: the accelerometer error as the pelvis swings through
@@ -366,12 +374,12 @@ class RepStage:
             self._a_slow = float(a_vert[0])
         # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
         dev = np.empty(a_vert.size)
-        s, k, c = self._a_slow, SLOW_ALPHA, SLOW_STEP_MPS2
+        slow, alpha, step = self._a_slow, SLOW_ALPHA, SLOW_STEP_MPS2
         for j, a in enumerate(a_vert.tolist()):
-            e = a - s
+            e = a - slow
             dev[j] = e if e >= 0.0 else -e
-            s += k * (e if -c < e < c else c if e > 0.0 else -c)
-        self._a_slow = s
+            slow += alpha * (e if -step < e < step else step if e > 0.0 else -step)
+        self._a_slow = slow
         gyr = y[:, CH_GYR]
         tail = self._quiet_tail
         q = np.empty((tail.shape[0] + x.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
@@ -442,7 +450,10 @@ class RepStage:
             run = runs[j]
             v_abs = -v if v < 0.0 else v
             if run >= ZUPT_BINS and (
-                run >= ZUPT_BINS + ZUPT_DEFER_BINS or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak
+                last_zupt < 0
+                or run >= ZUPT_BINS + ZUPT_DEFER_BINS
+                or v_abs < ZUPT_V_MPS
+                or v_abs < ZUPT_PEAK_SHARE * v_peak
             ):
                 if last_zupt != n0 + j - 1:
                     z -= v * (run - ZUPT_BINS) * BIN_S  # the travel integrated while the update was deferred
@@ -699,7 +710,10 @@ class RepStage:
                 break  # not upright (posture_of): no veto, the state machine takes over
             v_abs = -v if v < 0.0 else v
             if run >= ZUPT_BINS and (
-                run >= ZUPT_BINS + ZUPT_DEFER_BINS or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak
+                last_zupt < 0
+                or run >= ZUPT_BINS + ZUPT_DEFER_BINS
+                or v_abs < ZUPT_V_MPS
+                or v_abs < ZUPT_PEAK_SHARE * v_peak
             ):
                 if last_zupt != n0 + j0 + k - 1:
                     z -= v * (run - ZUPT_BINS) * dt
@@ -805,9 +819,7 @@ class RepStage:
         """Whether the pelvis could be walking or running: upright (rest pose) and, during a set, not hinged
         forward nor moving up or down by more than a stride does (outside sets the gait label also covers getting
         down to the floor, which must end a set)."""
-        return self._h_min() == UPRIGHT.h_min and (
-            not in_set or (abs(pitch) < GAIT_TILT_DEG and z_bp_cm < GAIT_Z_CM)
-        )
+        return self._h_min() == UPRIGHT.h_min and (not in_set or (abs(pitch) < GAIT_TILT_DEG and z_bp_cm < GAIT_Z_CM))
 
     def _posture_changed(self, pitch: float) -> bool:
         return posture_of(pitch).name != posture_of(float(self._rest[1])).name
