@@ -373,13 +373,15 @@ class RepStage:
         if self._a_slow is None:
             self._a_slow = float(a_vert[0])
         # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
-        dev = np.empty(a_vert.size)
+        errs: list[float] = []
+        err = errs.append
         slow, alpha, step = self._a_slow, SLOW_ALPHA, SLOW_STEP_MPS2
-        for j, a in enumerate(a_vert.tolist()):
+        for a in a_vert.tolist():
             e = a - slow
-            dev[j] = e if e >= 0.0 else -e
+            err(e)
             slow += alpha * (e if -step < e < step else step if e > 0.0 else -step)
         self._a_slow = slow
+        dev = np.abs(np.array(errs))
         gyr = y[:, CH_GYR]
         tail = self._quiet_tail
         q = np.empty((tail.shape[0] + x.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
