@@ -170,6 +170,11 @@ NO_HOLD_EXERCISES: Final = frozenset({"sit_to_stand", "step_up"})
 """Exercises whose far pose is standing: standing still after their set is a rest, not a hold."""
 HOLDING_S: Final = 1.0
 """Still this long far from rest: maybe a hold, maybe a new start position (decided by what follows)."""
+SET_H_SHARE: Final = 0.8
+SET_REPS_KNOWN: Final = 2
+"""Once a set has this many reps, a rep needs only this share of the posture's ``h_min`` (and 0.35 x the set's
+median peak): slow donkey kicks peak at 5.0-6.8 against h_min 5 on all fours, and at 80-85 % of their range every
+second one fell short."""
 MIN_REP_S: Final = 0.6
 SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
@@ -405,6 +410,15 @@ class RepStage:
     def _h_min(self) -> float:
         return posture_of(self._rest[1]).h_min
 
+    def _h_on(self) -> float:
+        """The excursion a rep needs: ``h_min`` of the posture, ``SET_H_SHARE`` of it once the open set has
+        ``SET_REPS_KNOWN`` reps, and at least 0.35 x the set's median peak."""
+        st = self._set
+        if st is None:
+            return self._h_min()
+        floor = SET_H_SHARE * self._h_min() if st.n_reps >= SET_REPS_KNOWN else self._h_min()
+        return max(floor, 0.35 * st.amp)
+
     def _process(self, t_bin: FloatArray, raw_bin: FloatArray) -> list[Event]:
         out: list[Event] = []
         if t_bin.size == 0:
@@ -524,8 +538,7 @@ class RepStage:
                 self._i_low = i
                 continue
             if mode == _IDLE:
-                amp = st.amp if st is not None else 0.0
-                h_on = max(self._h_min(), 0.35 * amp)
+                h_on = self._h_on()
                 if d > h_on:
                     self._mode = _OUT
                     self._cand_valid = False
@@ -888,7 +901,7 @@ class RepStage:
         self._i_low = a + k_min
         self._dmin = 0.0
         self._rest[:] = seg[k_min, 2:5].tolist()
-        if peak < self._h_min() or duration < MIN_REP_S or not _came_back(rep, peak):
+        if peak < self._h_on() or duration < MIN_REP_S or not _came_back(rep, peak):
             return out
         # the turn: near the peak and slow
         sp = speed[k_start : k_end + 1]
