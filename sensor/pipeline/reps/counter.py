@@ -658,7 +658,7 @@ class RepStage:
                 self._write_rows(rows)
                 rows = []
                 i_end = self._i_stop if stopped else self._i_min
-                if (stopped or turned) and last_zupt < i_end:
+                if last_zupt < i_end:
                     # the pelvis stopped or turned at the end of the rep: the velocity left there is integration
                     # error, removed from now on (fast sets have no pause long enough for a zero-velocity update;
                     # after one, the error is gone already and removing it again would add it back reversed)
