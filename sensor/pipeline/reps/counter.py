@@ -198,6 +198,14 @@ PRONE_TILT_DEG: Final = 60.0
 """Anterior tilt beyond which the pose uses the accelerometer's tilt (see ``_pose_tilt_deg``; on all fours it
 is 90 +- 20 deg)."""
 
+TILT_JUMP_DPS: Final = 30.0
+TILT_JUMP_GYR_DPS: Final = 6.0
+TILT_JUMP_UPRIGHT_DEG: Final = 40.0
+"""A bin whose tilt moves faster than this while the (low-passed) angular rate stays below this is a re-levelled
+orientation estimate, not a movement (end to end, sitting down while labelled walking, then the calibration
+re-levelled the seat to upright and the tilt's snap back read as the way back of a rep). Only near upright, where
+the calibration re-levels: lying down, the orientation estimate's own settling is left alone."""
+
 PRONE_RETURN: Final = 0.2
 """On all fours an excursion is a rep only if it ends within this share of its peak distance from its start."""
 
@@ -433,6 +441,7 @@ class RepStage:
         ys = y[:, CH_YAW].tolist()
         stills = still_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
+        gyrs = np.degrees(y[:, CH_GYR]).tolist()
         z_bps = z_bp_arr.tolist()
         rows: list[tuple[float, float, float, float, float, float, float, float]] = []
         n0 = self._n
@@ -505,6 +514,24 @@ class RepStage:
             if not self._rest_valid:
                 rest[:] = (z_cm, pitch, roll)
                 self._rest_valid = True
+            qz = z_cm - prev[0]
+            qp = pitch - prev[1]
+            qr = roll - prev[2]
+            st = self._set
+            # walking or running needs an upright pelvis: on the floor, or hinged far forward during a set (fast
+            # Romanian deadlifts), a gait label is a fast set
+            gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None, z_bps[j]) else 0.0
+            if (
+                gait_run < GAIT_VETO_S
+                and -TILT_JUMP_UPRIGHT_DEG < pitch < TILT_JUMP_UPRIGHT_DEG
+                and gyrs[j] < TILT_JUMP_GYR_DPS
+                and (qp * qp + qr * qr) * FS_HZ * FS_HZ > TILT_JUMP_DPS * TILT_JUMP_DPS
+            ):
+                # the tilt moved faster than the pelvis turned: the orientation estimate was re-levelled (the
+                # automatic calibration on a quiet period), not a movement; the rest pose moves with it
+                rest[1] += qp
+                rest[2] += qr
+                qp = qr = 0.0
             dz = z_cm - rest[0]
             dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
@@ -513,18 +540,11 @@ class RepStage:
             d_full = math.sqrt(dz * dz + tilt2)
             wz = posture_of(rest[1]).z_weight
             d = math.sqrt(wz * wz * dz * dz + tilt2)
-            qz = z_cm - prev[0]
-            qp = pitch - prev[1]
-            qr = roll - prev[2]
             speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
             prev = (z_cm, pitch, roll)
             i = n0 + j
             rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j], v))
             mode = self._mode
-            st = self._set
-            # walking or running needs an upright pelvis: on the floor, or hinged far forward during a set (fast
-            # Romanian deadlifts), a gait label is a fast set
-            gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None, z_bps[j]) else 0.0
             if gait_run >= GAIT_VETO_S:
                 self._mode = _IDLE
                 if st is not None:
