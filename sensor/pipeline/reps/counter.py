@@ -199,9 +199,9 @@ PRONE_TILT_DEG: Final = 60.0
 is 90 +- 20 deg)."""
 
 TILT_JUMP_DPS: Final = 30.0
-TILT_JUMP_GYR_DPS: Final = 6.0
+TILT_JUMP_RATIO: Final = 3.0
 TILT_JUMP_UPRIGHT_DEG: Final = 40.0
-"""A bin whose tilt moves faster than this while the (low-passed) angular rate stays below this is a re-levelled
+"""A bin whose tilt moves faster than this and than this many times the (low-passed) angular rate is a re-levelled
 orientation estimate, not a movement (end to end, sitting down while labelled walking, then the calibration
 re-levelled the seat to upright and the tilt's snap back read as the way back of a rep). Only near upright, where
 the calibration re-levels: lying down, the orientation estimate's own settling is left alone."""
@@ -524,8 +524,7 @@ class RepStage:
             if (
                 gait_run < GAIT_VETO_S
                 and -TILT_JUMP_UPRIGHT_DEG < pitch < TILT_JUMP_UPRIGHT_DEG
-                and gyrs[j] < TILT_JUMP_GYR_DPS
-                and (qp * qp + qr * qr) * FS_HZ * FS_HZ > TILT_JUMP_DPS * TILT_JUMP_DPS
+                and (qp * qp + qr * qr) * FS_HZ * FS_HZ > max(TILT_JUMP_DPS, TILT_JUMP_RATIO * gyrs[j]) ** 2
             ):
                 # the tilt moved faster than the pelvis turned: the orientation estimate was re-levelled (the
                 # automatic calibration on a quiet period), not a movement; the rest pose moves with it
