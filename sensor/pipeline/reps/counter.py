@@ -3,10 +3,11 @@
 Method (one pass, explicit state, chunk-size invariant):
 
 1. The pelvis-frame stream is averaged into 50 ms bins (:mod:`.signals`), then low-pass filtered (2nd-order
-   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias (learnt at
-   zero-velocity updates), integrated twice with leaky integrators; travel leaks toward the rest pose's height
-   (never toward an arbitrary zero), and the velocity left at the end of every rep, where the pelvis stops or turns,
-   is removed. It is only used over one rep, where drift is small.
+   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias, integrated
+   twice with leaky integrators and zero-velocity updates after 0.3 s of quiet (deferred while the velocity is
+   still at its peak: the quiet middle of a slow movement; the bias is learnt there from the acceleration and from
+   the velocity left over); travel leaks toward the rest pose's height (never toward an arbitrary zero), and the
+   velocity left at the end of every rep is removed. It is only used over one rep, where drift is small.
 2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; upright, one centimetre of travel weighs as
    much as one degree of tilt; lying or on all fours travel weighs 0.3 (there every exercise tilts the pelvis and
    the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away from a rest
@@ -25,7 +26,8 @@ Method (one pass, explicit state, chunk-size invariant):
    is a posture change, not a rep: the rest pose moves there.
 5. A turn held still for ``hold_min_s`` or longer is a hold (:class:`~sensor.events.HoldEvent`), not a rep.
 6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait (upright only: a fast set on the
-   floor can look like gait to the activity labels), or on a posture change.
+   floor can look like gait to the activity labels; during a set neither a hip hinge nor a vertical displacement
+   beyond a stride's is gait), or on a posture change.
 
 Reported times are corrected for the low-pass filter's group delay. Reps are announced 0.25 s (plus one bin)
 after the pelvis stops at the end of the rep, within 0.5 s of its completion.
