@@ -216,6 +216,20 @@ _OUT: Final = 1
 _BACK: Final = 2
 
 
+def _zupt_now(run: int, last_zupt: int, v: float, v_peak: float) -> bool:
+    """Whether a quiet run of ``run >= ZUPT_BINS`` bins is a zero-velocity update now (see ``ZUPT_DEFER_BINS``)."""
+    v_abs = -v if v < 0.0 else v
+    return last_zupt < 0 or run >= ZUPT_BINS + ZUPT_DEFER_BINS or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak
+
+
+def _zupt_bias(bias: float, a_vert: float, v: float, gap: int, last_zupt: int) -> float:
+    """The vertical acceleration bias after a zero-velocity update in a bin of acceleration ``a_vert``, with
+    velocity ``v`` left over ``gap`` bins after the last update (see ``ZUPT_VBIAS_GAIN``)."""
+    if last_zupt >= 0 and ZUPT_VBIAS_MIN_BINS <= gap <= DEDRIFT_BINS:
+        bias += ZUPT_VBIAS_GAIN * v / (gap * BIN_S)
+    return bias + ZUPT_BIAS_GAIN * (a_vert - bias)
+
+
 def _pose_tilt_deg(y: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Anterior tilt and obliquity of the pose stream from low-passed bin channels.
 
@@ -475,13 +489,7 @@ class RepStage:
             # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
             # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
             run = runs[j]
-            v_abs = -v if v < 0.0 else v
-            if run >= ZUPT_BINS and (
-                last_zupt < 0
-                or run >= ZUPT_BINS + ZUPT_DEFER_BINS
-                or v_abs < ZUPT_V_MPS
-                or v_abs < ZUPT_PEAK_SHARE * v_peak
-            ):
+            if run >= ZUPT_BINS and _zupt_now(run, last_zupt, v, v_peak):
                 if last_zupt != n0 + j - 1:
                     z -= v * (run - ZUPT_BINS) * BIN_S  # the travel integrated while the update was deferred
                 if (
@@ -497,10 +505,7 @@ class RepStage:
                     # left is integration error, grown about linearly since the last update, and the travel is
                     # off by half of it times that time
                     z -= 0.5 * v * (n0 + j - last_zupt) * BIN_S
-                gap = n0 + j - last_zupt
-                if last_zupt >= 0 and ZUPT_VBIAS_MIN_BINS <= gap <= DEDRIFT_BINS:
-                    bias += ZUPT_VBIAS_GAIN * v / (gap * BIN_S)
-                bias += ZUPT_BIAS_GAIN * (avs[j] - bias)
+                bias = _zupt_bias(bias, avs[j], v, n0 + j - last_zupt, last_zupt)
                 v = 0.0
                 v_peak = 0.0
                 last_zupt = n0 + j
@@ -744,19 +749,10 @@ class RepStage:
         for k, (av, pitch, roll, run) in enumerate(zip(avs, pl, rl, zl, strict=True)):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            v_abs = -v if v < 0.0 else v
-            if run >= ZUPT_BINS and (
-                last_zupt < 0
-                or run >= ZUPT_BINS + ZUPT_DEFER_BINS
-                or v_abs < ZUPT_V_MPS
-                or v_abs < ZUPT_PEAK_SHARE * v_peak
-            ):
+            if run >= ZUPT_BINS and _zupt_now(run, last_zupt, v, v_peak):
                 if last_zupt != n0 + j0 + k - 1:
                     z -= v * (run - ZUPT_BINS) * dt
-                gap = n0 + j0 + k - last_zupt
-                if last_zupt >= 0 and ZUPT_VBIAS_MIN_BINS <= gap <= DEDRIFT_BINS:
-                    bias += ZUPT_VBIAS_GAIN * v / (gap * dt)
-                bias += ZUPT_BIAS_GAIN * (av - bias)
+                bias = _zupt_bias(bias, av, v, n0 + j0 + k - last_zupt, last_zupt)
                 v = 0.0
                 v_peak = 0.0
                 last_zupt = n0 + j0 + k
