@@ -65,3 +65,25 @@ def test_fast_sit_to_stands_reset_the_velocity_in_their_short_pauses() -> None:
     r = run(_one_set("sit_to_stand", "sitting", tempo, 12, None, 3))
     assert _counted(r) == 12
     assert len(r.reps) == 12
+
+
+def test_a_step_up_paused_on_the_step_is_not_a_new_start_position() -> None:
+    # 1.1 s still on the step, then the way down tilts the pelvis forward (the step-up's bump): that looked like
+    # moving away from both the pause and the rest pose, the set was re-based on the step and counted top to top
+    # (5 of 6, the rest recognised as static lunges); a new start position does not come back toward rest's height
+    tempo = Tempo(eccentric_s=2.09, concentric_s=1.8, pause_far_s=1.07, pause_near_s=1.45)
+    sc = Scenario(
+        segments=[
+            Standing(duration_s=10.0),
+            Walking(duration_s=20.0),
+            Rest(duration_s=30.0, mode="still", posture="standing"),
+            ExerciseSet(exercise="step_up", reps=6, side="right", tempo=tempo, rom=0.96, lateral_tilt_deg=3.3),
+            Standing(duration_s=10.0),
+        ],
+        sensor=SensorModel(sampling_rate_hz=208.0),
+        mounting=Mounting(euler_deg=(-7.0, 20.7, 25.0)),
+        seed=60,
+    )
+    r = run(sc)
+    assert _counted(r) == 6
+    assert [s.exercise for s in r.sets] == ["step_up"]
