@@ -3,10 +3,11 @@
 Method (one pass, explicit state, chunk-size invariant):
 
 1. The pelvis-frame stream is averaged into 50 ms bins (:mod:`.signals`), then low-pass filtered (2nd-order
-   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias (learnt at
-   zero-velocity updates), integrated twice with leaky integrators; travel leaks toward the rest pose's height
-   (never toward an arbitrary zero), and the velocity left at the end of every rep, where the pelvis stops or turns,
-   is removed. It is only used over one rep, where drift is small.
+   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias, integrated
+   twice with leaky integrators and zero-velocity updates after 0.3 s of quiet (deferred while the velocity is
+   still at its peak: the quiet middle of a slow movement; the bias is learnt there from the acceleration and from
+   the velocity left over); travel leaks toward the rest pose's height (never toward an arbitrary zero), and the
+   velocity left at the end of every rep is removed. It is only used over one rep, where drift is small.
 2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; upright, one centimetre of travel weighs as
    much as one degree of tilt; lying or on all fours travel weighs 0.3 (there every exercise tilts the pelvis and
    the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away from a rest
@@ -25,7 +26,8 @@ Method (one pass, explicit state, chunk-size invariant):
    is a posture change, not a rep: the rest pose moves there.
 5. A turn held still for ``hold_min_s`` or longer is a hold (:class:`~sensor.events.HoldEvent`), not a rep.
 6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait (upright only: a fast set on the
-   floor can look like gait to the activity labels), or on a posture change.
+   floor can look like gait to the activity labels; during a set neither a hip hinge nor a vertical displacement
+   beyond a stride's is gait), or on a posture change.
 
 Reported times are corrected for the low-pass filter's group delay. Reps are announced 0.25 s (plus one bin)
 after the pelvis stops at the end of the rep, within 0.5 s of its completion.
@@ -43,7 +45,7 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, lfilter_zi
+from scipy.signal import bilinear, butter, lfilter_zi
 
 from sensor.events import Event, Exercise, HoldEvent, RepEvent, SetEvent
 from sensor.frames import SIDE_SIGN, Side
@@ -98,10 +100,42 @@ happen inside fast reps)."""
 GAIT_TILT_DEG: Final = 20.0
 """Walking and running tilt the pelvis a few degrees about its upright pose; a bin with more anterior tilt
 than this (a hip hinge) breaks a run of the gait label."""
+GAIT_Z_CM: Final = 8.0
+GAIT_BP_HZ: Final = 0.2
+"""... nor does a bin whose vertical displacement, band-passed (``s / (s + w)^3``, ``w = 2 pi GAIT_BP_HZ``: the
+double integral above that frequency, no drift), exceeds this: walking moves the pelvis up and down by 2-3 cm
+(|band-passed| <= 2.3 cm on seeds 0 and 5), lunges by 25-35 cm, and fast lunge sets (1.3 s a rep) were labelled
+walking throughout (held-out seeds 2008, 2070, 2098 lost most of their reps to the veto)."""
 ZUPT_GYR_RADPS: Final = 0.2
 ZUPT_ACC_MPS2: Final = 0.15
-ZUPT_BINS: Final = 8
-"""Zero-velocity updates below this angular rate (with no vertical acceleration)."""
+SLOW_ALPHA: Final = 1.0 - math.exp(-2.0 * math.pi * 0.1 * BIN_S)
+SLOW_STEP_MPS2: Final = 0.3
+"""The bias of the vertical acceleration for the quiet test follows at 0.1 Hz, by at most this per bin's error:
+the 10-25 m/s^2 of a fast sit-to-stand must not drag it off (it then took seconds to come back, and the pauses
+between fast reps never looked quiet)."""
+ZUPT_BINS: Final = 6
+"""A zero-velocity update: this many quiet bins in a row (below ``ZUPT_GYR_RADPS``, vertical acceleration within
+``ZUPT_ACC_MPS2`` of that bias). 0.3 s catches the short pauses of fast sit-to-stands and squats; with 8 bins the
+velocity error of one phase ran on into the next (the way down of a sit-to-stand read ~2/3 of its travel). The
+deferral below keeps it out of the middle of slow movements."""
+ZUPT_BIAS_GAIN: Final = 0.02
+"""At an update the acceleration bias moves this share toward the bin's acceleration..."""
+ZUPT_VBIAS_GAIN: Final = 0.5
+ZUPT_VBIAS_MIN_BINS: Final = 10
+"""... and by this share of the velocity left over divided by the time since the last update (at least this many
+bins, at most ``DEDRIFT_BINS``): a bias error b leaves b*T of velocity (zero-velocity-aided bias estimation; the
+bias moves with the pose's tilt, and a few bins at rest per rep learn it too slowly)."""
+ZUPT_V_MPS: Final = 0.1
+ZUPT_PEAK_SHARE: Final = 0.8
+ZUPT_DEFER_BINS: Final = 4
+"""A quiet run while the integrated velocity is this fast or faster and still at this share of its peak since the
+last update is a zero-velocity update only once it has lasted this many bins more. Half-way through a slow
+movement (a 30 cm lunge in 2 s) the pelvis moves at 0.2-0.25 m/s with little acceleration, and the quiet test
+(against a bias that follows in 1.6 s) passed for 1-4 bins there: on seeds 0-40, 19 of 23 such updates came at
+over 0.1 m/s, all at their peak velocity; a true stop comes after the pelvis slowed down (what is left is
+integration error, 10-60 % of the peak after fast squats), and updates whose integration error grew steadily
+between sets are quiet for longer. The first update of a stream is never deferred: before it the bias is unknown
+(a real recording started with 0.2 m/s^2 of it, and the deferred update let 13 cm of travel through)."""
 DEDRIFT_BINS: Final = 240
 """At a zero-velocity update that is also still, the travel since the last update (at most 12 s ago) is
 corrected for the velocity error left (sitting down: the accelerometer error as the pelvis swings through
@@ -129,6 +163,11 @@ GIVE_UP_S: Final = 0.35
 TURN_SPEED: Final = 0.3
 """... or where the pose speed had a minimum below this share and picks up again (the next rep starts)."""
 POSTURE_CHANGE_S: Final = 2.0
+CAND_BACK_Z_CM: Final = 5.0
+"""A movement away from a still far pose and from rest is a new start position only if it has not come back toward
+the rest pose's height by this much: a step-up's way down from a 1 s pause on the step tilts the pelvis forward
+(its bump) and looked like moving away from both, and its set was counted top to top (step_up 93.9 -> 100 % exact
+on seeds 0-99); a hip thrust from its set-up rises further."""
 MAX_REP_S: Final = 12.0
 """An excursion that has not come back after this long (and is not a still hold) is a new rest pose."""
 HOLD_RETURN_S: Final = 2.5
@@ -138,6 +177,11 @@ NO_HOLD_EXERCISES: Final = frozenset({"sit_to_stand", "step_up"})
 """Exercises whose far pose is standing: standing still after their set is a rest, not a hold."""
 HOLDING_S: Final = 1.0
 """Still this long far from rest: maybe a hold, maybe a new start position (decided by what follows)."""
+SET_H_SHARE: Final = 0.8
+SET_REPS_KNOWN: Final = 2
+"""Once a set has this many reps, a rep needs only this share of the posture's ``h_min`` (and 0.35 x the set's
+median peak): slow donkey kicks peak at 5.0-6.8 against h_min 5 on all fours, and at 80-85 % of their range every
+second one fell short."""
 MIN_REP_S: Final = 0.6
 SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
@@ -151,9 +195,9 @@ REST_HOLD_S: Final = 0.25
 that holds its end bin, within this + the low-pass delay + ~0.14 s (bins, input chunks of ~0.1 s) <= 0.5 s."""
 
 _B_LP, _A_LP = butter(2, LP_HZ / (FS_HZ / 2.0))
-_B_SLOW, _A_SLOW = butter(1, 0.1 / (FS_HZ / 2.0))
-_ONES_ZUPT = np.ones(ZUPT_BINS)
 _ONES_STILL = np.ones(STILL_BINS)
+_W_BP = 2.0 * math.pi * GAIT_BP_HZ
+_B_BP, _A_BP = bilinear([1.0, 0.0], np.poly([-_W_BP, -_W_BP, -_W_BP]), fs=FS_HZ)
 _LEAK_V = math.exp(-BIN_S / LEAK_V_TAU_S)
 _LEAK_Z = math.exp(-BIN_S / LEAK_Z_TAU_S)
 
@@ -161,12 +205,34 @@ PRONE_TILT_DEG: Final = 60.0
 """Anterior tilt beyond which the pose uses the accelerometer's tilt (see ``_pose_tilt_deg``; on all fours it
 is 90 +- 20 deg)."""
 
+TILT_JUMP_DPS: Final = 30.0
+TILT_JUMP_RATIO: Final = 3.0
+TILT_JUMP_UPRIGHT_DEG: Final = 40.0
+"""A bin whose tilt moves faster than this and than this many times the (low-passed) angular rate is a re-levelled
+orientation estimate, not a movement (end to end, sitting down while labelled walking, then the calibration
+re-levelled the seat to upright and the tilt's snap back read as the way back of a rep). Only near upright, where
+the calibration re-levels: lying down, the orientation estimate's own settling is left alone."""
+
 PRONE_RETURN: Final = 0.2
 """On all fours an excursion is a rep only if it ends within this share of its peak distance from its start."""
 
 _IDLE: Final = 0
 _OUT: Final = 1
 _BACK: Final = 2
+
+
+def _zupt_now(run: int, last_zupt: int, v: float, v_peak: float) -> bool:
+    """Whether a quiet run of ``run >= ZUPT_BINS`` bins is a zero-velocity update now (see ``ZUPT_DEFER_BINS``)."""
+    v_abs = -v if v < 0.0 else v
+    return last_zupt < 0 or run >= ZUPT_BINS + ZUPT_DEFER_BINS or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak
+
+
+def _zupt_bias(bias: float, a_vert: float, v: float, gap: int, last_zupt: int) -> float:
+    """The vertical acceleration bias after a zero-velocity update in a bin of acceleration ``a_vert``, with
+    velocity ``v`` left over ``gap`` bins after the last update (see ``ZUPT_VBIAS_GAIN``)."""
+    if last_zupt >= 0 and ZUPT_VBIAS_MIN_BINS <= gap <= DEDRIFT_BINS:
+        bias += ZUPT_VBIAS_GAIN * v / (gap * BIN_S)
+    return bias + ZUPT_BIAS_GAIN * (a_vert - bias)
 
 
 def _pose_tilt_deg(y: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -242,7 +308,8 @@ class RepStage:
         self.on_set = on_set
         self._bins = BinAverager()
         self._zi_lp: FloatArray | None = None
-        self._zi_slow: FloatArray | None = None
+        self._zi_bp: FloatArray | None = None
+        self._a_slow: float | None = None
         self._acc_bias = 0.0
         self._gait_run = 0.0
         self._prev = (0.0, 0.0, 0.0)
@@ -251,6 +318,8 @@ class RepStage:
         self._i_stop = -1
         self._t_stop = 0.0
         self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
+        self._quiet_run = 0  # quiet bins (zero-velocity test) in a row up to the last bin
+        self._v_peak = 0.0  # the largest |vertical velocity| since the last zero-velocity update, m/s
         self._i_zupt = -1  # absolute index of the last zero-velocity update
         self._v = 0.0
         self._z = 0.0
@@ -322,44 +391,69 @@ class RepStage:
         return out
 
     # ------------------------------------------------------------------ internals
-    def _filters(self, x: FloatArray) -> tuple[FloatArray, NDArray[np.bool_], NDArray[np.bool_]]:
-        """Low-passed channels and the stillness flag for a run of bins.
+    def _filters(self, x: FloatArray) -> tuple[FloatArray, list[int], NDArray[np.bool_], FloatArray]:
+        """Low-passed channels, the length of the quiet run up to each bin, the stillness flag and the band-passed
+        vertical displacement (cm, see ``GAIT_Z_CM``) for a run of bins.
 
-        Still: the low-passed angular rate and the bin's vertical acceleration are small in this bin and the
-        ``STILL_BINS - 1`` before it (so that a zero-velocity update never cuts a movement's tail).
+        Quiet: no rotation and no vertical acceleration beyond the slowly varying bias; a run of ``ZUPT_BINS`` or
+        more is a zero-velocity update (see ``ZUPT_V_MPS``). Still: the low-passed angular rate and the bin's
+        vertical acceleration are small in this bin and the ``STILL_BINS - 1`` before it (so that a zero-velocity
+        update never cuts a movement's tail).
         """
         if self._zi_lp is None:
             self._zi_lp = lfilter_zi(_B_LP, _A_LP)[:, None] * x[0][None, :]
         y, self._zi_lp = lfilter_zi_call(_B_LP, _A_LP, x, 0, self._zi_lp)
-        if self._zi_slow is None:
-            self._zi_slow = lfilter_zi(_B_SLOW, _A_SLOW) * x[0, CH_A_VERT]
         a_vert = x[:, CH_A_VERT]
-        a_slow, self._zi_slow = lfilter_zi_call(_B_SLOW, _A_SLOW, a_vert, 0, self._zi_slow)
+        if self._a_slow is None:
+            self._a_slow = float(a_vert[0])
         # quiet: no rotation and no vertical acceleration beyond the slowly varying bias
-        dev = np.abs(a_vert - a_slow)
+        errs: list[float] = []
+        err = errs.append
+        slow, alpha, step = self._a_slow, SLOW_ALPHA, SLOW_STEP_MPS2
+        for a in a_vert.tolist():
+            e = a - slow
+            err(e)
+            slow += alpha * (e if -step < e < step else step if e > 0.0 else -step)
+        self._a_slow = slow
+        dev = np.abs(np.array(errs))
         gyr = y[:, CH_GYR]
         tail = self._quiet_tail
         q = np.empty((tail.shape[0] + x.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
         q[: tail.shape[0]] = tail
         q[tail.shape[0] :, 0] = (gyr < ZUPT_GYR_RADPS) & (dev < ZUPT_ACC_MPS2)
         q[tail.shape[0] :, 1] = (gyr < STILL_GYR_RADPS) & (dev < STILL_ACC_MPS2)
-        run_z = np.convolve(q[:, 0], _ONES_ZUPT, mode="valid")
         run_s = np.convolve(q[:, 1], _ONES_STILL, mode="valid")
         self._quiet_tail = q[q.shape[0] - (ZUPT_BINS - 1) :]
         # a slow movement has little acceleration in its middle: only a long quiet run means zero velocity
-        zupt: NDArray[np.bool_] = run_z >= ZUPT_BINS - 0.5
+        quiet = q[tail.shape[0] :, 0] > 0.5
+        k = np.arange(1, quiet.size + 1)
+        last_loud = np.maximum.accumulate(np.where(quiet, 0, k))  # 1 + index of the last loud bin, 0: none yet
+        runs = np.where(last_loud == 0, self._quiet_run + k, k - last_loud)
+        self._quiet_run = int(runs[-1])
         still: NDArray[np.bool_] = run_s[ZUPT_BINS - STILL_BINS :] >= STILL_BINS - 0.5
-        return y, zupt, still
+        if self._zi_bp is None:
+            self._zi_bp = lfilter_zi(_B_BP, _A_BP) * x[0, CH_A_VERT]
+        z_bp, self._zi_bp = lfilter_zi_call(_B_BP, _A_BP, a_vert, 0, self._zi_bp)
+        return y, runs.tolist(), still, np.abs(z_bp) * CM_PER_M
 
     def _h_min(self) -> float:
         return posture_of(self._rest[1]).h_min
+
+    def _h_on(self) -> float:
+        """The excursion a rep needs: ``h_min`` of the posture, ``SET_H_SHARE`` of it once the open set has
+        ``SET_REPS_KNOWN`` reps, and at least 0.35 x the set's median peak."""
+        st = self._set
+        if st is None:
+            return self._h_min()
+        floor = SET_H_SHARE * self._h_min() if st.n_reps >= SET_REPS_KNOWN else self._h_min()
+        return max(floor, 0.35 * st.amp)
 
     def _process(self, t_bin: FloatArray, raw_bin: FloatArray) -> list[Event]:
         out: list[Event] = []
         if t_bin.size == 0:
             return out
         x_bin = bin_channels(raw_bin)
-        y, zupt_arr, still_arr = self._filters(x_bin)
+        y, runs, still_arr, z_bp_arr = self._filters(x_bin)
         ts = t_bin.tolist()
         avs = y[:, CH_A_VERT].tolist()
         pitch_arr, roll_arr = _pose_tilt_deg(y)
@@ -367,13 +461,15 @@ class RepStage:
         rs = roll_arr.tolist()
         ys = y[:, CH_YAW].tolist()
         stills = still_arr.tolist()
-        zupts = zupt_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
+        gyrs = np.degrees(y[:, CH_GYR]).tolist()
+        z_bps = z_bp_arr.tolist()
         rows: list[tuple[float, float, float, float, float, float, float, float]] = []
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
         gait_run = self._gait_run
         last_zupt = self._i_zupt
+        v_peak = self._v_peak
         prev = self._prev
         rest = self._rest
         j_next = 0  # bins before this one were done by the gait-veto fast path
@@ -383,9 +479,11 @@ class RepStage:
             if gait_run >= GAIT_VETO_S and self._mode == _IDLE and self._set is None and self._rest_valid:
                 self._write_rows(rows)
                 rows = []
+                self._v_peak = v_peak
                 j_next, v, z, bias, gait_run, prev, last_zupt = self._gait_veto_run(
-                    j, t_bin, y, pitch_arr, roll_arr, still_arr, zupts, v, z, bias, gait_run, prev, last_zupt, n0
+                    j, t_bin, y, pitch_arr, roll_arr, still_arr, runs, v, z, bias, gait_run, prev, last_zupt, n0
                 )
+                v_peak = self._v_peak
                 if j_next > j:
                     continue
             pitch = ps[j]
@@ -395,7 +493,10 @@ class RepStage:
             # leak between reps: a rep is still "between reps" until it has moved h_min away from rest, and a fast
             # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
             # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
-            if zupts[j]:
+            run = runs[j]
+            if run >= ZUPT_BINS and _zupt_now(run, last_zupt, v, v_peak):
+                if last_zupt != n0 + j - 1:
+                    z -= v * (run - ZUPT_BINS) * BIN_S  # the travel integrated while the update was deferred
                 if (
                     self._mode == _OUT
                     and stills[j]
@@ -409,12 +510,14 @@ class RepStage:
                     # left is integration error, grown about linearly since the last update, and the travel is
                     # off by half of it times that time
                     z -= 0.5 * v * (n0 + j - last_zupt) * BIN_S
-                bias += 0.02 * (avs[j] - bias)
+                bias = _zupt_bias(bias, avs[j], v, n0 + j - last_zupt, last_zupt)
                 v = 0.0
+                v_peak = 0.0
                 last_zupt = n0 + j
             else:
                 v = _LEAK_V * v + (avs[j] - bias) * BIN_S
                 v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
+                v_peak = max(v_peak, -v if v < 0.0 else v)
                 # travel leaks toward the rest pose's height, not toward an arbitrary zero: after a posture
                 # change has thrown the integral far off, the rest pose moves there and no slow return follows
                 z_rest = rest[0] / CM_PER_M
@@ -423,6 +526,23 @@ class RepStage:
             if not self._rest_valid:
                 rest[:] = (z_cm, pitch, roll)
                 self._rest_valid = True
+            qz = z_cm - prev[0]
+            qp = pitch - prev[1]
+            qr = roll - prev[2]
+            st = self._set
+            # walking or running needs an upright pelvis: on the floor, or hinged far forward during a set (fast
+            # Romanian deadlifts), a gait label is a fast set
+            gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None, z_bps[j]) else 0.0
+            if (
+                gait_run < GAIT_VETO_S
+                and -TILT_JUMP_UPRIGHT_DEG < pitch < TILT_JUMP_UPRIGHT_DEG
+                and (qp * qp + qr * qr) * FS_HZ * FS_HZ > max(TILT_JUMP_DPS, TILT_JUMP_RATIO * gyrs[j]) ** 2
+            ):
+                # the tilt moved faster than the pelvis turned: the orientation estimate was re-levelled (the
+                # automatic calibration on a quiet period), not a movement; the rest pose moves with it
+                rest[1] += qp
+                rest[2] += qr
+                qp = qr = 0.0
             dz = z_cm - rest[0]
             dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
@@ -431,18 +551,11 @@ class RepStage:
             d_full = math.sqrt(dz * dz + tilt2)
             wz = posture_of(rest[1]).z_weight
             d = math.sqrt(wz * wz * dz * dz + tilt2)
-            qz = z_cm - prev[0]
-            qp = pitch - prev[1]
-            qr = roll - prev[2]
             speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
             prev = (z_cm, pitch, roll)
             i = n0 + j
             rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j], v))
             mode = self._mode
-            st = self._set
-            # walking or running needs an upright pelvis: on the floor, or hinged far forward during a set (fast
-            # Romanian deadlifts), a gait label is a fast set
-            gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None) else 0.0
             if gait_run >= GAIT_VETO_S:
                 self._mode = _IDLE
                 if st is not None:
@@ -456,8 +569,7 @@ class RepStage:
                 self._i_low = i
                 continue
             if mode == _IDLE:
-                amp = st.amp if st is not None else 0.0
-                h_on = max(self._h_min(), 0.35 * amp)
+                h_on = self._h_on()
                 if d > h_on:
                     self._mode = _OUT
                     self._cand_valid = False
@@ -521,9 +633,12 @@ class RepStage:
                             # a hold at the far pose of the set's reps: its way back must start within
                             # HOLD_RETURN_S
                             self._t_on = max(self._t_on, t - MAX_REP_S + HOLD_RETURN_S)
-                    self._cand[:] = (z_cm, pitch, roll)
-                    self._i_cand = i
-                    self._cand_valid = True
+                    if st is None or t - self._still_far_since >= self.hold_min_s:
+                        # during a set a still far pose shorter than a hold is the set's own far pause (a step-up
+                        # waits on the step): its tilt bump on the way down looked like a new start position
+                        self._cand[:] = (z_cm, pitch, roll)
+                        self._i_cand = i
+                        self._cand_valid = True
                 elif self._cand_valid and not still:
                     cz = z_cm - self._cand[0]
                     cp = (pitch - self._cand[1] + 180.0) % 360.0 - 180.0
@@ -533,7 +648,8 @@ class RepStage:
                     # top is as tilted as lying flat, only higher): the held pose was a new start position, and
                     # this is the first rep from it
                     away = max(self._peak_full - 0.5 * dc, 0.75 * self._peak_full)
-                    if dc > max(posture_of(self._cand[1]).h_min, 8.0) and d_full >= away:
+                    back_z = abs(self._cand[0] - rest[0]) - abs(dz)  # how far it came back toward rest's height
+                    if dc > max(posture_of(self._cand[1]).h_min, 8.0) and d_full >= away and back_z < CAND_BACK_Z_CM:
                         self._cand_valid = False
                         self._write_rows(rows)
                         rows = []
@@ -574,11 +690,12 @@ class RepStage:
                 self._write_rows(rows)
                 rows = []
                 i_end = self._i_stop if stopped else self._i_min
-                if (stopped or turned) and last_zupt < i_end:
+                if last_zupt < i_end:
                     # the pelvis stopped or turned at the end of the rep: the velocity left there is integration
                     # error, removed from now on (fast sets have no pause long enough for a zero-velocity update;
                     # after one, the error is gone already and removing it again would add it back reversed)
                     v -= float(self._buf[i_end % BUF_N, 7])
+                    v_peak = -v if v < 0.0 else v
                 self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
                 self._mode = _IDLE
@@ -586,6 +703,7 @@ class RepStage:
         self._v, self._z, self._acc_bias = v, z, bias
         self._gait_run = gait_run
         self._i_zupt = last_zupt
+        self._v_peak = v_peak
         self._prev = prev
         return out
 
@@ -597,7 +715,7 @@ class RepStage:
         pitch_arr: FloatArray,
         roll_arr: FloatArray,
         still_arr: NDArray[np.bool_],
-        zupts: list[bool],
+        runs: list[int],
         v: float,
         z: float,
         bias: float,
@@ -625,7 +743,7 @@ class RepStage:
         avs = y[j0:j_end, CH_A_VERT].tolist()
         pl = ps[j0:j_end].tolist()
         rl = roll_arr[j0:j_end].tolist()
-        zl = zupts[j0:j_end]
+        zl = runs[j0:j_end]
         r0, r1, r2 = self._rest
         r0s: list[float] = []  # the rest pose before each bin, travel (cm) and vertical velocity
         r1s: list[float] = []
@@ -633,17 +751,22 @@ class RepStage:
         zs: list[float] = []
         vs: list[float] = []
         leak_v, leak_z, v_max, cm, dt = _LEAK_V, _LEAK_Z, V_MAX_MPS, CM_PER_M, BIN_S
-        for k, (av, pitch, roll, zupt) in enumerate(zip(avs, pl, rl, zl, strict=True)):
+        v_peak = self._v_peak
+        for k, (av, pitch, roll, run) in enumerate(zip(avs, pl, rl, zl, strict=True)):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            if zupt:
-                bias += 0.02 * (av - bias)
+            if run >= ZUPT_BINS and _zupt_now(run, last_zupt, v, v_peak):
+                if last_zupt != n0 + j0 + k - 1:
+                    z -= v * (run - ZUPT_BINS) * dt
+                bias = _zupt_bias(bias, av, v, n0 + j0 + k - last_zupt, last_zupt)
                 v = 0.0
+                v_peak = 0.0
                 last_zupt = n0 + j0 + k
             else:
                 v = leak_v * v + (av - bias) * dt
                 v = v if v > -v_max else -v_max  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
                 v = v if v < v_max else v_max
+                v_peak = max(v_peak, -v if v < 0.0 else v)
                 z_rest = r0 / cm
                 z = z_rest + leak_z * (z - z_rest) + v * dt
             z_cm = z * cm
@@ -661,6 +784,7 @@ class RepStage:
         n = len(zs)
         if n == 0:
             return j0, v, z, bias, gait_run, prev, last_zupt
+        self._v_peak = v_peak
         self._rest[:] = (r0, r1, r2)
         j1 = j0 + n
         pitch_a = ps[j0:j1]
@@ -729,10 +853,11 @@ class RepStage:
         r[1] += alpha * (pitch - r[1])
         r[2] += alpha * (roll - r[2])
 
-    def _gait_posture(self, pitch: float, in_set: bool) -> bool:
+    def _gait_posture(self, pitch: float, in_set: bool, z_bp_cm: float) -> bool:
         """Whether the pelvis could be walking or running: upright (rest pose) and, during a set, not hinged
-        forward (outside sets the gait label also covers getting down to the floor, which must end a set)."""
-        return self._h_min() == UPRIGHT.h_min and (not in_set or abs(pitch) < GAIT_TILT_DEG)
+        forward nor moving up or down by more than a stride does (outside sets the gait label also covers getting
+        down to the floor, which must end a set)."""
+        return self._h_min() == UPRIGHT.h_min and (not in_set or (abs(pitch) < GAIT_TILT_DEG and z_bp_cm < GAIT_Z_CM))
 
     def _posture_changed(self, pitch: float) -> bool:
         return posture_of(pitch).name != posture_of(float(self._rest[1])).name
@@ -799,7 +924,7 @@ class RepStage:
         self._i_low = a + k_min
         self._dmin = 0.0
         self._rest[:] = seg[k_min, 2:5].tolist()
-        if peak < self._h_min() or duration < MIN_REP_S or not _came_back(rep, peak):
+        if peak < self._h_on() or duration < MIN_REP_S or not _came_back(rep, peak):
             return out
         # the turn: near the peak and slow
         sp = speed[k_start : k_end + 1]

@@ -45,8 +45,9 @@ def test_the_exercise_is_recognised_from_the_reps(seed: int) -> None:
         best = max(r.sets, key=lambda s: min(s.t_end_s, b) - max(s.t_start_s, a))
         recognised.append(best.exercise == tr.sets.exercise[i])
         assert 0.0 <= best.exercise_confidence <= 1.0
-    # one step-up set of seed 4 looks like a static lunge (its first rep is lost in the set-up); all others right
-    assert sum(recognised) >= len(ALL) - 1
+    # the step-up set of seed 4 read as a static lunge while its first rep was lost in the set-up (a pause on the
+    # step taken for a new start position); now every set is recognised
+    assert sum(recognised) == len(ALL)
 
 
 def test_no_reps_outside_the_sets_and_holds_are_holds() -> None:

@@ -51,6 +51,23 @@ def test_slow_donkey_kicks_are_counted_exactly(seed: int) -> None:
     assert all(g.side == "left" for g in got)
 
 
+@pytest.mark.parametrize(("seed", "rom"), [(5, 0.8), (6, 0.8), (6, 0.75)])
+def test_small_donkey_kicks_are_counted_once_the_set_is_known(seed: int, rom: float) -> None:
+    # at 75-80 % of their range slow kicks peak around h_min (5 on all fours); once a set has two reps, its reps
+    # need 0.8 x h_min (10, 10 and 2 of 12 before)
+    sc = _scenario(
+        [
+            Rest(duration_s=25.0, mode="still", posture="quadruped"),
+            ExerciseSet(exercise="donkey_kick", reps=12, side="left", tempo=SLOW, rom=rom, lateral_tilt_deg=2.5),
+        ],
+        seed,
+    )
+    r = run(sc, chunk_s=2.0)
+    tr = r.truth
+    assert len(reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))) == 12
+    assert len(r.reps) == 12
+
+
 def test_fidgeting_on_all_fours_is_rarely_a_rep() -> None:
     # 8 x 45 s of fidgeting on hands and knees (pitch sd 2 deg: as far as a small kick): 14 false reps before the
     # rest pose lagged and excursions had to come back to their start, 3 now (seeds 4 and 10); the target is 0
