@@ -75,6 +75,7 @@ __all__ = [
 
 _RESET_BIAS_RADPS = 1e-3
 _TURN_RECOVERY_S = 5.0
+_SUB_BLOCK = 24000  # samples per sub-block of a long input (see HipPipeline._feed)
 _COLUMNS = ("t_s", "f_v", "acc_ap", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
 
 
@@ -105,6 +106,18 @@ def _mixed_input() -> DataValidationError:
         "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
         field="gyr_radps",
     )
+
+
+def _view(block: ImuBlock, a: int, b: int) -> ImuBlock:
+    """``block.slice(a, b)`` without validating the samples again (views of a block that was checked when made)."""
+    out = object.__new__(ImuBlock)  # frozen dataclass: set the slots directly (views of read-only arrays)
+    object.__setattr__(out, "sensor_id", block.sensor_id)
+    object.__setattr__(out, "t_s", block.t_s[a:b])
+    object.__setattr__(out, "acc_mps2", block.acc_mps2[a:b])
+    object.__setattr__(out, "gyr_radps", None if block.gyr_radps is None else block.gyr_radps[a:b])
+    object.__setattr__(out, "sample_index", block.sample_index[a:b])
+    object.__setattr__(out, "missing_before", block.missing_before[a:b])
+    return out
 
 
 def _concat(blocks: list[ImuBlock]) -> ImuBlock:
@@ -226,6 +239,19 @@ class HipPipeline:
         return need
 
     def _feed(self, block: ImuBlock) -> list[Event]:
+        n = len(block)
+        if n > _SUB_BLOCK:
+            # a long input (a recording analysed offline) in sub-blocks: every stage is chunk-size invariant, so
+            # the events are the same; the working arrays stay in cache, and the (3, 3) x (3, n) rotations stay
+            # below the size where OpenBLAS splits a product over threads (on a shared 2-core machine its
+            # spinning helper threads cost more CPU time than they save)
+            out: list[Event] = []
+            for a in range(0, n, _SUB_BLOCK):
+                out.extend(self._feed_one(_view(block, a, min(n, a + _SUB_BLOCK))))
+            return out
+        return self._feed_one(block)
+
+    def _feed_one(self, block: ImuBlock) -> list[Event]:
         n = len(block)
         if self._has_gyr is None:
             self._has_gyr = block.has_gyr
