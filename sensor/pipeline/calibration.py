@@ -412,17 +412,28 @@ class MountingCalibrator:
         return out
 
     def feed_motion(
-        self, acc_mps2: FloatArray, gyr_radps: FloatArray | None, up_sensor: FloatArray
+        self,
+        acc_mps2: FloatArray,
+        gyr_radps: FloatArray | None,
+        up_sensor: FloatArray,
+        *,
+        a_up: FloatArray | None = None,
+        w_up: FloatArray | None = None,
     ) -> list[tuple[int, Mounting]]:
-        """Pass 2 on the same samples with their up vectors; returns mounting updates."""
+        """Pass 2 on the same samples with their up vectors; returns mounting updates.
+
+        ``a_up`` (``acc . up``) and ``w_up`` (``up . gyr``, with a gyroscope): the caller's, if it has them.
+        """
         n = acc_mps2.shape[0]
         s, g, cfg = self._s, self.grid, self.cfg
         gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
         self._has_gyr = gyr_radps is not None
         up = np.ascontiguousarray(up_sensor)
-        a_up = np.einsum("ij,ij->i", acc_mps2, up)
+        if a_up is None:
+            a_up = np.einsum("ij,ij->i", acc_mps2, up)
         a_h = acc_mps2 - a_up[:, None] * up
-        w_up = np.einsum("ij,ij->i", gyr, up)
+        if w_up is None or gyr_radps is None:
+            w_up = np.einsum("ij,ij->i", gyr, up)
         cols = (a_h, up, w_up, a_up, gyr)
         # the grid segments
         head, a0, nw = self._plan(n, s.motion_n)

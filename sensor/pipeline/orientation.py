@@ -137,9 +137,8 @@ class GravityFilter:
         u = _normalize_rows(self._lp(a0), sq, s1)
         if gyr_radps is not None:
             w = np.ascontiguousarray(gyr_radps.T)
-            # the cross product u x w row-wise: rows (1, 2, 0) times rows (2, 0, 1) minus the reverse, i.e.
-            # c0 = u1 w2 - u2 w1, c1 = u2 w0 - u0 w2, c2 = u0 w1 - u1 w0 (the same products, fewer array calls)
-            w_b, w_a = w[_ROT2], w[_ROT1]
+            # the cross product u x w row-wise: c0 = u1 w2 - u2 w1, c1 = u2 w0 - u0 w2, c2 = u0 w1 - u1 w0
+            w0, w1, w2 = w[0], w[1], w[2]
             y = np.empty((3, n))
             c = np.empty((3, n))
             mul, add, sub = np.multiply, np.add, np.subtract
@@ -153,11 +152,15 @@ class GravityFilter:
                 sub(s1, 1.0, out=s1)
                 mul(s1, u, out=sq)
                 sub(a0, sq, out=y)
-                np.take(u, _ROT1, axis=0, out=c)
-                mul(c, w_b, out=c)
-                np.take(u, _ROT2, axis=0, out=sq)
-                mul(sq, w_a, out=sq)
-                sub(c, sq, out=c)
+                mul(u[1], w2, out=c[0])
+                mul(u[2], w1, out=s1)
+                sub(c[0], s1, out=c[0])
+                mul(u[2], w0, out=c[1])
+                mul(u[0], w2, out=s1)
+                sub(c[1], s1, out=c[1])
+                mul(u[0], w1, out=c[2])
+                mul(u[1], w0, out=s1)
+                sub(c[2], s1, out=c[2])
                 ic = integ(c)
                 sub(y, ic, out=y)
                 v = lp(y)
@@ -184,10 +187,6 @@ class _RowFilter:
                 self._zi = np.zeros((x.shape[0], order))
         y, self._zi = lfilter_zi_call(self._b, self._a, x, 1, self._zi)
         return y
-
-
-_ROT1: Final = np.array([1, 2, 0])
-_ROT2: Final = np.array([2, 0, 1])
 
 
 def _normalize_rows(v: FloatArray, sq: FloatArray, s1: FloatArray) -> FloatArray:
@@ -231,8 +230,11 @@ class YawIntegrator:
         self._int = StatefulFilter(np.array([dt / 2.0, dt / 2.0]), np.array([1.0, -1.0]), steady_start=False)
 
     def feed(self, up_sensor: FloatArray, gyr_radps: FloatArray) -> FloatArray:
-        rate = np.einsum("ij,ij->i", up_sensor, gyr_radps)
-        return np.degrees(self._int(rate))
+        return self.feed_rate(np.einsum("ij,ij->i", up_sensor, gyr_radps))
+
+    def feed_rate(self, rate_radps: FloatArray) -> FloatArray:
+        """:meth:`feed` from the world-vertical angular rate ``up . gyr`` (rad/s) already computed."""
+        return np.degrees(self._int(rate_radps))
 
 
 def rad(deg: float) -> float:

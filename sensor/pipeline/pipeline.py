@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
-from sensor.events import Event, RollingSummary, StepEvent
+from sensor.events import Event, RollingSummary
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import ImuBlock
 from sensor.pipeline.activity import BoutTracker, QuietDetector, StandingTracker, label_samples
@@ -81,21 +81,26 @@ _COLUMNS = ("t_s", "f_v", "acc_ap", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Filtered:
-    """A block with its bias-corrected gyro, up vectors (sensor frame) and yaw; waits here during warm-up."""
+    """A block with its bias-corrected gyro, up vectors (sensor frame), vertical specific force ``acc . up``,
+    world-vertical angular rate ``gyr . up`` and yaw; waits here during warm-up."""
 
     start: int
     block: ImuBlock
     gyr: FloatArray | None
     up: FloatArray
+    f_v: FloatArray
+    w_up: FloatArray | None
     yaw: FloatArray | None
     resets: tuple[int, ...] = ()
 
     def slice(self, a: int, b: int) -> _Filtered:
         return _Filtered(
             self.start + a,
-            self.block.slice(a, b),
+            _view(self.block, a, b),
             None if self.gyr is None else self.gyr[a:b],
             self.up[a:b],
+            self.f_v[a:b],
+            None if self.w_up is None else self.w_up[a:b],
             None if self.yaw is None else self.yaw[a:b],
             tuple(i for i in self.resets if self.start + a <= i < self.start + b),
         )
@@ -268,7 +273,7 @@ class HipPipeline:
         start = self._n_in
         self._n_in += n
         fc = self._filter(block, start)
-        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up)
+        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up, a_up=fc.f_v, w_up=fc.w_up)
         if not self._released:
             self._pending.append(fc)
             if not self.calibrator.locked:
@@ -283,10 +288,11 @@ class HipPipeline:
         bias_updates = self.calibrator.feed_rest(acc, gyr_raw)
         if gyr_raw is None:
             up = self._gravity.feed(acc, None)
-            return _Filtered(start, block, None, up, None)
+            return _Filtered(start, block, None, up, np.einsum("ij,ij->i", acc, up), None, None)
         n = len(block)
         gyr = np.empty_like(gyr_raw)
         ups: list[FloatArray] = []
+        rates: list[FloatArray] = []
         yaws: list[FloatArray] = []
         a = 0
         marks = [(idx, bias, True) for idx, bias in bias_updates] + [(start + n, self._bias, False)]
@@ -296,7 +302,9 @@ class HipPipeline:
                 gyr[a:b] = gyr_raw[a:b] - self._bias
                 u = self._gravity.feed(acc[a:b], gyr[a:b])
                 ups.append(u)
-                yaws.append(self._yaw.feed(u, gyr[a:b]))
+                rate = np.einsum("ij,ij->i", u, gyr[a:b])  # the world-vertical angular rate
+                rates.append(rate)
+                yaws.append(self._yaw.feed_rate(rate))
                 a = b
             if not real:
                 continue
@@ -311,8 +319,9 @@ class HipPipeline:
         resets = tuple(i for i in self._resets if i < start + n)
         self._resets = [i for i in self._resets if i >= start + n]
         up = ups[0] if len(ups) == 1 else np.concatenate(ups)
+        w_up = rates[0] if len(rates) == 1 else np.concatenate(rates)
         yaw = yaws[0] if len(yaws) == 1 else np.concatenate(yaws)
-        return _Filtered(start, block, gyr, up, yaw, resets)
+        return _Filtered(start, block, gyr, up, np.einsum("ij,ij->i", acc, up), w_up, yaw, resets)
 
     def finish(self) -> list[Event]:
         if self._finished:
@@ -372,7 +381,7 @@ class HipPipeline:
         r = m.r_pelvis_from_sensor
         blk, start, gyr, u = fc.block, fc.start, fc.gyr, fc.up
         acc = blk.acc_mps2
-        f_v = np.einsum("ij,ij->i", acc, u)
+        f_v = fc.f_v
         # (3, n) products ``r @ x.T``: the same numbers as ``x @ r.T`` (one BLAS product either way) with
         # contiguous rows per axis, and ~2x cheaper than the (n, 3) @ (3, 3) product
         acc_p = r @ acc.T
@@ -445,42 +454,53 @@ class HipPipeline:
             turn_lean_deg=self.cfg.turn_lean_deg,
         )
         out: list[Event] = []
+        # per step (10k an hour): the bout, session and rolling sums, alerts and the periodic rolling summary,
+        # with the loop's invariants in locals
+        cfg = self.cfg
+        min_bout_s = cfg.min_bout_s
+        emit_rolling = cfg.emit_rolling
+        period = cfg.summary_every_s
+        session, rolling, alerts = self._session, self._rolling, self._alerts
+        on_alert = alerts.on_step
+        isfinite, floor = math.isfinite, math.floor
+        turn_until = self._turn_until_s
         for ev0 in events:
-            if not math.isfinite(ev0.t_s):
+            t = ev0.t_s
+            if not isfinite(t):
                 # its initial contact already left the look-back buffer (a sparse step during exercise rests,
                 # completed long after it happened): it cannot be measured, so it is not reported
                 continue
             ev = ev0
             if ev.in_turn:
-                self._turn_until_s = ev.t_s + (ev.step_time_s or 0.0) + _TURN_RECOVERY_S
-            elif ev.t_s < self._turn_until_s:
+                turn_until = t + (ev.step_time_s or 0.0) + _TURN_RECOVERY_S
+            elif t < turn_until:
                 # the orientation estimate recovers from a turn's centripetal pull for a few seconds (see
                 # orientation): those steps count as "in the turn" too
                 ev = ev.model_copy(update={"in_turn": True})
             out.append(ev)
-            out.extend(self._on_step(ev))
-        return out
-
-    def _on_step(self, ev: StepEvent) -> list[Event]:
-        out: list[Event] = []
-        if self._bout_sum.steps and (
-            ev.activity != self._bout_sum.activity or ev.t_s - self._bout_sum.t_last > self.cfg.min_bout_s
-        ):
-            out.extend(self._close_bout_summary(ev.t_s))
-        self._bout_sum.add(ev)
-        self._session.add(ev)
-        self._rolling.add(ev)
-        out.extend(self._alerts.on_step(ev))
-        if self.cfg.emit_rolling:
-            period = self.cfg.summary_every_s
-            if self._next_summary_t is None:
-                self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
-            elif ev.t_s >= self._next_summary_t:
-                self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
-                s = self._rolling.summary(self._bout_sum.baseline_mean_deg)
-                if s is not None:
-                    out.append(s)
-                    out.extend(self._alerts.on_summary(s, self._rolling.straight_per_side()))
+            # the step's effect on the summaries and alerts (was _on_step)
+            bout = self._bout_sum
+            if bout.steps and (ev.activity != bout.activity or t - bout.t_last > min_bout_s):
+                out.extend(self._close_bout_summary(t))
+                bout = self._bout_sum
+            bout.add(ev)
+            session.add(ev)
+            rolling.add(ev)
+            if ev.pelvic_drop_deg is not None and not ev.in_turn:  # (AlertTracker.on_step ignores the others)
+                alert = on_alert(ev)
+                if alert:
+                    out.extend(alert)
+            if emit_rolling:
+                nxt = self._next_summary_t
+                if nxt is None:
+                    self._next_summary_t = (floor(t / period) + 1) * period
+                elif t >= nxt:
+                    self._next_summary_t = (floor(t / period) + 1) * period
+                    summ = rolling.summary(bout.baseline_mean_deg)
+                    if summ is not None:
+                        out.append(summ)
+                        out.extend(alerts.on_summary(summ, rolling.straight_per_side()))
+        self._turn_until_s = turn_until
         return out
 
     def _close_bout_summary(self, t_s: float) -> list[Event]:

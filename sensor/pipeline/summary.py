@@ -101,14 +101,17 @@ class BoutSummary:
             self._base_sum += d
             self._base_n += 1
         side = self.sides[ev.side]
-        dev = d - (side.sd / side.n if side.n else d)
-        # _Side.add, inlined (two calls per step)
-        side.hist[min(_NB - 1, max(0, int((d - _LO) / _BIN)))] += 1
-        side.n += 1
+        n = side.n
+        sd = side.sd
+        dev = d - (sd / n if n else d)
+        # _Side.add, inlined (two calls per step); the bin clamped as min(_NB - 1, max(0, bin))
+        b = int((d - _LO) / _BIN)
+        side.hist[b if 0 <= b < _NB else (0 if b < 0 else _NB - 1)] += 1
+        side.n = n + 1
         tr = t - t0
         side.st += tr
         side.stt += tr * tr
-        side.sd += d
+        side.sd = sd + d
         side.std += tr * d
         side.sdd += d * d
         self.straight += 1
