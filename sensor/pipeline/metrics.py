@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +35,7 @@ from sensor.pipeline.filters import StatefulFilter, clip, nan_to
 from sensor.pipeline.gait import Step
 
 FloatArray = NDArray[np.float64]
+_FIELDS_SET: set[str] = set(StepEvent.model_fields)  # copied per event (a model's fields-set is its own, mutable)
 
 
 def height_filter(sampling_rate_hz: float, f0_hz: float = 0.2, zeta: float = 0.7) -> StatefulFilter:
@@ -161,6 +161,12 @@ def step_events(
     drop_l, vo_l, turn_l = drop.tolist(), vo.tolist(), in_turn.tolist()
     obl_l, tilt_l, rot_l = obl_r.tolist(), tilt_r.tolist(), rot_r.tolist()
     isnan = math.isnan
+    tanh = math.tanh
+    # the StepEvent of each step without pydantic's validation (values are computed here, in range by
+    # construction; 10k steps an hour): ``StepEvent.model_construct(**values)`` walks the fields for aliases and
+    # defaults; with every field given the result is the same object state: ``__dict__`` = the values, every
+    # field counted as set
+    new, set_attr, fields_set = StepEvent.__new__, object.__setattr__, _FIELDS_SET.copy
     for k, st in enumerate(steps):
         ti, tn, tt = t_ic_l[k], t_next_l[k], t_to_l[k]
         step_time = None if isnan(tn) else tn - ti
@@ -168,47 +174,34 @@ def step_events(
         flight = None
         if st.running and step_time is not None and contact is not None:
             flight = max(0.0, step_time - contact)
-        conf = mounting_confidence * (0.5 + 0.5 * math.tanh(st.side_margin)) * (1.0 if contact is not None else 0.7)
+        conf = mounting_confidence * (0.5 + 0.5 * tanh(st.side_margin)) * (1.0 if contact is not None else 0.7)
         d = drop_l[k]
-        # values are computed here, in range by construction: skip pydantic's validation (10k steps/hour)
-        out.append(
-            _step_event(
-                {
-                    "kind": "step",
-                    "t_s": ti,
-                    "side": sides[k],
-                    "t_toe_off_s": None if contact is None else tt,
-                    "pelvic_drop_deg": None if isnan(d) else d,
-                    "neutral": neutral_src[k] if not isnan(d) else None,
-                    "obliquity_range_deg": None if not has_gyr else obl_l[k],
-                    "tilt_range_deg": None if not has_gyr else tilt_l[k],
-                    "rotation_range_deg": None if not has_gyr else rot_l[k],
-                    "step_time_s": step_time,
-                    "contact_time_s": contact,
-                    "flight_time_s": flight,
-                    "cadence_spm": None if step_time is None or step_time <= 0 else 60.0 / step_time,
-                    "vertical_oscillation_m": vo_l[k],
-                    "in_turn": turn_l[k],
-                    "activity": "running" if st.running else "walking",
-                    "confidence": min(1.0, max(0.0, conf)),
-                }
-            )
+        ev = new(StepEvent)
+        set_attr(
+            ev,
+            "__dict__",
+            {
+                "kind": "step",
+                "t_s": ti,
+                "side": sides[k],
+                "t_toe_off_s": None if contact is None else tt,
+                "pelvic_drop_deg": None if isnan(d) else d,
+                "neutral": neutral_src[k] if not isnan(d) else None,
+                "obliquity_range_deg": None if not has_gyr else obl_l[k],
+                "tilt_range_deg": None if not has_gyr else tilt_l[k],
+                "rotation_range_deg": None if not has_gyr else rot_l[k],
+                "step_time_s": step_time,
+                "contact_time_s": contact,
+                "flight_time_s": flight,
+                "cadence_spm": None if step_time is None or step_time <= 0 else 60.0 / step_time,
+                "vertical_oscillation_m": vo_l[k],
+                "in_turn": turn_l[k],
+                "activity": "running" if st.running else "walking",
+                "confidence": min(1.0, max(0.0, conf)),
+            },
         )
+        set_attr(ev, "__pydantic_fields_set__", fields_set())
+        set_attr(ev, "__pydantic_extra__", None)
+        set_attr(ev, "__pydantic_private__", None)
+        out.append(ev)
     return out
-
-
-_STEP_FIELDS: frozenset[str] = frozenset(StepEvent.model_fields)
-
-
-def _step_event(values: dict[str, Any]) -> StepEvent:
-    """``StepEvent.model_construct(**values)`` for a dict holding every field (no validation, no defaults).
-
-    ``model_construct`` walks the fields for aliases and defaults (~17 set/dict operations per step); with every
-    field given, the result is the same object state: ``__dict__`` = the values, every field counted as set.
-    """
-    ev = StepEvent.__new__(StepEvent)
-    object.__setattr__(ev, "__dict__", values)
-    object.__setattr__(ev, "__pydantic_fields_set__", set(_STEP_FIELDS))
-    object.__setattr__(ev, "__pydantic_extra__", None)
-    object.__setattr__(ev, "__pydantic_private__", None)
-    return ev

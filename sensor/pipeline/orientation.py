@@ -132,23 +132,22 @@ class GravityFilter:
     def _feed(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> FloatArray:
         a0 = np.ascontiguousarray(acc_mps2.T) * (1.0 / STANDARD_GRAVITY_MPS2)
         n = a0.shape[1]
-        sq = np.empty((3, n))  # work rows, reused by every step below (no temporaries per operation)
+        sq = np.empty((3, n))  # work rows, reused by the steps below (no temporaries per operation)
         s1 = np.empty(n)
-        u = _normalize_rows(self._lp(a0), sq, s1)
+        u = _normalize_rows(self._lp(a0), s1)
         if gyr_radps is not None:
             w = np.ascontiguousarray(gyr_radps.T)
             # the cross product u x w row-wise: c0 = u1 w2 - u2 w1, c1 = u2 w0 - u0 w2, c2 = u0 w1 - u1 w0
             w0, w1, w2 = w[0], w[1], w[2]
             y = np.empty((3, n))
             c = np.empty((3, n))
-            mul, add, sub = np.multiply, np.add, np.subtract
+            mul, add, sub, einsum = np.multiply, np.add, np.subtract, np.einsum
             for lp, integ in zip(self._lp_iter, self._int, strict=True):
                 # remove the vertical part of the linear acceleration (|f_v| swings 0-3 g in running) with the
                 # previous iterate's up: what is left is gravity plus the much smaller horizontal acceleration.
-                # y = a0 - ((a0 . u) - 1) u, the dot product summed row 0 + row 1 + row 2 (in place, same numbers)
-                mul(a0, u, out=sq)
-                add(sq[0], sq[1], out=s1)
-                add(s1, sq[2], out=s1)
+                # y = a0 - ((a0 . u) - 1) u, the dot product summed row 0 + row 1 + row 2 (einsum adds the
+                # products in that order, one pass: the same numbers as the three rows added)
+                einsum("ij,ij->j", a0, u, out=s1)
                 sub(s1, 1.0, out=s1)
                 mul(s1, u, out=sq)
                 sub(a0, sq, out=y)
@@ -165,7 +164,7 @@ class GravityFilter:
                 sub(y, ic, out=y)
                 v = lp(y)
                 add(ic, v, out=v)
-                u = _normalize_rows(v, sq, s1)
+                u = _normalize_rows(v, s1)
         return np.ascontiguousarray(u.T)
 
 
@@ -189,12 +188,10 @@ class _RowFilter:
         return y
 
 
-def _normalize_rows(v: FloatArray, sq: FloatArray, s1: FloatArray) -> FloatArray:
-    """``v / max(|v|, 1e-12)`` per column of the rows ``(3, n)``, in place (``sq``, ``s1``: work arrays of
-    ``v``'s and of one row's shape); ``|v|`` is ``sqrt(v0^2 + v1^2 + v2^2)`` added in that order."""
-    np.multiply(v, v, out=sq)
-    np.add(sq[0], sq[1], out=s1)
-    np.add(s1, sq[2], out=s1)
+def _normalize_rows(v: FloatArray, s1: FloatArray) -> FloatArray:
+    """``v / max(|v|, 1e-12)`` per column of the rows ``(3, n)``, in place (``s1``: a work row); ``|v|`` is
+    ``sqrt(v0^2 + v1^2 + v2^2)`` added in that order (einsum's order)."""
+    np.einsum("ij,ij->j", v, v, out=s1)
     np.sqrt(s1, out=s1)
     np.maximum(s1, 1e-12, out=s1)
     np.divide(v, s1, out=v)
