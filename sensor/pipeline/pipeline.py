@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
-from sensor.events import Event, RollingSummary
+from sensor.events import Event, RollingSummary, StepEvent
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import ImuBlock
 from sensor.pipeline.activity import BoutTracker, QuietDetector, StandingTracker, label_samples
@@ -455,15 +455,20 @@ class HipPipeline:
         )
         out: list[Event] = []
         # per step (10k an hour): the bout, session and rolling sums, alerts and the periodic rolling summary,
-        # with the loop's invariants in locals
+        # with the loop's invariants in locals. The bout and session sums take the steps in batches
+        # (BoutSummary.add_many: the same state as one add per step): the bout's before it is read (its end, or
+        # a rolling summary while its baseline minutes may still change), the session's at the end
         cfg = self.cfg
         min_bout_s = cfg.min_bout_s
         emit_rolling = cfg.emit_rolling
         period = cfg.summary_every_s
-        session, rolling, alerts = self._session, self._rolling, self._alerts
+        rolling, alerts = self._rolling, self._alerts
         on_alert = alerts.on_step
         isfinite, floor = math.isfinite, math.floor
         turn_until = self._turn_until_s
+        kept: list[StepEvent] = []
+        pend: list[StepEvent] = []  # steps not yet added to the bout's sums
+        bout = self._bout_sum
         for ev0 in events:
             t = ev0.t_s
             if not isfinite(t):
@@ -478,13 +483,19 @@ class HipPipeline:
                 # orientation): those steps count as "in the turn" too
                 ev = ev.model_copy(update={"in_turn": True})
             out.append(ev)
-            # the step's effect on the summaries and alerts (was _on_step)
-            bout = self._bout_sum
-            if bout.steps and (ev.activity != bout.activity or t - bout.t_last > min_bout_s):
+            kept.append(ev)
+            # a new bout summary when the activity changes or after a pause (the bout as if pend were added)
+            if pend:
+                prev = pend[-1]
+                new_bout = ev.activity != prev.activity or t - prev.t_s > min_bout_s
+            else:
+                new_bout = bool(bout.steps) and (ev.activity != bout.activity or t - bout.t_last > min_bout_s)
+            if new_bout:
+                bout.add_many(pend)
+                pend = []
                 out.extend(self._close_bout_summary(t))
                 bout = self._bout_sum
-            bout.add(ev)
-            session.add(ev)
+            pend.append(ev)
             rolling.add(ev)
             if ev.pelvic_drop_deg is not None and not ev.in_turn:  # (AlertTracker.on_step ignores the others)
                 alert = on_alert(ev)
@@ -496,10 +507,16 @@ class HipPipeline:
                     self._next_summary_t = (floor(t / period) + 1) * period
                 elif t >= nxt:
                     self._next_summary_t = (floor(t / period) + 1) * period
+                    t0 = bout.t0 if bout.t0 is not None else pend[0].t_s
+                    if min(p.t_s for p in pend) - t0 <= bout.baseline_s:  # the baseline may still change
+                        bout.add_many(pend)
+                        pend = []
                     summ = rolling.summary(bout.baseline_mean_deg)
                     if summ is not None:
                         out.append(summ)
                         out.extend(alerts.on_summary(summ, rolling.straight_per_side()))
+        bout.add_many(pend)
+        self._session.add_many(kept)
         self._turn_until_s = turn_until
         return out
 

@@ -24,6 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sensor.events import Activity, RollingSummary, StepEvent
 
@@ -122,6 +123,71 @@ class BoutSummary:
             self._lag += dev * prev
             self._lag_n += 1
         self._prev_dev = dev
+
+    def add_many(self, evs: list[StepEvent]) -> None:
+        """:meth:`add` of each step in order, vectorised: every running sum is a sequential sum
+        (``np.add.accumulate`` adds one value after the other, as the loop does), so the state is the same."""
+        if len(evs) < _MIN_BATCH:
+            for ev in evs:
+                self.add(ev)
+            return
+        last = evs[-1]
+        t0 = self.t0
+        if t0 is None:
+            t0 = self.t0 = evs[0].t_s
+        self.t_last = last.t_s
+        self.activity = last.activity
+        self.steps += len(evs)
+        cad = [c for c in (ev.cadence_spm for ev in evs) if c is not None]
+        if cad:
+            self.cad_sum = _seq_sum(self.cad_sum, np.array(cad))
+            self.cad_n += len(cad)
+        straight = [
+            (ev.t_s, d, ev.side == "left")
+            for ev in evs
+            if (d := ev.pelvic_drop_deg) is not None and not ev.in_turn
+        ]
+        if not straight:
+            return
+        cols = np.array(straight)  # (steps, 3): t, drop, left stance (1.0 / 0.0)
+        d = cols[:, 1]
+        tr = cols[:, 0] - t0
+        base = tr <= self.baseline_s
+        if base.any():
+            self._base_sum = _seq_sum(self._base_sum, d[base])
+            self._base_n += int(base.sum())
+        dev = np.empty(d.size)
+        is_left = cols[:, 2] > 0.5
+        for name, mask in (("left", is_left), ("right", ~is_left)):
+            dd = d[mask]
+            k = dd.size
+            if k == 0:
+                continue
+            side = self.sides[name]
+            trs = tr[mask]
+            # the side's running mean before each step: sd (sequential sum) / n
+            sd_run = np.add.accumulate(np.concatenate(([side.sd], dd)))
+            n_before = side.n + np.arange(k)
+            dev[mask] = dd - np.where(n_before > 0, sd_run[:-1] / np.maximum(n_before, 1), dd)
+            bins = ((dd - _LO) / _BIN).astype(np.int64)  # int(): truncation toward zero, as astype
+            hist = side.hist
+            for b in np.minimum(_NB - 1, np.maximum(0, bins)).tolist():
+                hist[b] += 1
+            side.n += k
+            side.st = _seq_sum(side.st, trs)
+            side.stt = _seq_sum(side.stt, trs * trs)
+            side.sd = float(sd_run[-1])
+            side.std = _seq_sum(side.std, trs * dd)
+            side.sdd = _seq_sum(side.sdd, dd * dd)
+        self.straight += d.size
+        self.above += int((d > self.threshold).sum())
+        prods = dev[1:] * dev[:-1]
+        if self._prev_dev is not None:
+            prods = np.concatenate(([dev[0] * self._prev_dev], prods))
+        if prods.size:
+            self._lag = _seq_sum(self._lag, prods)
+            self._lag_n += prods.size
+        self._prev_dev = float(dev[-1])
 
     @property
     def baseline_mean_deg(self) -> float | None:
@@ -224,18 +290,57 @@ class RollingWindow:
         change = None
         if baseline_mean_deg is not None and straight:
             change = _mean(left + right) - baseline_mean_deg
-        return RollingSummary(
-            t_s=last.t_s,
-            window_s=self.window_s,
-            activity=last.activity,
-            steps=len(self.steps),
-            median_drop_left_deg=ml,
-            median_drop_right_deg=mr,
-            asymmetry_index_pct=asymmetry_index_pct(ml, mr),
-            cadence_spm=_mean(cad) if cad else None,
-            share_above_threshold=above / straight if straight else None,
-            drop_change_from_start_deg=change,
+        # every 5 s of steps: built without pydantic's validation (the values are in range by construction), the
+        # same object state as RollingSummary(...) with these fields
+        ev = _new_summary(RollingSummary)
+        _set_attr(
+            ev,
+            "__dict__",
+            {
+                "kind": "summary",
+                "t_s": last.t_s,
+                "window_s": float(self.window_s),
+                "activity": last.activity,
+                "steps": len(self.steps),
+                "median_drop_left_deg": ml,
+                "median_drop_right_deg": mr,
+                "asymmetry_index_pct": asymmetry_index_pct(ml, mr),
+                "cadence_spm": _mean(cad) if cad else None,
+                "share_above_threshold": above / straight if straight else None,
+                "fatigue_slope_deg_per_10min": None,
+                "fatigue_slope_ci95_deg_per_10min": None,
+                "drop_change_from_start_deg": change,
+            },
         )
+        _set_attr(ev, "__pydantic_fields_set__", set(_ROLLING_SET))
+        _set_attr(ev, "__pydantic_extra__", None)
+        _set_attr(ev, "__pydantic_private__", None)
+        return ev
+
+
+_new_summary = RollingSummary.__new__
+_set_attr = object.__setattr__
+# the fields RollingWindow.summary passes (set), as RollingSummary(...) records them
+_ROLLING_SET = frozenset(
+    (
+        "t_s",
+        "window_s",
+        "activity",
+        "steps",
+        "median_drop_left_deg",
+        "median_drop_right_deg",
+        "asymmetry_index_pct",
+        "cadence_spm",
+        "share_above_threshold",
+        "drop_change_from_start_deg",
+    )
+)
+_MIN_BATCH = 16  # fewer steps: BoutSummary.add_many adds them one by one (the numpy set-up costs more)
+
+
+def _seq_sum(start: float, x: NDArray[np.float64]) -> float:
+    """``start + x[0] + x[1] + ...`` added one after the other (as a Python loop does)."""
+    return float(np.add.accumulate(np.concatenate(([start], x)))[-1])
 
 
 def _median(x: list[float]) -> float:

@@ -110,3 +110,33 @@ def test_window_median_and_mean_are_numpys() -> None:
             x = (rng.normal(size=n) * scale).tolist()
             assert _median(x) == float(np.median(x))
             assert _mean(x) == float(np.mean(x))
+
+
+def test_add_many_gives_the_state_of_one_add_per_step() -> None:
+    """The vectorised batch update is the same sequence of float additions as the per-step loop: equal state."""
+    rng = np.random.default_rng(5)
+    evs = []
+    for k in range(400):
+        d = float(rng.normal(6.0, 3.0)) if k % 13 else None
+        evs.append(
+            StepEvent(
+                t_s=0.33 * k + float(rng.uniform(0, 0.01)),
+                side="left" if rng.random() < 0.5 else "right",
+                pelvic_drop_deg=d,
+                in_turn=bool(k % 17 == 0),
+                cadence_spm=None if k % 11 == 0 else float(rng.uniform(150, 190)),
+                activity="running",
+                confidence=1.0,
+            )
+        )
+    one, many = BoutSummary(7.0, baseline_s=40.0), BoutSummary(7.0, baseline_s=40.0)
+    for ev in evs:
+        one.add(ev)
+    for a, b in ((0, 3), (3, 40), (40, 41), (41, 250), (250, 400)):  # below and above the batch threshold
+        many.add_many(evs[a:b])
+    assert vars(one).keys() == vars(many).keys()
+    for key, value in vars(one).items():
+        if key != "sides":
+            assert getattr(many, key) == value, key
+    for side in ("left", "right"):
+        assert one.sides[side] == many.sides[side]
