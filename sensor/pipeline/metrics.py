@@ -74,6 +74,26 @@ def _range(x: FloatArray, a: NDArray[np.int64], b: NDArray[np.int64]) -> FloatAr
     return out
 
 
+def _detrended_range(
+    x: FloatArray, a: NDArray[np.int64], length: NDArray[np.int64], x0: FloatArray, x1: FloatArray
+) -> FloatArray:
+    """``max - min`` over each window ``[a_k, a_k + length_k)`` (``length_k >= 2``; indices clipped to ``x``, as
+    :func:`_windows` does) of ``x`` minus the straight line from ``x0_k`` to ``x1_k``: ``x0 + (x1 - x0) j /
+    (length - 1)`` at offset ``j``. The windows one after the other in one flat array (``reduceat``), the same
+    values as the padded window matrix."""
+    n = x.size
+    total = int(length.sum())
+    first = np.cumsum(length) - length  # where each window starts in the flat array
+    j = np.arange(total) - np.repeat(first, length)
+    idx = np.repeat(a, length) + j
+    if int(a.min()) < 0 or int((a + length).max()) > n:
+        idx = clip(idx, 0, n - 1)
+    frac = j / np.repeat(np.maximum(length - 1, 1), length)
+    detrended = x[idx] - (np.repeat(x0, length) + np.repeat(x1 - x0, length) * frac)
+    out: FloatArray = np.maximum.reduceat(detrended, first) - np.minimum.reduceat(detrended, first)
+    return out
+
+
 def step_events(
     steps: Sequence[Step],
     buf: SignalBuffer,
@@ -125,13 +145,13 @@ def step_events(
     obl_r = tilt_r = rot_r = np.full(n_steps, np.nan)
     in_turn = np.zeros(n_steps, dtype=bool)
     if has_gyr:
-        sw_idx, sw_mask = _windows(ia, ib, n)
         roll = buf.get("roll", lo, hi)
         pitch = buf.get("pitch", lo, hi)
         yaw = buf.get("yaw", lo, hi)
         neutral = np.array([math.nan if nb is None else nb for nb in neutral_before], dtype=np.float64)
         no_standing = [k for k, nb in enumerate(neutral_before) if nb is None]
         if no_standing:  # the mean over the stride, for the steps without a standing neutral
+            sw_idx, sw_mask = _windows(ia, ib, n)
             rw = roll[sw_idx[no_standing]]
             m = sw_mask[no_standing]
             neutral[no_standing] = np.where(m, rw, 0.0).sum(axis=1) / m.sum(axis=1)
@@ -142,14 +162,11 @@ def step_events(
             drop[sel] = pelvic_drop_deg(t, roll, t_ic[sel], t_to[sel], [sides[k] for k in sel], neutral[sel])
         obl_r = _range(roll, ia, ib)
         tilt_r = _range(pitch, ia, ib)
-        length = sw_mask.sum(axis=1)
         # a step whose stride starts at the buffer's complete end (its window is empty) must not index past it
         ia_in = clip(ia, 0, n - 1)
         y0 = yaw[ia_in]
         y1 = yaw[clip(ib - 1, 0, n - 1)]
-        frac = np.arange(sw_idx.shape[1])[None, :] / np.maximum(length - 1, 1)[:, None]
-        detrended = yaw[sw_idx] - (y0[:, None] + (y1 - y0)[:, None] * frac)
-        rot_r = np.where(sw_mask, detrended, -np.inf).max(axis=1) - np.where(sw_mask, detrended, np.inf).min(axis=1)
+        rot_r = _detrended_range(yaw, ia, ib - ia, y0, y1)
         dur = t[clip(ib - 1, 0, n - 1)] - t[ia_in]
         rate = np.radians(np.abs(y1 - y0)) / np.where(dur > 0, dur, np.inf)
         v = np.array([running_speed_mps if st.running else walking_speed_mps for st in steps])

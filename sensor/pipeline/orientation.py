@@ -227,11 +227,8 @@ class YawIntegrator:
         self._int = StatefulFilter(np.array([dt / 2.0, dt / 2.0]), np.array([1.0, -1.0]), steady_start=False)
 
     def feed(self, up_sensor: FloatArray, gyr_radps: FloatArray) -> FloatArray:
-        return self.feed_rate(np.einsum("ij,ij->i", up_sensor, gyr_radps))
-
-    def feed_rate(self, rate_radps: FloatArray) -> FloatArray:
-        """:meth:`feed` from the world-vertical angular rate ``up . gyr`` (rad/s) already computed."""
-        return np.degrees(self._int(rate_radps))
+        rate = np.einsum("ij,ij->i", up_sensor, gyr_radps)
+        return np.degrees(self._int(rate))
 
 
 def rad(deg: float) -> float:

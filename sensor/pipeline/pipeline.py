@@ -81,15 +81,14 @@ _COLUMNS = ("t_s", "f_v", "acc_ap", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Filtered:
-    """A block with its bias-corrected gyro, up vectors (sensor frame), vertical specific force ``acc . up``,
-    world-vertical angular rate ``gyr . up`` and yaw; waits here during warm-up."""
+    """A block with its bias-corrected gyro, up vectors (sensor frame), vertical specific force ``acc . up`` and
+    yaw; waits here during warm-up."""
 
     start: int
     block: ImuBlock
     gyr: FloatArray | None
     up: FloatArray
     f_v: FloatArray
-    w_up: FloatArray | None
     yaw: FloatArray | None
     resets: tuple[int, ...] = ()
 
@@ -100,7 +99,6 @@ class _Filtered:
             None if self.gyr is None else self.gyr[a:b],
             self.up[a:b],
             self.f_v[a:b],
-            None if self.w_up is None else self.w_up[a:b],
             None if self.yaw is None else self.yaw[a:b],
             tuple(i for i in self.resets if self.start + a <= i < self.start + b),
         )
@@ -273,7 +271,7 @@ class HipPipeline:
         start = self._n_in
         self._n_in += n
         fc = self._filter(block, start)
-        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up, a_up=fc.f_v, w_up=fc.w_up)
+        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up)
         if not self._released:
             self._pending.append(fc)
             if not self.calibrator.locked:
@@ -288,11 +286,10 @@ class HipPipeline:
         bias_updates = self.calibrator.feed_rest(acc, gyr_raw)
         if gyr_raw is None:
             up = self._gravity.feed(acc, None)
-            return _Filtered(start, block, None, up, np.einsum("ij,ij->i", acc, up), None, None)
+            return _Filtered(start, block, None, up, np.einsum("ij,ij->i", acc, up), None)
         n = len(block)
         gyr = np.empty_like(gyr_raw)
         ups: list[FloatArray] = []
-        rates: list[FloatArray] = []
         yaws: list[FloatArray] = []
         a = 0
         marks = [(idx, bias, True) for idx, bias in bias_updates] + [(start + n, self._bias, False)]
@@ -302,9 +299,7 @@ class HipPipeline:
                 gyr[a:b] = gyr_raw[a:b] - self._bias
                 u = self._gravity.feed(acc[a:b], gyr[a:b])
                 ups.append(u)
-                rate = np.einsum("ij,ij->i", u, gyr[a:b])  # the world-vertical angular rate
-                rates.append(rate)
-                yaws.append(self._yaw.feed_rate(rate))
+                yaws.append(self._yaw.feed(u, gyr[a:b]))
                 a = b
             if not real:
                 continue
@@ -319,9 +314,8 @@ class HipPipeline:
         resets = tuple(i for i in self._resets if i < start + n)
         self._resets = [i for i in self._resets if i >= start + n]
         up = ups[0] if len(ups) == 1 else np.concatenate(ups)
-        w_up = rates[0] if len(rates) == 1 else np.concatenate(rates)
         yaw = yaws[0] if len(yaws) == 1 else np.concatenate(yaws)
-        return _Filtered(start, block, gyr, up, np.einsum("ij,ij->i", acc, up), w_up, yaw, resets)
+        return _Filtered(start, block, gyr, up, np.einsum("ij,ij->i", acc, up), yaw, resets)
 
     def finish(self) -> list[Event]:
         if self._finished:

@@ -143,9 +143,9 @@ class BoutSummary:
             self.cad_sum = _seq_sum(self.cad_sum, np.array(cad))
             self.cad_n += len(cad)
         straight = [
-            (ev.t_s, d, ev.side == "left")
+            (ev.t_s, drop, ev.side == "left")
             for ev in evs
-            if (d := ev.pelvic_drop_deg) is not None and not ev.in_turn
+            if (drop := ev.pelvic_drop_deg) is not None and not ev.in_turn
         ]
         if not straight:
             return
