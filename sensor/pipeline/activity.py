@@ -83,6 +83,13 @@ class StandingTracker:
             del self.periods[:-4]
         self._run_start = None
 
+    def neutrals_before(self, indices: list[float]) -> list[float | None]:
+        """:meth:`neutral_before` of each index (one value for all when they all follow the latest period)."""
+        periods = self.periods
+        if indices and periods and min(indices) >= periods[-1].end:
+            return [periods[-1].mean_roll_deg] * len(indices)
+        return [self.neutral_before(i) for i in indices]
+
     def neutral_before(self, index: float) -> float | None:
         """Mean obliquity of the latest quiet period (>= 2 s) that ended before ``index``."""
         for p in reversed(self.periods):

@@ -436,7 +436,9 @@ class HipPipeline:
     def _emit_steps(self, steps: list[Step]) -> list[Event]:
         if not steps:
             return []
-        neutral = [self._standing.neutral_before(s.ic) if self._has_gyr else None for s in steps]
+        neutral: list[float | None] = (
+            self._standing.neutrals_before([s.ic for s in steps]) if self._has_gyr else [None] * len(steps)
+        )
         events = step_events(
             steps,
             self._buf,
@@ -449,9 +451,9 @@ class HipPipeline:
         )
         out: list[Event] = []
         # per step (10k an hour): the bout, session and rolling sums, alerts and the periodic rolling summary,
-        # with the loop's invariants in locals. The bout and session sums take the steps in batches
-        # (BoutSummary.add_many: the same state as one add per step): the bout's before it is read (its end, or
-        # a rolling summary while its baseline minutes may still change), the session's at the end
+        # with the loop's invariants in locals. The sums take the steps in batches (add_many: the same state as
+        # one add per step): the bout's before it is read (its end, or a rolling summary while its baseline
+        # minutes may still change), the rolling window's before a rolling summary, the session's at the end
         cfg = self.cfg
         min_bout_s = cfg.min_bout_s
         emit_rolling = cfg.emit_rolling
@@ -462,6 +464,7 @@ class HipPipeline:
         turn_until = self._turn_until_s
         kept: list[StepEvent] = []
         pend: list[StepEvent] = []  # steps not yet added to the bout's sums
+        rpend: list[StepEvent] = []  # ... to the rolling window
         bout = self._bout_sum
         for ev0 in events:
             t = ev0.t_s
@@ -490,7 +493,7 @@ class HipPipeline:
                 out.extend(self._close_bout_summary(t))
                 bout = self._bout_sum
             pend.append(ev)
-            rolling.add(ev)
+            rpend.append(ev)
             if ev.pelvic_drop_deg is not None and not ev.in_turn:  # (AlertTracker.on_step ignores the others)
                 alert = on_alert(ev)
                 if alert:
@@ -505,11 +508,14 @@ class HipPipeline:
                     if min(p.t_s for p in pend) - t0 <= bout.baseline_s:  # the baseline may still change
                         bout.add_many(pend)
                         pend = []
+                    rolling.add_many(rpend)
+                    rpend = []
                     summ = rolling.summary(bout.baseline_mean_deg)
                     if summ is not None:
                         out.append(summ)
                         out.extend(alerts.on_summary(summ, rolling.straight_per_side()))
         bout.add_many(pend)
+        rolling.add_many(rpend)
         self._session.add_many(kept)
         self._turn_until_s = turn_until
         return out

@@ -19,6 +19,7 @@ straight running; definitions.md); they still count in ``steps`` and cadence.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -257,6 +258,25 @@ class RollingWindow:
         d = ev.pelvic_drop_deg
         rows.append((ev.cadence_spm, None if ev.in_turn else d, ev.side == "left"))
         old = ev.t_s - self.window_s
+        while steps and steps[0].t_s <= old:
+            steps.popleft()
+            rows.popleft()
+
+    def add_many(self, evs: list[StepEvent]) -> None:
+        """:meth:`add` of each step in order (the same window: with non-decreasing times, dropping the old steps
+        once after the last add drops what the adds one by one would)."""
+        if not evs:
+            return
+        if any(b.t_s < a.t_s for a, b in itertools.pairwise(evs)):
+            for ev in evs:
+                self.add(ev)
+            return
+        self._straight_per_side = None
+        steps = self.steps
+        rows = self._rows
+        steps.extend(evs)
+        rows.extend([(ev.cadence_spm, None if ev.in_turn else ev.pelvic_drop_deg, ev.side == "left") for ev in evs])
+        old = evs[-1].t_s - self.window_s
         while steps and steps[0].t_s <= old:
             steps.popleft()
             rows.popleft()
