@@ -190,8 +190,11 @@ def step_events(
         contact = None if isnan(tt) else tt - ti
         flight = None
         if st.running and step_time is not None and contact is not None:
-            flight = max(0.0, step_time - contact)
+            flight = step_time - contact
+            flight = flight if flight > 0.0 else 0.0  # max(0.0, flight)
         conf = mounting_confidence * (0.5 + 0.5 * tanh(st.side_margin)) * (1.0 if contact is not None else 0.7)
+        conf = conf if conf > 0.0 else 0.0  # min(1.0, max(0.0, conf)) without the builtin calls
+        conf = conf if conf < 1.0 else 1.0
         d = drop_l[k]
         ev = new(StepEvent)
         set_attr(
@@ -214,7 +217,7 @@ def step_events(
                 "vertical_oscillation_m": vo_l[k],
                 "in_turn": turn_l[k],
                 "activity": "running" if st.running else "walking",
-                "confidence": min(1.0, max(0.0, conf)),
+                "confidence": conf,
             },
         )
         set_attr(ev, "__pydantic_fields_set__", fields_set())

@@ -462,9 +462,10 @@ class HipPipeline:
         on_alert = alerts.on_step
         isfinite, floor = math.isfinite, math.floor
         turn_until = self._turn_until_s
+        next_t = self._next_summary_t
         kept: list[StepEvent] = []
-        pend: list[StepEvent] = []  # steps not yet added to the bout's sums
-        rpend: list[StepEvent] = []  # ... to the rolling window
+        p0 = r0 = 0  # kept[p0:] are not yet added to the bout's sums, kept[r0:] not yet to the rolling window
+        p_min_t = math.inf  # the earliest time in kept[p0:]
         bout = self._bout_sum
         for ev0 in events:
             t = ev0.t_s
@@ -480,43 +481,42 @@ class HipPipeline:
                 # orientation): those steps count as "in the turn" too
                 ev = ev.model_copy(update={"in_turn": True})
             out.append(ev)
-            kept.append(ev)
-            # a new bout summary when the activity changes or after a pause (the bout as if pend were added)
-            if pend:
-                prev = pend[-1]
+            # a new bout summary when the activity changes or after a pause (the bout as if kept[p0:] were added)
+            if len(kept) > p0:
+                prev = kept[-1]
                 new_bout = ev.activity != prev.activity or t - prev.t_s > min_bout_s
             else:
                 new_bout = bool(bout.steps) and (ev.activity != bout.activity or t - bout.t_last > min_bout_s)
             if new_bout:
-                bout.add_many(pend)
-                pend = []
+                bout.add_many(kept[p0:])
+                p0, p_min_t = len(kept), math.inf
                 out.extend(self._close_bout_summary(t))
                 bout = self._bout_sum
-            pend.append(ev)
-            rpend.append(ev)
+            kept.append(ev)
+            p_min_t = min(p_min_t, t)
             if ev.pelvic_drop_deg is not None and not ev.in_turn:  # (AlertTracker.on_step ignores the others)
                 alert = on_alert(ev)
                 if alert:
                     out.extend(alert)
             if emit_rolling:
-                nxt = self._next_summary_t
-                if nxt is None:
-                    self._next_summary_t = (floor(t / period) + 1) * period
-                elif t >= nxt:
-                    self._next_summary_t = (floor(t / period) + 1) * period
-                    t0 = bout.t0 if bout.t0 is not None else pend[0].t_s
-                    if min(p.t_s for p in pend) - t0 <= bout.baseline_s:  # the baseline may still change
-                        bout.add_many(pend)
-                        pend = []
-                    rolling.add_many(rpend)
-                    rpend = []
+                if next_t is None:
+                    next_t = (floor(t / period) + 1) * period
+                elif t >= next_t:
+                    next_t = (floor(t / period) + 1) * period
+                    t0 = bout.t0 if bout.t0 is not None else kept[p0].t_s
+                    if p_min_t - t0 <= bout.baseline_s:  # the baseline may still change
+                        bout.add_many(kept[p0:])
+                        p0, p_min_t = len(kept), math.inf
+                    rolling.add_many(kept[r0:])
+                    r0 = len(kept)
                     summ = rolling.summary(bout.baseline_mean_deg)
                     if summ is not None:
                         out.append(summ)
                         out.extend(alerts.on_summary(summ, rolling.straight_per_side()))
-        bout.add_many(pend)
-        rolling.add_many(rpend)
+        bout.add_many(kept[p0:])
+        rolling.add_many(kept[r0:])
         self._session.add_many(kept)
+        self._next_summary_t = next_t
         self._turn_until_s = turn_until
         return out
 
