@@ -318,6 +318,7 @@ class MountingCalibrator:
         self._has_gyr = True
         self.lock_index: int | None = None
         self.lock_mounting: Mounting | None = None
+        self._frame: tuple[FloatArray, tuple[FloatArray, FloatArray, FloatArray]] | None = None
 
     @property
     def locked(self) -> bool:
@@ -740,14 +741,10 @@ class MountingCalibrator:
             c_vert = 0.3 if self.prior.vertical_source == "prior" else 0.8
             v_src = "prior"
         # forward axis
-        prior_ap = prior_r[0] - np.dot(prior_r[0], v) * v
-        if _norm(prior_ap) < 1e-3:  # prior forward is vertical: any horizontal axis
-            prior_ap = _cross(v, np.array([0.0, 0.0, 1.0]) if abs(v[2]) < 0.9 else np.array([1.0, 0.0, 0.0]))
-        prior_ap = prior_ap / _norm(prior_ap)
+        prior_ap, p, k90 = self._vertical_frame(v)
         f_src: ForwardSource = "prior"
         c_fwd = 0.2 if self.prior.forward_source == "prior" else 0.7
         f = prior_ap
-        p = np.eye(3) - np.outer(v, v)
         if s.odd_n > 0 and s.odd_n / self.fs >= 3.0:
             # AP from the odd harmonics (obliquity, about AP) and, turned by 90 deg about V, from the even
             # harmonics (tilt, about ML); each normalised by its trace so that both vote with their shape.
@@ -755,7 +752,6 @@ class MountingCalibrator:
             # odd part is nearly ideal, but worse on the real walking recordings: 87 vs 93 % correct sides.)
             c_odd = p @ s.odd_cov @ p
             c_even = p @ s.even_cov @ p
-            k90 = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
             m_ap = c_odd / max(_trace(c_odd), 1e-12) + k90 @ c_even @ k90.T / max(_trace(c_even), 1e-12)
             w, vecs = np.linalg.eigh(m_ap)
             ratio = float(w[2] / max(w[1], 1e-12))
@@ -811,6 +807,24 @@ class MountingCalibrator:
             return None
         self.mounting = Mounting(r, np.array(bias, dtype=np.float64), conf, v_src, f_src, sign_src)
         return self.mounting
+
+    def _vertical_frame(self, v: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """For the vertical ``v``: the prior's forward axis made horizontal, the horizontal projector
+        ``I - v v^T`` and the 90 deg rotation about ``v`` (cross-product matrix). Kept while the vertical is the
+        same array (a standing vertical serves many updates)."""
+        cached = self._frame
+        if cached is not None and cached[0] is v:
+            return cached[1]
+        prior_r = self.prior.r_pelvis_from_sensor
+        prior_ap = prior_r[0] - np.dot(prior_r[0], v) * v
+        if _norm(prior_ap) < 1e-3:  # prior forward is vertical: any horizontal axis
+            prior_ap = _cross(v, np.array([0.0, 0.0, 1.0]) if abs(v[2]) < 0.9 else np.array([1.0, 0.0, 0.0]))
+        prior_ap = prior_ap / _norm(prior_ap)
+        p = np.eye(3) - np.outer(v, v)
+        k90 = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+        frame = (prior_ap, p, k90)
+        self._frame = (v, frame)
+        return frame
 
     def _collision_evidence(self, f: FloatArray) -> float:
         """Minus the skewness of the gait jerk along ``f`` (positive: ``f`` points forward), ramped in over
