@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from sensor.definitions import QUIET_STANDING_MIN_S
 from sensor.events import Activity, BoutEvent
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import StatefulFilter
+from sensor.pipeline.filters import StatefulFilter, row_dot
 from sensor.pipeline.stage import ACTIVITY_LABELS, OTHER, RUNNING, STANDING, WALKING
 
 FloatArray = NDArray[np.float64]
@@ -34,10 +34,10 @@ class QuietDetector:
         self._ema_gyr = StatefulFilter(np.array([1.0 - a]), np.array([1.0, -a]), steady_start=True)
 
     def feed(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> NDArray[np.bool_]:
-        dev = np.sqrt(np.einsum("ij,ij->i", acc_mps2, acc_mps2)) - STANDARD_GRAVITY_MPS2
+        dev = np.sqrt(row_dot(acc_mps2, acc_mps2)) - STANDARD_GRAVITY_MPS2
         quiet = self._ema_acc(dev * dev) < 0.3**2
         if gyr_radps is not None:
-            quiet &= self._ema_gyr(np.einsum("ij,ij->i", gyr_radps, gyr_radps)) < 0.1**2
+            quiet &= self._ema_gyr(row_dot(gyr_radps, gyr_radps)) < 0.1**2
         return np.asarray(quiet)
 
 

@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import lfilter_zi_call
+from sensor.pipeline.filters import lfilter_zi_call, row_dot
 
 FloatArray = NDArray[np.float64]
 VerticalSource = Literal["prior", "standing", "gait"]
@@ -421,9 +421,9 @@ class MountingCalibrator:
         gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
         self._has_gyr = gyr_radps is not None
         up = np.ascontiguousarray(up_sensor)
-        a_up = np.einsum("ij,ij->i", acc_mps2, up)
+        a_up = row_dot(acc_mps2, up)
         a_h = acc_mps2 - a_up[:, None] * up
-        w_up = np.einsum("ij,ij->i", gyr, up)
+        w_up = row_dot(gyr, up)
         cols = (a_h, up, w_up, a_up, gyr)
         # the grid segments
         head, a0, nw = self._plan(n, s.motion_n)

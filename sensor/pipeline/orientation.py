@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from scipy import signal
 
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import StatefulFilter, clip, lfilter_zi_call
+from sensor.pipeline.filters import StatefulFilter, clip, lfilter_zi_call, row_dot
 
 FloatArray = NDArray[np.float64]
 
@@ -227,7 +227,7 @@ class YawIntegrator:
         self._int = StatefulFilter(np.array([dt / 2.0, dt / 2.0]), np.array([1.0, -1.0]), steady_start=False)
 
     def feed(self, up_sensor: FloatArray, gyr_radps: FloatArray) -> FloatArray:
-        rate = np.einsum("ij,ij->i", up_sensor, gyr_radps)
+        rate = row_dot(up_sensor, gyr_radps)
         return np.degrees(self._int(rate))
 
 

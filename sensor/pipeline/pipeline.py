@@ -55,6 +55,7 @@ from sensor.pipeline.alerts import AlertTracker
 from sensor.pipeline.buffer import SignalBuffer
 from sensor.pipeline.calibration import Mounting, MountingCalibrator
 from sensor.pipeline.config import PipelineConfig
+from sensor.pipeline.filters import row_dot
 from sensor.pipeline.gait import GaitDetector, Step
 from sensor.pipeline.metrics import height_filter, step_events
 from sensor.pipeline.orientation import GravityFilter, YawIntegrator, pelvis_angles_deg
@@ -286,7 +287,7 @@ class HipPipeline:
         bias_updates = self.calibrator.feed_rest(acc, gyr_raw)
         if gyr_raw is None:
             up = self._gravity.feed(acc, None)
-            return _Filtered(start, block, None, up, np.einsum("ij,ij->i", acc, up), None)
+            return _Filtered(start, block, None, up, row_dot(acc, up), None)
         n = len(block)
         gyr = np.empty_like(gyr_raw)
         ups: list[FloatArray] = []
@@ -315,7 +316,7 @@ class HipPipeline:
         self._resets = [i for i in self._resets if i >= start + n]
         up = ups[0] if len(ups) == 1 else np.concatenate(ups)
         yaw = yaws[0] if len(yaws) == 1 else np.concatenate(yaws)
-        return _Filtered(start, block, gyr, up, np.einsum("ij,ij->i", acc, up), yaw, resets)
+        return _Filtered(start, block, gyr, up, row_dot(acc, up), yaw, resets)
 
     def finish(self) -> list[Event]:
         if self._finished:
