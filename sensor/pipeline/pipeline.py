@@ -290,17 +290,16 @@ class HipPipeline:
             return _Filtered(start, block, None, up, row_dot(acc, up), None)
         n = len(block)
         gyr = np.empty_like(gyr_raw)
-        ups: list[FloatArray] = []
-        yaws: list[FloatArray] = []
+        # the bias-corrected gyro, each bias from its sample on; the orientation filter restarts where a new bias
+        # from a quiet period differs (cuts): it runs once per piece between restarts, not per bias update (a rest
+        # between exercise sets brings one every grid segment; the filter is chunk-size invariant)
+        cuts: list[int] = []
         a = 0
         marks = [(idx, bias, True) for idx, bias in bias_updates] + [(start + n, self._bias, False)]
         for idx, bias, real in marks:
             b = idx - start
             if b > a:
                 gyr[a:b] = gyr_raw[a:b] - self._bias
-                u = self._gravity.feed(acc[a:b], gyr[a:b])
-                ups.append(u)
-                yaws.append(self._yaw.feed(u, gyr[a:b]))
                 a = b
             if not real:
                 continue
@@ -309,13 +308,22 @@ class HipPipeline:
             if first_of_period and float(np.max(np.abs(bias - self._bias))) > _RESET_BIAS_RADPS:
                 # a new bias from a quiet period: restart the filter from the (quiet) accelerometer instead
                 # of letting the old bias' tilt decay over several seconds (it would bias the neutral)
-                self._gravity.reset()
+                cuts.append(b)
                 self._resets.append(idx)
             self._bias = bias
+        ups: list[FloatArray] = []
+        a = 0
+        for b in cuts:
+            if b > a:
+                ups.append(self._gravity.feed(acc[a:b], gyr[a:b]))
+                a = b
+            self._gravity.reset()
+        if n > a:
+            ups.append(self._gravity.feed(acc[a:], gyr[a:]))
         resets = tuple(i for i in self._resets if i < start + n)
         self._resets = [i for i in self._resets if i >= start + n]
         up = ups[0] if len(ups) == 1 else np.concatenate(ups)
-        yaw = yaws[0] if len(yaws) == 1 else np.concatenate(yaws)
+        yaw = self._yaw.feed(up, gyr)
         return _Filtered(start, block, gyr, up, row_dot(acc, up), yaw, resets)
 
     def finish(self) -> list[Event]:
