@@ -478,17 +478,14 @@ class MountingCalibrator:
         recs = [s.rest_log.popleft() for _ in range(n_seg)]
         # gait segments (the same test as in _motion_segment) update the forgetting sums: the packed increments
         # of all of them at once, then the recursion ``x = lam x + v`` over them (one linear filter)
-        gait_idx = [
-            i
-            for i, rec in enumerate(recs)
-            if not rec.quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2 and not abs(st.w_up[i]) > cfg.turn_rate_radps
-        ]
+        is_gait = self._is_gait
+        gait_idx = [i for i, (rec, w_up) in enumerate(zip(recs, st.w_up, strict=True)) if is_gait(rec, w_up)]
         lam = cfg.forget_per_s**seg_s
         sums_after: FloatArray | None = None
         if gait_idx:
             gi = np.asarray(gait_idx)
             v = np.empty((gi.size, _GAIT_SUMS))
-            v[:, 0:36] = self._jerk_moments(ah_seg[gi])
+            v[:, 0:36] = self._jerk_moments(ah_seg if gi.size == n_seg else ah_seg[gi])  # (all: no copy)
             v[:, 36] = g - 1
             v[:, 37:46] = (st.ahh[gi] * g).reshape(-1, 9)
             v[:, 46] = g
@@ -590,8 +587,9 @@ class MountingCalibrator:
         n_gait, step_n = s.gait_segments, s.step_n
         steps: dict[int, float | None] = {}
         jobs: list[tuple[int, float, _Seg, _Seg]] = []
-        for i, seg in enumerate(segs):
-            gait = self._is_gait(recs[i], st.w_up[i])
+        is_gait = self._is_gait
+        for i, (seg, rec, w_up) in enumerate(zip(segs, recs, st.w_up, strict=True)):
+            gait = is_gait(rec, w_up)
             recent.append(seg)
             if len(recent) > 3:
                 del recent[0]

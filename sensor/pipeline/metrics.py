@@ -107,7 +107,7 @@ def step_events(
 ) -> list[StepEvent]:
     """The :class:`StepEvent` of each completed step (``neutral_before[k]``: standing neutral or None).
 
-    Vectorised over the steps: every window is a row of an index matrix.
+    Vectorised over the steps: every window is a row of an index matrix or a run of one flat array.
     """
     out: list[StepEvent] = []
     if not steps:
@@ -184,8 +184,9 @@ def step_events(
     # defaults; with every field given the result is the same object state: ``__dict__`` = the values, every
     # field counted as set
     new, set_attr, fields_set = StepEvent.__new__, object.__setattr__, _FIELDS_SET.copy
-    for k, st in enumerate(steps):
-        ti, tn, tt = t_ic_l[k], t_next_l[k], t_to_l[k]
+    for st, ti, tn, tt, d, side, src, obl, tilt, rot, vo_k, turn in zip(
+        steps, t_ic_l, t_next_l, t_to_l, drop_l, sides, neutral_src, obl_l, tilt_l, rot_l, vo_l, turn_l, strict=True
+    ):
         step_time = None if isnan(tn) else tn - ti
         contact = None if isnan(tt) else tt - ti
         flight = None
@@ -195,7 +196,6 @@ def step_events(
         conf = mounting_confidence * (0.5 + 0.5 * tanh(st.side_margin)) * (1.0 if contact is not None else 0.7)
         conf = conf if conf > 0.0 else 0.0  # min(1.0, max(0.0, conf)) without the builtin calls
         conf = conf if conf < 1.0 else 1.0
-        d = drop_l[k]
         ev = new(StepEvent)
         set_attr(
             ev,
@@ -203,19 +203,19 @@ def step_events(
             {
                 "kind": "step",
                 "t_s": ti,
-                "side": sides[k],
+                "side": side,
                 "t_toe_off_s": None if contact is None else tt,
                 "pelvic_drop_deg": None if isnan(d) else d,
-                "neutral": neutral_src[k] if not isnan(d) else None,
-                "obliquity_range_deg": None if not has_gyr else obl_l[k],
-                "tilt_range_deg": None if not has_gyr else tilt_l[k],
-                "rotation_range_deg": None if not has_gyr else rot_l[k],
+                "neutral": src if not isnan(d) else None,
+                "obliquity_range_deg": None if not has_gyr else obl,
+                "tilt_range_deg": None if not has_gyr else tilt,
+                "rotation_range_deg": None if not has_gyr else rot,
                 "step_time_s": step_time,
                 "contact_time_s": contact,
                 "flight_time_s": flight,
                 "cadence_spm": None if step_time is None or step_time <= 0 else 60.0 / step_time,
-                "vertical_oscillation_m": vo_l[k],
-                "in_turn": turn_l[k],
+                "vertical_oscillation_m": vo_k,
+                "in_turn": turn,
                 "activity": "running" if st.running else "walking",
                 "confidence": conf,
             },

@@ -130,8 +130,8 @@ class GravityFilter:
         return self._feed(acc_mps2, gyr_radps)
 
     def _feed(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> FloatArray:
-        a0 = np.ascontiguousarray(acc_mps2.T) * (1.0 / STANDARD_GRAVITY_MPS2)
-        n = a0.shape[1]
+        n = acc_mps2.shape[0]
+        a0 = np.multiply(acc_mps2.T, 1.0 / STANDARD_GRAVITY_MPS2, out=np.empty((3, n)))  # rows (3, n), one pass
         sq = np.empty((3, n))  # work rows, reused by the steps below (no temporaries per operation)
         s1 = np.empty(n)
         u = _normalize_rows(self._lp(a0), s1)
