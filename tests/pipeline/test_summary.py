@@ -140,3 +140,22 @@ def test_add_many_gives_the_state_of_one_add_per_step() -> None:
             assert getattr(many, key) == value, key
     for side in ("left", "right"):
         assert one.sides[side] == many.sides[side]
+
+
+def test_step_events_share_one_fields_set_that_copies_do_not_touch() -> None:
+    """Step events are built with one shared fields-set (every field set); a model_copy gets its own."""
+    from sensor.pipeline import metrics
+
+    ev = StepEvent(t_s=1.0, side="left", confidence=1.0)
+    shared = metrics._FIELDS_SET
+    fast = StepEvent.__new__(StepEvent)
+    object.__setattr__(fast, "__dict__", {**ev.__dict__})
+    object.__setattr__(fast, "__pydantic_fields_set__", shared)
+    object.__setattr__(fast, "__pydantic_extra__", None)
+    object.__setattr__(fast, "__pydantic_private__", None)
+    before = set(shared)
+    copy = fast.model_copy(update={"in_turn": True})
+    assert copy.in_turn
+    assert not fast.in_turn
+    assert copy.__pydantic_fields_set__ is not shared
+    assert shared == before == set(StepEvent.model_fields)
