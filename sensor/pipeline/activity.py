@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,7 +123,8 @@ def label_samples(
             k = np.cumsum(np.bincount(visible, minlength=n + 1)[:n]) - 1
         ok = k >= 0
         kk = np.where(ok, k, 0)
-        recent = ok & (idx - p_idx[kk] <= 1.5 * sampling_rate_hz)
+        # (an integer distance is <= 1.5 fs exactly when it is <= floor(1.5 fs): compared as integers, no cast)
+        recent = ok & (idx - p_idx[kk] <= math.floor(1.5 * sampling_rate_hz))
         out[recent] = np.where(p_run[kk[recent]], RUNNING, WALKING).astype(np.int8)
     out[quiet] = STANDING
     return out

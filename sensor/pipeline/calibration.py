@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import lfilter_zi_call, row_dot
+from sensor.pipeline.filters import lfilter_zi_call, minus_scaled, row_dot
 
 FloatArray = NDArray[np.float64]
 VerticalSource = Literal["prior", "standing", "gait"]
@@ -277,7 +277,7 @@ class _Seg:
     def gh(self) -> FloatArray:
         """The horizontal angular rate ``gyr - w_up up`` (sensor frame)."""
         if self.gh_cache is None:
-            self.gh_cache = self.gyr - self.w_up[:, None] * self.up
+            self.gh_cache = minus_scaled(self.gyr, self.w_up, self.up)
         return self.gh_cache
 
 
@@ -422,7 +422,7 @@ class MountingCalibrator:
         self._has_gyr = gyr_radps is not None
         up = np.ascontiguousarray(up_sensor)
         a_up = row_dot(acc_mps2, up)
-        a_h = acc_mps2 - a_up[:, None] * up
+        a_h = minus_scaled(acc_mps2, a_up, up)  # acc - a_up up
         w_up = row_dot(gyr, up)
         cols = (a_h, up, w_up, a_up, gyr)
         # the grid segments
@@ -471,7 +471,7 @@ class MountingCalibrator:
         segs = [_Seg(c[3][i], c[2][i], c[4][i], c[1][i]) for c in seg_cols for i in range(c[0].shape[0])]
         if nw and self._has_gyr:  # the horizontal angular rate of the whole segments in one operation (_Seg.gh)
             c = seg_cols[-1]
-            gh_all = c[4] - c[2][:, :, None] * c[1]
+            gh_all = minus_scaled(c[4], c[2], c[1])  # gyr - w_up up
             for i, seg in enumerate(segs[n_seg - nw :]):
                 seg.gh_cache = gh_all[i]
         ends = ([head] if joined is not None else []) + list(range(a0 + g, tail + 1, g))
@@ -613,10 +613,11 @@ class MountingCalibrator:
                 hist[r, :k] = prev.gh()
                 hist[r, k:] = seg.gh()
             i0 = np.array([int(j[1]) for j in batch])
-            fr = np.array([j[1] - int(j[1]) for j in batch])[:, None, None]
+            fr = np.array([j[1] - int(j[1]) for j in batch])[:, None]
             rows = np.arange(len(batch))[:, None]
             at = (k - i0)[:, None] + np.arange(k)
-            lagged = (1.0 - fr) * hist[rows, at] + fr * hist[rows, at - 1]
+            r3 = (len(batch), 3 * k)  # the fractions broadcast over whole rows, not over rows of three
+            lagged = ((1.0 - fr) * hist[rows, at].reshape(r3) + fr * hist[rows, at - 1].reshape(r3)).reshape(-1, k, 3)
             gh = hist[:, k:]
             odd = (gh - lagged) / 2.0
             even = (gh + lagged) / 2.0

@@ -65,6 +65,24 @@ def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
     return out
 
 
+def minus_scaled(x: FloatArray, s: FloatArray, v: FloatArray) -> FloatArray:
+    """``x - s[..., None] * v`` for ``(..., 3)`` arrays, column by column: the same numbers, without numpy's
+    buffered broadcast of ``s`` over rows of three (about 3x faster on long arrays)."""
+    out = np.empty(np.broadcast_shapes(x.shape, v.shape))
+    for k in range(3):
+        np.multiply(s, v[..., k], out=out[..., k])
+        np.subtract(x[..., k], out[..., k], out=out[..., k])
+    return out
+
+
+def minus_row(x: FloatArray, r: FloatArray) -> FloatArray:
+    """``x - r`` for an ``(n, 3)`` array and a 3-vector, column by column (the same numbers, see minus_scaled)."""
+    out = np.empty(x.shape)
+    for k in range(3):
+        np.subtract(x[:, k], r[k], out=out[:, k])
+    return out
+
+
 def nan_to(x: FloatArray, value: float) -> FloatArray:
     """``np.nan_to_num(x, nan=value)`` for arrays without infinities (pipeline signals are finite)."""
     out: FloatArray = np.where(np.isnan(x), value, x)

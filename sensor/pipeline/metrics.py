@@ -91,7 +91,8 @@ def _detrended_range(
     idx = np.repeat(a, length) + j
     if int(a.min()) < 0 or int((a + length).max()) > n:
         idx = clip(idx, 0, n - 1)
-    frac = j / np.repeat(np.maximum(length - 1, 1), length)
+    # j / (length - 1) of the integers, as true division computes it (both as floats), without a buffered cast
+    frac = j.astype(np.float64) / np.repeat(np.maximum(length - 1, 1).astype(np.float64), length)
     detrended = x[idx] - (np.repeat(x0, length) + np.repeat(x1 - x0, length) * frac)
     out: FloatArray = np.maximum.reduceat(detrended, first) - np.minimum.reduceat(detrended, first)
     return out

@@ -198,12 +198,6 @@ def _normalize_rows(v: FloatArray, s1: FloatArray) -> FloatArray:
     return v
 
 
-def _normalize(v: FloatArray) -> FloatArray:
-    n = np.sqrt(np.einsum("ij,ij->i", v, v))
-    out: FloatArray = v / np.maximum(n, 1e-12)[:, None]
-    return out
-
-
 def pelvis_angles_deg(up_pelvis: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Roll (obliquity) and pitch (anterior tilt) from the world up vector expressed in the pelvis frame.
 

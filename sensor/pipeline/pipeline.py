@@ -55,7 +55,7 @@ from sensor.pipeline.alerts import AlertTracker
 from sensor.pipeline.buffer import SignalBuffer
 from sensor.pipeline.calibration import Mounting, MountingCalibrator
 from sensor.pipeline.config import PipelineConfig
-from sensor.pipeline.filters import row_dot
+from sensor.pipeline.filters import minus_row, row_dot
 from sensor.pipeline.gait import GaitDetector, Step
 from sensor.pipeline.metrics import height_filter, step_events
 from sensor.pipeline.orientation import GravityFilter, YawIntegrator, pelvis_angles_deg
@@ -299,7 +299,7 @@ class HipPipeline:
         for idx, bias, real in marks:
             b = idx - start
             if b > a:
-                gyr[a:b] = gyr_raw[a:b] - self._bias
+                gyr[a:b] = minus_row(gyr_raw[a:b], self._bias)
                 a = b
             if not real:
                 continue
