@@ -141,13 +141,12 @@ class GravityFilter:
             w0, w1, w2 = w[0], w[1], w[2]
             y = np.empty((3, n))
             c = np.empty((3, n))
-            mul, add, sub, einsum = np.multiply, np.add, np.subtract, np.einsum
+            mul, add, sub = np.multiply, np.add, np.subtract
             for lp, integ in zip(self._lp_iter, self._int, strict=True):
                 # remove the vertical part of the linear acceleration (|f_v| swings 0-3 g in running) with the
                 # previous iterate's up: what is left is gravity plus the much smaller horizontal acceleration.
-                # y = a0 - ((a0 . u) - 1) u, the dot product summed row 0 + row 1 + row 2 (einsum adds the
-                # products in that order, one pass: the same numbers as the three rows added)
-                einsum("ij,ij->j", a0, u, out=s1)
+                # y = a0 - ((a0 . u) - 1) u, the dot product summed row 0 + row 1 + row 2
+                _dot_rows(a0, u, s1)
                 sub(s1, 1.0, out=s1)
                 mul(s1, u, out=sq)
                 sub(a0, sq, out=y)
@@ -188,10 +187,23 @@ class _RowFilter:
         return y
 
 
+def _dot_rows(a: FloatArray, b: FloatArray, out: FloatArray) -> FloatArray:
+    """``(a0 b0 + a1 b1) + a2 b2`` per column of the rows ``(3, n)``, into ``out``. einsum adds a column's products
+    in that order in one pass, except for a single column (n = 1), which it sums in another order: that one by
+    hand (the same numbers for any chunk size)."""
+    if a.shape[1] > 1:
+        res: FloatArray = np.einsum("ij,ij->j", a, b, out=out)
+        return res
+    p = a * b
+    np.add(p[0], p[1], out=out)
+    np.add(out, p[2], out=out)
+    return out
+
+
 def _normalize_rows(v: FloatArray, s1: FloatArray) -> FloatArray:
     """``v / max(|v|, 1e-12)`` per column of the rows ``(3, n)``, in place (``s1``: a work row); ``|v|`` is
-    ``sqrt(v0^2 + v1^2 + v2^2)`` added in that order (einsum's order)."""
-    np.einsum("ij,ij->j", v, v, out=s1)
+    ``sqrt(v0^2 + v1^2 + v2^2)`` added in that order."""
+    _dot_rows(v, v, s1)
     np.sqrt(s1, out=s1)
     np.maximum(s1, 1e-12, out=s1)
     np.divide(v, s1, out=v)
