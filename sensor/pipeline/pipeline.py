@@ -368,14 +368,23 @@ class HipPipeline:
         out: list[Event] = []
         a = 0
         while a < n:
-            # split where a scheduled mounting update takes effect
+            # split where a scheduled mounting update takes effect: where its rotation or confidence differs (the
+            # only parts of it that _run uses; an update with a new gyro bias alone changes nothing there)
             while self._schedule and self._schedule[0][0] <= fc.start + a:
                 self._mounting = self._schedule.pop(0)[1]
             b = n
-            if self._schedule:
-                b = min(n, self._schedule[0][0] - fc.start)
+            m = self._mounting
+            for idx, upd in self._schedule:
+                if idx - fc.start >= n:
+                    break
+                r_new, r_now = upd.r_pelvis_from_sensor, m.r_pelvis_from_sensor
+                if upd.confidence != m.confidence or not np.array_equal(r_new, r_now):
+                    b = idx - fc.start
+                    break
             out.extend(self._run(fc if (a, b) == (0, n) else fc.slice(a, b)))
             a = b
+        while self._schedule and self._schedule[0][0] < fc.start + n:  # the updates inside the last piece
+            self._mounting = self._schedule.pop(0)[1]
         return out
 
     def _run(self, fc: _Filtered) -> list[Event]:
