@@ -248,46 +248,57 @@ class RollingWindow:
         self.steps: deque[StepEvent] = deque()
         # per step of ``steps``: (cadence or None, drop of a straight step or None, left stance)
         self._rows: deque[tuple[float | None, float | None, bool]] = deque()
-        self._straight_per_side: int | None = None  # from the latest summary(), until the next add()
+        # the window's straight drops per side and its cadences, in step order, and how many drops exceed the
+        # threshold: kept with the rows (a summary every 5 s then copies them instead of sorting the rows out)
+        self._left: deque[float] = deque()
+        self._right: deque[float] = deque()
+        self._cad: deque[float] = deque()
+        self._above = 0
 
     def add(self, ev: StepEvent) -> None:
-        self._straight_per_side = None
-        steps = self.steps
-        rows = self._rows
-        steps.append(ev)
-        d = ev.pelvic_drop_deg
-        rows.append((ev.cadence_spm, None if ev.in_turn else d, ev.side == "left"))
-        old = ev.t_s - self.window_s
-        while steps and steps[0].t_s <= old:
-            steps.popleft()
-            rows.popleft()
+        self.add_many([ev])
 
     def add_many(self, evs: list[StepEvent]) -> None:
-        """:meth:`add` of each step in order (the same window: with non-decreasing times, dropping the old steps
-        once after the last add drops what the adds one by one would)."""
+        """Add steps in order (with non-decreasing times, dropping the old steps once after the last one drops
+        what dropping after each would)."""
         if not evs:
             return
-        if any(b.t_s < a.t_s for a, b in itertools.pairwise(evs)):
+        if len(evs) > 1 and any(b.t_s < a.t_s for a, b in itertools.pairwise(evs)):
             for ev in evs:
                 self.add(ev)
             return
-        self._straight_per_side = None
-        steps = self.steps
-        rows = self._rows
-        steps.extend(evs)
-        rows.extend([(ev.cadence_spm, None if ev.in_turn else ev.pelvic_drop_deg, ev.side == "left") for ev in evs])
-        old = evs[-1].t_s - self.window_s
+        self.steps.extend(evs)
+        rows, left, right, cads = self._rows, self._left, self._right, self._cad
+        th = self.threshold
+        for ev in evs:
+            cad = ev.cadence_spm
+            d = None if ev.in_turn else ev.pelvic_drop_deg
+            is_left = ev.side == "left"
+            rows.append((cad, d, is_left))
+            if cad is not None:
+                cads.append(cad)
+            if d is not None:
+                (left if is_left else right).append(d)
+                if d > th:
+                    self._above += 1
+        self._drop_old(evs[-1].t_s)
+
+    def _drop_old(self, t_s: float) -> None:
+        old = t_s - self.window_s
+        steps, rows = self.steps, self._rows
         while steps and steps[0].t_s <= old:
             steps.popleft()
-            rows.popleft()
+            cad, d, is_left = rows.popleft()
+            if cad is not None:
+                self._cad.popleft()
+            if d is not None:
+                (self._left if is_left else self._right).popleft()
+                if d > self.threshold:
+                    self._above -= 1
 
     def straight_per_side(self) -> int:
         """The smaller count of straight steps with a drop value of the two sides."""
-        if self._straight_per_side is not None:
-            return self._straight_per_side
-        n_left = sum(1 for _, d, is_left in self._rows if d is not None and is_left)
-        n_right = sum(1 for _, d, is_left in self._rows if d is not None and not is_left)
-        return min(n_left, n_right)
+        return min(len(self._left), len(self._right))
 
     def summary(self, baseline_mean_deg: float | None = None) -> RollingSummary | None:
         """Exact medians over the window (plain numpy over at most ~110 steps).
@@ -297,16 +308,11 @@ class RollingWindow:
         if not self.steps:
             return None
         last = self.steps[-1]
-        rows = self._rows  # this runs every 5 s of steps: comprehensions over plain tuples
-        left = [d for _, d, is_left in rows if d is not None and is_left]
-        right = [d for _, d, is_left in rows if d is not None and not is_left]
-        cad = [c for c, _, _ in rows if c is not None]
+        left, right, cad = list(self._left), list(self._right), list(self._cad)
         ml = _median(left) if left else None
         mr = _median(right) if right else None
         straight = len(left) + len(right)
-        self._straight_per_side = min(len(left), len(right))
-        th = self.threshold
-        above = sum(1 for d in left if d > th) + sum(1 for d in right if d > th)
+        above = self._above
         change = None
         if baseline_mean_deg is not None and straight:
             change = _mean(left + right) - baseline_mean_deg

@@ -159,3 +159,41 @@ def test_step_events_share_one_fields_set_that_copies_do_not_touch() -> None:
     assert not fast.in_turn
     assert copy.__pydantic_fields_set__ is not shared
     assert shared == before == set(StepEvent.model_fields)
+
+
+def test_rolling_window_kept_lists_match_the_window_recomputed() -> None:
+    """The per-side drops, cadences and the count above the threshold kept with the window are what sorting the
+    window's steps out gives, after single adds, batches and steps leaving the window."""
+    rng = np.random.default_rng(9)
+    w = RollingWindow(window_s=5.0, threshold_deg=7.0)
+    t = 0.0
+    evs = []
+    for k in range(600):
+        t += float(rng.uniform(0.2, 0.5))
+        evs.append(
+            StepEvent(
+                t_s=t,
+                side="left" if rng.random() < 0.5 else "right",
+                pelvic_drop_deg=None if k % 9 == 0 else float(rng.normal(6.0, 2.0)),
+                in_turn=bool(k % 13 == 0),
+                cadence_spm=None if k % 7 == 0 else float(rng.uniform(150, 190)),
+                confidence=1.0,
+            )
+        )
+    k = 0
+    for n in (1, 1, 5, 40, 1, 100, 3, 200, 249):
+        if n == 1:
+            w.add(evs[k])
+        else:
+            w.add_many(evs[k : k + n])
+        k += n
+        inside = [e for e in evs[:k] if e.t_s > evs[k - 1].t_s - 5.0]
+        assert list(w.steps) == inside
+        straight = [e for e in inside if e.pelvic_drop_deg is not None and not e.in_turn]
+        left = [e.pelvic_drop_deg for e in straight if e.side == "left"]
+        right = [e.pelvic_drop_deg for e in straight if e.side == "right"]
+        assert list(w._left) == left
+        assert list(w._right) == right
+        assert list(w._cad) == [e.cadence_spm for e in inside if e.cadence_spm is not None]
+        assert w._above == sum(1 for d in left + right if d is not None and d > 7.0)
+        assert w.straight_per_side() == min(len(left), len(right))
