@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +22,7 @@ from numpy.typing import NDArray
 from sensor.definitions import QUIET_STANDING_MIN_S
 from sensor.events import Activity, BoutEvent
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import StatefulFilter
+from sensor.pipeline.filters import StatefulFilter, row_dot
 from sensor.pipeline.stage import ACTIVITY_LABELS, OTHER, RUNNING, STANDING, WALKING
 
 FloatArray = NDArray[np.float64]
@@ -34,10 +35,10 @@ class QuietDetector:
         self._ema_gyr = StatefulFilter(np.array([1.0 - a]), np.array([1.0, -a]), steady_start=True)
 
     def feed(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> NDArray[np.bool_]:
-        dev = np.sqrt(np.einsum("ij,ij->i", acc_mps2, acc_mps2)) - STANDARD_GRAVITY_MPS2
+        dev = np.sqrt(row_dot(acc_mps2, acc_mps2)) - STANDARD_GRAVITY_MPS2
         quiet = self._ema_acc(dev * dev) < 0.3**2
         if gyr_radps is not None:
-            quiet &= self._ema_gyr(np.einsum("ij,ij->i", gyr_radps, gyr_radps)) < 0.1**2
+            quiet &= self._ema_gyr(row_dot(gyr_radps, gyr_radps)) < 0.1**2
         return np.asarray(quiet)
 
 
@@ -83,6 +84,13 @@ class StandingTracker:
             del self.periods[:-4]
         self._run_start = None
 
+    def neutrals_before(self, indices: list[float]) -> list[float | None]:
+        """:meth:`neutral_before` of each index (one value for all when they all follow the latest period)."""
+        periods = self.periods
+        if indices and periods and min(indices) >= periods[-1].end:
+            return [periods[-1].mean_roll_deg] * len(indices)
+        return [self.neutral_before(i) for i in indices]
+
     def neutral_before(self, index: float) -> float | None:
         """Mean obliquity of the latest quiet period (>= 2 s) that ended before ``index``."""
         for p in reversed(self.periods):
@@ -115,7 +123,8 @@ def label_samples(
             k = np.cumsum(np.bincount(visible, minlength=n + 1)[:n]) - 1
         ok = k >= 0
         kk = np.where(ok, k, 0)
-        recent = ok & (idx - p_idx[kk] <= 1.5 * sampling_rate_hz)
+        # (an integer distance is <= 1.5 fs exactly when it is <= floor(1.5 fs): compared as integers, no cast)
+        recent = ok & (idx - p_idx[kk] <= math.floor(1.5 * sampling_rate_hz))
         out[recent] = np.where(p_run[kk[recent]], RUNNING, WALKING).astype(np.int8)
     out[quiet] = STANDING
     return out

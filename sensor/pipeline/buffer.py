@@ -76,8 +76,15 @@ class SignalBuffer:
         need = stop - lo
         if stop - self._base <= self._data[0].shape[0] and lo - self._base < self.keep:
             return
-        cap = max(2 * self.keep, need + self.keep)
         held = max(self._end) - lo
+        if need <= self._data[0].shape[0]:
+            # the rows still needed fit: move them to the front in place (no new arrays per batch of a long input)
+            if held > 0:
+                for col in self._data:
+                    col[:held] = col[lo - self._base : lo - self._base + held]  # (numpy copies overlapping rows right)
+            self._base = lo
+            return
+        cap = max(2 * self.keep, need + self.keep)
         new_data = []
         for col in self._data:
             new = np.zeros(cap)

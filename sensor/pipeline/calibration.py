@@ -50,7 +50,7 @@ from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import lfilter_zi_call
+from sensor.pipeline.filters import lfilter_zi_call, minus_scaled, row_dot
 
 FloatArray = NDArray[np.float64]
 VerticalSource = Literal["prior", "standing", "gait"]
@@ -277,7 +277,7 @@ class _Seg:
     def gh(self) -> FloatArray:
         """The horizontal angular rate ``gyr - w_up up`` (sensor frame)."""
         if self.gh_cache is None:
-            self.gh_cache = self.gyr - self.w_up[:, None] * self.up
+            self.gh_cache = minus_scaled(self.gyr, self.w_up, self.up)
         return self.gh_cache
 
 
@@ -318,6 +318,7 @@ class MountingCalibrator:
         self._has_gyr = True
         self.lock_index: int | None = None
         self.lock_mounting: Mounting | None = None
+        self._frame: tuple[FloatArray, tuple[FloatArray, FloatArray, FloatArray]] | None = None
 
     @property
     def locked(self) -> bool:
@@ -420,9 +421,9 @@ class MountingCalibrator:
         gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
         self._has_gyr = gyr_radps is not None
         up = np.ascontiguousarray(up_sensor)
-        a_up = np.einsum("ij,ij->i", acc_mps2, up)
-        a_h = acc_mps2 - a_up[:, None] * up
-        w_up = np.einsum("ij,ij->i", gyr, up)
+        a_up = row_dot(acc_mps2, up)
+        a_h = minus_scaled(acc_mps2, a_up, up)  # acc - a_up up
+        w_up = row_dot(gyr, up)
         cols = (a_h, up, w_up, a_up, gyr)
         # the grid segments
         head, a0, nw = self._plan(n, s.motion_n)
@@ -468,32 +469,37 @@ class MountingCalibrator:
             turn_dv=ah_mean * mean[:, 15:16] * seg_s,
         )
         segs = [_Seg(c[3][i], c[2][i], c[4][i], c[1][i]) for c in seg_cols for i in range(c[0].shape[0])]
+        if nw and self._has_gyr:  # the horizontal angular rate of the whole segments in one operation (_Seg.gh)
+            c = seg_cols[-1]
+            gh_all = minus_scaled(c[4], c[2], c[1])  # gyr - w_up up
+            for i, seg in enumerate(segs[n_seg - nw :]):
+                seg.gh_cache = gh_all[i]
         ends = ([head] if joined is not None else []) + list(range(a0 + g, tail + 1, g))
         recs = [s.rest_log.popleft() for _ in range(n_seg)]
         # gait segments (the same test as in _motion_segment) update the forgetting sums: the packed increments
         # of all of them at once, then the recursion ``x = lam x + v`` over them (one linear filter)
-        gait_idx = [
-            i
-            for i, rec in enumerate(recs)
-            if not rec.quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2 and not abs(st.w_up[i]) > cfg.turn_rate_radps
-        ]
+        is_gait = self._is_gait
+        gait_idx = [i for i, (rec, w_up) in enumerate(zip(recs, st.w_up, strict=True)) if is_gait(rec, w_up)]
         lam = cfg.forget_per_s**seg_s
         sums_after: FloatArray | None = None
         if gait_idx:
             gi = np.asarray(gait_idx)
             v = np.empty((gi.size, _GAIT_SUMS))
-            v[:, 0:36] = self._jerk_moments(ah_seg[gi])
+            v[:, 0:36] = self._jerk_moments(ah_seg if gi.size == n_seg else ah_seg[gi])  # (all: no copy)
             v[:, 36] = g - 1
             v[:, 37:46] = (st.ahh[gi] * g).reshape(-1, 9)
             v[:, 46] = g
             v[:, 47:50] = st.up_mean[gi] * g
             sums_after, _ = lfilter_zi_call(_ONE, np.array([1.0, -lam]), v, 0, lam * s.gait_sums[None])
+        # locked: which gait segments refine the harmonic statistics no longer depends on the updates below, so
+        # their increments are computed first, all at once
+        pre = self._harmonic_increments(segs, recs, st) if s.locked and self._has_gyr else None
         out: list[tuple[int, Mounting]] = []
         n_gait = 0
         for i, end in enumerate(ends):
             rec = recs[i]
             was_locked = s.locked
-            if self._motion_segment(segs[i], rec, st, i):
+            if self._motion_segment(segs[i], rec, st, i, pre):
                 n_gait += 1
             if self._wants_update(rec):
                 if n_gait:
@@ -567,9 +573,65 @@ class MountingCalibrator:
         s.prev_quiet_rest = quiet
         return _RestRecord(quiet, acc_std, s.vertical, s.bias)
 
-    def _motion_segment(self, seg: _Seg, rec: _RestRecord, st: _SegmentStats, i: int) -> bool:
+    def _is_gait(self, rec: _RestRecord, w_up: float) -> bool:
+        """A gait segment for the axis statistics: moving enough, not quiet, not turning."""
+        cfg = self.cfg
+        return not rec.quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2 and not abs(w_up) > cfg.turn_rate_radps
+
+    def _harmonic_increments(self, segs: list[_Seg], recs: list[_RestRecord], st: _SegmentStats) -> _Harmonic:
+        """After the lock: the step period and the odd/even harmonic increments of every segment of one call that
+        :meth:`_motion_segment` samples (every third gait segment), batched. The same values as computed there
+        one segment at a time (a dry run of its bookkeeping picks the segments and their step periods)."""
+        s = self._s
+        recent = list(s.recent_rows)
+        n_gait, step_n = s.gait_segments, s.step_n
+        steps: dict[int, float | None] = {}
+        jobs: list[tuple[int, float, _Seg, _Seg]] = []
+        is_gait = self._is_gait
+        for i, (seg, rec, w_up) in enumerate(zip(segs, recs, st.w_up, strict=True)):
+            gait = is_gait(rec, w_up)
+            recent.append(seg)
+            if len(recent) > 3:
+                del recent[0]
+            if gait and n_gait % 3 == 0 and len(recent) >= 2:
+                if step_n is None or n_gait % 4 == 0:
+                    step_n = self._step_period(np.concatenate([r.a_up for r in recent]))
+                steps[i] = step_n
+                if step_n is not None and recent[-2].a_up.shape[0] >= step_n + 1:
+                    jobs.append((i, step_n, recent[-2], seg))
+            if gait:
+                n_gait += 1
+        inc: dict[int, tuple[FloatArray, FloatArray]] = {}
+        k = self.grid
+        batch = [j for j in jobs if j[2].a_up.shape[0] == k and j[3].a_up.shape[0] == k]
+        for i, step_n_i, prev, seg in jobs:
+            if prev.a_up.shape[0] != k or seg.a_up.shape[0] != k:  # (segments are whole: never, in fact)
+                inc[i] = _odd_even(prev.gh(), seg.gh(), step_n_i)
+        if batch:
+            hist = np.empty((len(batch), 2 * k, 3))
+            for r, (_, _, prev, seg) in enumerate(batch):
+                hist[r, :k] = prev.gh()
+                hist[r, k:] = seg.gh()
+            i0 = np.array([int(j[1]) for j in batch])
+            fr = np.array([j[1] - int(j[1]) for j in batch])[:, None]
+            rows = np.arange(len(batch))[:, None]
+            at = (k - i0)[:, None] + np.arange(k)
+            r3 = (len(batch), 3 * k)  # the fractions broadcast over whole rows, not over rows of three
+            lagged = ((1.0 - fr) * hist[rows, at].reshape(r3) + fr * hist[rows, at - 1].reshape(r3)).reshape(-1, k, 3)
+            gh = hist[:, k:]
+            odd = (gh - lagged) / 2.0
+            even = (gh + lagged) / 2.0
+            p_odd = np.matmul(odd.transpose(0, 2, 1), odd)  # per segment odd.T @ odd (the same BLAS product)
+            p_even = np.matmul(even.transpose(0, 2, 1), even)
+            for r, j in enumerate(batch):
+                inc[j[0]] = (p_odd[r], p_even[r])
+        return _Harmonic(steps, inc)
+
+    def _motion_segment(
+        self, seg: _Seg, rec: _RestRecord, st: _SegmentStats, i: int, pre: _Harmonic | None = None
+    ) -> bool:
         """The sequential part of one grid segment of pass 2; True for a gait segment (the caller updates the
-        forgetting sums)."""
+        forgetting sums). ``pre``: the harmonic increments, computed beforehand (after the lock)."""
         cfg, s = self.cfg, self._s
         k = seg.a_up.shape[0]
         w_up = st.w_up[i]
@@ -606,24 +668,25 @@ class MountingCalibrator:
         # axis moves slowly)
         sample_this = not s.locked or s.gait_segments % 3 == 0
         if gait and self._has_gyr and sample_this and len(s.recent_rows) >= 2:
-            if s.step_n is None or s.gait_segments % 4 == 0:  # the step period changes slowly
-                s.step_n = self._step_period(np.concatenate([r.a_up for r in s.recent_rows]))
-            step_n = s.step_n
-            prev_gh = s.recent_rows[-2].gh()
-            gh = seg.gh()
-            if step_n is not None and prev_gh.shape[0] >= step_n + 1:
-                # odd-harmonic part of the horizontal angular rate: half the difference to one step earlier.
-                # Obliquity repeats every stride (odd harmonics), tilt every step (even): its axis is AP.
-                hist = np.concatenate([prev_gh, gh])
-                i0 = int(step_n)
-                fr = step_n - i0
-                a0 = prev_gh.shape[0]
-                lagged = (1.0 - fr) * hist[a0 - i0 : a0 - i0 + k] + fr * hist[a0 - i0 - 1 : a0 - i0 - 1 + k]
-                odd = (gh - lagged) / 2.0
-                even = (gh + lagged) / 2.0
-                s.odd_cov = lam * s.odd_cov + odd.T @ odd
-                s.even_cov = lam * s.even_cov + even.T @ even
-                s.odd_n = lam * s.odd_n + k
+            if pre is not None:
+                s.step_n = pre.step_n[i]
+                inc = pre.inc.get(i)
+                if inc is not None:
+                    s.odd_cov = lam * s.odd_cov + inc[0]
+                    s.even_cov = lam * s.even_cov + inc[1]
+                    s.odd_n = lam * s.odd_n + k
+            else:
+                if s.step_n is None or s.gait_segments % 4 == 0:  # the step period changes slowly
+                    s.step_n = self._step_period(np.concatenate([r.a_up for r in s.recent_rows]))
+                step_n = s.step_n
+                prev_gh = s.recent_rows[-2].gh()
+                if step_n is not None and prev_gh.shape[0] >= step_n + 1:
+                    # odd-harmonic part of the horizontal angular rate: half the difference to one step earlier.
+                    # Obliquity repeats every stride (odd harmonics), tilt every step (even): its axis is AP.
+                    p_odd, p_even = _odd_even(prev_gh, seg.gh(), step_n)
+                    s.odd_cov = lam * s.odd_cov + p_odd
+                    s.even_cov = lam * s.even_cov + p_even
+                    s.odd_n = lam * s.odd_n + k
         if gait:
             s.gait_segments += 1
             s.gait_s_total += seg_s
@@ -677,14 +740,10 @@ class MountingCalibrator:
             c_vert = 0.3 if self.prior.vertical_source == "prior" else 0.8
             v_src = "prior"
         # forward axis
-        prior_ap = prior_r[0] - np.dot(prior_r[0], v) * v
-        if _norm(prior_ap) < 1e-3:  # prior forward is vertical: any horizontal axis
-            prior_ap = _cross(v, np.array([0.0, 0.0, 1.0]) if abs(v[2]) < 0.9 else np.array([1.0, 0.0, 0.0]))
-        prior_ap = prior_ap / _norm(prior_ap)
+        prior_ap, p, k90 = self._vertical_frame(v)
         f_src: ForwardSource = "prior"
         c_fwd = 0.2 if self.prior.forward_source == "prior" else 0.7
         f = prior_ap
-        p = np.eye(3) - np.outer(v, v)
         if s.odd_n > 0 and s.odd_n / self.fs >= 3.0:
             # AP from the odd harmonics (obliquity, about AP) and, turned by 90 deg about V, from the even
             # harmonics (tilt, about ML); each normalised by its trace so that both vote with their shape.
@@ -692,7 +751,6 @@ class MountingCalibrator:
             # odd part is nearly ideal, but worse on the real walking recordings: 87 vs 93 % correct sides.)
             c_odd = p @ s.odd_cov @ p
             c_even = p @ s.even_cov @ p
-            k90 = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
             m_ap = c_odd / max(_trace(c_odd), 1e-12) + k90 @ c_even @ k90.T / max(_trace(c_even), 1e-12)
             w, vecs = np.linalg.eigh(m_ap)
             ratio = float(w[2] / max(w[1], 1e-12))
@@ -749,6 +807,24 @@ class MountingCalibrator:
         self.mounting = Mounting(r, np.array(bias, dtype=np.float64), conf, v_src, f_src, sign_src)
         return self.mounting
 
+    def _vertical_frame(self, v: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """For the vertical ``v``: the prior's forward axis made horizontal, the horizontal projector
+        ``I - v v^T`` and the 90 deg rotation about ``v`` (cross-product matrix). Kept while the vertical is the
+        same array (a standing vertical serves many updates)."""
+        cached = self._frame
+        if cached is not None and cached[0] is v:
+            return cached[1]
+        prior_r = self.prior.r_pelvis_from_sensor
+        prior_ap = prior_r[0] - np.dot(prior_r[0], v) * v
+        if _norm(prior_ap) < 1e-3:  # prior forward is vertical: any horizontal axis
+            prior_ap = _cross(v, np.array([0.0, 0.0, 1.0]) if abs(v[2]) < 0.9 else np.array([1.0, 0.0, 0.0]))
+        prior_ap = prior_ap / _norm(prior_ap)
+        p = np.eye(3) - np.outer(v, v)
+        k90 = np.array([[0.0, -v[2], v[1]], [v[2], 0.0, -v[0]], [-v[1], v[0], 0.0]])
+        frame = (prior_ap, p, k90)
+        self._frame = (v, frame)
+        return frame
+
     def _collision_evidence(self, f: FloatArray) -> float:
         """Minus the skewness of the gait jerk along ``f`` (positive: ``f`` points forward), ramped in over
         ``collision_full_s`` seconds of gait."""
@@ -764,6 +840,28 @@ class MountingCalibrator:
         m3 = float(np.cumsum(terms.ravel())[-1]) / s.jerk_n
         ramp = min(1.0, s.gait_s_total / self.cfg.collision_full_s)
         return float(-ramp * m3 / m2**1.5)
+
+
+@dataclass(slots=True)
+class _Harmonic:
+    """Per segment index: the step period after the segment (sampled segments) and the odd/even increments."""
+
+    step_n: dict[int, float | None]
+    inc: dict[int, tuple[FloatArray, FloatArray]]
+
+
+def _odd_even(prev_gh: FloatArray, gh: FloatArray, step_n: float) -> tuple[FloatArray, FloatArray]:
+    """``odd.T @ odd`` and ``even.T @ even`` of one segment: ``odd``/``even`` = half the difference/sum of the
+    horizontal angular rate ``gh`` and itself one step (``step_n`` samples, interpolated) earlier."""
+    hist = np.concatenate([prev_gh, gh])
+    k = gh.shape[0]
+    i0 = int(step_n)
+    fr = step_n - i0
+    a0 = prev_gh.shape[0]
+    lagged = (1.0 - fr) * hist[a0 - i0 : a0 - i0 + k] + fr * hist[a0 - i0 - 1 : a0 - i0 - 1 + k]
+    odd = (gh - lagged) / 2.0
+    even = (gh + lagged) / 2.0
+    return odd.T @ odd, even.T @ even
 
 
 def _cross(a: FloatArray, b: FloatArray) -> FloatArray:

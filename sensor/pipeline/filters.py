@@ -52,6 +52,37 @@ def clip(x: NDArray[Any], lo: float, hi: float) -> NDArray[Any]:
     return out
 
 
+def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``np.einsum("ij,ij->i", a, b)`` of ``(n, 3)`` arrays with contiguous rows: the same numbers. einsum adds
+    the three products of a row as ``(p0 + p2) + p1`` (its two-lane inner loop), one call of that loop per row;
+    here the same additions as three whole-column operations (about half the time)."""
+    if a.ndim != 2 or a.shape[1] != 3 or a.strides[1] != a.itemsize or b.strides[1] != b.itemsize:
+        other: FloatArray = np.einsum("ij,ij->i", a, b)
+        return other
+    p = a * b
+    out: FloatArray = np.add(p[:, 0], p[:, 2])
+    np.add(out, p[:, 1], out=out)
+    return out
+
+
+def minus_scaled(x: FloatArray, s: FloatArray, v: FloatArray) -> FloatArray:
+    """``x - s[..., None] * v`` for ``(..., 3)`` arrays, column by column: the same numbers, without numpy's
+    buffered broadcast of ``s`` over rows of three (about 3x faster on long arrays)."""
+    out = np.empty(np.broadcast_shapes(x.shape, v.shape))
+    for k in range(3):
+        np.multiply(s, v[..., k], out=out[..., k])
+        np.subtract(x[..., k], out[..., k], out=out[..., k])
+    return out
+
+
+def minus_row(x: FloatArray, r: FloatArray) -> FloatArray:
+    """``x - r`` for an ``(n, 3)`` array and a 3-vector, column by column (the same numbers, see minus_scaled)."""
+    out = np.empty(x.shape)
+    for k in range(3):
+        np.subtract(x[:, k], r[k], out=out[:, k])
+    return out
+
+
 def nan_to(x: FloatArray, value: float) -> FloatArray:
     """``np.nan_to_num(x, nan=value)`` for arrays without infinities (pipeline signals are finite)."""
     out: FloatArray = np.where(np.isnan(x), value, x)

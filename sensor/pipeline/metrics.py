@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +35,10 @@ from sensor.pipeline.filters import StatefulFilter, clip, nan_to
 from sensor.pipeline.gait import Step
 
 FloatArray = NDArray[np.float64]
+# every field of a step event is set; one set for all of them (an event is frozen, so pydantic never changes its
+# fields-set in place: copy/model_copy give the copy a copy of it). Half the long-lived objects per step: fewer
+# full garbage collections while an hour of events accumulates
+_FIELDS_SET: set[str] = set(StepEvent.model_fields)
 
 
 def height_filter(sampling_rate_hz: float, f0_hz: float = 0.2, zeta: float = 0.7) -> StatefulFilter:
@@ -74,6 +77,27 @@ def _range(x: FloatArray, a: NDArray[np.int64], b: NDArray[np.int64]) -> FloatAr
     return out
 
 
+def _detrended_range(
+    x: FloatArray, a: NDArray[np.int64], length: NDArray[np.int64], x0: FloatArray, x1: FloatArray
+) -> FloatArray:
+    """``max - min`` over each window ``[a_k, a_k + length_k)`` (``length_k >= 2``; indices clipped to ``x``, as
+    :func:`_windows` does) of ``x`` minus the straight line from ``x0_k`` to ``x1_k``: ``x0 + (x1 - x0) j /
+    (length - 1)`` at offset ``j``. The windows one after the other in one flat array (``reduceat``), the same
+    values as the padded window matrix."""
+    n = x.size
+    total = int(length.sum())
+    first = np.cumsum(length) - length  # where each window starts in the flat array
+    j = np.arange(total) - np.repeat(first, length)
+    idx = np.repeat(a, length) + j
+    if int(a.min()) < 0 or int((a + length).max()) > n:
+        idx = clip(idx, 0, n - 1)
+    # j / (length - 1) of the integers, as true division computes it (both as floats), without a buffered cast
+    frac = j.astype(np.float64) / np.repeat(np.maximum(length - 1, 1).astype(np.float64), length)
+    detrended = x[idx] - (np.repeat(x0, length) + np.repeat(x1 - x0, length) * frac)
+    out: FloatArray = np.maximum.reduceat(detrended, first) - np.minimum.reduceat(detrended, first)
+    return out
+
+
 def step_events(
     steps: Sequence[Step],
     buf: SignalBuffer,
@@ -87,7 +111,7 @@ def step_events(
 ) -> list[StepEvent]:
     """The :class:`StepEvent` of each completed step (``neutral_before[k]``: standing neutral or None).
 
-    Vectorised over the steps: every window is a row of an index matrix.
+    Vectorised over the steps: every window is a row of an index matrix or a run of one flat array.
     """
     out: list[StepEvent] = []
     if not steps:
@@ -125,13 +149,13 @@ def step_events(
     obl_r = tilt_r = rot_r = np.full(n_steps, np.nan)
     in_turn = np.zeros(n_steps, dtype=bool)
     if has_gyr:
-        sw_idx, sw_mask = _windows(ia, ib, n)
         roll = buf.get("roll", lo, hi)
         pitch = buf.get("pitch", lo, hi)
         yaw = buf.get("yaw", lo, hi)
         neutral = np.array([math.nan if nb is None else nb for nb in neutral_before], dtype=np.float64)
         no_standing = [k for k, nb in enumerate(neutral_before) if nb is None]
         if no_standing:  # the mean over the stride, for the steps without a standing neutral
+            sw_idx, sw_mask = _windows(ia, ib, n)
             rw = roll[sw_idx[no_standing]]
             m = sw_mask[no_standing]
             neutral[no_standing] = np.where(m, rw, 0.0).sum(axis=1) / m.sum(axis=1)
@@ -142,14 +166,11 @@ def step_events(
             drop[sel] = pelvic_drop_deg(t, roll, t_ic[sel], t_to[sel], [sides[k] for k in sel], neutral[sel])
         obl_r = _range(roll, ia, ib)
         tilt_r = _range(pitch, ia, ib)
-        length = sw_mask.sum(axis=1)
         # a step whose stride starts at the buffer's complete end (its window is empty) must not index past it
         ia_in = clip(ia, 0, n - 1)
         y0 = yaw[ia_in]
         y1 = yaw[clip(ib - 1, 0, n - 1)]
-        frac = np.arange(sw_idx.shape[1])[None, :] / np.maximum(length - 1, 1)[:, None]
-        detrended = yaw[sw_idx] - (y0[:, None] + (y1 - y0)[:, None] * frac)
-        rot_r = np.where(sw_mask, detrended, -np.inf).max(axis=1) - np.where(sw_mask, detrended, np.inf).min(axis=1)
+        rot_r = _detrended_range(yaw, ia, ib - ia, y0, y1)
         dur = t[clip(ib - 1, 0, n - 1)] - t[ia_in]
         rate = np.radians(np.abs(y1 - y0)) / np.where(dur > 0, dur, np.inf)
         v = np.array([running_speed_mps if st.running else walking_speed_mps for st in steps])
@@ -161,54 +182,50 @@ def step_events(
     drop_l, vo_l, turn_l = drop.tolist(), vo.tolist(), in_turn.tolist()
     obl_l, tilt_l, rot_l = obl_r.tolist(), tilt_r.tolist(), rot_r.tolist()
     isnan = math.isnan
-    for k, st in enumerate(steps):
-        ti, tn, tt = t_ic_l[k], t_next_l[k], t_to_l[k]
+    tanh = math.tanh
+    # the StepEvent of each step without pydantic's validation (values are computed here, in range by
+    # construction; 10k steps an hour): ``StepEvent.model_construct(**values)`` walks the fields for aliases and
+    # defaults; with every field given the result is the same object state: ``__dict__`` = the values, every
+    # field counted as set
+    new, set_attr, fields_set = StepEvent.__new__, object.__setattr__, _FIELDS_SET
+    for st, ti, tn, tt, d, side, src, obl, tilt, rot, vo_k, turn in zip(
+        steps, t_ic_l, t_next_l, t_to_l, drop_l, sides, neutral_src, obl_l, tilt_l, rot_l, vo_l, turn_l, strict=True
+    ):
         step_time = None if isnan(tn) else tn - ti
         contact = None if isnan(tt) else tt - ti
         flight = None
         if st.running and step_time is not None and contact is not None:
-            flight = max(0.0, step_time - contact)
-        conf = mounting_confidence * (0.5 + 0.5 * math.tanh(st.side_margin)) * (1.0 if contact is not None else 0.7)
-        d = drop_l[k]
-        # values are computed here, in range by construction: skip pydantic's validation (10k steps/hour)
-        out.append(
-            _step_event(
-                {
-                    "kind": "step",
-                    "t_s": ti,
-                    "side": sides[k],
-                    "t_toe_off_s": None if contact is None else tt,
-                    "pelvic_drop_deg": None if isnan(d) else d,
-                    "neutral": neutral_src[k] if not isnan(d) else None,
-                    "obliquity_range_deg": None if not has_gyr else obl_l[k],
-                    "tilt_range_deg": None if not has_gyr else tilt_l[k],
-                    "rotation_range_deg": None if not has_gyr else rot_l[k],
-                    "step_time_s": step_time,
-                    "contact_time_s": contact,
-                    "flight_time_s": flight,
-                    "cadence_spm": None if step_time is None or step_time <= 0 else 60.0 / step_time,
-                    "vertical_oscillation_m": vo_l[k],
-                    "in_turn": turn_l[k],
-                    "activity": "running" if st.running else "walking",
-                    "confidence": min(1.0, max(0.0, conf)),
-                }
-            )
+            flight = step_time - contact
+            flight = flight if flight > 0.0 else 0.0  # max(0.0, flight)
+        conf = mounting_confidence * (0.5 + 0.5 * tanh(st.side_margin)) * (1.0 if contact is not None else 0.7)
+        conf = conf if conf > 0.0 else 0.0  # min(1.0, max(0.0, conf)) without the builtin calls
+        conf = conf if conf < 1.0 else 1.0
+        ev = new(StepEvent)
+        set_attr(
+            ev,
+            "__dict__",
+            {
+                "kind": "step",
+                "t_s": ti,
+                "side": side,
+                "t_toe_off_s": None if contact is None else tt,
+                "pelvic_drop_deg": None if isnan(d) else d,
+                "neutral": src if not isnan(d) else None,
+                "obliquity_range_deg": None if not has_gyr else obl,
+                "tilt_range_deg": None if not has_gyr else tilt,
+                "rotation_range_deg": None if not has_gyr else rot,
+                "step_time_s": step_time,
+                "contact_time_s": contact,
+                "flight_time_s": flight,
+                "cadence_spm": None if step_time is None or step_time <= 0 else 60.0 / step_time,
+                "vertical_oscillation_m": vo_k,
+                "in_turn": turn,
+                "activity": "running" if st.running else "walking",
+                "confidence": conf,
+            },
         )
+        set_attr(ev, "__pydantic_fields_set__", fields_set)
+        set_attr(ev, "__pydantic_extra__", None)
+        set_attr(ev, "__pydantic_private__", None)
+        out.append(ev)
     return out
-
-
-_STEP_FIELDS: frozenset[str] = frozenset(StepEvent.model_fields)
-
-
-def _step_event(values: dict[str, Any]) -> StepEvent:
-    """``StepEvent.model_construct(**values)`` for a dict holding every field (no validation, no defaults).
-
-    ``model_construct`` walks the fields for aliases and defaults (~17 set/dict operations per step); with every
-    field given, the result is the same object state: ``__dict__`` = the values, every field counted as set.
-    """
-    ev = StepEvent.__new__(StepEvent)
-    object.__setattr__(ev, "__dict__", values)
-    object.__setattr__(ev, "__pydantic_fields_set__", set(_STEP_FIELDS))
-    object.__setattr__(ev, "__pydantic_extra__", None)
-    object.__setattr__(ev, "__pydantic_private__", None)
-    return ev

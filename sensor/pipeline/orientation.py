@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from scipy import signal
 
 from sensor.frames import STANDARD_GRAVITY_MPS2
-from sensor.pipeline.filters import StatefulFilter, clip, lfilter_zi_call
+from sensor.pipeline.filters import StatefulFilter, clip, lfilter_zi_call, row_dot
 
 FloatArray = NDArray[np.float64]
 
@@ -130,22 +130,40 @@ class GravityFilter:
         return self._feed(acc_mps2, gyr_radps)
 
     def _feed(self, acc_mps2: FloatArray, gyr_radps: FloatArray | None) -> FloatArray:
-        a0 = np.ascontiguousarray(acc_mps2.T) * (1.0 / STANDARD_GRAVITY_MPS2)
-        u = _normalize_rows(self._lp(a0))
+        n = acc_mps2.shape[0]
+        a0 = np.multiply(acc_mps2.T, 1.0 / STANDARD_GRAVITY_MPS2, out=np.empty((3, n)))  # rows (3, n), one pass
+        sq = np.empty((3, n))  # work rows, reused by the steps below (no temporaries per operation)
+        s1 = np.empty(n)
+        u = _normalize_rows(self._lp(a0), s1)
         if gyr_radps is not None:
             w = np.ascontiguousarray(gyr_radps.T)
-            # the cross product u x w row-wise: rows (1, 2, 0) times rows (2, 0, 1) minus the reverse, i.e.
-            # c0 = u1 w2 - u2 w1, c1 = u2 w0 - u0 w2, c2 = u0 w1 - u1 w0 (the same products, fewer array calls)
-            w_b, w_a = w[_ROT2], w[_ROT1]
+            # the cross product u x w row-wise: c0 = u1 w2 - u2 w1, c1 = u2 w0 - u0 w2, c2 = u0 w1 - u1 w0
+            w0, w1, w2 = w[0], w[1], w[2]
+            y = np.empty((3, n))
+            c = np.empty((3, n))
+            mul, add, sub = np.multiply, np.add, np.subtract
             for lp, integ in zip(self._lp_iter, self._int, strict=True):
                 # remove the vertical part of the linear acceleration (|f_v| swings 0-3 g in running) with the
-                # previous iterate's up: what is left is gravity plus the much smaller horizontal acceleration
-                p = a0 * u
-                excess = p[0] + p[1] + p[2] - 1.0
-                y = a0 - excess * u
-                c = u[_ROT1] * w_b - u[_ROT2] * w_a
+                # previous iterate's up: what is left is gravity plus the much smaller horizontal acceleration.
+                # y = a0 - ((a0 . u) - 1) u, the dot product summed row 0 + row 1 + row 2
+                _dot_rows(a0, u, s1)
+                sub(s1, 1.0, out=s1)
+                mul(s1, u, out=sq)
+                sub(a0, sq, out=y)
+                mul(u[1], w2, out=c[0])
+                mul(u[2], w1, out=s1)
+                sub(c[0], s1, out=c[0])
+                mul(u[2], w0, out=c[1])
+                mul(u[0], w2, out=s1)
+                sub(c[1], s1, out=c[1])
+                mul(u[0], w1, out=c[2])
+                mul(u[1], w0, out=s1)
+                sub(c[2], s1, out=c[2])
                 ic = integ(c)
-                u = _normalize_rows(ic + lp(y - ic))
+                sub(y, ic, out=y)
+                v = lp(y)
+                add(ic, v, out=v)
+                u = _normalize_rows(v, s1)
         return np.ascontiguousarray(u.T)
 
 
@@ -169,21 +187,27 @@ class _RowFilter:
         return y
 
 
-_ROT1: Final = np.array([1, 2, 0])
-_ROT2: Final = np.array([2, 0, 1])
-
-
-def _normalize_rows(v: FloatArray) -> FloatArray:
-    sq = v * v
-    n = np.sqrt(sq[0] + sq[1] + sq[2])
-    out: FloatArray = v / np.maximum(n, 1e-12)
+def _dot_rows(a: FloatArray, b: FloatArray, out: FloatArray) -> FloatArray:
+    """``(a0 b0 + a1 b1) + a2 b2`` per column of the rows ``(3, n)``, into ``out``. einsum adds a column's products
+    in that order in one pass, except for a single column (n = 1), which it sums in another order: that one by
+    hand (the same numbers for any chunk size)."""
+    if a.shape[1] > 1:
+        res: FloatArray = np.einsum("ij,ij->j", a, b, out=out)
+        return res
+    p = a * b
+    np.add(p[0], p[1], out=out)
+    np.add(out, p[2], out=out)
     return out
 
 
-def _normalize(v: FloatArray) -> FloatArray:
-    n = np.sqrt(np.einsum("ij,ij->i", v, v))
-    out: FloatArray = v / np.maximum(n, 1e-12)[:, None]
-    return out
+def _normalize_rows(v: FloatArray, s1: FloatArray) -> FloatArray:
+    """``v / max(|v|, 1e-12)`` per column of the rows ``(3, n)``, in place (``s1``: a work row); ``|v|`` is
+    ``sqrt(v0^2 + v1^2 + v2^2)`` added in that order."""
+    _dot_rows(v, v, s1)
+    np.sqrt(s1, out=s1)
+    np.maximum(s1, 1e-12, out=s1)
+    np.divide(v, s1, out=v)
+    return v
 
 
 def pelvis_angles_deg(up_pelvis: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -209,7 +233,7 @@ class YawIntegrator:
         self._int = StatefulFilter(np.array([dt / 2.0, dt / 2.0]), np.array([1.0, -1.0]), steady_start=False)
 
     def feed(self, up_sensor: FloatArray, gyr_radps: FloatArray) -> FloatArray:
-        rate = np.einsum("ij,ij->i", up_sensor, gyr_radps)
+        rate = row_dot(up_sensor, gyr_radps)
         return np.degrees(self._int(rate))
 
 

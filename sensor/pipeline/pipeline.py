@@ -55,6 +55,7 @@ from sensor.pipeline.alerts import AlertTracker
 from sensor.pipeline.buffer import SignalBuffer
 from sensor.pipeline.calibration import Mounting, MountingCalibrator
 from sensor.pipeline.config import PipelineConfig
+from sensor.pipeline.filters import minus_row, row_dot
 from sensor.pipeline.gait import GaitDetector, Step
 from sensor.pipeline.metrics import height_filter, step_events
 from sensor.pipeline.orientation import GravityFilter, YawIntegrator, pelvis_angles_deg
@@ -75,26 +76,30 @@ __all__ = [
 
 _RESET_BIAS_RADPS = 1e-3
 _TURN_RECOVERY_S = 5.0
+_SUB_BLOCK = 24000  # samples per sub-block of a long input (see HipPipeline._feed)
 _COLUMNS = ("t_s", "f_v", "acc_ap", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class _Filtered:
-    """A block with its bias-corrected gyro, up vectors (sensor frame) and yaw; waits here during warm-up."""
+    """A block with its bias-corrected gyro, up vectors (sensor frame), vertical specific force ``acc . up`` and
+    yaw; waits here during warm-up."""
 
     start: int
     block: ImuBlock
     gyr: FloatArray | None
     up: FloatArray
+    f_v: FloatArray
     yaw: FloatArray | None
     resets: tuple[int, ...] = ()
 
     def slice(self, a: int, b: int) -> _Filtered:
         return _Filtered(
             self.start + a,
-            self.block.slice(a, b),
+            _view(self.block, a, b),
             None if self.gyr is None else self.gyr[a:b],
             self.up[a:b],
+            self.f_v[a:b],
             None if self.yaw is None else self.yaw[a:b],
             tuple(i for i in self.resets if self.start + a <= i < self.start + b),
         )
@@ -105,6 +110,18 @@ def _mixed_input() -> DataValidationError:
         "a block without gyroscope after blocks with one (or the reverse); feed one kind per pipeline",
         field="gyr_radps",
     )
+
+
+def _view(block: ImuBlock, a: int, b: int) -> ImuBlock:
+    """``block.slice(a, b)`` without validating the samples again (views of a block that was checked when made)."""
+    out = object.__new__(ImuBlock)  # frozen dataclass: set the slots directly (views of read-only arrays)
+    object.__setattr__(out, "sensor_id", block.sensor_id)
+    object.__setattr__(out, "t_s", block.t_s[a:b])
+    object.__setattr__(out, "acc_mps2", block.acc_mps2[a:b])
+    object.__setattr__(out, "gyr_radps", None if block.gyr_radps is None else block.gyr_radps[a:b])
+    object.__setattr__(out, "sample_index", block.sample_index[a:b])
+    object.__setattr__(out, "missing_before", block.missing_before[a:b])
+    return out
 
 
 def _concat(blocks: list[ImuBlock]) -> ImuBlock:
@@ -227,6 +244,19 @@ class HipPipeline:
 
     def _feed(self, block: ImuBlock) -> list[Event]:
         n = len(block)
+        if n > _SUB_BLOCK:
+            # a long input (a recording analysed offline) in sub-blocks: every stage is chunk-size invariant, so
+            # the events are the same; the working arrays stay in cache, and the (3, 3) x (3, n) rotations stay
+            # below the size where OpenBLAS splits a product over threads (on a shared 2-core machine its
+            # spinning helper threads cost more CPU time than they save)
+            out: list[Event] = []
+            for a in range(0, n, _SUB_BLOCK):
+                out.extend(self._feed_one(_view(block, a, min(n, a + _SUB_BLOCK))))
+            return out
+        return self._feed_one(block)
+
+    def _feed_one(self, block: ImuBlock) -> list[Event]:
+        n = len(block)
         if self._has_gyr is None:
             self._has_gyr = block.has_gyr
             self._sensor_id = block.sensor_id
@@ -257,20 +287,19 @@ class HipPipeline:
         bias_updates = self.calibrator.feed_rest(acc, gyr_raw)
         if gyr_raw is None:
             up = self._gravity.feed(acc, None)
-            return _Filtered(start, block, None, up, None)
+            return _Filtered(start, block, None, up, row_dot(acc, up), None)
         n = len(block)
         gyr = np.empty_like(gyr_raw)
-        ups: list[FloatArray] = []
-        yaws: list[FloatArray] = []
+        # the bias-corrected gyro, each bias from its sample on; the orientation filter restarts where a new bias
+        # from a quiet period differs (cuts): it runs once per piece between restarts, not per bias update (a rest
+        # between exercise sets brings one every grid segment; the filter is chunk-size invariant)
+        cuts: list[int] = []
         a = 0
         marks = [(idx, bias, True) for idx, bias in bias_updates] + [(start + n, self._bias, False)]
         for idx, bias, real in marks:
             b = idx - start
             if b > a:
-                gyr[a:b] = gyr_raw[a:b] - self._bias
-                u = self._gravity.feed(acc[a:b], gyr[a:b])
-                ups.append(u)
-                yaws.append(self._yaw.feed(u, gyr[a:b]))
+                gyr[a:b] = minus_row(gyr_raw[a:b], self._bias)
                 a = b
             if not real:
                 continue
@@ -279,14 +308,23 @@ class HipPipeline:
             if first_of_period and float(np.max(np.abs(bias - self._bias))) > _RESET_BIAS_RADPS:
                 # a new bias from a quiet period: restart the filter from the (quiet) accelerometer instead
                 # of letting the old bias' tilt decay over several seconds (it would bias the neutral)
-                self._gravity.reset()
+                cuts.append(b)
                 self._resets.append(idx)
             self._bias = bias
+        ups: list[FloatArray] = []
+        a = 0
+        for b in cuts:
+            if b > a:
+                ups.append(self._gravity.feed(acc[a:b], gyr[a:b]))
+                a = b
+            self._gravity.reset()
+        if n > a:
+            ups.append(self._gravity.feed(acc[a:], gyr[a:]))
         resets = tuple(i for i in self._resets if i < start + n)
         self._resets = [i for i in self._resets if i >= start + n]
         up = ups[0] if len(ups) == 1 else np.concatenate(ups)
-        yaw = yaws[0] if len(yaws) == 1 else np.concatenate(yaws)
-        return _Filtered(start, block, gyr, up, yaw, resets)
+        yaw = self._yaw.feed(up, gyr)
+        return _Filtered(start, block, gyr, up, row_dot(acc, up), yaw, resets)
 
     def finish(self) -> list[Event]:
         if self._finished:
@@ -330,14 +368,23 @@ class HipPipeline:
         out: list[Event] = []
         a = 0
         while a < n:
-            # split where a scheduled mounting update takes effect
+            # split where a scheduled mounting update takes effect: where its rotation or confidence differs (the
+            # only parts of it that _run uses; an update with a new gyro bias alone changes nothing there)
             while self._schedule and self._schedule[0][0] <= fc.start + a:
                 self._mounting = self._schedule.pop(0)[1]
             b = n
-            if self._schedule:
-                b = min(n, self._schedule[0][0] - fc.start)
+            m = self._mounting
+            for idx, upd in self._schedule:
+                if idx - fc.start >= n:
+                    break
+                r_new, r_now = upd.r_pelvis_from_sensor, m.r_pelvis_from_sensor
+                if upd.confidence != m.confidence or not np.array_equal(r_new, r_now):
+                    b = idx - fc.start
+                    break
             out.extend(self._run(fc if (a, b) == (0, n) else fc.slice(a, b)))
             a = b
+        while self._schedule and self._schedule[0][0] < fc.start + n:  # the updates inside the last piece
+            self._mounting = self._schedule.pop(0)[1]
         return out
 
     def _run(self, fc: _Filtered) -> list[Event]:
@@ -346,7 +393,7 @@ class HipPipeline:
         r = m.r_pelvis_from_sensor
         blk, start, gyr, u = fc.block, fc.start, fc.gyr, fc.up
         acc = blk.acc_mps2
-        f_v = np.einsum("ij,ij->i", acc, u)
+        f_v = fc.f_v
         # (3, n) products ``r @ x.T``: the same numbers as ``x @ r.T`` (one BLAS product either way) with
         # contiguous rows per axis, and ~2x cheaper than the (n, 3) @ (3, 3) product
         acc_p = r @ acc.T
@@ -407,7 +454,9 @@ class HipPipeline:
     def _emit_steps(self, steps: list[Step]) -> list[Event]:
         if not steps:
             return []
-        neutral = [self._standing.neutral_before(s.ic) if self._has_gyr else None for s in steps]
+        neutral: list[float | None] = (
+            self._standing.neutrals_before([s.ic for s in steps]) if self._has_gyr else [None] * len(steps)
+        )
         events = step_events(
             steps,
             self._buf,
@@ -419,42 +468,74 @@ class HipPipeline:
             turn_lean_deg=self.cfg.turn_lean_deg,
         )
         out: list[Event] = []
+        # per step (10k an hour): the bout, session and rolling sums, alerts and the periodic rolling summary,
+        # with the loop's invariants in locals. The sums take the steps in batches (add_many: the same state as
+        # one add per step): the bout's before it is read (its end, or a rolling summary while its baseline
+        # minutes may still change), the rolling window's before a rolling summary, the session's at the end
+        cfg = self.cfg
+        min_bout_s = cfg.min_bout_s
+        emit_rolling = cfg.emit_rolling
+        period = cfg.summary_every_s
+        rolling, alerts = self._rolling, self._alerts
+        on_alert = alerts.on_step
+        isfinite, floor = math.isfinite, math.floor
+        turn_until = self._turn_until_s
+        next_t = self._next_summary_t
+        kept: list[StepEvent] = []
+        p0 = r0 = 0  # kept[p0:] are not yet added to the bout's sums, kept[r0:] not yet to the rolling window
+        p_min_t = math.inf  # the earliest time in kept[p0:]
+        bout = self._bout_sum
         for ev0 in events:
-            if not math.isfinite(ev0.t_s):
+            t = ev0.t_s
+            if not isfinite(t):
                 # its initial contact already left the look-back buffer (a sparse step during exercise rests,
                 # completed long after it happened): it cannot be measured, so it is not reported
                 continue
             ev = ev0
             if ev.in_turn:
-                self._turn_until_s = ev.t_s + (ev.step_time_s or 0.0) + _TURN_RECOVERY_S
-            elif ev.t_s < self._turn_until_s:
+                turn_until = t + (ev.step_time_s or 0.0) + _TURN_RECOVERY_S
+            elif t < turn_until:
                 # the orientation estimate recovers from a turn's centripetal pull for a few seconds (see
                 # orientation): those steps count as "in the turn" too
                 ev = ev.model_copy(update={"in_turn": True})
             out.append(ev)
-            out.extend(self._on_step(ev))
-        return out
-
-    def _on_step(self, ev: StepEvent) -> list[Event]:
-        out: list[Event] = []
-        if self._bout_sum.steps and (
-            ev.activity != self._bout_sum.activity or ev.t_s - self._bout_sum.t_last > self.cfg.min_bout_s
-        ):
-            out.extend(self._close_bout_summary(ev.t_s))
-        self._bout_sum.add(ev)
-        self._session.add(ev)
-        self._rolling.add(ev)
-        out.extend(self._alerts.on_step(ev))
-        if self.cfg.emit_rolling:
-            period = self.cfg.summary_every_s
-            if self._next_summary_t is None:
-                self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
-            elif ev.t_s >= self._next_summary_t:
-                self._next_summary_t = (math.floor(ev.t_s / period) + 1) * period
-                s = self._rolling.summary(self._bout_sum.baseline_mean_deg)
-                if s is not None:
-                    out.append(s)
-                    out.extend(self._alerts.on_summary(s, self._rolling.straight_per_side()))
+            # a new bout summary when the activity changes or after a pause (the bout as if kept[p0:] were added)
+            if len(kept) > p0:
+                prev = kept[-1]
+                new_bout = ev.activity != prev.activity or t - prev.t_s > min_bout_s
+            else:
+                new_bout = bool(bout.steps) and (ev.activity != bout.activity or t - bout.t_last > min_bout_s)
+            if new_bout:
+                bout.add_many(kept[p0:])
+                p0, p_min_t = len(kept), math.inf
+                out.extend(self._close_bout_summary(t))
+                bout = self._bout_sum
+            kept.append(ev)
+            p_min_t = min(p_min_t, t)
+            if ev.pelvic_drop_deg is not None and not ev.in_turn:  # (AlertTracker.on_step ignores the others)
+                alert = on_alert(ev)
+                if alert:
+                    out.extend(alert)
+            if emit_rolling:
+                if next_t is None:
+                    next_t = (floor(t / period) + 1) * period
+                elif t >= next_t:
+                    next_t = (floor(t / period) + 1) * period
+                    t0 = bout.t0 if bout.t0 is not None else kept[p0].t_s
+                    if p_min_t - t0 <= bout.baseline_s:  # the baseline may still change
+                        bout.add_many(kept[p0:])
+                        p0, p_min_t = len(kept), math.inf
+                    rolling.add_many(kept[r0:])
+                    r0 = len(kept)
+                    summ = rolling.summary(bout.baseline_mean_deg)
+                    if summ is not None:
+                        out.append(summ)
+                        out.extend(alerts.on_summary(summ, rolling.straight_per_side()))
+        bout.add_many(kept[p0:])
+        rolling.add_many(kept[r0:])
+        self._session.add_many(kept)
+        self._next_summary_t = next_t
+        self._turn_until_s = turn_until
         return out
 
     def _close_bout_summary(self, t_s: float) -> list[Event]:

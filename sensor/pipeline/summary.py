@@ -19,11 +19,13 @@ straight running; definitions.md); they still count in ``steps`` and cadence.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sensor.events import Activity, RollingSummary, StepEvent
 
@@ -101,14 +103,17 @@ class BoutSummary:
             self._base_sum += d
             self._base_n += 1
         side = self.sides[ev.side]
-        dev = d - (side.sd / side.n if side.n else d)
-        # _Side.add, inlined (two calls per step)
-        side.hist[min(_NB - 1, max(0, int((d - _LO) / _BIN)))] += 1
-        side.n += 1
+        n = side.n
+        sd = side.sd
+        dev = d - (sd / n if n else d)
+        # _Side.add, inlined (two calls per step); the bin clamped as min(_NB - 1, max(0, bin))
+        b = int((d - _LO) / _BIN)
+        side.hist[b if 0 <= b < _NB else (0 if b < 0 else _NB - 1)] += 1
+        side.n = n + 1
         tr = t - t0
         side.st += tr
         side.stt += tr * tr
-        side.sd += d
+        side.sd = sd + d
         side.std += tr * d
         side.sdd += d * d
         self.straight += 1
@@ -119,6 +124,71 @@ class BoutSummary:
             self._lag += dev * prev
             self._lag_n += 1
         self._prev_dev = dev
+
+    def add_many(self, evs: list[StepEvent]) -> None:
+        """:meth:`add` of each step in order, vectorised: every running sum is a sequential sum
+        (``np.add.accumulate`` adds one value after the other, as the loop does), so the state is the same."""
+        if len(evs) < _MIN_BATCH:
+            for ev in evs:
+                self.add(ev)
+            return
+        last = evs[-1]
+        t0 = self.t0
+        if t0 is None:
+            t0 = self.t0 = evs[0].t_s
+        self.t_last = last.t_s
+        self.activity = last.activity
+        self.steps += len(evs)
+        cad = [c for c in (ev.cadence_spm for ev in evs) if c is not None]
+        if cad:
+            self.cad_sum = _seq_sum(self.cad_sum, np.array(cad))
+            self.cad_n += len(cad)
+        straight = [
+            (ev.t_s, drop, ev.side == "left")
+            for ev in evs
+            if (drop := ev.pelvic_drop_deg) is not None and not ev.in_turn
+        ]
+        if not straight:
+            return
+        cols = np.array(straight)  # (steps, 3): t, drop, left stance (1.0 / 0.0)
+        d = cols[:, 1]
+        tr = cols[:, 0] - t0
+        base = tr <= self.baseline_s
+        if base.any():
+            self._base_sum = _seq_sum(self._base_sum, d[base])
+            self._base_n += int(base.sum())
+        dev = np.empty(d.size)
+        is_left = cols[:, 2] > 0.5
+        for name, mask in (("left", is_left), ("right", ~is_left)):
+            dd = d[mask]
+            k = dd.size
+            if k == 0:
+                continue
+            side = self.sides[name]
+            trs = tr[mask]
+            # the side's running mean before each step: sd (sequential sum) / n
+            sd_run = np.add.accumulate(np.concatenate(([side.sd], dd)))
+            n_before = side.n + np.arange(k)
+            dev[mask] = dd - np.where(n_before > 0, sd_run[:-1] / np.maximum(n_before, 1), dd)
+            bins = ((dd - _LO) / _BIN).astype(np.int64)  # int(): truncation toward zero, as astype
+            hist = side.hist
+            for b in np.minimum(_NB - 1, np.maximum(0, bins)).tolist():
+                hist[b] += 1
+            side.n += k
+            side.st = _seq_sum(side.st, trs)
+            side.stt = _seq_sum(side.stt, trs * trs)
+            side.sd = float(sd_run[-1])
+            side.std = _seq_sum(side.std, trs * dd)
+            side.sdd = _seq_sum(side.sdd, dd * dd)
+        self.straight += d.size
+        self.above += int((d > self.threshold).sum())
+        prods = dev[1:] * dev[:-1]
+        if self._prev_dev is not None:
+            prods = np.concatenate(([dev[0] * self._prev_dev], prods))
+        if prods.size:
+            self._lag = _seq_sum(self._lag, prods)
+            self._lag_n += prods.size
+        self._prev_dev = float(dev[-1])
 
     @property
     def baseline_mean_deg(self) -> float | None:
@@ -178,27 +248,57 @@ class RollingWindow:
         self.steps: deque[StepEvent] = deque()
         # per step of ``steps``: (cadence or None, drop of a straight step or None, left stance)
         self._rows: deque[tuple[float | None, float | None, bool]] = deque()
-        self._straight_per_side: int | None = None  # from the latest summary(), until the next add()
+        # the window's straight drops per side and its cadences, in step order, and how many drops exceed the
+        # threshold: kept with the rows (a summary every 5 s then copies them instead of sorting the rows out)
+        self._left: deque[float] = deque()
+        self._right: deque[float] = deque()
+        self._cad: deque[float] = deque()
+        self._above = 0
 
     def add(self, ev: StepEvent) -> None:
-        self._straight_per_side = None
-        steps = self.steps
-        rows = self._rows
-        steps.append(ev)
-        d = ev.pelvic_drop_deg
-        rows.append((ev.cadence_spm, None if ev.in_turn else d, ev.side == "left"))
-        old = ev.t_s - self.window_s
+        self.add_many([ev])
+
+    def add_many(self, evs: list[StepEvent]) -> None:
+        """Add steps in order (with non-decreasing times, dropping the old steps once after the last one drops
+        what dropping after each would)."""
+        if not evs:
+            return
+        if len(evs) > 1 and any(b.t_s < a.t_s for a, b in itertools.pairwise(evs)):
+            for ev in evs:
+                self.add(ev)
+            return
+        self.steps.extend(evs)
+        rows, left, right, cads = self._rows, self._left, self._right, self._cad
+        th = self.threshold
+        for ev in evs:
+            cad = ev.cadence_spm
+            d = None if ev.in_turn else ev.pelvic_drop_deg
+            is_left = ev.side == "left"
+            rows.append((cad, d, is_left))
+            if cad is not None:
+                cads.append(cad)
+            if d is not None:
+                (left if is_left else right).append(d)
+                if d > th:
+                    self._above += 1
+        self._drop_old(evs[-1].t_s)
+
+    def _drop_old(self, t_s: float) -> None:
+        old = t_s - self.window_s
+        steps, rows = self.steps, self._rows
         while steps and steps[0].t_s <= old:
             steps.popleft()
-            rows.popleft()
+            cad, d, is_left = rows.popleft()
+            if cad is not None:
+                self._cad.popleft()
+            if d is not None:
+                (self._left if is_left else self._right).popleft()
+                if d > self.threshold:
+                    self._above -= 1
 
     def straight_per_side(self) -> int:
         """The smaller count of straight steps with a drop value of the two sides."""
-        if self._straight_per_side is not None:
-            return self._straight_per_side
-        n_left = sum(1 for _, d, is_left in self._rows if d is not None and is_left)
-        n_right = sum(1 for _, d, is_left in self._rows if d is not None and not is_left)
-        return min(n_left, n_right)
+        return min(len(self._left), len(self._right))
 
     def summary(self, baseline_mean_deg: float | None = None) -> RollingSummary | None:
         """Exact medians over the window (plain numpy over at most ~110 steps).
@@ -208,31 +308,65 @@ class RollingWindow:
         if not self.steps:
             return None
         last = self.steps[-1]
-        rows = self._rows  # this runs every 5 s of steps: comprehensions over plain tuples
-        left = [d for _, d, is_left in rows if d is not None and is_left]
-        right = [d for _, d, is_left in rows if d is not None and not is_left]
-        cad = [c for c, _, _ in rows if c is not None]
+        left, right, cad = list(self._left), list(self._right), list(self._cad)
         ml = _median(left) if left else None
         mr = _median(right) if right else None
         straight = len(left) + len(right)
-        self._straight_per_side = min(len(left), len(right))
-        th = self.threshold
-        above = sum(1 for d in left if d > th) + sum(1 for d in right if d > th)
+        above = self._above
         change = None
         if baseline_mean_deg is not None and straight:
             change = _mean(left + right) - baseline_mean_deg
-        return RollingSummary(
-            t_s=last.t_s,
-            window_s=self.window_s,
-            activity=last.activity,
-            steps=len(self.steps),
-            median_drop_left_deg=ml,
-            median_drop_right_deg=mr,
-            asymmetry_index_pct=asymmetry_index_pct(ml, mr),
-            cadence_spm=_mean(cad) if cad else None,
-            share_above_threshold=above / straight if straight else None,
-            drop_change_from_start_deg=change,
+        # every 5 s of steps: built without pydantic's validation (the values are in range by construction), the
+        # same object state as RollingSummary(...) with these fields
+        ev = _new_summary(RollingSummary)
+        _set_attr(
+            ev,
+            "__dict__",
+            {
+                "kind": "summary",
+                "t_s": last.t_s,
+                "window_s": float(self.window_s),
+                "activity": last.activity,
+                "steps": len(self.steps),
+                "median_drop_left_deg": ml,
+                "median_drop_right_deg": mr,
+                "asymmetry_index_pct": asymmetry_index_pct(ml, mr),
+                "cadence_spm": _mean(cad) if cad else None,
+                "share_above_threshold": above / straight if straight else None,
+                "fatigue_slope_deg_per_10min": None,
+                "fatigue_slope_ci95_deg_per_10min": None,
+                "drop_change_from_start_deg": change,
+            },
         )
+        _set_attr(ev, "__pydantic_fields_set__", set(_ROLLING_SET))
+        _set_attr(ev, "__pydantic_extra__", None)
+        _set_attr(ev, "__pydantic_private__", None)
+        return ev
+
+
+_new_summary = RollingSummary.__new__
+_set_attr = object.__setattr__
+# the fields RollingWindow.summary passes (set), as RollingSummary(...) records them
+_ROLLING_SET = frozenset(
+    (
+        "t_s",
+        "window_s",
+        "activity",
+        "steps",
+        "median_drop_left_deg",
+        "median_drop_right_deg",
+        "asymmetry_index_pct",
+        "cadence_spm",
+        "share_above_threshold",
+        "drop_change_from_start_deg",
+    )
+)
+_MIN_BATCH = 16  # fewer steps: BoutSummary.add_many adds them one by one (the numpy set-up costs more)
+
+
+def _seq_sum(start: float, x: NDArray[np.float64]) -> float:
+    """``start + x[0] + x[1] + ...`` added one after the other (as a Python loop does)."""
+    return float(np.add.accumulate(np.concatenate(([start], x)))[-1])
 
 
 def _median(x: list[float]) -> float:

@@ -72,3 +72,26 @@ def test_clip_gives_np_clip_values() -> None:
     got_i = clip(i, 0, 99)
     assert got_i.dtype == i.dtype
     np.testing.assert_array_equal(got_i, np.clip(i, 0, 99))
+
+
+def test_row_dot_gives_einsum_values() -> None:
+    """``row_dot`` (three column operations) is ``np.einsum("ij,ij->i", a, b)`` to the last bit, contiguous
+    rows or not (the pipeline's dot products of (n, 3) vectors went through einsum before)."""
+    from sensor.pipeline.filters import row_dot
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 3, 7, 16, 1001, 24000):
+        a = rng.normal(size=(n + 4, 3)) * rng.uniform(1e-3, 1e3)
+        b = rng.normal(size=(n + 4, 3))
+        for x, y in ((a[:n], b[:n]), (a[4:], b[4:]), (a[:n], a[:n]), (a[::2], b[::2]), (a.T.copy().T, b)):
+            np.testing.assert_array_equal(row_dot(x, y), np.einsum("ij,ij->i", x, y))
+
+
+def test_signal_buffer_moves_rows_in_place_when_they_fit() -> None:
+    """Large writes past the end: the rows still in the look-back are moved to the front of the same arrays."""
+    buf = SignalBuffer(("a",), keep=50)
+    k = 0
+    for n in (500, 400, 400, 7, 400, 3, 450):
+        buf.write("a", k, np.arange(k, k + n, dtype=float))
+        k += n
+        np.testing.assert_array_equal(buf.get("a", k - 50, k), np.arange(k - 50, k))

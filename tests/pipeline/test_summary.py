@@ -110,3 +110,90 @@ def test_window_median_and_mean_are_numpys() -> None:
             x = (rng.normal(size=n) * scale).tolist()
             assert _median(x) == float(np.median(x))
             assert _mean(x) == float(np.mean(x))
+
+
+def test_add_many_gives_the_state_of_one_add_per_step() -> None:
+    """The vectorised batch update is the same sequence of float additions as the per-step loop: equal state."""
+    rng = np.random.default_rng(5)
+    evs = []
+    for k in range(400):
+        d = float(rng.normal(6.0, 3.0)) if k % 13 else None
+        evs.append(
+            StepEvent(
+                t_s=0.33 * k + float(rng.uniform(0, 0.01)),
+                side="left" if rng.random() < 0.5 else "right",
+                pelvic_drop_deg=d,
+                in_turn=bool(k % 17 == 0),
+                cadence_spm=None if k % 11 == 0 else float(rng.uniform(150, 190)),
+                activity="running",
+                confidence=1.0,
+            )
+        )
+    one, many = BoutSummary(7.0, baseline_s=40.0), BoutSummary(7.0, baseline_s=40.0)
+    for ev in evs:
+        one.add(ev)
+    for a, b in ((0, 3), (3, 40), (40, 41), (41, 250), (250, 400)):  # below and above the batch threshold
+        many.add_many(evs[a:b])
+    assert vars(one).keys() == vars(many).keys()
+    for key, value in vars(one).items():
+        if key != "sides":
+            assert getattr(many, key) == value, key
+    for side in ("left", "right"):
+        assert one.sides[side] == many.sides[side]
+
+
+def test_step_events_share_one_fields_set_that_copies_do_not_touch() -> None:
+    """Step events are built with one shared fields-set (every field set); a model_copy gets its own."""
+    from sensor.pipeline import metrics
+
+    ev = StepEvent(t_s=1.0, side="left", confidence=1.0)
+    shared = metrics._FIELDS_SET
+    fast = StepEvent.__new__(StepEvent)
+    object.__setattr__(fast, "__dict__", {**ev.__dict__})
+    object.__setattr__(fast, "__pydantic_fields_set__", shared)
+    object.__setattr__(fast, "__pydantic_extra__", None)
+    object.__setattr__(fast, "__pydantic_private__", None)
+    before = set(shared)
+    copy = fast.model_copy(update={"in_turn": True})
+    assert copy.in_turn
+    assert not fast.in_turn
+    assert copy.__pydantic_fields_set__ is not shared
+    assert shared == before == set(StepEvent.model_fields)
+
+
+def test_rolling_window_kept_lists_match_the_window_recomputed() -> None:
+    """The per-side drops, cadences and the count above the threshold kept with the window are what sorting the
+    window's steps out gives, after single adds, batches and steps leaving the window."""
+    rng = np.random.default_rng(9)
+    w = RollingWindow(window_s=5.0, threshold_deg=7.0)
+    t = 0.0
+    evs = []
+    for k in range(600):
+        t += float(rng.uniform(0.2, 0.5))
+        evs.append(
+            StepEvent(
+                t_s=t,
+                side="left" if rng.random() < 0.5 else "right",
+                pelvic_drop_deg=None if k % 9 == 0 else float(rng.normal(6.0, 2.0)),
+                in_turn=bool(k % 13 == 0),
+                cadence_spm=None if k % 7 == 0 else float(rng.uniform(150, 190)),
+                confidence=1.0,
+            )
+        )
+    k = 0
+    for n in (1, 1, 5, 40, 1, 100, 3, 200, 249):
+        if n == 1:
+            w.add(evs[k])
+        else:
+            w.add_many(evs[k : k + n])
+        k += n
+        inside = [e for e in evs[:k] if e.t_s > evs[k - 1].t_s - 5.0]
+        assert list(w.steps) == inside
+        straight = [e for e in inside if e.pelvic_drop_deg is not None and not e.in_turn]
+        left = [e.pelvic_drop_deg for e in straight if e.side == "left"]
+        right = [e.pelvic_drop_deg for e in straight if e.side == "right"]
+        assert list(w._left) == left
+        assert list(w._right) == right
+        assert list(w._cad) == [e.cadence_spm for e in inside if e.cadence_spm is not None]
+        assert w._above == sum(1 for d in left + right if d is not None and d > 7.0)
+        assert w.straight_per_side() == min(len(left), len(right))
