@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+NO_PIN = 1 << 62
 
 
 class SignalBuffer:
@@ -19,6 +20,9 @@ class SignalBuffer:
         self.columns = columns
         self.col = {c: i for i, c in enumerate(columns)}
         self.keep = int(keep)
+        # rows from ``pin`` on are kept even when older than ``keep`` (a consumer still needs them: the open steps
+        # of the gait detector); the owner moves it forward and bounds its age
+        self.pin = NO_PIN
         # one contiguous array per column: writes and reads are contiguous (a row-major matrix made every
         # column write strided)
         self._data = [np.zeros(max(16, 2 * self.keep)) for _ in columns]
@@ -72,7 +76,7 @@ class SignalBuffer:
             end[c] = start + n
 
     def _reserve(self, stop: int) -> None:
-        lo = max(self._base, min(self._end) - self.keep)
+        lo = max(self._base, min(min(self._end) - self.keep, self.pin))
         need = stop - lo
         if stop - self._base <= self._data[0].shape[0] and lo - self._base < self.keep:
             return

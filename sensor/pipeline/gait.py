@@ -53,6 +53,7 @@ import functools
 import math
 import statistics
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +74,7 @@ WALK_AP_SMOOTH_S = 0.05
 WALK_AP_BEFORE_S = 0.25
 WALK_AP_AFTER_S = 0.05
 WALK_AP_DROP_S = 0.06
+_MEASURE_BACK_S = 2.0  # margin before an open step's first contact that its measurement may read
 TO_SEARCH_S = 0.45  # running toe-off: the raw force after the loading peak is searched this long
 WEAK_PEAK_MIN_G = 1.03
 WEAK_PEAK_PROMINENCE_G = 0.05
@@ -467,6 +469,17 @@ class GaitDetector:
             self._chain += 1
             self._chain_pos = 0
             self._last_peak = None
+
+    def open_from(self, done: Sequence[Step]) -> int | None:
+        """The first sample that the measurement of a not-yet-measured step reads (``done``: steps just returned by
+        :meth:`detect`; the open ones are held here), or None if there is none.
+
+        A step's stride window starts at its previous initial contact, else one step (at most ~1 s) before it.
+        """
+        firsts = [st.ic if st.prev_ic is None else st.prev_ic for st in (*done, *self._steps)]
+        if not firsts:
+            return None
+        return math.floor(min(firsts)) - round(_MEASURE_BACK_S * self.fs)
 
     def _decide(self, final: bool) -> list[Step]:
         """Fill cues, next-IC links and sides of open steps; return those that are complete, in order."""

@@ -52,7 +52,7 @@ from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.model import ImuBlock
 from sensor.pipeline.activity import BoutTracker, QuietDetector, StandingTracker, label_samples
 from sensor.pipeline.alerts import AlertTracker
-from sensor.pipeline.buffer import SignalBuffer
+from sensor.pipeline.buffer import NO_PIN, SignalBuffer
 from sensor.pipeline.calibration import Mounting, MountingCalibrator
 from sensor.pipeline.config import PipelineConfig
 from sensor.pipeline.filters import minus_row, row_dot
@@ -76,6 +76,7 @@ __all__ = [
 
 _RESET_BIAS_RADPS = 1e-3
 _TURN_RECOVERY_S = 5.0
+_OPEN_STEP_MAX_S = 30.0  # an open step older than this is not measured (see _emit_steps)
 _SUB_BLOCK = 24000  # samples per sub-block of a long input (see HipPipeline._feed)
 _COLUMNS = ("t_s", "f_v", "acc_ap", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
 
@@ -423,6 +424,11 @@ class HipPipeline:
             self._standing.feed(start, quiet, roll)
         self._gait.feed_filters(start, f_v)
         done = self._gait.detect()
+        # the look-back buffer keeps what the open steps' measurements will read (a step's side is decided up to
+        # ~15 s after its contact when a slow walk starts), up to _OPEN_STEP_MAX_S back
+        first = self._gait.open_from(done)
+        end = start + len(blk)
+        buf.pin = NO_PIN if first is None else max(first, end - round(_OPEN_STEP_MAX_S * self.fs))
         labels = label_samples(start, quiet, self._gait.peaks, self._gait.lookahead_samples, self.fs)
         self._gait.prune_peaks(start + len(blk) - self._gait.lookahead_samples - round(2.0 * self.fs))
         out: list[Event] = []
