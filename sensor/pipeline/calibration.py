@@ -15,7 +15,10 @@ The clip may sit at any angle. The pelvis frame (AP, ML, V; :mod:`sensor.frames`
   quiet period ends where its 1 s mean gravity turns by more than ``posture_change_deg`` (10 deg) from its
   running mean, so that a slow roll from standing to lying with no motion detected cannot drag the vertical
   along in small accepted steps.
-* **Gyroscope bias**: the mean angular rate of the latest quiet period (updated at every rest).
+* **Gyroscope bias**: the mean angular rate of the latest still run: >= 2 s of quiet 1 s windows whose rate SD is
+  below 0.02 rad/s and whose gravity turns by less than 0.01 rad/s against the previous window (updated at every
+  rest). Slow exercise movements pass the quiet test but not this one. Until a still run was seen, the mean rate
+  of the latest quiet period.
 * **Forward (AP)**: the principal direction of the horizontal acceleration during gait. For a symmetric gait the
   AP acceleration repeats every step (even stride harmonics) and the ML acceleration every stride (odd
   harmonics), so their covariance vanishes and the principal axis is AP (Moe-Nilssen 1998; the horizontal AP
@@ -154,6 +157,11 @@ class CalibrationConfig:
     quiet_gyr_std_radps: float = 0.06
     quiet_gyr_mean_radps: float = 0.15
     quiet_min_s: float = 2.0
+    # gyroscope bias: only from runs of still windows (gyro SD below this, gravity turning slower than this
+    # against the previous window) of at least still_min_s
+    still_gyr_std_radps: float = 0.02
+    still_turn_rad_per_s: float = 0.01
+    still_min_s: float = 2.0
     gait_acc_std_mps2: float = 0.9
     forget_per_s: float = 0.995
     turn_rate_radps: float = 0.2
@@ -196,6 +204,10 @@ class _State:
     quiet_gyr: FloatArray = field(default_factory=lambda: np.zeros(3))
     quiet_n: int = 0
     prev_quiet_rest: bool = False
+    still_gyr: FloatArray = field(default_factory=lambda: np.zeros(3))
+    still_n: int = 0
+    still_bias: bool = False  # the bias in use comes from a still run
+    prev_acc_mean: FloatArray | None = None
     prev_quiet: bool = False
     odd_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
     even_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
@@ -400,7 +412,7 @@ class MountingCalibrator:
             checked = s.bias  # the bias last compared with bias_out (only a new one can differ)
             for i, end in enumerate(ends):
                 quiet = acc_std[i] < cfg.quiet_acc_std_mps2 and gyr_std[i] < cfg.quiet_gyr_std_radps
-                rec = self._rest_segment(mean, i, g, acc_std[i], quiet, has_gyr=has_gyr)
+                rec = self._rest_segment(mean, i, g, acc_std[i], gyr_std[i], quiet, has_gyr=has_gyr)
                 s.rest_log.append(rec)
                 if rec.bias is not None and (
                     s.bias_out is None
@@ -535,15 +547,15 @@ class MountingCalibrator:
         return out
 
     def _rest_segment(
-        self, means: FloatArray, i: int, k: int, acc_std: float, maybe_quiet: bool, *, has_gyr: bool
+        self, means: FloatArray, i: int, k: int, acc_std: float, gyr_std: float, maybe_quiet: bool, *, has_gyr: bool
     ) -> _RestRecord:
         """Grid segment ``i`` of pass 1 from the segments' column means (``maybe_quiet``: its two standard
         deviations are below their limits)."""
         cfg, s = self.cfg, self._s
         quiet = False
+        acc_mean = means[i, 0:3]
+        gyr_mean = means[i, 6:9]
         if maybe_quiet:
-            acc_mean = means[i, 0:3]
-            gyr_mean = means[i, 6:9]
             quiet = (
                 float(np.linalg.norm(gyr_mean)) < cfg.quiet_gyr_mean_radps
                 and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
@@ -568,8 +580,25 @@ class MountingCalibrator:
                     ref = self.prior.r_pelvis_from_sensor[2]
                 if ref is None or float(np.dot(cand, ref)) >= math.cos(math.radians(cfg.upright_max_deg)):
                     s.vertical = cand  # upright enough: re-level (lying, kneeling, reclining keep the mounting)
-                if has_gyr:
-                    s.bias = s.quiet_gyr / s.quiet_n
+                if has_gyr and not s.still_bias:
+                    s.bias = s.quiet_gyr / s.quiet_n  # until a still run gives a cleaner one
+        # the gyroscope bias from still runs: a quiet window may be a slow movement (a slow bridge or donkey kick
+        # passes the mean-rate test); still means a steady rate and gravity not turning against the last window
+        still = False
+        if quiet and has_gyr and gyr_std < cfg.still_gyr_std_radps and s.prev_acc_mean is not None:
+            prev = s.prev_acc_mean
+            cos_turn = float(np.dot(acc_mean, prev)) / float(np.linalg.norm(acc_mean) * np.linalg.norm(prev))
+            still = cos_turn > math.cos(cfg.still_turn_rad_per_s * k / self.fs)
+        if still:
+            s.still_gyr = s.still_gyr + gyr_mean * k
+            s.still_n += k
+            if s.still_n / self.fs >= cfg.still_min_s:
+                s.bias = s.still_gyr / s.still_n
+                s.still_bias = True
+        else:
+            s.still_gyr = np.zeros(3)
+            s.still_n = 0
+        s.prev_acc_mean = acc_mean if maybe_quiet else None
         s.prev_quiet_rest = quiet
         return _RestRecord(quiet, acc_std, s.vertical, s.bias)
 
