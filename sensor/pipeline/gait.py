@@ -54,7 +54,7 @@ import math
 import statistics
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -117,7 +117,10 @@ class Step:
     next_ic: float | None = None
     prev_ic: float | None = None
     done: bool = False
-    extra: dict[str, float] = field(default_factory=dict)
+    med: float = 0.0  # the median step interval (samples) when the step was detected
+    cue: float = 0.0  # combined side cue (normalised)
+    cued: bool = False
+    dropped: bool = False  # the anticipatory push-off before gait initiation, not a step
 
 
 class GaitDetector:
@@ -141,9 +144,8 @@ class GaitDetector:
         self.buf = buf
         self.has_gyr = has_gyr
         # edges on the raw force: the impact edge is one or two samples steep, smoothing would move it earlier
-        b1, self.d_edge = np.ones(1), 0
+        self.d_edge = 0
         b2, self.d_slow = hann_fir(0.12, fs)
-        self._f_edge = StatefulFilter(b1, np.array([1.0]))
         self._f_slow = StatefulFilter(b2, np.array([1.0]))
         self.before = max(1, round(0.22 * fs))
         self.after = max(1, round(0.25 * fs))
@@ -176,9 +178,9 @@ class GaitDetector:
     # ------------------------------------------------------------------------------------------------
     def feed_filters(self, start: int, f_v: FloatArray) -> None:
         """Filter the new raw ``f_v`` samples ``[start, start+n)`` into the aligned smoothed columns."""
-        fe = self._f_edge(f_v)
         fsl = self._f_slow(f_v)
-        self._write_delayed("f_s", start, fe, self.d_edge)
+        # the edge filter is the identity (one unit tap, no delay): its output is the raw force itself
+        self._write_delayed("f_s", start, f_v, self.d_edge)
         self._write_delayed("f_slow", start, fsl, self.d_slow)
 
     def _write_delayed(self, col: str, start: int, y: FloatArray, d: int) -> None:
@@ -230,9 +232,17 @@ class GaitDetector:
                 idx = idx[(idx >= self._next) & (idx < limit)]
                 if idx.size:
                     feats = [f.tolist() for f in self._features(idx)]  # Python floats, as float(f[k])
-                    examine = self._examine
-                    for i, *f in zip(idx.tolist(), *feats, strict=True):
-                        st = examine(i, *f)
+                    examine, make_step, isnan = self._examine, self._make_step, math.isnan
+                    strong_pk, strong_prom = STRONG_PEAK_G * G, STRONG_PROMINENCE_G * G
+                    for i, pk, prom, fall, run, ic, to, ap in zip(idx.tolist(), *feats, strict=True):
+                        if run > 0 and pk > strong_pk and prom >= strong_prom:
+                            # a strong running peak (most of a run): what _examine decides for it, in short
+                            if not isnan(ic):
+                                if self._lead:
+                                    self._lead = []
+                                new_steps.append(make_step(i, pk, ic, to, True))
+                            continue
+                        st = examine(i, pk, prom, fall, run, ic, to, ap)
                         if st is not None:
                             new_steps.append(st)
                             if self._lead_steps:
@@ -255,12 +265,19 @@ class GaitDetector:
         base_slow = max(lo_a, buf.start)
         pk = slow[idx - base_slow]
         w6, w_run = round(0.6 * fs), round(0.4 * fs)
-        before_min = _win(slow, idx - base_slow - w6, w6, np.inf).min(axis=1)
+        # the three windows below from the minima of their disjoint parts (a minimum is exact in any grouping):
+        # [i - w6, i - w_run), [i - w_run, i) and [i, i + after]
+        rel = idx - base_slow
+        min_near = _win(slow, rel - w_run, w_run, np.inf).min(axis=1)
+        min_after = _win(slow, rel, self.after + 1, np.inf).min(axis=1)
+        before_min = min_near
+        if w6 > w_run:
+            before_min = np.minimum(_win(slow, rel - w6, w6 - w_run, np.inf).min(axis=1), min_near)
         prominence = pk - before_min
         # fall within the look-ahead: a loading peak is a bump (weak steps must fall back, not settle at 1 g)
-        fall = pk - _win(slow, idx - base_slow, self.after + 1, np.inf).min(axis=1)
+        fall = pk - min_after
         # flight (free fall) before or after this stance: running (the first step from standing has flight after)
-        around_min = _win(slow, idx - base_slow - w_run, w_run + self.after + 1, np.inf).min(axis=1)
+        around_min = np.minimum(min_near, min_after)
         running = (around_min < 0.4 * G).astype(np.float64)
         # running edges on the raw force
         w_pre = round(0.45 * fs)
@@ -294,7 +311,6 @@ class GaitDetector:
         to_run = np.where(enough & (amp > 0), post_start + t30 - (t60 - t30), np.nan)
         # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
         # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
-        rel = idx - base_slow
         inside = (rel >= 1) & (rel + 1 < slow.size)  # a peak at the very end of the stream: no refinement
         y0 = slow[clip(rel - 1, 0, slow.size - 1)]
         y2 = slow[clip(rel + 1, 0, slow.size - 1)]
@@ -304,7 +320,10 @@ class GaitDetector:
         ic_walk = idx + frac - WALK_IC_BEFORE_PEAK_S * fs
         # preferred: the peak forward acceleration (Zijlstra & Hof 2003), where the pelvis stops being pulled
         # forward and the braking of the new stance starts; nan where there is no clear one (fallback above)
-        ic_ap = self._walk_ic_ap(idx)
+        ic_ap = np.full(idx.size, np.nan)
+        walk = np.flatnonzero(running == 0)
+        if walk.size:  # a running peak uses neither (its IC is the raw edge), and each row is its own window
+            ic_ap[walk] = self._walk_ic_ap(idx[walk])
         ic_walk = np.where(np.isnan(ic_ap), ic_walk, ic_ap)
         ic = np.where(running > 0, ic_run, ic_walk)
         to = np.where(running > 0, to_run, np.nan)
@@ -438,8 +457,10 @@ class GaitDetector:
         if prev is not None:
             gap = i - prev
             if gap <= self._break_gap():
-                self._intervals.append(gap)
-                self._intervals = self._intervals[-9:]
+                intervals = self._intervals
+                intervals.append(gap)
+                if len(intervals) > 9:
+                    del intervals[0]
                 self._median = None
                 self._chain_pos += 1
                 same_chain = True
@@ -455,8 +476,8 @@ class GaitDetector:
             chain=self._chain,
             pos=self._chain_pos,
             prev_ic=self._last_ic if same_chain else None,
+            med=self.median_interval(),  # at detection: the same for any chunking
         )
-        step.extra["med"] = self.median_interval()  # at detection: the same for any chunking
         self._last_ic = ic
         if labelled:
             self.peaks.append((i, running))
@@ -493,33 +514,61 @@ class GaitDetector:
                     # walking: the stance foot leaves the ground at the end of the double support that follows
                     # the other foot's contact; double support ~12 % of the stride (0.24 step times)
                     st.to = st.next_ic + WALK_DOUBLE_SUPPORT_STEPS * (st.next_ic - st.ic)
-        to_cue = [
-            st for st in steps if "cued" not in st.extra and (st.next_ic is not None or self._chain_ended(st) or final)
-        ]
+        cur_chain = self._chain  # a step of an older chain: its chain has ended
+        to_cue = [st for st in steps if not st.cued and (st.next_ic is not None or st.chain < cur_chain or final)]
         if to_cue:
             self._cue_batch(to_cue)
         done = 0
+        base_need = self.lookahead_steps
+        window_steps = self.window_steps
+        hist, hist_off = self._hist, self._hist_off
+        side_chain = -1  # the chain whose older chains' cues are already forgotten
+        sqrt = math.sqrt
         while done < n:
             st = steps[done]
-            if "cued" not in st.extra:
+            if not st.cued:
                 break
-            ahead: list[Step] = []
-            need = self._need_ahead(st)
+            pos, chain = st.pos, st.chain
+            # look-ahead (steps) for the side decision: longer at the start of a chain, where little evidence exists
+            need = base_need + (START_EXTRA_LOOKAHEAD - pos if pos < START_EXTRA_LOOKAHEAD else 0)
+            stop = min(n, done + 1 + need)
             j = done + 1
-            while j < n and len(ahead) < need:
+            while j < stop:
                 nx = steps[j]
-                if nx.chain != st.chain or "cued" not in nx.extra:
+                if nx.chain != chain or not nx.cued:
                     break
-                ahead.append(nx)
                 j += 1
-            if len(ahead) < need and not (self._chain_ended(st) or final):
+            n_ahead = j - done - 1
+            if n_ahead < need and not (chain < cur_chain or final):
                 break
-            if st.pos == 0 and self._anticipatory(st, ahead):
-                st.extra["dropped"] = 1.0
-            else:
-                self._assign_side(st, ahead)
+            if pos == 0 and self._anticipatory(st, steps[done + 1 : j]):
+                st.dropped = True
+                done += 1
+                continue
+            # the side: the sum of the chain's signed cues over the window (``window_steps`` back, the look-ahead
+            # ahead); steps are decided in order, so older chains are done
+            if chain != side_chain:
+                for c in [c for c in hist if c < chain]:
+                    del hist[c], hist_off[c]
+                side_chain = chain
+            vals, off = hist[chain], hist_off[chain]
+            lo = pos - window_steps
+            if lo < off:
+                lo = off
+            elif lo - off > 256:  # forget the cues left behind by the window (bounded memory in a long chain)
+                del vals[: lo - off]
+                off = hist_off[chain] = lo
+            ev = 0.0
+            window = vals[lo - off : pos + n_ahead - off + 1]
+            for v in window:  # in position order (the same sum as step by step)
+                ev += v
+            n_win = len(window)
+            # ev > 0: even chain positions are left stance
+            left = (ev if pos % 2 == 0 else -ev) > 0
+            st.side = "left" if left else "right"
+            st.side_margin = abs(ev) / (sqrt(n_win) if n_win > 1 else 1.0)
             done += 1
-        out = [st for st in steps[:done] if "dropped" not in st.extra]
+        out = [st for st in steps[:done] if not st.dropped]
         self._steps = steps[done:]
         return out
 
@@ -545,38 +594,27 @@ class GaitDetector:
         ahead[0].prev_ic = None
         return True
 
-    def _need_ahead(self, st: Step) -> int:
-        """Look-ahead (steps) for the side decision: longer at the start of a chain, where little evidence exists."""
-        return self.lookahead_steps + max(0, START_EXTRA_LOOKAHEAD - st.pos)
-
-    def _chain_ended(self, st: Step) -> bool:
-        return st.chain < self._chain
-
     def _cue_batch(self, batch: list[Step]) -> None:
         """Side cues of a batch of steps (window means vectorised), then the order-dependent normalisation."""
         buf = self.buf
         ic = np.array([st.ic for st in batch])
-        t_step = np.array([(st.next_ic - st.ic) if st.next_ic is not None else st.extra["med"] for st in batch])
+        t_step = np.array([(st.next_ic - st.ic) if st.next_ic is not None else st.med for st in batch])
         a = np.floor(ic).astype(np.int64)
         n_early = np.maximum(2, np.round(0.4 * t_step)).astype(np.int64)
         n_stance = np.maximum(2, np.round(0.6 * t_step)).astype(np.int64)
         lo = max(buf.start, int(a.min()))
         hi = int((a + n_stance).max())
-        ml = buf.get("acc_ml", lo, hi)
-        w_ml = _win(ml, a - lo, int(n_stance.max()), np.nan)
-        w_ml[np.arange(w_ml.shape[1])[None, :] >= n_stance[:, None]] = np.nan
-        cue_ml = -nan_to(_nanmean_rows(w_ml), 0.0)
+        cue_ml = -_head_mean(buf.get("acc_ml", lo, hi), a - lo, n_stance)
         cue_roll = np.zeros(len(batch))
         if self.has_gyr:
-            gr = buf.get("gyr_ap", lo, hi)
-            w_gr = _win(gr, a - lo, int(n_early.max()), np.nan)
-            w_gr[np.arange(w_gr.shape[1])[None, :] >= n_early[:, None]] = np.nan
-            cue_roll = nan_to(_nanmean_rows(w_gr), 0.0)
+            cue_roll = _head_mean(buf.get("gyr_ap", lo, hi), a - lo, n_early)
         # the running RMS normalisation (exponential, deterministic in step order), in plain floats
         has_gyr = self.has_gyr
         sqrt = math.sqrt
         hist, hist_off = self._hist, self._hist_off
         n_cue, rms_roll, rms_ml = self._cue_n, self._rms_roll, self._rms_ml
+        vals: list[float] = []
+        vals_chain = -1
         for st, c_roll, c_ml in zip(batch, cue_roll.tolist(), cue_ml.tolist(), strict=True):
             st.cue_roll, st.cue_ml = c_roll, c_ml
             n_cue += 1
@@ -586,37 +624,18 @@ class GaitDetector:
             comb = c_ml / max(rms_ml, 1e-9)
             if has_gyr:
                 comb += 2.0 * c_roll / max(rms_roll, 1e-9)
-            st.extra["cue"] = comb
-            st.extra["cued"] = 1.0
-            vals = hist.get(st.chain)
-            if vals is None:
-                vals = hist[st.chain] = []
-                hist_off[st.chain] = st.pos
+            st.cue = comb
+            st.cued = True
+            if st.chain != vals_chain:
+                vals_chain = st.chain
+                got = hist.get(vals_chain)
+                if got is None:
+                    got = hist[vals_chain] = []
+                    hist_off[vals_chain] = st.pos
+                vals = got
             # steps are cued in order, so a chain's positions are consecutive from its first cued one
             vals.append(comb if st.pos % 2 == 0 else -comb)
         self._cue_n, self._rms_roll, self._rms_ml = n_cue, rms_roll, rms_ml
-
-    def _assign_side(self, st: Step, ahead: list[Step]) -> None:
-        chain = st.chain
-        hist, hist_off = self._hist, self._hist_off
-        for c in [c for c in hist if c < chain]:  # steps are decided in order: older chains are done
-            del hist[c], hist_off[c]
-        vals, off = hist[chain], hist_off[chain]
-        lo = max(st.pos - self.window_steps, off)
-        hi = st.pos + len(ahead)
-        if lo - off > 256:  # forget the cues left behind by the window (bounded memory in a long chain)
-            del vals[: lo - off]
-            off = hist_off[chain] = lo
-        ev = 0.0
-        window = vals[lo - off : hi - off + 1]
-        for v in window:  # in position order (the same sum as step by step)
-            ev += v
-        n = len(window)
-        sgn = 1.0 if st.pos % 2 == 0 else -1.0
-        # ev > 0: even chain positions are left stance
-        left = (ev * sgn) > 0
-        st.side = "left" if left else "right"
-        st.side_margin = abs(ev) / max(1.0, math.sqrt(n))
 
 
 def _window_max(x: FloatArray, before: int, after: int) -> FloatArray:
@@ -641,6 +660,19 @@ def _win(x: FloatArray, starts: NDArray[np.int64], width: int, fill: float) -> F
     j = starts[:, None] + np.arange(width)[None, :]
     ok = (j >= 0) & (j < x.size)
     out: FloatArray = np.where(ok, x[clip(j, 0, max(x.size - 1, 0))], fill) if x.size else np.full(j.shape, fill)
+    return out
+
+
+def _head_mean(x: FloatArray, starts: NDArray[np.int64], n: NDArray[np.int64]) -> FloatArray:
+    """Per row the mean of ``x[s : s + n]`` without its nan (0 if none; samples outside ``x`` count as nan)."""
+    w = _win(x, starts, int(n.max()), np.nan)
+    head = np.arange(w.shape[1])[None, :] < n[:, None]
+    # the usual case, no nan in the windows: the same sums as the nan-aware mean below (equal rows, zeros for the
+    # samples left out), divided by the same counts
+    out: FloatArray = np.where(head, w, 0.0).sum(axis=1) / n
+    if np.isnan(out).any():
+        w[~head] = np.nan
+        out = nan_to(_nanmean_rows(w), 0.0)
     return out
 
 
