@@ -595,12 +595,11 @@ class RepStage:
             dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
             tilt2 = dp * dp + dr * dr
-            # the full distance (travel unweighted) only decides whether a held pose was a new start position
-            d_full = math.sqrt(dz * dz + tilt2)
             posture = posture_of(rest[1])
             wz = posture.z_weight
             d = math.sqrt(wz * wz * dz * dz + tilt2)
-            speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
+            # the pose's speed and the full distance (travel unweighted: it only decides whether a held pose was a
+            # new start position) are computed where they are used (not at rest)
             prev = (z_cm, pitch, roll)
             i = n0 + j
             put_d(d)
@@ -624,10 +623,10 @@ class RepStage:
                 if d > h_on:
                     self._mode = _OUT
                     self._cand_valid = False
-                    self._vmax = speed
+                    self._vmax = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
                     self._t_on = t
                     self._peak = d
-                    self._peak_full = d_full
+                    self._peak_full = math.sqrt(dz * dz + tilt2)
                     self._swing2 = tilt2
                     self._i_peak = i
                     self._still_far_since = -1.0
@@ -651,7 +650,9 @@ class RepStage:
                 if d <= self._dmin + Q_UNITS:
                     self._i_low = i
                 continue
+            speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
             if mode == _OUT:
+                d_full = math.sqrt(dz * dz + tilt2)
                 if d > self._peak:
                     self._peak = d
                     self._i_peak = i
