@@ -265,17 +265,25 @@ def _came_back(rep: FloatArray, peak: float) -> bool:
     return math.sqrt(dz * dz + dp * dp + dr * dr) <= PRONE_RETURN * peak
 
 
+_FEW_ROWS: Final = 8
+_NO_ROWS: Final = np.zeros((0, 8))
+
+
 class _PendingRows:
     """The ring-buffer rows of one call's bins not yet written (from bin ``j0`` of the call): time, tilt,
     obliquity, stillness and yaw come from the call's arrays, D, travel and vertical velocity from the per-bin loop
     (appending three floats per bin costs less than an 8-tuple per bin and its conversion)."""
 
-    __slots__ = ("cols", "d", "j0", "v", "z_cm")
+    __slots__ = ("cols", "d", "j0", "lists", "v", "z_cm")
 
     def __init__(
-        self, t: FloatArray, pitch: FloatArray, roll: FloatArray, still: NDArray[np.bool_], yaw: FloatArray
+        self,
+        cols: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_], FloatArray],
+        lists: tuple[list[float], list[float], list[float], list[bool], list[float]],
     ) -> None:
-        self.cols = (t, pitch, roll, still, yaw)
+        """``cols``: time, tilt, obliquity, stillness and yaw of the call's bins; ``lists``: the same as lists."""
+        self.cols = cols
+        self.lists = lists
         self.j0 = 0
         self.d: list[float] = []
         self.z_cm: list[float] = []
@@ -284,15 +292,32 @@ class _PendingRows:
     def take(self, j1: int) -> FloatArray:
         """The rows of bins ``j0..j1 - 1`` (those appended so far), and start again at ``j1``."""
         j0, n = self.j0, len(self.d)
-        t, pitch, roll, still, yaw = self.cols
+        if n == 0:
+            self.j0 = j1
+            return _NO_ROWS
+        if n <= _FEW_ROWS:
+            # a few bins (a live chunk): one tuple per bin costs less than eight column copies
+            t, pitch, roll, still, yaw = self.lists
+            rows = np.array(
+                [
+                    (t[j], d, z_cm, pitch[j], roll[j], 1.0 if still[j] else 0.0, yaw[j], v)
+                    for j, d, z_cm, v in zip(range(j0, j0 + n), self.d, self.z_cm, self.v, strict=True)
+                ]
+            )
+            self.j0 = j1
+            self.d.clear()
+            self.z_cm.clear()
+            self.v.clear()
+            return rows
+        t_a, pitch_a, roll_a, still_a, yaw_a = self.cols
         rows = np.empty((n, 8))
-        rows[:, 0] = t[j0 : j0 + n]
+        rows[:, 0] = t_a[j0 : j0 + n]
         rows[:, 1] = self.d
         rows[:, 2] = self.z_cm
-        rows[:, 3] = pitch[j0 : j0 + n]
-        rows[:, 4] = roll[j0 : j0 + n]
-        rows[:, 5] = still[j0 : j0 + n]
-        rows[:, 6] = yaw[j0 : j0 + n]
+        rows[:, 3] = pitch_a[j0 : j0 + n]
+        rows[:, 4] = roll_a[j0 : j0 + n]
+        rows[:, 5] = still_a[j0 : j0 + n]
+        rows[:, 6] = yaw_a[j0 : j0 + n]
         rows[:, 7] = self.v
         self.j0 = j1
         self.d.clear()
@@ -303,7 +328,7 @@ class _PendingRows:
     def pose(self, k: int) -> tuple[float, float, float]:
         """``(z_cm, pitch, roll)`` of the ``k``-th row not yet written."""
         j = self.j0 + k
-        return self.z_cm[k], float(self.cols[1][j]), float(self.cols[2][j])
+        return self.z_cm[k], self.lists[1][j], self.lists[2][j]
 
 
 @dataclass(slots=True)
@@ -505,11 +530,11 @@ class RepStage:
         rs = roll_arr.tolist()
         stills = still_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
-        # a tilt faster than this (deg/s) is a re-levelled orientation (see TILT_JUMP_DPS)
-        jump_dps = np.fmax(TILT_JUMP_DPS, TILT_JUMP_RATIO * np.degrees(y[:, CH_GYR])).tolist()
+        ys = y[:, CH_YAW].tolist()
+        gyrs = np.degrees(y[:, CH_GYR]).tolist()
         z_bps = z_bp_arr.tolist()
         # the buffer rows of the bins not yet written: those from the arrays now, D, travel and velocity per bin
-        rows = _PendingRows(t_bin, pitch_arr, roll_arr, still_arr, y[:, CH_YAW])
+        rows = _PendingRows((t_bin, pitch_arr, roll_arr, still_arr, y[:, CH_YAW]), (ts, ps, rs, stills, ys))
         put_d, put_z, put_v = rows.d.append, rows.z_cm.append, rows.v.append
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
@@ -581,16 +606,15 @@ class RepStage:
             # walking or running needs an upright pelvis: on the floor, or hinged far forward during a set (fast
             # Romanian deadlifts), a gait label is a fast set
             gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None, z_bps[j]) else 0.0
-            if (
-                gait_run < GAIT_VETO_S
-                and -TILT_JUMP_UPRIGHT_DEG < pitch < TILT_JUMP_UPRIGHT_DEG
-                and (qp * qp + qr * qr) * FS_HZ * FS_HZ > jump_dps[j] ** 2
-            ):
-                # the tilt moved faster than the pelvis turned: the orientation estimate was re-levelled (the
-                # automatic calibration on a quiet period), not a movement; the rest pose moves with it
-                rest[1] += qp
-                rest[2] += qr
-                qp = qr = 0.0
+            if gait_run < GAIT_VETO_S and -TILT_JUMP_UPRIGHT_DEG < pitch < TILT_JUMP_UPRIGHT_DEG:
+                jump_dps = TILT_JUMP_RATIO * gyrs[j]
+                jump_dps = jump_dps if jump_dps > TILT_JUMP_DPS else TILT_JUMP_DPS  # max(TILT_JUMP_DPS, ...)
+                if (qp * qp + qr * qr) * FS_HZ * FS_HZ > jump_dps**2:
+                    # the tilt moved faster than the pelvis turned: the orientation estimate was re-levelled (the
+                    # automatic calibration on a quiet period), not a movement; the rest pose moves with it
+                    rest[1] += qp
+                    rest[2] += qr
+                    qp = qr = 0.0
             dz = z_cm - rest[0]
             dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
