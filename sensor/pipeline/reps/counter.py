@@ -39,6 +39,7 @@ The rep counting idea (excursion of a low-dimensional pose from rest with adapti
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -264,6 +265,72 @@ def _came_back(rep: FloatArray, peak: float) -> bool:
     return math.sqrt(dz * dz + dp * dp + dr * dr) <= PRONE_RETURN * peak
 
 
+_FEW_ROWS: Final = 8
+_NO_ROWS: Final = np.zeros((0, 8))
+
+
+class _PendingRows:
+    """The ring-buffer rows of one call's bins not yet written (from bin ``j0`` of the call): time, tilt,
+    obliquity, stillness and yaw come from the call's arrays, D, travel and vertical velocity from the per-bin loop
+    (appending three floats per bin costs less than an 8-tuple per bin and its conversion)."""
+
+    __slots__ = ("cols", "d", "j0", "lists", "v", "z_cm")
+
+    def __init__(
+        self,
+        cols: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_], FloatArray],
+        lists: tuple[list[float], list[float], list[float], list[bool], list[float]],
+    ) -> None:
+        """``cols``: time, tilt, obliquity, stillness and yaw of the call's bins; ``lists``: the same as lists."""
+        self.cols = cols
+        self.lists = lists
+        self.j0 = 0
+        self.d: list[float] = []
+        self.z_cm: list[float] = []
+        self.v: list[float] = []
+
+    def take(self, j1: int) -> FloatArray:
+        """The rows of bins ``j0..j1 - 1`` (those appended so far), and start again at ``j1``."""
+        j0, n = self.j0, len(self.d)
+        if n == 0:
+            self.j0 = j1
+            return _NO_ROWS
+        if n <= _FEW_ROWS:
+            # a few bins (a live chunk): one tuple per bin costs less than eight column copies
+            t, pitch, roll, still, yaw = self.lists
+            rows = np.array(
+                [
+                    (t[j], d, z_cm, pitch[j], roll[j], 1.0 if still[j] else 0.0, yaw[j], v)
+                    for j, d, z_cm, v in zip(range(j0, j0 + n), self.d, self.z_cm, self.v, strict=True)
+                ]
+            )
+            self.j0 = j1
+            self.d.clear()
+            self.z_cm.clear()
+            self.v.clear()
+            return rows
+        t_a, pitch_a, roll_a, still_a, yaw_a = self.cols
+        rows = np.empty((n, 8))
+        rows[:, 0] = t_a[j0 : j0 + n]
+        rows[:, 1] = self.d
+        rows[:, 2] = self.z_cm
+        rows[:, 3] = pitch_a[j0 : j0 + n]
+        rows[:, 4] = roll_a[j0 : j0 + n]
+        rows[:, 5] = still_a[j0 : j0 + n]
+        rows[:, 6] = yaw_a[j0 : j0 + n]
+        rows[:, 7] = self.v
+        self.j0 = j1
+        self.d.clear()
+        self.z_cm.clear()
+        self.v.clear()
+        return rows
+
+    def pose(self, k: int) -> tuple[float, float, float]:
+        """``(z_cm, pitch, roll)`` of the ``k``-th row not yet written."""
+        j = self.j0 + k
+        return self.z_cm[k], self.lists[1][j], self.lists[2][j]
+
+
 @dataclass(slots=True)
 class _SetState:
     t_start_s: float = 0.0
@@ -439,13 +506,15 @@ class RepStage:
     def _h_min(self) -> float:
         return posture_of(self._rest[1]).h_min
 
-    def _h_on(self) -> float:
-        """The excursion a rep needs: ``h_min`` of the posture, ``SET_H_SHARE`` of it once the open set has
-        ``SET_REPS_KNOWN`` reps, and at least 0.35 x the set's median peak."""
+    def _h_on(self, h_min: float | None = None) -> float:
+        """The excursion a rep needs: ``h_min`` of the posture (of the rest pose, unless given), ``SET_H_SHARE`` of
+        it once the open set has ``SET_REPS_KNOWN`` reps, and at least 0.35 x the set's median peak."""
+        if h_min is None:
+            h_min = self._h_min()
         st = self._set
         if st is None:
-            return self._h_min()
-        floor = SET_H_SHARE * self._h_min() if st.n_reps >= SET_REPS_KNOWN else self._h_min()
+            return h_min
+        floor = SET_H_SHARE * h_min if st.n_reps >= SET_REPS_KNOWN else h_min
         return max(floor, 0.35 * st.amp)
 
     def _process(self, t_bin: FloatArray, raw_bin: FloatArray) -> list[Event]:
@@ -459,12 +528,14 @@ class RepStage:
         pitch_arr, roll_arr = _pose_tilt_deg(y)
         ps = pitch_arr.tolist()
         rs = roll_arr.tolist()
-        ys = y[:, CH_YAW].tolist()
         stills = still_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
+        ys = y[:, CH_YAW].tolist()
         gyrs = np.degrees(y[:, CH_GYR]).tolist()
         z_bps = z_bp_arr.tolist()
-        rows: list[tuple[float, float, float, float, float, float, float, float]] = []
+        # the buffer rows of the bins not yet written: those from the arrays now, D, travel and velocity per bin
+        rows = _PendingRows((t_bin, pitch_arr, roll_arr, still_arr, y[:, CH_YAW]), (ts, ps, rs, stills, ys))
+        put_d, put_z, put_v = rows.d.append, rows.z_cm.append, rows.v.append
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
         gait_run = self._gait_run
@@ -477,14 +548,14 @@ class RepStage:
             if j < j_next:
                 continue
             if gait_run >= GAIT_VETO_S and self._mode == _IDLE and self._set is None and self._rest_valid:
-                self._write_rows(rows)
-                rows = []
+                self._write_rows(rows.take(j))
                 self._v_peak = v_peak
                 j_next, v, z, bias, gait_run, prev, last_zupt = self._gait_veto_run(
                     j, t_bin, y, pitch_arr, roll_arr, still_arr, runs, v, z, bias, gait_run, prev, last_zupt, n0
                 )
                 v_peak = self._v_peak
                 if j_next > j:
+                    rows.j0 = j_next
                     continue
             pitch = ps[j]
             roll = rs[j]
@@ -516,8 +587,10 @@ class RepStage:
                 last_zupt = n0 + j
             else:
                 v = _LEAK_V * v + (avs[j] - bias) * BIN_S
-                v = min(V_MAX_MPS, max(-V_MAX_MPS, v))
-                v_peak = max(v_peak, -v if v < 0.0 else v)
+                v = v if v > -V_MAX_MPS else -V_MAX_MPS  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
+                v = v if v < V_MAX_MPS else V_MAX_MPS
+                v_abs = -v if v < 0.0 else v
+                v_peak = v_abs if v_abs > v_peak else v_peak  # max(v_peak, v_abs), in fewer steps
                 # travel leaks toward the rest pose's height, not toward an arbitrary zero: after a posture
                 # change has thrown the integral far off, the rest pose moves there and no slow return follows
                 z_rest = rest[0] / CM_PER_M
@@ -533,28 +606,29 @@ class RepStage:
             # walking or running needs an upright pelvis: on the floor, or hinged far forward during a set (fast
             # Romanian deadlifts), a gait label is a fast set
             gait_run = gait_run + BIN_S if gaits[j] and self._gait_posture(pitch, st is not None, z_bps[j]) else 0.0
-            if (
-                gait_run < GAIT_VETO_S
-                and -TILT_JUMP_UPRIGHT_DEG < pitch < TILT_JUMP_UPRIGHT_DEG
-                and (qp * qp + qr * qr) * FS_HZ * FS_HZ > max(TILT_JUMP_DPS, TILT_JUMP_RATIO * gyrs[j]) ** 2
-            ):
-                # the tilt moved faster than the pelvis turned: the orientation estimate was re-levelled (the
-                # automatic calibration on a quiet period), not a movement; the rest pose moves with it
-                rest[1] += qp
-                rest[2] += qr
-                qp = qr = 0.0
+            if gait_run < GAIT_VETO_S and -TILT_JUMP_UPRIGHT_DEG < pitch < TILT_JUMP_UPRIGHT_DEG:
+                jump_dps = TILT_JUMP_RATIO * gyrs[j]
+                jump_dps = jump_dps if jump_dps > TILT_JUMP_DPS else TILT_JUMP_DPS  # max(TILT_JUMP_DPS, ...)
+                if (qp * qp + qr * qr) * FS_HZ * FS_HZ > jump_dps**2:
+                    # the tilt moved faster than the pelvis turned: the orientation estimate was re-levelled (the
+                    # automatic calibration on a quiet period), not a movement; the rest pose moves with it
+                    rest[1] += qp
+                    rest[2] += qr
+                    qp = qr = 0.0
             dz = z_cm - rest[0]
             dp = (pitch - rest[1] + 180.0) % 360.0 - 180.0
             dr = roll - rest[2]
             tilt2 = dp * dp + dr * dr
-            # the full distance (travel unweighted) only decides whether a held pose was a new start position
-            d_full = math.sqrt(dz * dz + tilt2)
-            wz = posture_of(rest[1]).z_weight
+            posture = posture_of(rest[1])
+            wz = posture.z_weight
             d = math.sqrt(wz * wz * dz * dz + tilt2)
-            speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
+            # the pose's speed and the full distance (travel unweighted: it only decides whether a held pose was a
+            # new start position) are computed where they are used (not at rest)
             prev = (z_cm, pitch, roll)
             i = n0 + j
-            rows.append((t, d, z_cm, pitch, roll, 1.0 if still else 0.0, ys[j], v))
+            put_d(d)
+            put_z(z_cm)
+            put_v(v)
             mode = self._mode
             if gait_run >= GAIT_VETO_S:
                 self._mode = _IDLE
@@ -569,14 +643,14 @@ class RepStage:
                 self._i_low = i
                 continue
             if mode == _IDLE:
-                h_on = self._h_on()
+                h_on = self._h_on(posture.h_min)
                 if d > h_on:
                     self._mode = _OUT
                     self._cand_valid = False
-                    self._vmax = speed
+                    self._vmax = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
                     self._t_on = t
                     self._peak = d
-                    self._peak_full = d_full
+                    self._peak_full = math.sqrt(dz * dz + tilt2)
                     self._swing2 = tilt2
                     self._i_peak = i
                     self._still_far_since = -1.0
@@ -596,18 +670,20 @@ class RepStage:
                         self._track_rest(*self._pose_ago(i, rows, REST_LAG_BINS), 0.02)
                     else:
                         self._track_rest(z_cm, pitch, roll, 0.02)
-                self._dmin = min(self._dmin, d)
+                self._dmin = d if d < self._dmin else self._dmin
                 if d <= self._dmin + Q_UNITS:
                     self._i_low = i
                 continue
+            speed = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
             if mode == _OUT:
+                d_full = math.sqrt(dz * dz + tilt2)
                 if d > self._peak:
                     self._peak = d
                     self._i_peak = i
                 self._swing2 = max(self._swing2, tilt2)
                 self._peak_full = max(self._peak_full, d_full)
                 # a new posture (lying down, kneeling): the other class for POSTURE_CHANGE_S
-                if self._posture_changed(pitch):
+                if posture_of(pitch).name != posture.name:  # (_posture_changed)
                     if self._other_class_since < 0:
                         self._other_class_since = t
                     elif t - self._other_class_since >= POSTURE_CHANGE_S:
@@ -651,8 +727,7 @@ class RepStage:
                     back_z = abs(self._cand[0] - rest[0]) - abs(dz)  # how far it came back toward rest's height
                     if dc > max(posture_of(self._cand[1]).h_min, 8.0) and d_full >= away and back_z < CAND_BACK_Z_CM:
                         self._cand_valid = False
-                        self._write_rows(rows)
-                        rows = []
+                        self._write_rows(rows.take(j + 1))
                         out.extend(self._rebase(i, t))
                         continue
                 if abs(dz) > Z_MAX_CM:
@@ -670,7 +745,7 @@ class RepStage:
                     self._t_min = t
                 continue
             # _BACK: wait for the pelvis to stop (or turn) at the end of the rep
-            if d > 0.6 * self._peak and d > self._h_min():
+            if d > 0.6 * self._peak and d > posture.h_min:
                 # it went out again before stopping: same excursion (e.g. a wobble at the turn)
                 self._mode = _OUT
                 continue
@@ -687,8 +762,7 @@ class RepStage:
             stopped = self._i_stop >= 0 and t - self._t_stop >= SETTLE_S
             turned = self._smin <= TURN_SPEED * self._vmax and speed >= self._smin + 0.15 * self._vmax
             if stopped or turned or t - self._t_min >= GIVE_UP_S:
-                self._write_rows(rows)
-                rows = []
+                self._write_rows(rows.take(j + 1))
                 i_end = self._i_stop if stopped else self._i_min
                 if last_zupt < i_end:
                     # the pelvis stopped or turned at the end of the rep: the velocity left there is integration
@@ -699,7 +773,7 @@ class RepStage:
                 self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
                 self._mode = _IDLE
-        self._write_rows(rows)
+        self._write_rows(rows.take(len(ts)))
         self._v, self._z, self._acc_bias = v, z, bias
         self._gait_run = gait_run
         self._i_zupt = last_zupt
@@ -750,14 +824,15 @@ class RepStage:
         r2s: list[float] = []
         zs: list[float] = []
         vs: list[float] = []
-        leak_v, leak_z, v_max, cm, dt = _LEAK_V, _LEAK_Z, V_MAX_MPS, CM_PER_M, BIN_S
+        leak_v, leak_z, v_max, cm, dt, zupt_bins = _LEAK_V, _LEAK_Z, V_MAX_MPS, CM_PER_M, BIN_S, ZUPT_BINS
+        put_r0, put_r1, put_r2, put_z, put_v = r0s.append, r1s.append, r2s.append, zs.append, vs.append
         v_peak = self._v_peak
         for k, (av, pitch, roll, run) in enumerate(zip(avs, pl, rl, zl, strict=True)):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            if run >= ZUPT_BINS and _zupt_now(run, last_zupt, v, v_peak):
+            if run >= zupt_bins and _zupt_now(run, last_zupt, v, v_peak):
                 if last_zupt != n0 + j0 + k - 1:
-                    z -= v * (run - ZUPT_BINS) * dt
+                    z -= v * (run - zupt_bins) * dt
                 bias = _zupt_bias(bias, av, v, n0 + j0 + k - last_zupt, last_zupt)
                 v = 0.0
                 v_peak = 0.0
@@ -766,15 +841,16 @@ class RepStage:
                 v = leak_v * v + (av - bias) * dt
                 v = v if v > -v_max else -v_max  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
                 v = v if v < v_max else v_max
-                v_peak = max(v_peak, -v if v < 0.0 else v)
+                v_abs = -v if v < 0.0 else v
+                v_peak = v_abs if v_abs > v_peak else v_peak  # max(v_peak, v_abs), in fewer steps
                 z_rest = r0 / cm
                 z = z_rest + leak_z * (z - z_rest) + v * dt
             z_cm = z * cm
-            r0s.append(r0)
-            r1s.append(r1)
-            r2s.append(r2)
-            zs.append(z_cm)
-            vs.append(v)
+            put_r0(r0)
+            put_r1(r1)
+            put_r2(r2)
+            put_z(z_cm)
+            put_v(v)
             gait_run = gait_run + dt
             v = 0.0  # the veto holds travel at the rest height (before the rest pose follows)
             z = r0 / cm
@@ -809,13 +885,11 @@ class RepStage:
         self._i_low = self._n - 1
         return j1, v, z, bias, gait_run, (zs[-1], pl[n - 1], rl[n - 1]), last_zupt
 
-    def _write_rows(
-        self, rows: list[tuple[float, float, float, float, float, float, float, float]] | FloatArray
-    ) -> None:
+    def _write_rows(self, rows: FloatArray) -> None:
         if len(rows) == 0:
             return
         idx = np.arange(self._n, self._n + len(rows)) % BUF_N
-        self._buf[idx] = np.array(rows)
+        self._buf[idx] = rows
         self._n += len(rows)
 
     def _holds_set_pose(self, z_cm: float, pitch: float, roll: float) -> bool:
@@ -831,15 +905,12 @@ class RepStage:
         dr = np.median([r.droll_deg for r in st.reps]) - (roll - self._rest[2])
         return math.sqrt(float((wz * dz) ** 2 + dp**2 + dr**2)) < 0.35 * st.amp
 
-    def _pose_ago(
-        self, i: int, rows: list[tuple[float, float, float, float, float, float, float, float]], k: int
-    ) -> tuple[float, float, float]:
+    def _pose_ago(self, i: int, rows: _PendingRows, k: int) -> tuple[float, float, float]:
         """The pose ``(z_cm, pitch, roll)`` of bin ``i - k`` (or of the oldest bin seen), from ``rows`` (the bins
         of this call not yet written) or the ring buffer."""
         j = max(i - k, 0, self._n - BUF_N + 1)
         if j >= self._n:
-            row = rows[j - self._n]
-            return row[2], row[3], row[4]
+            return rows.pose(j - self._n)
         r = self._buf[j % BUF_N]
         return float(r[2]), float(r[3]), float(r[4])
 
@@ -977,8 +1048,10 @@ class RepStage:
         if lateral is not None:
             st.lateral_tilt_deg.append(lateral)
         st.t_last_end_s = t_end
-        med_dur = float(np.median(st.durations_s[-CLASSIFY_REPS:]))
-        med_peak = float(np.median(st.peaks[-CLASSIFY_REPS:]))
+        # statistics.median: the same value as np.median (the middle one, or the mean of the two) for finite
+        # floats, without numpy's overhead on a short list
+        med_dur = statistics.median(st.durations_s[-CLASSIFY_REPS:])
+        med_peak = statistics.median(st.peaks[-CLASSIFY_REPS:])
         st.amp = med_peak
         st.gap_s = max(SET_GAP_MIN_S, 2.5 * med_dur)
         quality = max(0.0, 1.0 - 0.5 * abs(duration / med_dur - 1.0) - 0.5 * abs(peak / med_peak - 1.0))

@@ -127,3 +127,31 @@ def test_holding_input_back_never_makes_a_rep_late() -> None:
     assert held.keys() == prompt.keys()
     assert all(held[k] <= max(prompt[k], 0.5) for k in prompt)
     assert max(held[k] - prompt[k] for k in prompt) > 0.05  # input was held back (the batches are not trivial)
+
+
+@pytest.mark.parametrize("n", [0, 1, counter_mod._FEW_ROWS, counter_mod._FEW_ROWS + 1, 40])
+def test_pending_rows_are_the_same_from_lists_and_from_arrays(n: int) -> None:
+    # a live chunk's few bins are written from per-bin tuples, longer runs column by column: the same rows
+    rng = np.random.default_rng(n)
+    m = n + 3
+    t = (np.arange(m) + 0.5) * 0.05
+    pitch, roll, yaw = rng.normal(0.0, 30.0, (3, m))
+    still = rng.random(m) > 0.5
+    d, z_cm, v = rng.normal(0.0, 10.0, (3, n))
+    cols = (t, pitch, roll, still, yaw)
+    lists = (t.tolist(), pitch.tolist(), roll.tolist(), still.tolist(), yaw.tolist())
+    rows = counter_mod._PendingRows(cols, lists)
+    rows.j0 = 2
+    rows.d.extend(d.tolist())
+    rows.z_cm.extend(z_cm.tolist())
+    rows.v.extend(v.tolist())
+    if n:
+        assert rows.pose(n - 1) == (z_cm[-1], pitch[n + 1], roll[n + 1])
+    got = rows.take(2 + n)
+    want = np.column_stack(
+        [t[2 : 2 + n], d, z_cm, pitch[2 : 2 + n], roll[2 : 2 + n], still[2 : 2 + n], yaw[2 : 2 + n], v]
+    )
+    assert got.shape == (n, 8)
+    assert np.array_equal(got, want.reshape(n, 8))
+    assert rows.j0 == 2 + n
+    assert (rows.d, rows.z_cm, rows.v) == ([], [], [])
