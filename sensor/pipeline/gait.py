@@ -157,7 +157,10 @@ class GaitDetector:
         self._recent_kind: deque[bool] = deque(maxlen=2)  # running flags of the last two steps
         self._last_ic = 0.0
         self._intervals: list[int] = []
-        self._median: float | None = None  # median of _intervals, cached until they change
+        # median_interval() and _break_gap() of the current intervals, updated when a step adds one (read per peak)
+        self._gap_max = 1.5 * fs
+        self._median = 0.35 * fs
+        self._break = self._gap_max
         self._steps: list[Step] = []  # open steps (not yet emitted)
         # weak walking peaks since the last step, (peak, value, IC), kept as possible lead-in steps of a new chain
         self._lead: list[tuple[int, float, float]] = []
@@ -201,20 +204,26 @@ class GaitDetector:
             del self.peaks[:k]
 
     def _break_gap(self) -> float:
-        """Longest gap (samples) between two peaks of one chain."""
-        if len(self._intervals) < 2:
-            return 1.5 * self.fs
-        return min(1.5 * self.fs, 1.7 * self.median_interval())
+        """Longest gap (samples) between two peaks of one chain: 1.5 s, or 1.7 median intervals once there are
+        two."""
+        return self._break
 
     def median_interval(self) -> float:
-        if not self._intervals:
-            return 0.35 * self.fs
-        if self._median is None:
-            # statistics.median's value (sorted middle, or the mean of the two middle ints) without its overhead
-            s = sorted(self._intervals)
-            m = len(s) // 2
-            self._median = float(s[m]) if len(s) % 2 else (s[m - 1] + s[m]) / 2
+        """Median of the last 9 step intervals (samples; 0.35 s before the first)."""
         return self._median
+
+    def _add_interval(self, gap: int) -> None:
+        intervals = self._intervals
+        intervals.append(gap)
+        if len(intervals) > 9:
+            del intervals[0]
+        # statistics.median's value (sorted middle, or the mean of the two middle ints) without its overhead
+        s = sorted(intervals)
+        m = len(s) // 2
+        med = self._median = float(s[m]) if len(s) % 2 else (s[m - 1] + s[m]) / 2
+        if len(s) >= 2:
+            lim = 1.7 * med
+            self._break = lim if lim < self._gap_max else self._gap_max  # min(1.5 fs, 1.7 median)
 
     def detect(self, final: bool = False) -> list[Step]:
         """Find new steps whose look-ahead is complete; returns steps whose side is now decided."""
@@ -456,12 +465,8 @@ class GaitDetector:
         same_chain = False
         if prev is not None:
             gap = i - prev
-            if gap <= self._break_gap():
-                intervals = self._intervals
-                intervals.append(gap)
-                if len(intervals) > 9:
-                    del intervals[0]
-                self._median = None
+            if gap <= self._break:
+                self._add_interval(gap)
                 self._chain_pos += 1
                 same_chain = True
             else:
@@ -476,7 +481,7 @@ class GaitDetector:
             chain=self._chain,
             pos=self._chain_pos,
             prev_ic=self._last_ic if same_chain else None,
-            med=self.median_interval(),  # at detection: the same for any chunking
+            med=self._median,  # at detection: the same for any chunking
         )
         self._last_ic = ic
         if labelled:
@@ -531,7 +536,8 @@ class GaitDetector:
             pos, chain = st.pos, st.chain
             # look-ahead (steps) for the side decision: longer at the start of a chain, where little evidence exists
             need = base_need + (START_EXTRA_LOOKAHEAD - pos if pos < START_EXTRA_LOOKAHEAD else 0)
-            stop = min(n, done + 1 + need)
+            stop = done + 1 + need
+            stop = n if stop > n else stop  # min(n, stop) without the builtin call
             j = done + 1
             while j < stop:
                 nx = steps[j]
@@ -618,12 +624,13 @@ class GaitDetector:
         for st, c_roll, c_ml in zip(batch, cue_roll.tolist(), cue_ml.tolist(), strict=True):
             st.cue_roll, st.cue_ml = c_roll, c_ml
             n_cue += 1
-            w = 1.0 / min(n_cue, 50)
+            w = 1.0 / (n_cue if n_cue < 50 else 50)
             rms_roll = sqrt((1 - w) * rms_roll**2 + w * c_roll**2)
             rms_ml = sqrt((1 - w) * rms_ml**2 + w * c_ml**2)
-            comb = c_ml / max(rms_ml, 1e-9)
+            # max(rms, 1e-9) without the builtin call (the same value, nan included)
+            comb = c_ml / (1e-9 if rms_ml < 1e-9 else rms_ml)
             if has_gyr:
-                comb += 2.0 * c_roll / max(rms_roll, 1e-9)
+                comb += 2.0 * c_roll / (1e-9 if rms_roll < 1e-9 else rms_roll)
             st.cue = comb
             st.cued = True
             if st.chain != vals_chain:

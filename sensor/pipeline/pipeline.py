@@ -517,7 +517,7 @@ class HipPipeline:
                 out.extend(self._close_bout_summary(t))
                 bout = self._bout_sum
             kept.append(ev)
-            p_min_t = min(p_min_t, t)
+            p_min_t = t if t < p_min_t else p_min_t  # min(p_min_t, t) without the builtin call
             if ev.pelvic_drop_deg is not None and not ev.in_turn:  # (AlertTracker.on_step ignores the others)
                 alert = on_alert(ev)
                 if alert:
