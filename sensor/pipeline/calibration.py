@@ -425,17 +425,27 @@ class MountingCalibrator:
         return out
 
     def feed_motion(
-        self, acc_mps2: FloatArray, gyr_radps: FloatArray | None, up_sensor: FloatArray
+        self,
+        acc_mps2: FloatArray,
+        gyr_radps: FloatArray | None,
+        up_sensor: FloatArray,
+        *,
+        acc_up_mps2: FloatArray | None = None,
+        gyr_up_radps: FloatArray | None = None,
     ) -> list[tuple[int, Mounting]]:
-        """Pass 2 on the same samples with their up vectors; returns mounting updates."""
+        """Pass 2 on the same samples with their up vectors; returns mounting updates.
+
+        ``acc_up_mps2``/``gyr_up_radps``: ``row_dot(acc_mps2, up_sensor)`` and ``row_dot(gyr_radps, up_sensor)``
+        when the caller has them already (the same numbers; computed here otherwise).
+        """
         n = acc_mps2.shape[0]
         s, g, cfg = self._s, self.grid, self.cfg
         gyr = gyr_radps if gyr_radps is not None else np.zeros_like(acc_mps2)
         self._has_gyr = gyr_radps is not None
         up = np.ascontiguousarray(up_sensor)
-        a_up = row_dot(acc_mps2, up)
+        a_up = row_dot(acc_mps2, up) if acc_up_mps2 is None else acc_up_mps2
         a_h = minus_scaled(acc_mps2, a_up, up)  # acc - a_up up
-        w_up = row_dot(gyr, up)
+        w_up = row_dot(gyr, up) if gyr_up_radps is None or gyr_radps is None else gyr_up_radps
         cols = (a_h, up, w_up, a_up, gyr)
         # the grid segments
         head, a0, nw = self._plan(n, s.motion_n)

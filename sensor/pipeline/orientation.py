@@ -233,8 +233,11 @@ class YawIntegrator:
         self._int = StatefulFilter(np.array([dt / 2.0, dt / 2.0]), np.array([1.0, -1.0]), steady_start=False)
 
     def feed(self, up_sensor: FloatArray, gyr_radps: FloatArray) -> FloatArray:
-        rate = row_dot(up_sensor, gyr_radps)
-        return np.degrees(self._int(rate))
+        return self.feed_rate(row_dot(up_sensor, gyr_radps))
+
+    def feed_rate(self, rate_radps: FloatArray) -> FloatArray:
+        """Yaw (deg) from the world-vertical rate ``u . w`` itself (``row_dot(up_sensor, gyr_radps)``)."""
+        return np.degrees(self._int(rate_radps))
 
 
 def rad(deg: float) -> float:

@@ -272,8 +272,9 @@ class HipPipeline:
             raise _mixed_input()
         start = self._n_in
         self._n_in += n
-        fc = self._filter(block, start)
-        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up)
+        fc, w_up = self._filter(block, start)
+        # the vertical specific force and angular rate (f_v, and the yaw's rate): the calibrator's same products
+        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up, acc_up_mps2=fc.f_v, gyr_up_radps=w_up)
         if not self._released:
             self._pending.append(fc)
             if not self.calibrator.locked:
@@ -282,13 +283,14 @@ class HipPipeline:
         self._schedule.extend(updates)
         return self._process(fc)
 
-    def _filter(self, block: ImuBlock, start: int) -> _Filtered:
-        """Gyro bias (from quiet periods), up vectors and yaw: the mounting-independent part, never held back."""
+    def _filter(self, block: ImuBlock, start: int) -> tuple[_Filtered, FloatArray | None]:
+        """Gyro bias (from quiet periods), up vectors and yaw: the mounting-independent part, never held back;
+        and the world-vertical angular rate ``up . gyr`` (None without gyroscope)."""
         acc, gyr_raw = block.acc_mps2, block.gyr_radps
         bias_updates = self.calibrator.feed_rest(acc, gyr_raw)
         if gyr_raw is None:
             up = self._gravity.feed(acc, None)
-            return _Filtered(start, block, None, up, row_dot(acc, up), None)
+            return _Filtered(start, block, None, up, row_dot(acc, up), None), None
         n = len(block)
         gyr = np.empty_like(gyr_raw)
         # the bias-corrected gyro, each bias from its sample on; the orientation filter restarts where a new bias
@@ -324,8 +326,9 @@ class HipPipeline:
         resets = tuple(i for i in self._resets if i < start + n)
         self._resets = [i for i in self._resets if i >= start + n]
         up = ups[0] if len(ups) == 1 else np.concatenate(ups)
-        yaw = self._yaw.feed(up, gyr)
-        return _Filtered(start, block, gyr, up, row_dot(acc, up), yaw, resets)
+        w_up = row_dot(up, gyr)
+        yaw = self._yaw.feed_rate(w_up)
+        return _Filtered(start, block, gyr, up, row_dot(acc, up), yaw, resets), w_up
 
     def finish(self) -> list[Event]:
         if self._finished:

@@ -35,9 +35,16 @@ class FixedMountingCalibrator(MountingCalibrator):
         self.fixed = mounting
 
     def feed_motion(
-        self, acc_mps2: FloatArray, gyr_radps: FloatArray | None, up_sensor: FloatArray
+        self,
+        acc_mps2: FloatArray,
+        gyr_radps: FloatArray | None,
+        up_sensor: FloatArray,
+        *,
+        acc_up_mps2: FloatArray | None = None,
+        gyr_up_radps: FloatArray | None = None,
     ) -> list[tuple[int, Mounting]]:
-        super().feed_motion(acc_mps2, gyr_radps, up_sensor)  # locking and bounded bookkeeping as usual
+        # locking and bounded bookkeeping as usual
+        super().feed_motion(acc_mps2, gyr_radps, up_sensor, acc_up_mps2=acc_up_mps2, gyr_up_radps=gyr_up_radps)
         self.mounting = self.fixed
         if self.lock_mounting is not None:
             self.lock_mounting = self.fixed
