@@ -156,8 +156,10 @@ def step_events(
         no_standing = [k for k, nb in enumerate(neutral_before) if nb is None]
         if no_standing:  # the mean over the stride, for the steps without a standing neutral
             sw_idx, sw_mask = _windows(ia, ib, n)
-            rw = roll[sw_idx[no_standing]]
-            m = sw_mask[no_standing]
+            if len(no_standing) < n_steps:
+                sw_idx, sw_mask = sw_idx[no_standing], sw_mask[no_standing]
+            rw = roll[sw_idx]  # (every step: the matrices as they are, no copy of their rows)
+            m = sw_mask
             neutral[no_standing] = np.where(m, rw, 0.0).sum(axis=1) / m.sum(axis=1)
         neutral_src = ["standing" if nb is not None else "stride" for nb in neutral_before]
         has_to = ~np.isnan(t_to)
