@@ -22,7 +22,13 @@ if TYPE_CHECKING:
 
 
 def add_live_options(p: argparse.ArgumentParser, *, with_json: bool = True) -> None:
-    p.add_argument("--duration", type=positive_float("--duration"), default=None, metavar="S", help="stop after S s")
+    p.add_argument(
+        "--duration",
+        type=positive_float("--duration"),
+        default=None,
+        metavar="S",
+        help="stop after S s of sensor time (a virtual sensor's clock runs --speed times faster than the wall clock)",
+    )
     p.add_argument("--broker", metavar="URL", help="MQTT broker URL (default: [broker] url, else the embedded one)")
     p.add_argument(
         "--broker-bind",
