@@ -183,6 +183,11 @@ _NM = 20  # motion statistics: a_h a_h^T, a_h, up, w_up, f_v, horizontal gyro
 _NO_PCA = 9  # the a_h a_h^T columns, left out with a gyroscope
 _GAIT_SUMS = 50  # jerk m2 (9), jerk m3 (27), jerk count, a_h covariance (9), sample count, up (3)
 _PAIR_ROW = np.array([[3, 4, 5], [4, 6, 7], [5, 7, 8]])  # row of (i, j) in the jerk product matrix
+# After the lock the mounting moves slowly (a clip that slips), so the statistics are refined on samples of the gait:
+_REFINE_EVERY = (10, 30)  # grid points between refinements after the lock: in the first _SETTLE_S of gait, then later
+_SETTLE_S = 300.0  # (a quiet rest's new vertical or bias: at once)
+_JERK_FULL = 60  # the first gait segments all add their jerk moments (the sign evidence builds up) ...
+_JERK_EVERY = 3  # ... then every third, counting three times
 
 
 @dataclass(slots=True)
@@ -507,8 +512,19 @@ class MountingCalibrator:
         if gait_idx:
             gi = np.asarray(gait_idx)
             v = np.empty((gi.size, _GAIT_SUMS))
-            v[:, 0:36] = self._jerk_moments(ah_seg if gi.size == n_seg else ah_seg[gi])  # (all: no copy)
-            v[:, 36] = g - 1
+            # the jerk moments of the first _JERK_FULL gait segments of the stream, then of every _JERK_EVERY-th
+            # one (by its absolute count, whatever the chunks), weighted so that the sums keep their scale
+            ordinal = s.gait_segments + np.arange(gi.size)
+            if int(ordinal[-1]) < _JERK_FULL:
+                v[:, 0:36] = self._jerk_moments(ah_seg if gi.size == n_seg else ah_seg[gi])  # (all: no copy)
+                v[:, 36] = g - 1
+            else:
+                wj = np.where(ordinal < _JERK_FULL, 1.0, np.where(ordinal % _JERK_EVERY == 0, float(_JERK_EVERY), 0.0))
+                keep = np.flatnonzero(wj)
+                v[:, 0:36] = 0.0
+                if keep.size:
+                    v[keep, 0:36] = self._jerk_moments(ah_seg[gi[keep]]) * wj[keep, None]
+                v[:, 36] = (g - 1) * wj
             v[:, 37:46] = (st.ahh[gi] * g).reshape(-1, 9)
             v[:, 46] = g
             v[:, 47:50] = st.up_mean[gi] * g
@@ -733,8 +749,10 @@ class MountingCalibrator:
 
     def _wants_update(self, rec: _RestRecord) -> bool:
         s = self._s
-        # after the lock, refine every 10 grid points (cheaper; the estimate moves slowly)
-        return not (s.locked and s.segments % 10 and not (rec.quiet and rec.bias is not None))
+        # after the lock, refine every 10 grid points while the statistics settle, then every 30 (cheaper; the
+        # estimate moves slowly then)
+        every = _REFINE_EVERY[s.gait_s_total >= _SETTLE_S]
+        return not (s.locked and s.segments % every and not (rec.quiet and rec.bias is not None))
 
     def _step_period(self, fv: FloatArray) -> float | None:
         """Step period in samples from the autocorrelation of the vertical specific force (last ~3 s)."""

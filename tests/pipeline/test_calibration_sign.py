@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sensor.frames import STANDARD_GRAVITY_MPS2
+from sensor.pipeline import calibration
 from sensor.pipeline.calibration import MountingCalibrator
 
 FS = 100.0
@@ -67,3 +68,34 @@ def test_collision_evidence_is_chunk_invariant() -> None:
     )
     f = whole.mounting.r_pelvis_from_sensor[0]
     assert whole._collision_evidence(f) > 0.5
+
+
+def _sign_run(acc: np.ndarray, chunk: int | None = None) -> MountingCalibrator:
+    up = np.tile([0.0, 0.0, 1.0], (acc.shape[0], 1))
+    cal = MountingCalibrator(FS)
+    step = chunk or acc.shape[0]
+    for a in range(0, acc.shape[0], step):
+        cal.feed_rest(acc[a : a + step], None)
+        cal.feed_motion(acc[a : a + step], None, up[a : a + step])
+    return cal
+
+
+def test_sampled_jerk_moments_after_the_first_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After _JERK_FULL gait segments only every third adds its jerk moments, three times: the sums keep their
+    scale, the collision evidence stays that of every segment, and the result is the same for any chunks."""
+    acc = _gait(np.array([1.0, -1.0, 0.0]), braking_fast=True, seconds=150.0)
+    sampled = _sign_run(acc)
+    f = sampled.mounting.r_pelvis_from_sensor[0]
+    monkeypatch.setattr(calibration, "_JERK_FULL", 10**9)
+    every = _sign_run(acc)
+    monkeypatch.undo()
+    s_all, s_some = every._s, sampled._s
+    assert s_all.gait_segments > calibration._JERK_FULL + 60  # the sampled regime is exercised
+    # (g - 1) jerk samples per counted segment: the same count within one weighted segment's worth
+    assert abs(s_some.jerk_n - s_all.jerk_n) <= calibration._JERK_EVERY * FS
+    e_all, e_some = every._collision_evidence(f), sampled._collision_evidence(f)
+    assert e_all > 0.5
+    assert abs(e_some - e_all) < 0.1 * e_all
+    chunked = _sign_run(acc, chunk=37)
+    np.testing.assert_array_equal(chunked._s.gait_sums, s_some.gait_sums)
+    np.testing.assert_array_equal(chunked.mounting.r_pelvis_from_sensor, sampled.mounting.r_pelvis_from_sensor)
