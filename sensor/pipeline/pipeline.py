@@ -60,7 +60,7 @@ from sensor.pipeline.gait import GaitDetector, Step
 from sensor.pipeline.metrics import height_filter, step_events
 from sensor.pipeline.orientation import GravityFilter, YawIntegrator, pelvis_angles_deg
 from sensor.pipeline.stage import ACTIVITY_LABELS, PelvisChunk, PelvisStage
-from sensor.pipeline.summary import BoutSummary, RollingWindow
+from sensor.pipeline.summary import BoutSummary, RollingWindow, StepColumns
 
 FloatArray = NDArray[np.float64]
 
@@ -491,6 +491,7 @@ class HipPipeline:
         turn_until = self._turn_until_s
         next_t = self._next_summary_t
         kept: list[StepEvent] = []
+        cols = StepColumns()  # kept's time, straight drop, side and cadence, for the sums (read once per step)
         p0 = r0 = 0  # kept[p0:] are not yet added to the bout's sums, kept[r0:] not yet to the rolling window
         p_min_t = math.inf  # the earliest time in kept[p0:]
         bout = self._bout_sum
@@ -515,13 +516,15 @@ class HipPipeline:
             else:
                 new_bout = bool(bout.steps) and (ev.activity != bout.activity or t - bout.t_last > min_bout_s)
             if new_bout:
-                bout.add_many(kept[p0:])
+                if len(kept) > p0:
+                    bout.add_columns(cols, kept[-1].activity, p0, len(kept))
                 p0, p_min_t = len(kept), math.inf
                 out.extend(self._close_bout_summary(t))
                 bout = self._bout_sum
             kept.append(ev)
+            cols.append(ev)
             p_min_t = t if t < p_min_t else p_min_t  # min(p_min_t, t) without the builtin call
-            if ev.pelvic_drop_deg is not None and not ev.in_turn:  # (AlertTracker.on_step ignores the others)
+            if cols.drop[-1] is not None:  # a straight step with a drop (AlertTracker.on_step ignores the others)
                 alert = on_alert(ev)
                 if alert:
                     out.extend(alert)
@@ -532,17 +535,18 @@ class HipPipeline:
                     next_t = (floor(t / period) + 1) * period
                     t0 = bout.t0 if bout.t0 is not None else kept[p0].t_s
                     if p_min_t - t0 <= bout.baseline_s:  # the baseline may still change
-                        bout.add_many(kept[p0:])
+                        bout.add_columns(cols, ev.activity, p0, len(kept))
                         p0, p_min_t = len(kept), math.inf
-                    rolling.add_many(kept[r0:])
+                    rolling.add_many(kept[r0:], cols, r0)
                     r0 = len(kept)
                     summ = rolling.summary(bout.baseline_mean_deg)
                     if summ is not None:
                         out.append(summ)
                         out.extend(alerts.on_summary(summ, rolling.straight_per_side()))
-        bout.add_many(kept[p0:])
-        rolling.add_many(kept[r0:])
-        self._session.add_many(kept)
+        if kept:
+            bout.add_columns(cols, kept[-1].activity, p0, len(kept))
+            rolling.add_many(kept[r0:], cols, r0)
+            self._session.add_columns(cols, kept[-1].activity)
         self._next_summary_t = next_t
         self._turn_until_s = turn_until
         return out

@@ -85,24 +85,25 @@ class BoutSummary:
         self._prev_dev: float | None = None
 
     def add(self, ev: StepEvent) -> None:
-        t = ev.t_s
+        self._add(ev.t_s, None if ev.in_turn else ev.pelvic_drop_deg, ev.side == "left", ev.cadence_spm, ev.activity)
+
+    def _add(self, t: float, d: float | None, left: bool, cad: float | None, activity: Activity) -> None:
+        """One step: its time, drop (None: not a straight step with a drop), stance side, cadence and activity."""
         t0 = self.t0
         if t0 is None:
             t0 = self.t0 = t
         self.t_last = t
-        self.activity = ev.activity
+        self.activity = activity
         self.steps += 1
-        cad = ev.cadence_spm
         if cad is not None:
             self.cad_sum += cad
             self.cad_n += 1
-        d = ev.pelvic_drop_deg
-        if d is None or ev.in_turn:
+        if d is None:
             return
         if t - t0 <= self.baseline_s:
             self._base_sum += d
             self._base_n += 1
-        side = self.sides[ev.side]
+        side = self.sides["left" if left else "right"]
         n = side.n
         sd = side.sd
         dev = d - (sd / n if n else d)
@@ -132,33 +133,42 @@ class BoutSummary:
             for ev in evs:
                 self.add(ev)
             return
-        last = evs[-1]
+        self.add_columns(StepColumns.of(evs), evs[-1].activity)
+
+    def add_columns(self, cols: StepColumns, activity: Activity, a: int = 0, b: int | None = None) -> None:
+        """:meth:`add_many` of the steps ``a:b`` of ``cols`` (the last of them of ``activity``): the same state."""
+        b = len(cols.t) if b is None else b
+        if b - a < _MIN_BATCH:
+            for k in range(a, b):
+                self._add(cols.t[k], cols.drop[k], cols.left[k], cols.cad[k], activity)
+            return
+        t_l = cols.t
         t0 = self.t0
         if t0 is None:
-            t0 = self.t0 = evs[0].t_s
-        self.t_last = last.t_s
-        self.activity = last.activity
-        self.steps += len(evs)
-        cad = [c for c in (ev.cadence_spm for ev in evs) if c is not None]
+            t0 = self.t0 = t_l[a]
+        self.t_last = t_l[b - 1]
+        self.activity = activity
+        self.steps += b - a
+        cad = [c for c in cols.cad[a:b] if c is not None]
         if cad:
             self.cad_sum = _seq_sum(self.cad_sum, np.array(cad))
             self.cad_n += len(cad)
         straight = [
-            (ev.t_s, drop, ev.side == "left")
-            for ev in evs
-            if (drop := ev.pelvic_drop_deg) is not None and not ev.in_turn
+            (t, drop, left)
+            for t, drop, left in zip(t_l[a:b], cols.drop[a:b], cols.left[a:b], strict=True)
+            if drop is not None
         ]
         if not straight:
             return
-        cols = np.array(straight)  # (steps, 3): t, drop, left stance (1.0 / 0.0)
-        d = cols[:, 1]
-        tr = cols[:, 0] - t0
+        arr = np.array(straight)  # (steps, 3): t, drop, left stance (1.0 / 0.0)
+        d = arr[:, 1]
+        tr = arr[:, 0] - t0
         base = tr <= self.baseline_s
         if base.any():
             self._base_sum = _seq_sum(self._base_sum, d[base])
             self._base_n += int(base.sum())
         dev = np.empty(d.size)
-        is_left = cols[:, 2] > 0.5
+        is_left = arr[:, 2] > 0.5
         for name, mask in (("left", is_left), ("right", ~is_left)):
             dd = d[mask]
             k = dd.size
@@ -258,29 +268,26 @@ class RollingWindow:
     def add(self, ev: StepEvent) -> None:
         self.add_many([ev])
 
-    def add_many(self, evs: list[StepEvent]) -> None:
+    def add_many(self, evs: list[StepEvent], cols: StepColumns | None = None, a: int = 0) -> None:
         """Add steps in order (with non-decreasing times, dropping the old steps once after the last one drops
-        what dropping after each would)."""
+        what dropping after each would). ``cols``: their columns, from step ``a`` on (made here otherwise)."""
         if not evs:
             return
-        if len(evs) > 1 and any(b.t_s < a.t_s for a, b in itertools.pairwise(evs)):
+        if len(evs) > 1 and any(q.t_s < p.t_s for p, q in itertools.pairwise(evs)):
             for ev in evs:
                 self.add(ev)
             return
+        if cols is None:
+            cols, a = StepColumns.of(evs), 0
+        b = a + len(evs)
         self.steps.extend(evs)
-        rows, left, right, cads = self._rows, self._left, self._right, self._cad
+        cad, drop, is_left = cols.cad[a:b], cols.drop[a:b], cols.left[a:b]
+        self._rows.extend(zip(cad, drop, is_left, strict=True))
+        self._cad.extend([c for c in cad if c is not None])
+        self._left.extend([d for d, lf in zip(drop, is_left, strict=True) if d is not None and lf])
+        self._right.extend([d for d, lf in zip(drop, is_left, strict=True) if d is not None and not lf])
         th = self.threshold
-        for ev in evs:
-            cad = ev.cadence_spm
-            d = None if ev.in_turn else ev.pelvic_drop_deg
-            is_left = ev.side == "left"
-            rows.append((cad, d, is_left))
-            if cad is not None:
-                cads.append(cad)
-            if d is not None:
-                (left if is_left else right).append(d)
-                if d > th:
-                    self._above += 1
+        self._above += sum([1 for d in drop if d is not None and d > th])
         self._drop_old(evs[-1].t_s)
 
     def _drop_old(self, t_s: float) -> None:
@@ -342,6 +349,34 @@ class RollingWindow:
         _set_attr(ev, "__pydantic_extra__", None)
         _set_attr(ev, "__pydantic_private__", None)
         return ev
+
+
+class StepColumns:
+    """Per step of a list of step events, as plain lists: time, drop of a straight step (None for a step in a turn
+    or without a drop), left stance, cadence. Filled by :meth:`append` or :meth:`of`."""
+
+    __slots__ = ("cad", "drop", "left", "t")
+
+    def __init__(self) -> None:
+        self.t: list[float] = []
+        self.drop: list[float | None] = []
+        self.left: list[bool] = []
+        self.cad: list[float | None] = []
+
+    @classmethod
+    def of(cls, evs: list[StepEvent]) -> StepColumns:
+        out = cls()
+        out.t = [ev.t_s for ev in evs]
+        out.drop = [None if ev.in_turn else ev.pelvic_drop_deg for ev in evs]
+        out.left = [ev.side == "left" for ev in evs]
+        out.cad = [ev.cadence_spm for ev in evs]
+        return out
+
+    def append(self, ev: StepEvent) -> None:
+        self.t.append(ev.t_s)
+        self.drop.append(None if ev.in_turn else ev.pelvic_drop_deg)
+        self.left.append(ev.side == "left")
+        self.cad.append(ev.cadence_spm)
 
 
 _new_summary = RollingSummary.__new__
