@@ -298,6 +298,45 @@ class _Seg:
         return self.gh_cache
 
 
+class _Segs:
+    """The grid segments of one :meth:`MountingCalibrator.feed_motion` call as :class:`_Seg` s, made when first
+    asked for: ``seg_cols`` are the column tuples of a joined segment (optional) and of the whole segments."""
+
+    __slots__ = ("_cols", "_first", "_gh", "_made")
+
+    def __init__(self, seg_cols: list[tuple[FloatArray, ...]], gh_whole: FloatArray | None) -> None:
+        self._cols = seg_cols
+        self._gh = gh_whole
+        self._first = 1 if len(seg_cols) > 1 else 0  # index of the first whole segment
+        self._made: dict[int, _Seg] = {}
+
+    def a_up(self, r: _Seg | int) -> FloatArray:
+        """The vertical specific force of a segment (a carried :class:`_Seg` or this call's index)."""
+        if isinstance(r, _Seg):
+            return r.a_up
+        c, j = (self._cols[0], r) if r < self._first else (self._cols[-1], r - self._first)
+        return c[3][j]
+
+    def gh(self, r: _Seg | int) -> FloatArray:
+        """The horizontal angular rate of a segment (see :meth:`_Seg.gh`)."""
+        if isinstance(r, _Seg):
+            return r.gh()
+        if r >= self._first and self._gh is not None:
+            return self._gh[r - self._first]
+        return self[r].gh()
+
+    def __getitem__(self, i: int) -> _Seg:
+        seg = self._made.get(i)
+        if seg is None:
+            if i < self._first:
+                c, j, gh = self._cols[0], i, None
+            else:
+                c, j, gh = self._cols[-1], i - self._first, self._gh
+            seg = _Seg(c[3][j], c[2][j], c[4][j], c[1][j], None if gh is None else gh[j])
+            self._made[i] = seg
+        return seg
+
+
 @dataclass(slots=True)
 class _SegmentStats:
     """Per grid segment of one :meth:`MountingCalibrator.feed_motion` call, computed for all segments at once."""
@@ -417,7 +456,15 @@ class MountingCalibrator:
             checked = s.bias  # the bias last compared with bias_out (only a new one can differ)
             for i, end in enumerate(ends):
                 quiet = acc_std[i] < cfg.quiet_acc_std_mps2 and gyr_std[i] < cfg.quiet_gyr_std_radps
-                rec = self._rest_segment(mean, i, g, acc_std[i], gyr_std[i], quiet, has_gyr=has_gyr)
+                if quiet:
+                    rec = self._rest_segment(mean, i, g, acc_std[i], gyr_std[i], quiet, has_gyr=has_gyr)
+                else:  # _rest_segment of a moving segment: no quiet or still run, the vertical and bias stay
+                    if s.still_n:
+                        s.still_gyr = np.zeros(3)
+                        s.still_n = 0
+                    s.prev_acc_mean = None
+                    s.prev_quiet_rest = False
+                    rec = _RestRecord(False, acc_std[i], s.vertical, s.bias)
                 s.rest_log.append(rec)
                 if rec.bias is not None and (
                     s.bias_out is None
@@ -495,18 +542,16 @@ class MountingCalibrator:
             dv=ah_mean * seg_s,
             turn_dv=ah_mean * mean[:, 15:16] * seg_s,
         )
-        segs = [_Seg(c[3][i], c[2][i], c[4][i], c[1][i]) for c in seg_cols for i in range(c[0].shape[0])]
-        if nw and self._has_gyr:  # the horizontal angular rate of the whole segments in one operation (_Seg.gh)
-            c = seg_cols[-1]
-            gh_all = minus_scaled(c[4], c[2], c[1])  # gyr - w_up up
-            for i, seg in enumerate(segs[n_seg - nw :]):
-                seg.gh_cache = gh_all[i]
+        # the horizontal angular rate of the whole segments in one operation (_Seg.gh)
+        gh_all = minus_scaled(seg_cols[-1][4], seg_cols[-1][2], seg_cols[-1][1]) if nw and self._has_gyr else None
+        segs = _Segs(seg_cols, gh_all)
         ends = ([head] if joined is not None else []) + list(range(a0 + g, tail + 1, g))
         recs = [s.rest_log.popleft() for _ in range(n_seg)]
         # gait segments (the same test as in _motion_segment) update the forgetting sums: the packed increments
         # of all of them at once, then the recursion ``x = lam x + v`` over them (one linear filter)
         is_gait = self._is_gait
-        gait_idx = [i for i, (rec, w_up) in enumerate(zip(recs, st.w_up, strict=True)) if is_gait(rec, w_up)]
+        gait_flags = [is_gait(rec, w_up) for rec, w_up in zip(recs, st.w_up, strict=True)]
+        gait_idx = [i for i, gait in enumerate(gait_flags) if gait]
         lam = cfg.forget_per_s**seg_s
         sums_after: FloatArray | None = None
         if gait_idx:
@@ -531,14 +576,37 @@ class MountingCalibrator:
             sums_after, _ = lfilter_zi_call(_ONE, np.array([1.0, -lam]), v, 0, lam * s.gait_sums[None])
         # locked: which gait segments refine the harmonic statistics no longer depends on the updates below, so
         # their increments are computed first, all at once
-        pre = self._harmonic_increments(segs, recs, st) if s.locked and self._has_gyr else None
+        pre = self._harmonic_increments(segs, gait_flags, st) if s.locked and self._has_gyr else None
         out: list[tuple[int, Mounting]] = []
         n_gait = 0
+        # after the lock, a gait segment away from rests changes little: inline (what _motion_segment does for
+        # it), its _Seg made only if one of the last three (recent_rows, appended in order before a segment that
+        # takes the full path and at the end)
+        deferred: list[int] = []
+        seg_s = g / self.fs
         for i, end in enumerate(ends):
             rec = recs[i]
             was_locked = s.locked
-            if self._motion_segment(segs[i], rec, st, i, pre):
+            if pre is not None and gait_flags[i] and not s.prev_quiet and not s.start_left:
+                s.segments += 1
+                s.recent_dv.append(st.dv[i])
+                deferred.append(i)
+                if s.gait_segments % 3 == 0 and len(s.recent_rows) + len(deferred) >= 2:
+                    s.step_n = pre.step_n[i]
+                    inc = pre.inc.get(i)
+                    if inc is not None:
+                        s.odd_cov = lam * s.odd_cov + inc[0]
+                        s.even_cov = lam * s.even_cov + inc[1]
+                        s.odd_n = lam * s.odd_n + g
+                s.gait_segments += 1
+                s.gait_s_total += seg_s
                 n_gait += 1
+            else:
+                if deferred:
+                    s.recent_rows.extend(segs[j] for j in deferred[-3:])
+                    deferred.clear()
+                if self._motion_segment(segs[i], rec, st, i, pre):
+                    n_gait += 1
             if self._wants_update(rec):
                 if n_gait:
                     assert sums_after is not None
@@ -550,6 +618,8 @@ class MountingCalibrator:
             if s.locked and not was_locked:
                 self.lock_index = self._n_motion + end
                 self.lock_mounting = self.mounting
+        if deferred:
+            s.recent_rows.extend(segs[j] for j in deferred[-3:])
         if sums_after is not None:
             s.gait_sums = sums_after[-1].copy()
         self._n_motion += n
@@ -633,40 +703,39 @@ class MountingCalibrator:
         cfg = self.cfg
         return not rec.quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2 and not abs(w_up) > cfg.turn_rate_radps
 
-    def _harmonic_increments(self, segs: list[_Seg], recs: list[_RestRecord], st: _SegmentStats) -> _Harmonic:
+    def _harmonic_increments(self, segs: _Segs, gait_flags: list[bool], st: _SegmentStats) -> _Harmonic:
         """After the lock: the step period and the odd/even harmonic increments of every segment of one call that
         :meth:`_motion_segment` samples (every third gait segment), batched. The same values as computed there
         one segment at a time (a dry run of its bookkeeping picks the segments and their step periods)."""
         s = self._s
-        recent = list(s.recent_rows)
+        recent: list[_Seg | int] = list(s.recent_rows)  # the carried segments, then this call's by index
         n_gait, step_n = s.gait_segments, s.step_n
         steps: dict[int, float | None] = {}
-        jobs: list[tuple[int, float, _Seg, _Seg]] = []
-        is_gait = self._is_gait
-        for i, (seg, rec, w_up) in enumerate(zip(segs, recs, st.w_up, strict=True)):
-            gait = is_gait(rec, w_up)
-            recent.append(seg)
+        jobs: list[tuple[int, float, FloatArray, FloatArray]] = []  # (segment, step period, gh before, gh)
+        a_up, gh_of = segs.a_up, segs.gh
+        for i, gait in enumerate(gait_flags):
+            recent.append(i)
             if len(recent) > 3:
                 del recent[0]
             if gait and n_gait % 3 == 0 and len(recent) >= 2:
                 if step_n is None or n_gait % 4 == 0:
-                    step_n = self._step_period(np.concatenate([r.a_up for r in recent]))
+                    step_n = self._step_period(np.concatenate([a_up(r) for r in recent]))
                 steps[i] = step_n
-                if step_n is not None and recent[-2].a_up.shape[0] >= step_n + 1:
-                    jobs.append((i, step_n, recent[-2], seg))
+                if step_n is not None and a_up(recent[-2]).shape[0] >= step_n + 1:
+                    jobs.append((i, step_n, gh_of(recent[-2]), gh_of(i)))
             if gait:
                 n_gait += 1
         inc: dict[int, tuple[FloatArray, FloatArray]] = {}
         k = self.grid
-        batch = [j for j in jobs if j[2].a_up.shape[0] == k and j[3].a_up.shape[0] == k]
-        for i, step_n_i, prev, seg in jobs:
-            if prev.a_up.shape[0] != k or seg.a_up.shape[0] != k:  # (segments are whole: never, in fact)
-                inc[i] = _odd_even(prev.gh(), seg.gh(), step_n_i)
+        batch = [j for j in jobs if j[2].shape[0] == k and j[3].shape[0] == k]
+        for i, step_n_i, prev_gh, gh_i in jobs:
+            if prev_gh.shape[0] != k or gh_i.shape[0] != k:  # (segments are whole: never, in fact)
+                inc[i] = _odd_even(prev_gh, gh_i, step_n_i)
         if batch:
             hist = np.empty((len(batch), 2 * k, 3))
-            for r, (_, _, prev, seg) in enumerate(batch):
-                hist[r, :k] = prev.gh()
-                hist[r, k:] = seg.gh()
+            for r, (_, _, prev_gh, gh_i) in enumerate(batch):
+                hist[r, :k] = prev_gh
+                hist[r, k:] = gh_i
             i0 = np.array([int(j[1]) for j in batch])
             fr = np.array([j[1] - int(j[1]) for j in batch])[:, None]
             rows = np.arange(len(batch))[:, None]
@@ -758,7 +827,7 @@ class MountingCalibrator:
         """Step period in samples from the autocorrelation of the vertical specific force (last ~3 s)."""
         d = max(1, round(self.fs / 50.0))
         x = fv[::d]
-        x = x - x.mean()
+        x = x - np.add.reduce(x) / x.size  # x.mean() (the same sum and division) without its wrapper
         fsd = self.fs / d
         lo, hi = max(2, int(0.25 * fsd)), int(0.8 * fsd)
         if x.size < hi + 10:
