@@ -315,14 +315,16 @@ class _Segs:
         if isinstance(r, _Seg):
             return r.a_up
         c, j = (self._cols[0], r) if r < self._first else (self._cols[-1], r - self._first)
-        return c[3][j]
+        out: FloatArray = c[3][j]
+        return out
 
     def gh(self, r: _Seg | int) -> FloatArray:
         """The horizontal angular rate of a segment (see :meth:`_Seg.gh`)."""
         if isinstance(r, _Seg):
             return r.gh()
         if r >= self._first and self._gh is not None:
-            return self._gh[r - self._first]
+            out: FloatArray = self._gh[r - self._first]
+            return out
         return self[r].gh()
 
     def __getitem__(self, i: int) -> _Seg:
