@@ -51,6 +51,7 @@ DEFAULT_ORDER: Final = 3
 DEFAULT_ITERATIONS: Final = 3
 _CHUNK: Final = 32768  # samples per piece of a long input (GravityFilter.feed)
 _BLOCK_S: Final = 8.0 / 208.0  # the low-pass's block duration (8 samples at 208 Hz)
+_FEW_BLOCKS: Final = 64  # up to this many blocks per call, running sums over j by np.cumsum (see _BlockIntegrator)
 
 
 def complementary_pair(
@@ -235,18 +236,18 @@ class _BlockLowpass:
     """``L`` on block means (steady start), extrapolated to the samples of the next block from the last three
     block outputs ``Y`` (Newton's backward quadratic, at the block's samples' times), block-major arrays."""
 
-    __slots__ = ("_a", "_b", "_d", "_hist", "_part", "_steps", "_zi", "_zi_unit")
+    __slots__ = ("_a", "_b", "_d", "_f", "_g", "_hist", "_part", "_zi", "_zi_unit")
 
     def __init__(self, b: FloatArray, a: FloatArray, zi_unit: FloatArray, d: int) -> None:
         self._b, self._a, self._zi_unit, self._d = b, a, zi_unit, d
         self._zi: FloatArray | None = None
         self._hist = np.zeros((3, 3))  # Y of the last three complete blocks, oldest first
         self._part: FloatArray | None = None  # the sum so far of the incomplete block
-        # sample j of a block lies f_j = (j + (d + 1) / 2) / d blocks after the centre of the previous block;
-        # q(f) = Y1 + f A + f (f + 1) / 2 B (A, B the backward differences) by forward differences over j
-        h = 1.0 / d
-        f0 = (d + 1) / 2 * h
-        self._steps = (f0, f0 * (f0 + 1.0) / 2.0, h, h * f0 + h * (h + 1.0) / 2.0, h * h)
+        # sample j of a block lies f_j = (j + (d + 1) / 2) / d blocks after the centre of the previous block:
+        # q(f) = Y1 + f A + f (f + 1) / 2 B (A, B the backward differences), f and f (f + 1) / 2 per position
+        f = (np.arange(d) + (d + 1) / 2) / d
+        self._f = f[None, :, None]
+        self._g = (f * (f + 1.0) / 2.0)[None, :, None]
 
     def __call__(self, x: FloatArray, geo: _Grid, offset: FloatArray | None = None) -> FloatArray:
         """``L(x)`` at the samples; with ``offset`` (one value per block, ``(3, >= blocks)``): ``offset + L(x -
@@ -258,9 +259,7 @@ class _BlockLowpass:
             self._hist = np.repeat(x0[:, None], 3, axis=1)
         # block sums, the samples of a block added in order (a partial block continues the carried sum)
         if complete:
-            sums = x[:, 0, :complete].copy()
-            for j in range(1, d):
-                np.add(sums, x[:, j, :complete], out=sums)
+            sums = _sum_over_j(x[:, :, :complete])
             if r:
                 sums[:, 0] = self._fold(x, 0, r, d)
             means = sums / d
@@ -280,22 +279,11 @@ class _BlockLowpass:
         ym = ys[:, 0:blocks]
         slope = y1 - y0
         curv = slope - (y0 - ym)
-        f0, g0, h, dh, ddh = self._steps
-        out = np.empty(x.shape)
-        q = out[:, 0]
-        np.multiply(slope, f0, out=q)
-        q += y1
-        q += curv * g0
-        if offset is not None:
-            q += offset[:, :blocks]
-        if d > 1:
-            step = slope * h
-            step += curv * dh
-            dstep = curv * ddh
-            for j in range(1, d):
-                np.add(out[:, j - 1], step, out=out[:, j])
-                if j < d - 1:
-                    step += dstep
+        base = y1 if offset is None else y1 + offset[:, :blocks]
+        # every position j of every block at once (broadcast over j)
+        out = np.multiply(self._f, slope[:, None, :])
+        out += self._g * curv[:, None, :]
+        out += base[:, None, :]
         return out
 
     def _fold(self, x: FloatArray, b: int, lo: int, hi: int) -> FloatArray:
@@ -334,8 +322,11 @@ class _BlockIntegrator:
         if r:  # the block began in an earlier chunk: continue its running sum
             e[:, : r - 1, 0] = 0.0
             e[:, r - 1, 0] = self._part
-        for j in range(1, d):
-            np.add(e[:, j - 1], e[:, j], out=e[:, j])
+        if e.shape[2] <= _FEW_BLOCKS:  # a running sum over j: one call for few blocks (numpy's accumulate runs
+            np.add.accumulate(e, axis=1, out=e)  # along j per block), one operation per j for many; the same sums
+        else:
+            for j in range(1, d):
+                np.add(e[:, j - 1], e[:, j], out=e[:, j])
         before = np.empty((3, complete + 1))
         before[:, 0] = self._before
         before[:, 1:] = e[:, d - 1, :complete]
@@ -346,6 +337,19 @@ class _BlockIntegrator:
         if end % d:
             self._part = e[:, end % d - 1, complete].copy()
         return e, before
+
+
+def _sum_over_j(x: FloatArray) -> FloatArray:
+    """``x[:, 0, :] + x[:, 1, :] + ...`` added in that order, for a block-major ``(3, d, blocks)`` array: einsum
+    adds them in order in one call for two or more blocks (for a single block it may sum in another order: that
+    case one position after the other)."""
+    if x.shape[2] >= 2:
+        res: FloatArray = np.einsum("ijk->ik", x)
+        return res
+    out = x[:, 0].copy()
+    for j in range(1, x.shape[1]):
+        np.add(out, x[:, j], out=out)
+    return out
 
 
 def _dot_rows(a: FloatArray, b: FloatArray, out: FloatArray) -> FloatArray:
