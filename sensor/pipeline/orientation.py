@@ -281,7 +281,7 @@ class _BlockLowpass:
         curv = slope - (y0 - ym)
         base = y1 if offset is None else y1 + offset[:, :blocks]
         # every position j of every block at once (broadcast over j)
-        out = np.multiply(self._f, slope[:, None, :])
+        out: FloatArray = np.multiply(self._f, slope[:, None, :])
         out += self._g * curv[:, None, :]
         out += base[:, None, :]
         return out
@@ -322,7 +322,7 @@ class _BlockIntegrator:
         if r:  # the block began in an earlier chunk: continue its running sum
             e[:, : r - 1, 0] = 0.0
             e[:, r - 1, 0] = self._part
-        if e.shape[2] <= _FEW_BLOCKS:  # a running sum over j: one call for few blocks (numpy's accumulate runs
+        if geo.blocks <= _FEW_BLOCKS:  # a running sum over j: one call for few blocks (numpy's accumulate runs
             np.add.accumulate(e, axis=1, out=e)  # along j per block), one operation per j for many; the same sums
         else:
             for j in range(1, d):
