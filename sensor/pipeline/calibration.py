@@ -594,12 +594,7 @@ class MountingCalibrator:
                 s.recent_dv.append(st.dv[i])
                 deferred.append(i)
                 if s.gait_segments % 3 == 0 and len(s.recent_rows) + len(deferred) >= 2:
-                    s.step_n = pre.step_n[i]
-                    inc = pre.inc.get(i)
-                    if inc is not None:
-                        s.odd_cov = lam * s.odd_cov + inc[0]
-                        s.even_cov = lam * s.even_cov + inc[1]
-                        s.odd_n = lam * s.odd_n + g
+                    self._take_harmonic(pre, i, lam, g)
                 s.gait_segments += 1
                 s.gait_s_total += seg_s
                 n_gait += 1
@@ -795,12 +790,7 @@ class MountingCalibrator:
         sample_this = not s.locked or s.gait_segments % 3 == 0
         if gait and self._has_gyr and sample_this and len(s.recent_rows) >= 2:
             if pre is not None:
-                s.step_n = pre.step_n[i]
-                inc = pre.inc.get(i)
-                if inc is not None:
-                    s.odd_cov = lam * s.odd_cov + inc[0]
-                    s.even_cov = lam * s.even_cov + inc[1]
-                    s.odd_n = lam * s.odd_n + k
+                self._take_harmonic(pre, i, lam, k)
             else:
                 if s.step_n is None or s.gait_segments % 4 == 0:  # the step period changes slowly
                     s.step_n = self._step_period(np.concatenate([r.a_up for r in s.recent_rows]))
@@ -817,6 +807,17 @@ class MountingCalibrator:
             s.gait_segments += 1
             s.gait_s_total += seg_s
         return gait
+
+    def _take_harmonic(self, pre: _Harmonic, i: int, lam: float, k: int) -> None:
+        """Segment ``i``'s step period and odd/even harmonic increments, computed beforehand (after the lock), into
+        the forgetting sums (``k`` samples)."""
+        s = self._s
+        s.step_n = pre.step_n[i]
+        inc = pre.inc.get(i)
+        if inc is not None:
+            s.odd_cov = lam * s.odd_cov + inc[0]
+            s.even_cov = lam * s.even_cov + inc[1]
+            s.odd_n = lam * s.odd_n + k
 
     def _wants_update(self, rec: _RestRecord) -> bool:
         s = self._s
