@@ -733,12 +733,15 @@ class MountingCalibrator:
             for r, (_, _, prev_gh, gh_i) in enumerate(batch):
                 hist[r, :k] = prev_gh
                 hist[r, k:] = gh_i
-            i0 = np.array([int(j[1]) for j in batch])
             fr = np.array([j[1] - int(j[1]) for j in batch])[:, None]
-            rows = np.arange(len(batch))[:, None]
-            at = (k - i0)[:, None] + np.arange(k)
+            # per segment the k + 1 samples from one step and one sample back: win[:, 1:] one step (int part) back,
+            # win[:, :-1] one sample more (slice copies: several times faster than a fancy index per sample)
+            win = np.empty((len(batch), k + 1, 3))
+            for r, j in enumerate(batch):
+                a = k - int(j[1]) - 1
+                win[r] = hist[r, a : a + k + 1]
             r3 = (len(batch), 3 * k)  # the fractions broadcast over whole rows, not over rows of three
-            lagged = ((1.0 - fr) * hist[rows, at].reshape(r3) + fr * hist[rows, at - 1].reshape(r3)).reshape(-1, k, 3)
+            lagged = ((1.0 - fr) * win[:, 1:].reshape(r3) + fr * win[:, :-1].reshape(r3)).reshape(-1, k, 3)
             gh = hist[:, k:]
             odd = (gh - lagged) / 2.0
             even = (gh + lagged) / 2.0

@@ -493,6 +493,7 @@ class HipPipeline:
         next_t = self._next_summary_t
         kept: list[StepEvent] = []
         cols = StepColumns()  # kept's time, straight drop, side and cadence, for the sums (read once per step)
+        add_t, add_drop, add_left, add_cad = cols.t.append, cols.drop.append, cols.left.append, cols.cad.append
         p0 = r0 = 0  # kept[p0:] are not yet added to the bout's sums, kept[r0:] not yet to the rolling window
         p_min_t = math.inf  # the earliest time in kept[p0:]
         bout = self._bout_sum
@@ -523,9 +524,13 @@ class HipPipeline:
                 out.extend(self._close_bout_summary(t))
                 bout = self._bout_sum
             kept.append(ev)
-            cols.append(ev)
+            drop = None if ev.in_turn else ev.pelvic_drop_deg  # the step's StepColumns row
+            add_t(t)
+            add_drop(drop)
+            add_left(ev.side == "left")
+            add_cad(ev.cadence_spm)
             p_min_t = t if t < p_min_t else p_min_t  # min(p_min_t, t) without the builtin call
-            if cols.drop[-1] is not None:  # a straight step with a drop (AlertTracker.on_step ignores the others)
+            if drop is not None:  # a straight step with a drop (AlertTracker.on_step ignores the others)
                 alert = on_alert(ev)
                 if alert:
                     out.extend(alert)

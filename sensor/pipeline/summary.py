@@ -353,7 +353,7 @@ class RollingWindow:
 
 class StepColumns:
     """Per step of a list of step events, as plain lists: time, drop of a straight step (None for a step in a turn
-    or without a drop), left stance, cadence. Filled by :meth:`append` or :meth:`of`."""
+    or without a drop), left stance, cadence (:meth:`of`, or appended to the lists one step at a time)."""
 
     __slots__ = ("cad", "drop", "left", "t")
 
@@ -371,12 +371,6 @@ class StepColumns:
         out.left = [ev.side == "left" for ev in evs]
         out.cad = [ev.cadence_spm for ev in evs]
         return out
-
-    def append(self, ev: StepEvent) -> None:
-        self.t.append(ev.t_s)
-        self.drop.append(None if ev.in_turn else ev.pelvic_drop_deg)
-        self.left.append(ev.side == "left")
-        self.cad.append(ev.cadence_spm)
 
 
 _new_summary = RollingSummary.__new__

@@ -7,7 +7,7 @@ import pytest
 
 from sensor.events import StepEvent
 from sensor.pipeline.alerts import AlertTracker
-from sensor.pipeline.summary import BoutSummary, RollingWindow, asymmetry_index_pct
+from sensor.pipeline.summary import BoutSummary, RollingWindow, StepColumns, asymmetry_index_pct
 
 
 def _steps(n: int, drop_left: float, drop_right: float, slope_per_10min: float = 0.0, sd: float = 0.0):  # type: ignore[no-untyped-def]
@@ -130,16 +130,19 @@ def test_add_many_gives_the_state_of_one_add_per_step() -> None:
             )
         )
     one, many = BoutSummary(7.0, baseline_s=40.0), BoutSummary(7.0, baseline_s=40.0)
+    cols, by_cols = StepColumns.of(evs), BoutSummary(7.0, baseline_s=40.0)
     for ev in evs:
         one.add(ev)
     for a, b in ((0, 3), (3, 40), (40, 41), (41, 250), (250, 400)):  # below and above the batch threshold
         many.add_many(evs[a:b])
-    assert vars(one).keys() == vars(many).keys()
-    for key, value in vars(one).items():
-        if key != "sides":
-            assert getattr(many, key) == value, key
-    for side in ("left", "right"):
-        assert one.sides[side] == many.sides[side]
+        by_cols.add_columns(cols, evs[b - 1].activity, a, b)  # ranges of one StepColumns (as the pipeline does)
+    for other in (many, by_cols):
+        assert vars(one).keys() == vars(other).keys()
+        for key, value in vars(one).items():
+            if key != "sides":
+                assert getattr(other, key) == value, key
+        for side in ("left", "right"):
+            assert one.sides[side] == other.sides[side]
 
 
 def test_step_events_share_one_fields_set_that_copies_do_not_touch() -> None:
