@@ -578,14 +578,13 @@ class MountingCalibrator:
             sums_after, _ = lfilter_zi_call(_ONE, np.array([1.0, -lam]), v, 0, lam * s.gait_sums[None])
         # locked: which gait segments refine the harmonic statistics no longer depends on the updates below, so
         # their increments are computed first, all at once
-        pre = self._harmonic_increments(segs, gait_flags, st) if s.locked and self._has_gyr else None
+        pre = self._harmonic_increments(segs, gait_flags) if s.locked and self._has_gyr else None
         out: list[tuple[int, Mounting]] = []
         n_gait = 0
         # after the lock, a gait segment away from rests changes little: inline (what _motion_segment does for
         # it), its _Seg made only if one of the last three (recent_rows, appended in order before a segment that
         # takes the full path and at the end)
         deferred: list[int] = []
-        seg_s = g / self.fs
         for i, end in enumerate(ends):
             rec = recs[i]
             was_locked = s.locked
@@ -700,7 +699,7 @@ class MountingCalibrator:
         cfg = self.cfg
         return not rec.quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2 and not abs(w_up) > cfg.turn_rate_radps
 
-    def _harmonic_increments(self, segs: _Segs, gait_flags: list[bool], st: _SegmentStats) -> _Harmonic:
+    def _harmonic_increments(self, segs: _Segs, gait_flags: list[bool]) -> _Harmonic:
         """After the lock: the step period and the odd/even harmonic increments of every segment of one call that
         :meth:`_motion_segment` samples (every third gait segment), batched. The same values as computed there
         one segment at a time (a dry run of its bookkeeping picks the segments and their step periods)."""
