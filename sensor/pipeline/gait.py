@@ -12,7 +12,10 @@ specific force and the roll rate ``gyr_ap``.
   peak above 1.03 g that rises 0.05 g and falls 0.05 g again within 0.25 s (a bump, not settling into
   standing) continues an ongoing walking chain (two walking steps before it) when it comes 0.6-1.7 median step
   times after the previous peak, the heading turned less than 20 deg since (pivot turns add weight shifts
-  without a heel strike) and it shows the forward-acceleration/braking pattern of a heel strike (below).
+  without a heel strike; in a turn the peak must rise and fall ``TURN_PROMINENCE_G`` = 0.15 g, as the first
+  steps into a pivot turn do) and it shows the forward-acceleration/braking pattern of a heel strike (below).
+  The IC of such a weak step is its loading peak minus ``WEAK_IC_BEFORE_PEAK_S`` (60 ms): in slow steps the
+  forward-acceleration peak at heel strike fades and its largest maximum is as often 70-130 ms early or late.
 * **Running** (a flight phase: the smoothed ``f_v`` fell below 0.4 g since the previous peak): in flight the
   sensor is in free fall (``f_v`` ~ 0) and the ground reaction force of stance starts with a steep impact edge.
   IC is where the raw ``f_v`` (no smoothing: it would move the edge earlier) first rises through 10 % of the
@@ -80,6 +83,13 @@ WEAK_PEAK_MIN_G = 1.03
 WEAK_PEAK_PROMINENCE_G = 0.05
 WEAK_MIN_STEPS = 0.6
 WEAK_MAX_TURN_DEG = 20.0
+# a weak peak continuing a walking chain through a turn (heading turned >= WEAK_MAX_TURN_DEG): rising and falling
+# this much (the first steps into a pivot turn load the pelvis 0.2-0.25 g, just short of a strong peak)
+TURN_PROMINENCE_G = 0.15
+# walking IC of a weak peak continuing a chain: the loading peak minus this (slow steps: the forward-acceleration
+# peak at heel strike fades, the loading peak comes 40-130 ms after it on the lower-back recordings)
+WEAK_IC_FROM_PEAK = True
+WEAK_IC_BEFORE_PEAK_S = 0.06
 STRONG_PEAK_G = 1.1
 STRONG_PROMINENCE_G = 0.25
 FIRST_STEP_MIN_RATIO = 0.85  # walking: a chain's first IC interval vs the median of the next four
@@ -243,7 +253,7 @@ class GaitDetector:
                     feats = [f.tolist() for f in self._features(idx)]  # Python floats, as float(f[k])
                     examine, make_step, isnan = self._examine, self._make_step, math.isnan
                     strong_pk, strong_prom = STRONG_PEAK_G * G, STRONG_PROMINENCE_G * G
-                    for i, pk, prom, fall, run, ic, to, ap in zip(idx.tolist(), *feats, strict=True):
+                    for i, pk, prom, fall, run, ic, to, ap, ic_pk in zip(idx.tolist(), *feats, strict=True):
                         if run > 0 and pk > strong_pk and prom >= strong_prom:
                             # a strong running peak (most of a run): what _examine decides for it, in short
                             if not isnan(ic):
@@ -251,7 +261,7 @@ class GaitDetector:
                                     self._lead = []
                                 new_steps.append(make_step(i, pk, ic, to, True))
                             continue
-                        st = examine(i, pk, prom, fall, run, ic, to, ap)
+                        st = examine(i, pk, prom, fall, run, ic, to, ap, ic_pk)
                         if st is not None:
                             new_steps.append(st)
                             if self._lead_steps:
@@ -267,7 +277,8 @@ class GaitDetector:
         return self._decide(final)
 
     def _features(self, idx: NDArray[np.int64]) -> tuple[FloatArray, ...]:
-        """Per candidate peak (vectorised): peak value, prominence ok, running, IC and TO (nan if none)."""
+        """Per candidate peak (vectorised): peak value, prominence, fall, running, IC and TO (nan if none), whether the
+        walking IC came from the forward acceleration, and the weak-step IC from the loading peak."""
         buf, fs = self.buf, self.fs
         lo_a = int(idx.min()) - round(0.6 * fs)
         slow = buf.get("f_slow", lo_a, int(idx.max()) + self.after + 1)
@@ -327,6 +338,7 @@ class GaitDetector:
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(inside & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
         ic_walk = idx + frac - WALK_IC_BEFORE_PEAK_S * fs
+        ic_weak = (idx + frac - WEAK_IC_BEFORE_PEAK_S * fs).astype(np.float64)
         # preferred: the peak forward acceleration (Zijlstra & Hof 2003), where the pelvis stops being pulled
         # forward and the braking of the new stance starts; nan where there is no clear one (fallback above)
         ic_ap = np.full(idx.size, np.nan)
@@ -337,7 +349,7 @@ class GaitDetector:
         ic = np.where(running > 0, ic_run, ic_walk)
         to = np.where(running > 0, to_run, np.nan)
         ap_ok = (~np.isnan(ic_ap)).astype(np.float64)
-        return pk, prominence, fall, running, ic, to, ap_ok
+        return pk, prominence, fall, running, ic, to, ap_ok, ic_weak
 
     def _walk_ic_ap(self, idx: NDArray[np.int64]) -> FloatArray:
         """Walking IC per vertical-force peak ``idx``: the forward-acceleration peak that the heel strike ends.
@@ -398,12 +410,14 @@ class GaitDetector:
         ic: float,
         to_f: float,
         ap_ok: float,
+        ic_weak: float,
     ) -> Step | None:
         prev = self._last_peak
         running = running_f > 0
         strong = pk > STRONG_PEAK_G * G and prominence >= STRONG_PROMINENCE_G * G
         if not strong:
-            # a weak peak continues an ongoing walking chain only (slow steps of gait termination and turns)
+            # a weak peak continues an ongoing walking chain only (slow steps of gait termination and turns); in a
+            # turn only when it is nearly strong (pivot turns add weight shifts without a heel strike)
             weak_ok = (
                 not running
                 and ap_ok > 0
@@ -412,7 +426,10 @@ class GaitDetector:
                 and len(self._recent_kind) == 2
                 and not any(self._recent_kind)  # a walking chain (a runner's stop is no slow walking step)
                 and WEAK_MIN_STEPS * self.median_interval() <= i - prev <= self._break_gap()
-                and abs(self.buf.value("yaw", i) - self.buf.value("yaw", prev)) < WEAK_MAX_TURN_DEG
+                and (
+                    abs(self.buf.value("yaw", i) - self.buf.value("yaw", prev)) < WEAK_MAX_TURN_DEG
+                    or min(prominence, fall) >= TURN_PROMINENCE_G * G
+                )
             )
             if not weak_ok:
                 if (
@@ -425,6 +442,8 @@ class GaitDetector:
                     if len(self._lead) > LEAD_MAX_STEPS:
                         del self._lead[: len(self._lead) - LEAD_MAX_STEPS]
                 return None
+            if WEAK_IC_FROM_PEAK:
+                ic = ic_weak
         # walking: suppress a second hump of the same step, at most 0.3 s after it. Capped so that a missed step
         # cannot lock the detector into counting strides (the median interval would double)
         if prev is not None and not running and i - prev < min(0.3 * self.fs, 0.55 * self.median_interval()):
