@@ -10,8 +10,9 @@ specific force and the roll rate ``gyr_ap``.
   period of 55 % of the recent median step time suppresses the second hump of a walking step. Slow walking
   steps (gait termination: the last steps before stopping load the pelvis by only 0.05-0.2 g) are weaker: a
   peak above 1.03 g that rises 0.05 g and falls 0.05 g again within 0.25 s (a bump, not settling into
-  standing) continues an ongoing walking chain (two walking steps before it) when it comes 0.6-1.7 median step
-  times after the previous peak, the heading turned less than 20 deg since (pivot turns add weight shifts
+  standing) continues an ongoing walking chain (two walking steps before it) when it comes 0.6-1.5 median step
+  times after the previous peak (later, a step was skipped and the chain's alternation would give it the wrong
+  side), the heading turned less than 20 deg since (pivot turns add weight shifts
   without a heel strike; in a turn the peak must rise and fall ``TURN_PROMINENCE_G`` = 0.15 g, as the first
   steps into a pivot turn do) and it shows the forward-acceleration/braking pattern of a heel strike (below).
   The IC of such a weak step is its loading peak minus ``WEAK_IC_BEFORE_PEAK_S`` (60 ms): in slow steps the
@@ -83,6 +84,9 @@ WEAK_PEAK_MIN_G = 1.03
 WEAK_PEAK_PROMINENCE_G = 0.05
 WEAK_MIN_STEPS = 0.6
 WEAK_MAX_TURN_DEG = 20.0
+# a weak peak continues a chain only within this many median step times of the last step: a longer gap skipped a
+# step, and the chain's alternation would give the weak step the wrong side
+WEAK_MAX_STEPS = 1.5
 # a weak peak continuing a walking chain through a turn (heading turned >= WEAK_MAX_TURN_DEG): rising and falling
 # this much (the first steps into a pivot turn load the pelvis 0.2-0.25 g, just short of a strong peak)
 TURN_PROMINENCE_G = 0.15
@@ -217,6 +221,11 @@ class GaitDetector:
         """Longest gap (samples) between two peaks of one chain: 1.5 s, or 1.7 median intervals once there are
         two."""
         return self._break
+
+    def _weak_max_gap(self) -> float:
+        """Longest gap (samples) after which a weak peak still continues the chain."""
+        lim = WEAK_MAX_STEPS * self._median
+        return lim if lim < self._break else self._break
 
     def median_interval(self) -> float:
         """Median of the last 9 step intervals (samples; 0.35 s before the first)."""
@@ -425,7 +434,7 @@ class GaitDetector:
                 and prev is not None
                 and len(self._recent_kind) == 2
                 and not any(self._recent_kind)  # a walking chain (a runner's stop is no slow walking step)
-                and WEAK_MIN_STEPS * self.median_interval() <= i - prev <= self._break_gap()
+                and WEAK_MIN_STEPS * self.median_interval() <= i - prev <= self._weak_max_gap()
                 and (
                     abs(self.buf.value("yaw", i) - self.buf.value("yaw", prev)) < WEAK_MAX_TURN_DEG
                     or min(prominence, fall) >= TURN_PROMINENCE_G * G

@@ -98,6 +98,18 @@ def test_turn_prominence_is_what_decides(monkeypatch: pytest.MonkeyPatch) -> Non
     assert len({s.chain for s in steps}) == 2
 
 
+@pytest.mark.parametrize("max_steps", [gait.WEAK_MAX_STEPS, 9.0])
+def test_a_weak_step_after_a_skipped_one_is_not_taken(monkeypatch: pytest.MonkeyPatch, max_steps: float) -> None:
+    # the last weak step comes 1.6 steady step times after the one before (within the 1.7 of a chain break): a step
+    # was skipped, and the chain's alternation would give it the wrong side
+    monkeypatch.setattr(gait, "WEAK_MAX_STEPS", max_steps)
+    hs = [4.0 + STEADY_S * k for k in range(N_STEADY)]
+    hs.append(hs[-1] + 1.6 * STEADY_S)
+    steps = _steps(_walk(hs, [0.5] * N_STEADY + [0.12]))
+    assert len(steps) == (N_STEADY if max_steps < 1.6 else N_STEADY + 1)
+    np.testing.assert_allclose(_ic_s(steps), hs[: len(steps)], atol=0.02)
+
+
 @settings(max_examples=5, deadline=None)
 @given(st.lists(st.integers(1, 400), min_size=1, max_size=4), st.booleans())
 def test_weak_steps_are_chunk_invariant(sizes: list[int], turn: bool) -> None:
