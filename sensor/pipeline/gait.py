@@ -88,7 +88,8 @@ WEAK_MAX_TURN_DEG = 20.0
 # step, and the chain's alternation would give the weak step the wrong side
 WEAK_MAX_STEPS = 1.5
 # a weak peak continuing a walking chain through a turn (heading turned >= WEAK_MAX_TURN_DEG): rising and falling
-# this much (the first steps into a pivot turn load the pelvis 0.2-0.25 g, just short of a strong peak)
+# this much (the first steps into a pivot turn rise 0.16-0.25 g on the lower-back recordings, just short of a strong
+# peak; weaker turn peaks are as often weight shifts as heel strikes)
 TURN_PROMINENCE_G = 0.15
 # walking IC of a weak peak continuing a chain: the loading peak minus this (slow steps: the forward-acceleration
 # peak at heel strike fades, the loading peak comes 40-130 ms after it on the lower-back recordings)
@@ -163,6 +164,9 @@ class GaitDetector:
         self._f_slow = StatefulFilter(b2, np.array([1.0]))
         self.before = max(1, round(0.22 * fs))
         self.after = max(1, round(0.25 * fs))
+        # the peak window is [i - before, i + win_after]: a centred max filter needs an odd length, so it reaches one
+        # sample further after when before + after is odd; every chunking must see that sample before deciding
+        self.win_after = self.after + (self.before + self.after) % 2
         # raw look-ahead: the running toe-off search reads the raw force up to TO_SEARCH_S after a peak
         self.raw_ahead = round(TO_SEARCH_S * fs)
         self.lookahead_samples = self.d_slow + self.after + self.raw_ahead
@@ -248,14 +252,14 @@ class GaitDetector:
         """Find new steps whose look-ahead is complete; returns steps whose side is now decided."""
         buf = self.buf
         end_slow = buf.end("f_slow")
-        limit = end_slow if final else end_slow - self.after
+        limit = end_slow if final else end_slow - self.win_after
         limit = min(limit, buf.end("f_s") - (0 if final else self.raw_ahead))
         new_steps: list[Step] = []
         if limit > self._next:
             a = max(buf.start, self._next - self.before)
-            seg = buf.get("f_slow", a, min(end_slow, limit + self.after))
+            seg = buf.get("f_slow", a, min(end_slow, limit + self.win_after))
             if seg.size:
-                mx = _window_max(seg, self.before, self.after)
+                mx = _window_max(seg, self.before, self.win_after)
                 idx = np.flatnonzero((seg == mx) & (seg > WEAK_PEAK_MIN_G * G)) + a
                 idx = idx[(idx >= self._next) & (idx < limit)]
                 if idx.size:
@@ -674,9 +678,9 @@ class GaitDetector:
 
 
 def _window_max(x: FloatArray, before: int, after: int) -> FloatArray:
-    """``out[i] = max(x[i - before : i + after + 1])`` (window clipped at the edges)."""
-    if (before + after) % 2:
-        after += 1
+    """``out[i] = max(x[i - before : i + after + 1])`` (window clipped at the edges; ``before + after`` even, so the
+    centred filter's length is odd)."""
+    assert (before + after) % 2 == 0
     h = (before + after) // 2
     xp = np.concatenate([np.full(before, -np.inf), x, np.full(after, -np.inf)])
     c = ndimage.maximum_filter1d(xp, size=before + after + 1, mode="nearest")
