@@ -409,7 +409,8 @@ def real_part(peer: bool) -> None:
 
 
 # the walking rules whose constants were set on the recordings, and the grids they are re-chosen from by LOSO
-# (the committed value is in every grid; LEAD_MAX_S 0 turns the lead-in rule off)
+# (the committed value is in every grid; LEAD_MAX_S 0 turns the lead-in rule off, WEAK_IC_FROM_PEAK 0 the weak-step IC
+# rule, TURN_PROMINENCE_G 9 g the turn rule, WEAK_MAX_STEPS 9 the weak-step gap limit: the chain-break gap decides)
 LOSO_GRIDS: dict[str, dict[str, list[float]]] = {
     "gait initiation (FIRST_STEP_MIN_RATIO)": {"FIRST_STEP_MIN_RATIO": [0.0, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]},
     "lead-in steps (LEAD_*)": {
@@ -417,6 +418,17 @@ LOSO_GRIDS: dict[str, dict[str, list[float]]] = {
         "LEAD_MIN_S": [0.4, 0.5],
         "LEAD_PROMINENCE_G": [0.05, 0.1, 0.15],
         "LEAD_MAX_STEPS": [1, 2],
+    },
+    "weak-step IC from the loading peak (WEAK_IC_*)": {
+        "WEAK_IC_FROM_PEAK": [0, 1],
+        "WEAK_IC_BEFORE_PEAK_S": [0.03, 0.04, 0.05, 0.06, 0.07],
+    },
+    "turn steps (TURN_PROMINENCE_G)": {"TURN_PROMINENCE_G": [9.0, 0.15, 0.175, 0.2, 0.225]},
+    "weak-step gap (WEAK_MAX_STEPS)": {"WEAK_MAX_STEPS": [9.0, 1.3, 1.4, 1.5, 1.6]},
+    "weak-step IC and turn steps jointly": {
+        "WEAK_IC_FROM_PEAK": [0, 1],
+        "WEAK_IC_BEFORE_PEAK_S": [0.03, 0.05, 0.06, 0.07],
+        "TURN_PROMINENCE_G": [9.0, 0.15, 0.2],
     },
 }
 

@@ -10,9 +10,13 @@ specific force and the roll rate ``gyr_ap``.
   period of 55 % of the recent median step time suppresses the second hump of a walking step. Slow walking
   steps (gait termination: the last steps before stopping load the pelvis by only 0.05-0.2 g) are weaker: a
   peak above 1.03 g that rises 0.05 g and falls 0.05 g again within 0.25 s (a bump, not settling into
-  standing) continues an ongoing walking chain (two walking steps before it) when it comes 0.6-1.7 median step
-  times after the previous peak, the heading turned less than 20 deg since (pivot turns add weight shifts
-  without a heel strike) and it shows the forward-acceleration/braking pattern of a heel strike (below).
+  standing) continues an ongoing walking chain (two walking steps before it) when it comes 0.6-1.5 median step
+  times after the previous peak (later, a step was skipped and the chain's alternation would give it the wrong
+  side), the heading turned less than 20 deg since (pivot turns add weight shifts
+  without a heel strike; in a turn the peak must rise and fall ``TURN_PROMINENCE_G`` = 0.15 g, as the first
+  steps into a pivot turn do) and it shows the forward-acceleration/braking pattern of a heel strike (below).
+  The IC of such a weak step is its loading peak minus ``WEAK_IC_BEFORE_PEAK_S`` (60 ms): in slow steps the
+  forward-acceleration peak at heel strike fades and its largest maximum is as often 70-130 ms early or late.
 * **Running** (a flight phase: the smoothed ``f_v`` fell below 0.4 g since the previous peak): in flight the
   sensor is in free fall (``f_v`` ~ 0) and the ground reaction force of stance starts with a steep impact edge.
   IC is where the raw ``f_v`` (no smoothing: it would move the edge earlier) first rises through 10 % of the
@@ -80,6 +84,17 @@ WEAK_PEAK_MIN_G = 1.03
 WEAK_PEAK_PROMINENCE_G = 0.05
 WEAK_MIN_STEPS = 0.6
 WEAK_MAX_TURN_DEG = 20.0
+# a weak peak continues a chain only within this many median step times of the last step: a longer gap skipped a
+# step, and the chain's alternation would give the weak step the wrong side
+WEAK_MAX_STEPS = 1.5
+# a weak peak continuing a walking chain through a turn (heading turned >= WEAK_MAX_TURN_DEG): rising and falling
+# this much (the first steps into a pivot turn rise 0.16-0.25 g on the lower-back recordings, just short of a strong
+# peak; weaker turn peaks are as often weight shifts as heel strikes)
+TURN_PROMINENCE_G = 0.15
+# walking IC of a weak peak continuing a chain: the loading peak minus this (slow steps: the forward-acceleration
+# peak at heel strike fades, the loading peak comes 40-130 ms after it on the lower-back recordings)
+WEAK_IC_FROM_PEAK = True
+WEAK_IC_BEFORE_PEAK_S = 0.06
 STRONG_PEAK_G = 1.1
 STRONG_PROMINENCE_G = 0.25
 FIRST_STEP_MIN_RATIO = 0.85  # walking: a chain's first IC interval vs the median of the next four
@@ -149,6 +164,9 @@ class GaitDetector:
         self._f_slow = StatefulFilter(b2, np.array([1.0]))
         self.before = max(1, round(0.22 * fs))
         self.after = max(1, round(0.25 * fs))
+        # the peak window is [i - before, i + win_after]: a centred max filter needs an odd length, so it reaches one
+        # sample further after when before + after is odd; every chunking must see that sample before deciding
+        self.win_after = self.after + (self.before + self.after) % 2
         # raw look-ahead: the running toe-off search reads the raw force up to TO_SEARCH_S after a peak
         self.raw_ahead = round(TO_SEARCH_S * fs)
         self.lookahead_samples = self.d_slow + self.after + self.raw_ahead
@@ -208,6 +226,11 @@ class GaitDetector:
         two."""
         return self._break
 
+    def _weak_max_gap(self) -> float:
+        """Longest gap (samples) after which a weak peak still continues the chain."""
+        lim = WEAK_MAX_STEPS * self._median
+        return lim if lim < self._break else self._break
+
     def median_interval(self) -> float:
         """Median of the last 9 step intervals (samples; 0.35 s before the first)."""
         return self._median
@@ -229,21 +252,21 @@ class GaitDetector:
         """Find new steps whose look-ahead is complete; returns steps whose side is now decided."""
         buf = self.buf
         end_slow = buf.end("f_slow")
-        limit = end_slow if final else end_slow - self.after
+        limit = end_slow if final else end_slow - self.win_after
         limit = min(limit, buf.end("f_s") - (0 if final else self.raw_ahead))
         new_steps: list[Step] = []
         if limit > self._next:
             a = max(buf.start, self._next - self.before)
-            seg = buf.get("f_slow", a, min(end_slow, limit + self.after))
+            seg = buf.get("f_slow", a, min(end_slow, limit + self.win_after))
             if seg.size:
-                mx = _window_max(seg, self.before, self.after)
+                mx = _window_max(seg, self.before, self.win_after)
                 idx = np.flatnonzero((seg == mx) & (seg > WEAK_PEAK_MIN_G * G)) + a
                 idx = idx[(idx >= self._next) & (idx < limit)]
                 if idx.size:
                     feats = [f.tolist() for f in self._features(idx)]  # Python floats, as float(f[k])
                     examine, make_step, isnan = self._examine, self._make_step, math.isnan
                     strong_pk, strong_prom = STRONG_PEAK_G * G, STRONG_PROMINENCE_G * G
-                    for i, pk, prom, fall, run, ic, to, ap in zip(idx.tolist(), *feats, strict=True):
+                    for i, pk, prom, fall, run, ic, to, ap, ic_pk in zip(idx.tolist(), *feats, strict=True):
                         if run > 0 and pk > strong_pk and prom >= strong_prom:
                             # a strong running peak (most of a run): what _examine decides for it, in short
                             if not isnan(ic):
@@ -251,7 +274,7 @@ class GaitDetector:
                                     self._lead = []
                                 new_steps.append(make_step(i, pk, ic, to, True))
                             continue
-                        st = examine(i, pk, prom, fall, run, ic, to, ap)
+                        st = examine(i, pk, prom, fall, run, ic, to, ap, ic_pk)
                         if st is not None:
                             new_steps.append(st)
                             if self._lead_steps:
@@ -267,7 +290,8 @@ class GaitDetector:
         return self._decide(final)
 
     def _features(self, idx: NDArray[np.int64]) -> tuple[FloatArray, ...]:
-        """Per candidate peak (vectorised): peak value, prominence ok, running, IC and TO (nan if none)."""
+        """Per candidate peak (vectorised): peak value, prominence, fall, running, IC and TO (nan if none), whether the
+        walking IC came from the forward acceleration, and the weak-step IC from the loading peak."""
         buf, fs = self.buf, self.fs
         lo_a = int(idx.min()) - round(0.6 * fs)
         slow = buf.get("f_slow", lo_a, int(idx.max()) + self.after + 1)
@@ -327,6 +351,7 @@ class GaitDetector:
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(inside & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
         ic_walk = idx + frac - WALK_IC_BEFORE_PEAK_S * fs
+        ic_weak = (idx + frac - WEAK_IC_BEFORE_PEAK_S * fs).astype(np.float64)
         # preferred: the peak forward acceleration (Zijlstra & Hof 2003), where the pelvis stops being pulled
         # forward and the braking of the new stance starts; nan where there is no clear one (fallback above)
         ic_ap = np.full(idx.size, np.nan)
@@ -337,7 +362,7 @@ class GaitDetector:
         ic = np.where(running > 0, ic_run, ic_walk)
         to = np.where(running > 0, to_run, np.nan)
         ap_ok = (~np.isnan(ic_ap)).astype(np.float64)
-        return pk, prominence, fall, running, ic, to, ap_ok
+        return pk, prominence, fall, running, ic, to, ap_ok, ic_weak
 
     def _walk_ic_ap(self, idx: NDArray[np.int64]) -> FloatArray:
         """Walking IC per vertical-force peak ``idx``: the forward-acceleration peak that the heel strike ends.
@@ -398,12 +423,14 @@ class GaitDetector:
         ic: float,
         to_f: float,
         ap_ok: float,
+        ic_weak: float,
     ) -> Step | None:
         prev = self._last_peak
         running = running_f > 0
         strong = pk > STRONG_PEAK_G * G and prominence >= STRONG_PROMINENCE_G * G
         if not strong:
-            # a weak peak continues an ongoing walking chain only (slow steps of gait termination and turns)
+            # a weak peak continues an ongoing walking chain only (slow steps of gait termination and turns); in a
+            # turn only when it is nearly strong (pivot turns add weight shifts without a heel strike)
             weak_ok = (
                 not running
                 and ap_ok > 0
@@ -411,8 +438,11 @@ class GaitDetector:
                 and prev is not None
                 and len(self._recent_kind) == 2
                 and not any(self._recent_kind)  # a walking chain (a runner's stop is no slow walking step)
-                and WEAK_MIN_STEPS * self.median_interval() <= i - prev <= self._break_gap()
-                and abs(self.buf.value("yaw", i) - self.buf.value("yaw", prev)) < WEAK_MAX_TURN_DEG
+                and WEAK_MIN_STEPS * self.median_interval() <= i - prev <= self._weak_max_gap()
+                and (
+                    abs(self.buf.value("yaw", i) - self.buf.value("yaw", prev)) < WEAK_MAX_TURN_DEG
+                    or min(prominence, fall) >= TURN_PROMINENCE_G * G
+                )
             )
             if not weak_ok:
                 if (
@@ -425,6 +455,8 @@ class GaitDetector:
                     if len(self._lead) > LEAD_MAX_STEPS:
                         del self._lead[: len(self._lead) - LEAD_MAX_STEPS]
                 return None
+            if WEAK_IC_FROM_PEAK:
+                ic = ic_weak
         # walking: suppress a second hump of the same step, at most 0.3 s after it. Capped so that a missed step
         # cannot lock the detector into counting strides (the median interval would double)
         if prev is not None and not running and i - prev < min(0.3 * self.fs, 0.55 * self.median_interval()):
@@ -646,9 +678,9 @@ class GaitDetector:
 
 
 def _window_max(x: FloatArray, before: int, after: int) -> FloatArray:
-    """``out[i] = max(x[i - before : i + after + 1])`` (window clipped at the edges)."""
-    if (before + after) % 2:
-        after += 1
+    """``out[i] = max(x[i - before : i + after + 1])`` (window clipped at the edges; ``before + after`` even, so the
+    centred filter's length is odd)."""
+    assert (before + after) % 2 == 0
     h = (before + after) // 2
     xp = np.concatenate([np.full(before, -np.inf), x, np.full(after, -np.inf)])
     c = ndimage.maximum_filter1d(xp, size=before + after + 1, mode="nearest")

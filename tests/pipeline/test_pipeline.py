@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sensor.errors import DataValidationError
@@ -97,6 +97,7 @@ def _strip(events: list[Event]) -> list[Event]:
 
 @settings(max_examples=4, deadline=None)
 @given(st.lists(st.integers(1, 400), min_size=1, max_size=4))
+@example([385])  # a candidate peak decided before the last sample of its window was seen (fixed)
 def test_pipeline_is_chunk_invariant(sizes: list[int]) -> None:
     res = run_sim(realistic=True, seconds=24.0, seed=4)
     _, whole = run_pipeline(res.block, 104.0)
