@@ -137,6 +137,20 @@ over 0.1 m/s, all at their peak velocity; a true stop comes after the pelvis slo
 integration error, 10-60 % of the peak after fast squats), and updates whose integration error grew steadily
 between sets are quiet for longer. The first update of a stream is never deferred: before it the bias is unknown
 (a real recording started with 0.2 m/s^2 of it, and the deferred update let 13 cm of travel through)."""
+ZUPT_TILTING_DPS: Final = 1.0
+ZUPT_TILTING_DEFER_BINS: Final = 16
+"""... or this many bins more while the pose's tilt still moves faster than this (the quiet middle of a very slow
+movement: a static lunge's way down or up in 2-2.5 s is quiet for 0.5-0.8 s at its peak velocity of 0.2-0.25 m/s,
+while its tilt and obliquity change at 2-5 deg/s; a pelvis at rest changes its low-passed tilt by < 0.3 deg/s).
+Deferring every update that long instead kept the pauses of Romanian deadlifts from updating at all (seeds 0-99:
+reps outside sets 7 -> 29)."""
+ZUPT_SLOW_V_MPS: Final = 0.4
+ZUPT_TILTING_MAX_BINS: Final = 40
+"""... while the integrated velocity is below this (the quiet middle of a slow movement is slow; faster is error)
+and the last update is at most this many bins back (the pause before the movement; the velocity of a pelvis that
+has not stopped for longer is mostly integration error: standing fidgeting after getting up from the floor drifted
+by 45 cm and was counted as a lunge)."""
+_TILTING_STEP2: Final = (ZUPT_TILTING_DPS * BIN_S) ** 2
 DEDRIFT_BINS: Final = 240
 """At a zero-velocity update that is also still, the travel since the last update (at most 12 s ago) is
 corrected for the velocity error left (sitting down: the accelerometer error as the pelvis swings through
@@ -222,10 +236,13 @@ _OUT: Final = 1
 _BACK: Final = 2
 
 
-def _zupt_now(run: int, last_zupt: int, v: float, v_peak: float) -> bool:
-    """Whether a quiet run of ``run >= ZUPT_BINS`` bins is a zero-velocity update now (see ``ZUPT_DEFER_BINS``)."""
+def _zupt_now(run: int, last_zupt: int, v: float, v_peak: float, tilting: bool) -> bool:
+    """Whether a quiet run of ``run >= ZUPT_BINS`` bins is a zero-velocity update now (see ``ZUPT_DEFER_BINS``;
+    ``tilting``: an excursion is open and the pose's tilt still moves, see ``ZUPT_TILTING_DPS``)."""
     v_abs = -v if v < 0.0 else v
-    return last_zupt < 0 or run >= ZUPT_BINS + ZUPT_DEFER_BINS or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak
+    if last_zupt < 0 or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak:
+        return True
+    return run >= ZUPT_BINS + (ZUPT_TILTING_DEFER_BINS if tilting and v_abs < ZUPT_SLOW_V_MPS else ZUPT_DEFER_BINS)
 
 
 def _zupt_bias(bias: float, a_vert: float, v: float, gap: int, last_zupt: int) -> float:
@@ -565,7 +582,15 @@ class RepStage:
             # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
             # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
             run = runs[j]
-            if run >= ZUPT_BINS and _zupt_now(run, last_zupt, v, v_peak):
+            if run >= ZUPT_BINS and _zupt_now(
+                run,
+                last_zupt,
+                v,
+                v_peak,
+                self._mode != _IDLE
+                and n0 + j - last_zupt <= ZUPT_TILTING_MAX_BINS
+                and (pitch - prev[1]) ** 2 + (roll - prev[2]) ** 2 > _TILTING_STEP2,
+            ):
                 if last_zupt != n0 + j - 1:
                     z -= v * (run - ZUPT_BINS) * BIN_S  # the travel integrated while the update was deferred
                 if (
@@ -830,7 +855,7 @@ class RepStage:
         for k, (av, pitch, roll, run) in enumerate(zip(avs, pl, rl, zl, strict=True)):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            if run >= zupt_bins and _zupt_now(run, last_zupt, v, v_peak):
+            if run >= zupt_bins and _zupt_now(run, last_zupt, v, v_peak, False):
                 if last_zupt != n0 + j0 + k - 1:
                     z -= v * (run - zupt_bins) * dt
                 bias = _zupt_bias(bias, av, v, n0 + j0 + k - last_zupt, last_zupt)
