@@ -87,6 +87,7 @@ LP_DELAY_S: Final = math.sqrt(2.0) / (2.0 * math.pi * LP_HZ)
 LEAK_V_TAU_S: Final = 30.0
 LEAK_Z_TAU_S: Final = 60.0
 CM_PER_M: Final = 100.0
+A_DELAY_BINS: Final = 2
 BUF_N: Final = 2400
 """Ring buffer of derived pose values: 120 s at 20 Hz (the longest hold or rep followed)."""
 
@@ -178,6 +179,12 @@ GIVE_UP_S: Final = 0.35
 TURN_SPEED: Final = 0.3
 """... or where the pose speed had a minimum below this share and picks up again (the next rep starts)."""
 POSTURE_CHANGE_S: Final = 2.0
+TILT_CARRY_DEG: Final = 15.0
+TILT_BACK_SHARE: Final = 0.25
+"""An excursion whose tilt swung this far from rest (squats, deadlifts, bridges, sit-to-stands; not lunges or
+step-ups, 3-13 deg) is on its way back once its tilt is back within this share of that swing, whatever the
+integrated travel says: in fast sets the travel of one rep is 15-25 cm off (the acceleration read in a fast squat
+is 0.85-0.9 of the truth's on the way down), and the return never came below half the peak distance."""
 CAND_BACK_Z_CM: Final = 5.0
 """A movement away from a still far pose and from rest is a new start position only if it has not come back toward
 the rest pose's height by this much: a step-up's way down from a 1 s pause on the step tilts the pelvis forward
@@ -394,6 +401,7 @@ class RepStage:
         self._zi_lp: FloatArray | None = None
         self._zi_bp: FloatArray | None = None
         self._a_slow: float | None = None
+        self._a_delay: FloatArray | None = None
         self._acc_bias = 0.0
         self._gait_run = 0.0
         self._prev = (0.0, 0.0, 0.0)
@@ -541,7 +549,13 @@ class RepStage:
         x_bin = bin_channels(raw_bin)
         y, runs, still_arr, z_bp_arr = self._filters(x_bin)
         ts = t_bin.tolist()
-        avs = y[:, CH_A_VERT].tolist()
+        a_raw = x_bin[:, CH_A_VERT]
+        if self._a_delay is None:
+            self._a_delay = np.full(A_DELAY_BINS, float(a_raw[0]))
+        a_cat = np.concatenate([self._a_delay, a_raw])
+        self._a_delay = a_cat[a_cat.size - A_DELAY_BINS :]
+        a_arr = a_cat[: a_raw.size]
+        avs = a_arr.tolist()
         pitch_arr, roll_arr = _pose_tilt_deg(y)
         ps = pitch_arr.tolist()
         rs = roll_arr.tolist()
@@ -568,7 +582,7 @@ class RepStage:
                 self._write_rows(rows.take(j))
                 self._v_peak = v_peak
                 j_next, v, z, bias, gait_run, prev, last_zupt = self._gait_veto_run(
-                    j, t_bin, y, pitch_arr, roll_arr, still_arr, runs, v, z, bias, gait_run, prev, last_zupt, n0
+                    j, t_bin, y, a_arr, pitch_arr, roll_arr, still_arr, runs, v, z, bias, gait_run, prev, last_zupt, n0
                 )
                 v_peak = self._v_peak
                 if j_next > j:
@@ -762,7 +776,9 @@ class RepStage:
                     out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
                 self._vmax = max(self._vmax, speed)
-                if d < 0.5 * self._peak:
+                if d < 0.5 * self._peak or (
+                    self._swing2 >= TILT_CARRY_DEG**2 and tilt2 < TILT_BACK_SHARE**2 * self._swing2
+                ):
                     self._mode = _BACK
                     self._i_stop = -1
                     self._smin = speed
@@ -770,7 +786,11 @@ class RepStage:
                     self._t_min = t
                 continue
             # _BACK: wait for the pelvis to stop (or turn) at the end of the rep
-            if d > 0.6 * self._peak and d > posture.h_min:
+            if (
+                d > 0.6 * self._peak
+                and d > posture.h_min
+                and not (self._swing2 >= TILT_CARRY_DEG**2 and tilt2 < TILT_BACK_SHARE**2 * self._swing2)
+            ):
                 # it went out again before stopping: same excursion (e.g. a wobble at the turn)
                 self._mode = _OUT
                 continue
@@ -811,6 +831,7 @@ class RepStage:
         j0: int,
         t_bin: FloatArray,
         y: FloatArray,
+        a_arr: FloatArray,
         pitch_arr: FloatArray,
         roll_arr: FloatArray,
         still_arr: NDArray[np.bool_],
@@ -839,7 +860,7 @@ class RepStage:
         j_end = j0 + int(np.argmin(gaits[j0:])) if not gaits[j0:].all() else m
         if j_end == j0:
             return j0, v, z, bias, gait_run, prev, last_zupt
-        avs = y[j0:j_end, CH_A_VERT].tolist()
+        avs = a_arr[j0:j_end].tolist()
         pl = ps[j0:j_end].tolist()
         rl = roll_arr[j0:j_end].tolist()
         zl = runs[j0:j_end]
