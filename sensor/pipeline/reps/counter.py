@@ -3,21 +3,23 @@
 Method (one pass, explicit state, chunk-size invariant):
 
 1. The pelvis-frame stream is averaged into 50 ms bins (:mod:`.signals`), then low-pass filtered (2nd-order
-   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias, integrated
-   twice with leaky integrators and zero-velocity updates after 0.3 s of quiet (deferred while the velocity is
-   still at its peak: the quiet middle of a slow movement; the bias is learnt there from the acceleration and from
-   the velocity left over); travel leaks toward the rest pose's height (never toward an arbitrary zero), and the
-   velocity left at the end of every rep is removed. It is only used over one rep, where drift is small.
+   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias (the bins
+   themselves, delayed by the low-pass's group delay: low-passed, fast reps' phases smeared into each other),
+   integrated twice with leaky integrators and zero-velocity updates after 0.3 s of quiet (deferred while the
+   velocity is still at its peak: the quiet middle of a slow movement; the bias is learnt there from the
+   acceleration and from the velocity left over); travel leaks toward the rest pose's height (never toward an
+   arbitrary zero), and the velocity left at the end of every rep is removed. It is only used over one rep, where
+   drift is small.
 2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; upright, one centimetre of travel weighs as
-   much as one degree of tilt; lying or on all fours travel weighs 0.3 (there every exercise tilts the pelvis and
-   the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away from a rest
-   pose (standing tall, hips on the floor, quadruped, seated) and back, so the rep signal is the distance
-   ``D = |x - x_rest|``, which needs no exercise-specific axis and no sign.
+   much as one degree of tilt; lying travel weighs 0.3, on all fours nothing (there every exercise tilts the
+   pelvis and the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away
+   from a rest pose (standing tall, hips on the floor, quadruped, seated) and back, so the rep signal is the
+   distance ``D = |x - x_rest|``, which needs no exercise-specific axis and no sign.
 3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
    median peak of the set so far, ``h_min`` by posture or by the declared exercise) and ends when ``D`` has come
-   back below ``0.35 * peak`` and stopped falling for 0.25 s. The rep starts at the last bin before the excursion
-   within ``q`` of the preceding minimum and ends at the first bin after the peak within ``q`` of the following
-   minimum. Phases: the "turn" is where ``D`` is within 10 % of the peak and moves at < 20 % of its peak speed; the
+   back below half its peak (or, after a tilt swing of 15 deg or more, the tilt back near rest) and the pose
+   stopped or turned. The rep starts at the last bin before the fastest outward motion that moves at less than 5 %
+   of it. Phases: the "turn" is where ``D`` is within 20 % of the peak and moves at < 5 % of its top speed; the
    way out lasts from the start to the turn, the pause is the turn, the way back from the turn to the end.
    Which half is eccentric follows from physics: moving the pelvis up is concentric (step-up, rising from a chair,
    bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
