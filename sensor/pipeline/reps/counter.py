@@ -154,6 +154,15 @@ and the last update is at most this many bins back (the pause before the movemen
 has not stopped for longer is mostly integration error: standing fidgeting after getting up from the floor drifted
 by 45 cm and was counted as a lunge)."""
 _TILTING_STEP2: Final = (ZUPT_TILTING_DPS * BIN_S) ** 2
+ZUPT_SHORT_BINS: Final = 3
+ZUPT_SHORT_PEAK_MPS: Final = 0.5
+ZUPT_SHORT_SHARE: Final = 0.3
+"""A shorter quiet run (this many bins) is a zero-velocity update too once the pelvis has moved fast since the last
+update (a peak of this much or more) and the integrated velocity has fallen below this share of that peak: the
+pause of a fast set (step-ups at 1 s a rep with 0.35 s pauses, fast static lunges) is quiet for only 4-5 bins
+(the 2 Hz low-passed rotation rate and the undelayed acceleration disagree at its edges), and the 0.15-0.25 m/s
+of velocity error each fast phase leaves (orientation lag) ran on through it, so the travel drifted like "going out
+again" and reps merged (seed 4007: 5 of 22)."""
 DEDRIFT_BINS: Final = 240
 """At a zero-velocity update that is also still, the travel since the last update (at most 12 s ago) is
 corrected for the velocity error left (sitting down: the accelerometer error as the pelvis swings through
@@ -245,10 +254,16 @@ _OUT: Final = 1
 _BACK: Final = 2
 
 
-def _zupt_now(run: int, last_zupt: int, v: float, v_peak: float, tilting: bool) -> bool:
-    """Whether a quiet run of ``run >= ZUPT_BINS`` bins is a zero-velocity update now (see ``ZUPT_DEFER_BINS``;
-    ``tilting``: an excursion is open and the pose's tilt still moves, see ``ZUPT_TILTING_DPS``)."""
+def _zupt_now(run: int, i: int, last_zupt: int, v: float, v_peak: float, tilting: bool) -> bool:
+    """Whether a quiet run of ``run >= ZUPT_SHORT_BINS`` bins up to bin ``i`` is a zero-velocity update now (see
+    ``ZUPT_SHORT_BINS`` and ``ZUPT_DEFER_BINS``; ``tilting``: an excursion is open and the pose's tilt still moves,
+    see ``ZUPT_TILTING_DPS``)."""
     v_abs = -v if v < 0.0 else v
+    if run < ZUPT_BINS:
+        # a short quiet run: a stop after a fast movement that has slowed down (or the update goes on)
+        return last_zupt == i - 1 or (
+            last_zupt >= 0 and v_peak >= ZUPT_SHORT_PEAK_MPS and v_abs < ZUPT_SHORT_SHARE * v_peak
+        )
     if last_zupt < 0 or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak:
         return True
     return run >= ZUPT_BINS + (ZUPT_TILTING_DEFER_BINS if tilting and v_abs < ZUPT_SLOW_V_MPS else ZUPT_DEFER_BINS)
@@ -598,8 +613,9 @@ class RepStage:
             # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
             # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
             run = runs[j]
-            if run >= ZUPT_BINS and _zupt_now(
+            if run >= ZUPT_SHORT_BINS and _zupt_now(
                 run,
+                n0 + j,
                 last_zupt,
                 v,
                 v_peak,
@@ -607,7 +623,7 @@ class RepStage:
                 and n0 + j - last_zupt <= ZUPT_TILTING_MAX_BINS
                 and (pitch - prev[1]) ** 2 + (roll - prev[2]) ** 2 > _TILTING_STEP2,
             ):
-                if last_zupt != n0 + j - 1:
+                if last_zupt != n0 + j - 1 and run > ZUPT_BINS:
                     z -= v * (run - ZUPT_BINS) * BIN_S  # the travel integrated while the update was deferred
                 if (
                     self._mode == _OUT
@@ -873,13 +889,14 @@ class RepStage:
         zs: list[float] = []
         vs: list[float] = []
         leak_v, leak_z, v_max, cm, dt, zupt_bins = _LEAK_V, _LEAK_Z, V_MAX_MPS, CM_PER_M, BIN_S, ZUPT_BINS
+        short_bins = ZUPT_SHORT_BINS
         put_r0, put_r1, put_r2, put_z, put_v = r0s.append, r1s.append, r2s.append, zs.append, vs.append
         v_peak = self._v_peak
         for k, (av, pitch, roll, run) in enumerate(zip(avs, pl, rl, zl, strict=True)):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            if run >= zupt_bins and _zupt_now(run, last_zupt, v, v_peak, False):
-                if last_zupt != n0 + j0 + k - 1:
+            if run >= short_bins and _zupt_now(run, n0 + j0 + k, last_zupt, v, v_peak, False):
+                if last_zupt != n0 + j0 + k - 1 and run > zupt_bins:
                     z -= v * (run - zupt_bins) * dt
                 bias = _zupt_bias(bias, av, v, n0 + j0 + k - last_zupt, last_zupt)
                 v = 0.0
