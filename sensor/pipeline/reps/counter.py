@@ -6,7 +6,8 @@ Method (one pass, explicit state, chunk-size invariant):
    Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias (the bins
    themselves, delayed by the low-pass's group delay: low-passed, fast reps' phases smeared into each other),
    integrated twice with leaky integrators and zero-velocity updates after 0.3 s of quiet (deferred while the
-   velocity is still at its peak: the quiet middle of a slow movement; the bias is learnt there from the
+   velocity is still at its peak: the quiet middle of a slow movement; after 0.15 s once a fast movement has slowed
+   to a fraction of its peak velocity: the short pauses of fast sets; the bias is learnt there from the
    acceleration and from the velocity left over); travel leaks toward the rest pose's height (never toward an
    arbitrary zero), and the velocity left at the end of every rep is removed. It is only used over one rep, where
    drift is small.
