@@ -3,21 +3,24 @@
 Method (one pass, explicit state, chunk-size invariant):
 
 1. The pelvis-frame stream is averaged into 50 ms bins (:mod:`.signals`), then low-pass filtered (2nd-order
-   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias, integrated
-   twice with leaky integrators and zero-velocity updates after 0.3 s of quiet (deferred while the velocity is
-   still at its peak: the quiet middle of a slow movement; the bias is learnt there from the acceleration and from
-   the velocity left over); travel leaks toward the rest pose's height (never toward an arbitrary zero), and the
-   velocity left at the end of every rep is removed. It is only used over one rep, where drift is small.
+   Butterworth, 2 Hz). Vertical pelvis travel ``z`` is the world-vertical acceleration less its bias (the bins
+   themselves, delayed by the low-pass's group delay: low-passed, fast reps' phases smeared into each other),
+   integrated twice with leaky integrators and zero-velocity updates after 0.3 s of quiet (deferred while the
+   velocity is still at its peak: the quiet middle of a slow movement; after 0.15 s once a fast movement has slowed
+   to a fraction of its peak velocity: the short pauses of fast sets; the bias is learnt there from the
+   acceleration and from the velocity left over); travel leaks toward the rest pose's height (never toward an
+   arbitrary zero), and the velocity left at the end of every rep is removed. It is only used over one rep, where
+   drift is small.
 2. The pose is ``x = (z [cm], anterior tilt [deg], obliquity [deg])``; upright, one centimetre of travel weighs as
-   much as one degree of tilt; lying or on all fours travel weighs 0.3 (there every exercise tilts the pelvis and
-   the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away from a rest
-   pose (standing tall, hips on the floor, quadruped, seated) and back, so the rep signal is the distance
-   ``D = |x - x_rest|``, which needs no exercise-specific axis and no sign.
+   much as one degree of tilt; lying travel weighs 0.3, on all fours nothing (there every exercise tilts the
+   pelvis and the integrated travel drifts with the tilt). Every exercise here is an excursion of the pose away
+   from a rest pose (standing tall, hips on the floor, quadruped, seated) and back, so the rep signal is the
+   distance ``D = |x - x_rest|``, which needs no exercise-specific axis and no sign.
 3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
    median peak of the set so far, ``h_min`` by posture or by the declared exercise) and ends when ``D`` has come
-   back below ``0.35 * peak`` and stopped falling for 0.25 s. The rep starts at the last bin before the excursion
-   within ``q`` of the preceding minimum and ends at the first bin after the peak within ``q`` of the following
-   minimum. Phases: the "turn" is where ``D`` is within 10 % of the peak and moves at < 20 % of its peak speed; the
+   back below half its peak (or, after a tilt swing of 15 deg or more, the tilt back near rest) and the pose
+   stopped or turned. The rep starts at the last bin before the fastest outward motion that moves at less than 5 %
+   of it. Phases: the "turn" is where ``D`` is within 20 % of the peak and moves at < 5 % of its top speed; the
    way out lasts from the start to the turn, the pause is the turn, the way back from the turn to the end.
    Which half is eccentric follows from physics: moving the pelvis up is concentric (step-up, rising from a chair,
    bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
@@ -87,6 +90,7 @@ LP_DELAY_S: Final = math.sqrt(2.0) / (2.0 * math.pi * LP_HZ)
 LEAK_V_TAU_S: Final = 30.0
 LEAK_Z_TAU_S: Final = 60.0
 CM_PER_M: Final = 100.0
+A_DELAY_BINS: Final = 2
 BUF_N: Final = 2400
 """Ring buffer of derived pose values: 120 s at 20 Hz (the longest hold or rep followed)."""
 
@@ -137,6 +141,29 @@ over 0.1 m/s, all at their peak velocity; a true stop comes after the pelvis slo
 integration error, 10-60 % of the peak after fast squats), and updates whose integration error grew steadily
 between sets are quiet for longer. The first update of a stream is never deferred: before it the bias is unknown
 (a real recording started with 0.2 m/s^2 of it, and the deferred update let 13 cm of travel through)."""
+ZUPT_TILTING_DPS: Final = 1.0
+ZUPT_TILTING_DEFER_BINS: Final = 16
+"""... or this many bins more while the pose's tilt still moves faster than this (the quiet middle of a very slow
+movement: a static lunge's way down or up in 2-2.5 s is quiet for 0.5-0.8 s at its peak velocity of 0.2-0.25 m/s,
+while its tilt and obliquity change at 2-5 deg/s; a pelvis at rest changes its low-passed tilt by < 0.3 deg/s).
+Deferring every update that long instead kept the pauses of Romanian deadlifts from updating at all (seeds 0-99:
+reps outside sets 7 -> 29)."""
+ZUPT_SLOW_V_MPS: Final = 0.4
+ZUPT_TILTING_MAX_BINS: Final = 40
+"""... while the integrated velocity is below this (the quiet middle of a slow movement is slow; faster is error)
+and the last update is at most this many bins back (the pause before the movement; the velocity of a pelvis that
+has not stopped for longer is mostly integration error: standing fidgeting after getting up from the floor drifted
+by 45 cm and was counted as a lunge)."""
+_TILTING_STEP2: Final = (ZUPT_TILTING_DPS * BIN_S) ** 2
+ZUPT_SHORT_BINS: Final = 3
+ZUPT_SHORT_PEAK_MPS: Final = 0.5
+ZUPT_SHORT_SHARE: Final = 0.3
+"""A shorter quiet run (this many bins) is a zero-velocity update too once the pelvis has moved fast since the last
+update (a peak of this much or more) and the integrated velocity has fallen below this share of that peak: the
+pause of a fast set (step-ups at 1 s a rep with 0.35 s pauses, fast static lunges) is quiet for only 4-5 bins
+(the 2 Hz low-passed rotation rate and the undelayed acceleration disagree at its edges), and the 0.15-0.25 m/s
+of velocity error each fast phase leaves (orientation lag) ran on through it, so the travel drifted like "going out
+again" and reps merged (seed 4007: 5 of 22)."""
 DEDRIFT_BINS: Final = 240
 """At a zero-velocity update that is also still, the travel since the last update (at most 12 s ago) is
 corrected for the velocity error left (sitting down: the accelerometer error as the pelvis swings through
@@ -164,6 +191,12 @@ GIVE_UP_S: Final = 0.35
 TURN_SPEED: Final = 0.3
 """... or where the pose speed had a minimum below this share and picks up again (the next rep starts)."""
 POSTURE_CHANGE_S: Final = 2.0
+TILT_CARRY_DEG: Final = 15.0
+TILT_BACK_SHARE: Final = 0.25
+"""An excursion whose tilt swung this far from rest (squats, deadlifts, bridges, sit-to-stands; not lunges or
+step-ups, 3-13 deg) is on its way back once its tilt is back within this share of that swing, whatever the
+integrated travel says: in fast sets the travel of one rep is 15-25 cm off (the acceleration read in a fast squat
+is 0.85-0.9 of the truth's on the way down), and the return never came below half the peak distance."""
 CAND_BACK_Z_CM: Final = 5.0
 """A movement away from a still far pose and from rest is a new start position only if it has not come back toward
 the rest pose's height by this much: a step-up's way down from a 1 s pause on the step tilts the pelvis forward
@@ -222,10 +255,19 @@ _OUT: Final = 1
 _BACK: Final = 2
 
 
-def _zupt_now(run: int, last_zupt: int, v: float, v_peak: float) -> bool:
-    """Whether a quiet run of ``run >= ZUPT_BINS`` bins is a zero-velocity update now (see ``ZUPT_DEFER_BINS``)."""
+def _zupt_now(run: int, i: int, last_zupt: int, v: float, v_peak: float, tilting: bool) -> bool:
+    """Whether a quiet run of ``run >= ZUPT_SHORT_BINS`` bins up to bin ``i`` is a zero-velocity update now (see
+    ``ZUPT_SHORT_BINS`` and ``ZUPT_DEFER_BINS``; ``tilting``: an excursion is open and the pose's tilt still moves,
+    see ``ZUPT_TILTING_DPS``)."""
     v_abs = -v if v < 0.0 else v
-    return last_zupt < 0 or run >= ZUPT_BINS + ZUPT_DEFER_BINS or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak
+    if run < ZUPT_BINS:
+        # a short quiet run: a stop after a fast movement that has slowed down (or the update goes on)
+        return last_zupt == i - 1 or (
+            last_zupt >= 0 and v_peak >= ZUPT_SHORT_PEAK_MPS and v_abs < ZUPT_SHORT_SHARE * v_peak
+        )
+    if last_zupt < 0 or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak:
+        return True
+    return run >= ZUPT_BINS + (ZUPT_TILTING_DEFER_BINS if tilting and v_abs < ZUPT_SLOW_V_MPS else ZUPT_DEFER_BINS)
 
 
 def _zupt_bias(bias: float, a_vert: float, v: float, gap: int, last_zupt: int) -> float:
@@ -377,6 +419,7 @@ class RepStage:
         self._zi_lp: FloatArray | None = None
         self._zi_bp: FloatArray | None = None
         self._a_slow: float | None = None
+        self._a_delay: FloatArray | None = None
         self._acc_bias = 0.0
         self._gait_run = 0.0
         self._prev = (0.0, 0.0, 0.0)
@@ -524,7 +567,13 @@ class RepStage:
         x_bin = bin_channels(raw_bin)
         y, runs, still_arr, z_bp_arr = self._filters(x_bin)
         ts = t_bin.tolist()
-        avs = y[:, CH_A_VERT].tolist()
+        a_raw = x_bin[:, CH_A_VERT]
+        if self._a_delay is None:
+            self._a_delay = np.full(A_DELAY_BINS, float(a_raw[0]))
+        a_cat = np.concatenate([self._a_delay, a_raw])
+        self._a_delay = a_cat[a_cat.size - A_DELAY_BINS :]
+        a_arr = a_cat[: a_raw.size]
+        avs = a_arr.tolist()
         pitch_arr, roll_arr = _pose_tilt_deg(y)
         ps = pitch_arr.tolist()
         rs = roll_arr.tolist()
@@ -551,7 +600,7 @@ class RepStage:
                 self._write_rows(rows.take(j))
                 self._v_peak = v_peak
                 j_next, v, z, bias, gait_run, prev, last_zupt = self._gait_veto_run(
-                    j, t_bin, y, pitch_arr, roll_arr, still_arr, runs, v, z, bias, gait_run, prev, last_zupt, n0
+                    j, t_bin, y, a_arr, pitch_arr, roll_arr, still_arr, runs, v, z, bias, gait_run, prev, last_zupt, n0
                 )
                 v_peak = self._v_peak
                 if j_next > j:
@@ -565,8 +614,17 @@ class RepStage:
             # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
             # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
             run = runs[j]
-            if run >= ZUPT_BINS and _zupt_now(run, last_zupt, v, v_peak):
-                if last_zupt != n0 + j - 1:
+            if run >= ZUPT_SHORT_BINS and _zupt_now(
+                run,
+                n0 + j,
+                last_zupt,
+                v,
+                v_peak,
+                self._mode != _IDLE
+                and n0 + j - last_zupt <= ZUPT_TILTING_MAX_BINS
+                and (pitch - prev[1]) ** 2 + (roll - prev[2]) ** 2 > _TILTING_STEP2,
+            ):
+                if last_zupt != n0 + j - 1 and run > ZUPT_BINS:
                     z -= v * (run - ZUPT_BINS) * BIN_S  # the travel integrated while the update was deferred
                 if (
                     self._mode == _OUT
@@ -737,7 +795,9 @@ class RepStage:
                     out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
                 self._vmax = max(self._vmax, speed)
-                if d < 0.5 * self._peak:
+                if d < 0.5 * self._peak or (
+                    self._swing2 >= TILT_CARRY_DEG**2 and tilt2 < TILT_BACK_SHARE**2 * self._swing2
+                ):
                     self._mode = _BACK
                     self._i_stop = -1
                     self._smin = speed
@@ -745,7 +805,11 @@ class RepStage:
                     self._t_min = t
                 continue
             # _BACK: wait for the pelvis to stop (or turn) at the end of the rep
-            if d > 0.6 * self._peak and d > posture.h_min:
+            if (
+                d > 0.6 * self._peak
+                and d > posture.h_min
+                and not (self._swing2 >= TILT_CARRY_DEG**2 and tilt2 < TILT_BACK_SHARE**2 * self._swing2)
+            ):
                 # it went out again before stopping: same excursion (e.g. a wobble at the turn)
                 self._mode = _OUT
                 continue
@@ -786,6 +850,7 @@ class RepStage:
         j0: int,
         t_bin: FloatArray,
         y: FloatArray,
+        a_arr: FloatArray,
         pitch_arr: FloatArray,
         roll_arr: FloatArray,
         still_arr: NDArray[np.bool_],
@@ -814,7 +879,7 @@ class RepStage:
         j_end = j0 + int(np.argmin(gaits[j0:])) if not gaits[j0:].all() else m
         if j_end == j0:
             return j0, v, z, bias, gait_run, prev, last_zupt
-        avs = y[j0:j_end, CH_A_VERT].tolist()
+        avs = a_arr[j0:j_end].tolist()
         pl = ps[j0:j_end].tolist()
         rl = roll_arr[j0:j_end].tolist()
         zl = runs[j0:j_end]
@@ -825,13 +890,14 @@ class RepStage:
         zs: list[float] = []
         vs: list[float] = []
         leak_v, leak_z, v_max, cm, dt, zupt_bins = _LEAK_V, _LEAK_Z, V_MAX_MPS, CM_PER_M, BIN_S, ZUPT_BINS
+        short_bins = ZUPT_SHORT_BINS
         put_r0, put_r1, put_r2, put_z, put_v = r0s.append, r1s.append, r2s.append, zs.append, vs.append
         v_peak = self._v_peak
         for k, (av, pitch, roll, run) in enumerate(zip(avs, pl, rl, zl, strict=True)):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            if run >= zupt_bins and _zupt_now(run, last_zupt, v, v_peak):
-                if last_zupt != n0 + j0 + k - 1:
+            if run >= short_bins and _zupt_now(run, n0 + j0 + k, last_zupt, v, v_peak, False):
+                if last_zupt != n0 + j0 + k - 1 and run > zupt_bins:
                     z -= v * (run - zupt_bins) * dt
                 bias = _zupt_bias(bias, av, v, n0 + j0 + k - last_zupt, last_zupt)
                 v = 0.0
