@@ -35,7 +35,7 @@ partly lost; it comes back within a few seconds after the turn. Steps in turns a
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -148,41 +148,42 @@ class GravityFilter:
         n = acc_mps2.shape[0]
         d, r = self._d, self._r
         geo = _Grid(d, r, r + n)
-        a0 = geo.to_blocks(acc_mps2, 1.0 / STANDARD_GRAVITY_MPS2)  # (3, d, blocks), pads zero
-        s1 = np.empty(a0.shape[1:])  # work row
-        u = _normalize_rows(self._lp(a0, geo), s1)
+        blocks = geo.blocks
+        a0 = geo.to_blocks(acc_mps2, 1.0 / STANDARD_GRAVITY_MPS2, np.empty((3, d, blocks)))  # pads zero
+        s1 = np.empty((d, blocks))  # work row
+        t3 = np.empty((3, d, blocks))  # work rows
+        # u in rows 0-2, rows 3-4 a copy of rows 0-1: u[1:4] is (u1, u2, u0) and u[2:5] (u2, u0, u1) as views
+        u5 = np.empty((5, d, blocks))
+        u = u5[:3]
+        work = np.empty((3, d))
+        _normalize_rows(self._lp(a0, geo, None, work, u), s1, t3)
         if gyr_radps is not None:
             # the rate scaled by dt / 2: the cross product below is then the trapezoid's half increment
-            w = geo.to_blocks(gyr_radps, self._half_dt)
-            w0, w1, w2 = w[0], w[1], w[2]
-            y = np.empty(a0.shape)
-            c = np.empty(a0.shape)
-            sq = np.empty(a0.shape)
-            mul, add, sub = np.multiply, np.add, np.subtract
+            w5 = np.empty((5, d, blocks))
+            geo.to_blocks(gyr_radps, self._half_dt, w5[:3])
+            w5[3:] = w5[:2]
+            y = np.empty((3, d, blocks))
+            c = np.empty((3, d, blocks))
+            mul, sub = np.multiply, np.subtract
             for lp, integ in zip(self._lp_iter, self._int, strict=True):
                 # remove the vertical part of the linear acceleration (|f_v| swings 0-3 g in running) with the
                 # previous iterate's up: what is left is gravity plus the much smaller horizontal acceleration.
                 # y = a0 - ((a0 . u) - 1) u
-                _dot_rows(a0, u, s1)
+                _dot_rows(a0, u, s1, t3)
                 sub(s1, 1.0, out=s1)
-                mul(s1, u, out=sq)
-                sub(a0, sq, out=y)
+                mul(s1, u, out=t3)
+                sub(a0, t3, out=y)
                 # the cross product u x w row-wise: c0 = u1 w2 - u2 w1, c1 = u2 w0 - u0 w2, c2 = u0 w1 - u1 w0
-                mul(u[1], w2, out=c[0])
-                mul(u[2], w1, out=s1)
-                sub(c[0], s1, out=c[0])
-                mul(u[2], w0, out=c[1])
-                mul(u[0], w2, out=s1)
-                sub(c[1], s1, out=c[1])
-                mul(u[0], w1, out=c[2])
-                mul(u[1], w0, out=s1)
-                sub(c[2], s1, out=c[2])
+                u5[3:] = u5[:2]
+                mul(u5[1:4], w5[2:5], out=c)
+                mul(u5[2:5], w5[1:4], out=t3)
+                sub(c, t3, out=c)
                 # I(c) = p + before: p the running sum within each block, before (per block) the sum up to it
                 p, before = integ(c, geo)
                 sub(y, p, out=y)
-                v = lp(y, geo, before)  # before + L(y - p - before)
-                add(p, v, out=v)
-                u = _normalize_rows(v, s1)
+                lp(y, geo, before, work, u)  # u = before + L(y - p - before)
+                np.add(p, u, out=u)
+                _normalize_rows(u, s1, t3)
         self._r = geo.end % d
         return geo.from_blocks(u, n)
 
@@ -198,10 +199,10 @@ class _Grid:
         self.blocks = -(-end // d)
         self.complete = end // d
 
-    def to_blocks(self, x: FloatArray, scale: float) -> FloatArray:
-        """``x`` ``(n, 3)`` times ``scale``, block-major ``(3, d, blocks)``; the positions outside the chunk zero."""
+    def to_blocks(self, x: FloatArray, scale: float, out: FloatArray) -> FloatArray:
+        """``x`` ``(n, 3)`` times ``scale``, block-major ``(3, d, blocks)`` into ``out``; the positions outside the
+        chunk zero."""
         d, r, end, blocks = self.d, self.r, self.end, self.blocks
-        out = np.empty((3, d, blocks))
         first = 1 if r else 0
         if self.complete > first:  # the whole blocks: one transposing copy
             src = x[first * d - r : self.complete * d - r].reshape(self.complete - first, d, 3)
@@ -220,10 +221,15 @@ class _Grid:
         d, r, end, blocks = self.d, self.r, self.end, self.blocks
         out = np.empty((n, 3))
         first = 1 if r else 0
-        if self.complete > first:  # the whole blocks: per position j, the rows j * 3 .. j * 3 + 2 of (d * 3, blocks)
-            dst = out[first * d - r : self.complete * d - r].reshape(self.complete - first, d * 3).T
-            for j in range(d):
-                dst[3 * j : 3 * j + 3] = u[:, j, first : self.complete]
+        whole = self.complete - first
+        if whole > 0:
+            dst = out[first * d - r : self.complete * d - r]
+            if whole <= _FEW_BLOCKS:  # one transposing copy
+                dst.reshape(whole, d, 3)[...] = u[:, :, first : self.complete].transpose(2, 1, 0)
+            else:  # per position j, the rows j * 3 .. j * 3 + 2 of (d * 3, blocks): contiguous reads
+                dst_t = dst.reshape(whole, d * 3).T
+                for j in range(d):
+                    dst_t[3 * j : 3 * j + 3] = u[:, j, first : self.complete]
         for b in {0, blocks - 1}:
             lo, hi = max(0, r - b * d), min(d, end - b * d)
             if lo == 0 and hi == d:
@@ -242,27 +248,37 @@ class _BlockLowpass:
         self._b, self._a, self._zi_unit, self._d = b, a, zi_unit, d
         self._zi: FloatArray | None = None
         self._hist = np.zeros((3, 3))  # Y of the last three complete blocks, oldest first
-        self._part: FloatArray | None = None  # the sum so far of the incomplete block
+        self._part = np.zeros(3)  # the sum so far of the incomplete block
         # sample j of a block lies f_j = (j + (d + 1) / 2) / d blocks after the centre of the previous block:
         # q(f) = Y1 + f A + f (f + 1) / 2 B (A, B the backward differences), f and f (f + 1) / 2 per position
         f = (np.arange(d) + (d + 1) / 2) / d
         self._f = f[None, :, None]
         self._g = (f * (f + 1.0) / 2.0)[None, :, None]
 
-    def __call__(self, x: FloatArray, geo: _Grid, offset: FloatArray | None = None) -> FloatArray:
-        """``L(x)`` at the samples; with ``offset`` (one value per block, ``(3, >= blocks)``): ``offset + L(x -
-        offset)``, the offset taken off the block means and added back to the output."""
-        d, r, end, complete = self._d, geo.r, geo.end, geo.complete
+    def __call__(
+        self, x: FloatArray, geo: _Grid, offset: FloatArray | None, work: FloatArray, out: FloatArray
+    ) -> FloatArray:
+        """``L(x)`` at the samples into ``out`` (``(3, d, blocks)``); with ``offset`` (one value per block, ``(3, >=
+        blocks)``): ``offset + L(x - offset)``, the offset taken off the block means and added back to the output.
+        ``work``: a ``(3, d)`` work array; the positions of ``x`` outside the chunk are overwritten."""
+        d, r, complete = self._d, geo.r, geo.complete
         if self._zi is None:  # steady start at the first sample
             x0 = x[:, r, 0] - (0.0 if offset is None else offset[:, 0])
             self._zi = np.outer(x0, self._zi_unit)
             self._hist = np.repeat(x0[:, None], 3, axis=1)
-        # block sums, the samples of a block added in order (a partial block continues the carried sum)
+        # block sums, the samples of a block added in order: a partial first block continues the carried sum (it
+        # goes in at position 0, then -0.0 up to the chunk's first sample: x + -0.0 == x for every x, signed zeros
+        # included), the positions after the chunk are -0.0 too, so the sums over all positions j of every block
+        # are the complete blocks' sums and the incomplete block's sum so far
+        tail = geo.end - complete * d
+        if r:
+            x[:, 0, 0] = self._part
+            x[:, 1:r, 0] = -0.0
+        if tail:
+            x[:, tail:, complete] = -0.0
+        sums = _sum_over_j(x, work)
         if complete:
-            sums = _sum_over_j(x[:, :, :complete])
-            if r:
-                sums[:, 0] = self._fold(x, 0, r, d)
-            means = sums / d
+            means = sums[:, :complete] / d
             if offset is not None:
                 means -= offset[:, :complete]
             y, self._zi = lfilter_zi_call(self._b, self._a, means, 1, self._zi)
@@ -270,33 +286,21 @@ class _BlockLowpass:
             self._hist = ys[:, -3:]
         else:
             ys = self._hist
-        tail = end - complete * d
         if tail:
-            self._part = self._fold(x, complete, r if not complete else 0, tail)
+            self._part = sums[:, complete].copy()
         blocks = geo.blocks
         y1 = ys[:, 2 : blocks + 2]
-        y0 = ys[:, 1 : blocks + 1]
-        ym = ys[:, 0:blocks]
-        slope = y1 - y0
-        curv = slope - (y0 - ym)
+        # the backward differences of the three outputs before each block: slope = y1 - y0, curv = slope - (y0 -
+        # ym), from the one row of differences of consecutive outputs
+        dy = np.subtract(ys[:, 1 : blocks + 2], ys[:, : blocks + 1])
+        slope = dy[:, 1:]
+        curv = slope - dy[:, :-1]
         base = y1 if offset is None else y1 + offset[:, :blocks]
         # every position j of every block at once (broadcast over j)
-        out: FloatArray = np.multiply(self._f, slope[:, None, :])
+        np.multiply(self._f, slope[:, None, :], out=out)
         out += self._g * curv[:, None, :]
         out += base[:, None, :]
         return out
-
-    def _fold(self, x: FloatArray, b: int, lo: int, hi: int) -> FloatArray:
-        """The sum of block ``b``'s samples up to ``hi`` in order, continuing the carried sum when ``lo`` > 0."""
-        if lo:
-            assert self._part is not None
-            s = self._part.copy()
-        else:
-            s = x[:, 0, b].copy()
-            lo = 1
-        for j in range(lo, hi):
-            s += x[:, j, b]
-        return s
 
 
 class _BlockIntegrator:
@@ -330,7 +334,7 @@ class _BlockIntegrator:
         before = np.empty((3, complete + 1))
         before[:, 0] = self._before
         before[:, 1:] = e[:, d - 1, :complete]
-        np.cumsum(before, axis=1, out=before)
+        np.add.accumulate(before, axis=1, out=before)
         last = end - 1
         self._c_last = c[:, last % d, last // d].copy()
         self._before = before[:, complete].copy()
@@ -339,34 +343,38 @@ class _BlockIntegrator:
         return e, before
 
 
-def _sum_over_j(x: FloatArray) -> FloatArray:
+try:  # einsum itself, without np.einsum's Python wrapper (~1 us per call; the same function, the same numbers)
+    from numpy._core.multiarray import c_einsum as _c_einsum
+
+    _einsum: Any = _c_einsum
+except ImportError:  # pragma: no cover - other numpy versions
+    _einsum = np.einsum
+
+
+def _sum_over_j(x: FloatArray, work: FloatArray) -> FloatArray:
     """``x[:, 0, :] + x[:, 1, :] + ...`` added in that order, for a block-major ``(3, d, blocks)`` array: einsum
     adds them in order in one call for two or more blocks (for a single block it may sum in another order: that
-    case one position after the other)."""
+    case by a running sum over j into ``work``, ``(3, d)``)."""
     if x.shape[2] >= 2:
-        res: FloatArray = np.einsum("ijk->ik", x)
+        res: FloatArray = _einsum("ijk->ik", x)
         return res
-    out = x[:, 0].copy()
-    for j in range(1, x.shape[1]):
-        np.add(out, x[:, j], out=out)
-    return out
+    np.add.accumulate(x[:, :, 0], axis=1, out=work)
+    return work[:, -1:]
 
 
-def _dot_rows(a: FloatArray, b: FloatArray, out: FloatArray) -> FloatArray:
+def _dot_rows(a: FloatArray, b: FloatArray, out: FloatArray, work: FloatArray) -> FloatArray:
     """``(a0 b0 + a1 b1) + a2 b2`` elementwise over the rows ``a[k]``, ``b[k]`` of ``(3, ...)`` arrays, into ``out``
-    (whole-row operations: the same numbers for any shape)."""
-    np.multiply(a[0], b[0], out=out)
-    t = a[1] * b[1]
-    np.add(out, t, out=out)
-    np.multiply(a[2], b[2], out=t)
-    np.add(out, t, out=out)
+    (``work``: ``(3, ...)``; whole-row operations: the same numbers for any shape)."""
+    np.multiply(a, b, out=work)
+    np.add(work[0], work[1], out=out)
+    np.add(out, work[2], out=out)
     return out
 
 
-def _normalize_rows(v: FloatArray, s1: FloatArray) -> FloatArray:
-    """``v * (1 / max(|v|, 1e-12))`` over the rows of a ``(3, ...)`` array, in place (``s1``: a work row); ``|v|`` is
-    ``sqrt(v0^2 + v1^2 + v2^2)`` added in that order."""
-    _dot_rows(v, v, s1)
+def _normalize_rows(v: FloatArray, s1: FloatArray, work: FloatArray) -> FloatArray:
+    """``v * (1 / max(|v|, 1e-12))`` over the rows of a ``(3, ...)`` array, in place (``s1``: a work row, ``work``:
+    ``(3, ...)``); ``|v|`` is ``sqrt(v0^2 + v1^2 + v2^2)`` added in that order."""
+    _dot_rows(v, v, s1, work)
     np.sqrt(s1, out=s1)
     np.maximum(s1, 1e-12, out=s1)
     np.divide(1.0, s1, out=s1)
