@@ -25,14 +25,18 @@ The clip may sit at any angle. The pelvis frame (AP, ML, V; :mod:`sensor.frames`
   variance exceeds the ML variance in walking and running).
 * **Sign of forward** (otherwise left and right would swap), from physical evidence: gait initiation and
   termination (the horizontal velocity gained over the first 2 s after rest points forward, the one lost in the
-  last 2 s before rest points forward too: ``Delta v = integral of a_h``); turns (the centripetal acceleration
+  last 2 s before rest points forward too: ``Delta v = integral of a_h``; only next to an upright rest and at
+  least 0.5 m/s, so that the 0.1-0.4 m/s steps of an exercise set, a step-up's way down, and getting down to the
+  floor do not vote); turns (the centripetal acceleration
   ``w_up x v`` points to the inside of the turn, so ``mean(a_h) * mean(w_up)`` points to +ML for a
   forward-moving runner); and the collision at every initial contact: the new stance leg brakes the body
   abruptly (heel strike, or foot strike in running) while the forward acceleration builds up gradually in
   push-off, so the forward acceleration falls fast and rises slowly, and its time derivative (jerk) is
   negatively skewed along forward (cf. Zijlstra & Hof 2003). The collision evidence needs no standing start, so
   it decides where starts and stops are too weak (on the lower-back walking recordings of Voisard et al. 2023 it
-  pointed forward in 27 of 28 trials and was about zero in the last). A prior mounting (the clip's nominal
+  pointed forward in 27 of 28 trials and was about zero in the last). Gait statistics (axis, sign, gait vertical)
+  come only from segments whose mean specific force is within ``upright_max_deg`` of the vertical in use: bridges
+  and kicks on the floor move as much as walking but are not gait. A prior mounting (the clip's nominal
   orientation, or a stored ``hipsense calibrate`` result) adds a weak vote and is used until the data say more.
 
 Statistics are collected on a fixed grid of ``grid_s`` seconds of samples (absolute sample numbers), and the
@@ -188,6 +192,7 @@ _REFINE_EVERY = (10, 30)  # grid points between refinements after the lock: in t
 _SETTLE_S = 300.0  # (a quiet rest's new vertical or bias: at once)
 _JERK_FULL = 60  # the first gait segments all add their jerk moments (the sign evidence builds up) ...
 _JERK_EVERY = 3  # ... then every third, counting three times
+_GAIT_DV_MPS = 0.5  # a gait start or stop gains or loses at least this horizontal speed within its 2 s window
 
 
 @dataclass(slots=True)
@@ -196,6 +201,7 @@ class _RestRecord:
     acc_std_mps2: float
     vertical: FloatArray | None
     bias: FloatArray | None
+    upright: bool = False  # mean specific force within upright_max_deg of the vertical in use (or none yet)
 
 
 @dataclass(slots=True)
@@ -226,6 +232,8 @@ class _State:
     # the forgetting sums over gait segments, packed (see _GAIT_SUMS): one linear recursion for all of them
     gait_sums: FloatArray = field(default_factory=lambda: np.zeros(_GAIT_SUMS))
     start_left: int = 0
+    start_dv: FloatArray = field(default_factory=lambda: np.zeros(3))  # the start window's velocity, pending
+    quiet_upright: bool = False  # the latest quiet segment was upright
     quiet_s_before: float = 0.0
     recent_dv: deque[FloatArray] = field(default_factory=lambda: deque(maxlen=2))
     vertical: FloatArray | None = None
@@ -466,7 +474,7 @@ class MountingCalibrator:
                         s.still_n = 0
                     s.prev_acc_mean = None
                     s.prev_quiet_rest = False
-                    rec = _RestRecord(False, acc_std[i], s.vertical, s.bias)
+                    rec = _RestRecord(False, acc_std[i], s.vertical, s.bias, self._upright(mean[i, 0:3]))
                 s.rest_log.append(rec)
                 if rec.bias is not None and (
                     s.bias_out is None
@@ -644,7 +652,7 @@ class MountingCalibrator:
         """Grid segment ``i`` of pass 1 from the segments' column means (``maybe_quiet``: its two standard
         deviations are below their limits)."""
         cfg, s = self.cfg, self._s
-        quiet = False
+        quiet = upright = False
         acc_mean = means[i, 0:3]
         gyr_mean = means[i, 6:9]
         if maybe_quiet:
@@ -653,6 +661,7 @@ class MountingCalibrator:
                 and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
             )
         if quiet:
+            upright = self._upright(acc_mean)
             if not s.prev_quiet_rest or (
                 s.quiet_n > 0
                 and float(np.dot(acc_mean, s.quiet_acc))
@@ -692,12 +701,29 @@ class MountingCalibrator:
             s.still_n = 0
         s.prev_acc_mean = acc_mean if maybe_quiet else None
         s.prev_quiet_rest = quiet
-        return _RestRecord(quiet, acc_std, s.vertical, s.bias)
+        return _RestRecord(quiet, acc_std, s.vertical, s.bias, upright)
+
+    def _upright(self, acc_mean: FloatArray) -> bool:
+        """A segment's mean specific force within ``upright_max_deg`` of the vertical in use (the latest accepted
+        one, else a calibrated prior's; True before either)."""
+        s = self._s
+        ref = s.vertical
+        if ref is None and self.prior.vertical_source != "prior":
+            ref = self.prior.r_pelvis_from_sensor[2]
+        if ref is None:
+            return True
+        cos_max = math.cos(math.radians(self.cfg.upright_max_deg))
+        return float(np.dot(acc_mean, ref)) >= cos_max * float(np.linalg.norm(acc_mean))
 
     def _is_gait(self, rec: _RestRecord, w_up: float) -> bool:
-        """A gait segment for the axis statistics: moving enough, not quiet, not turning."""
+        """A gait segment for the axis statistics: upright, moving enough, not quiet, not turning."""
         cfg = self.cfg
-        return not rec.quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2 and not abs(w_up) > cfg.turn_rate_radps
+        return (
+            rec.upright
+            and not rec.quiet
+            and rec.acc_std_mps2 > cfg.gait_acc_std_mps2
+            and not abs(w_up) > cfg.turn_rate_radps
+        )
 
     def _harmonic_increments(self, segs: _Segs, gait_flags: list[bool]) -> _Harmonic:
         """After the lock: the step period and the odd/even harmonic increments of every segment of one call that
@@ -761,22 +787,32 @@ class MountingCalibrator:
         seg_s = k / self.fs
         s.segments += 1
         quiet = rec.quiet
-        gait = not quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2
+        gait = rec.upright and not quiet and rec.acc_std_mps2 > cfg.gait_acc_std_mps2
+        # only starts and stops of gait from and to standing are evidence: next to an upright quiet period (getting
+        # down to the floor moves any way) and gaining or losing walking speed (the steps of an exercise set, a
+        # step-up's way down, change it by 0.1-0.4 m/s, backward as often as forward); both flipped the sign
+        # (docs/training.md, round 6)
         if quiet:
             if not s.prev_quiet:
                 s.quiet_s_before = 0.0
-                if len(s.recent_dv) == s.recent_dv.maxlen:  # gait termination: the velocity lost points forward
-                    s.sign_start = s.sign_start - sum(s.recent_dv, np.zeros(3))
+                lost = sum(s.recent_dv, np.zeros(3))
+                if len(s.recent_dv) == s.recent_dv.maxlen and rec.upright and _norm(lost) >= _GAIT_DV_MPS:
+                    # gait termination: the velocity lost points forward
+                    s.sign_start = s.sign_start - lost
             s.quiet_s_before += seg_s
+            s.quiet_upright = rec.upright
             s.recent_dv.clear()
             s.start_left = 0
         else:
             dv = st.dv[i]  # horizontal velocity change over the segment, m/s (sensor frame)
-            if s.prev_quiet and s.quiet_s_before >= 1.0:
+            if s.prev_quiet and s.quiet_s_before >= 1.0 and s.quiet_upright:
                 s.start_left = max(1, round(cfg.start_window_s / cfg.grid_s))
+                s.start_dv = np.zeros(3)
             if s.start_left > 0:
-                s.sign_start = s.sign_start + dv
+                s.start_dv = s.start_dv + dv
                 s.start_left -= 1
+                if s.start_left == 0 and _norm(s.start_dv) >= _GAIT_DV_MPS:
+                    s.sign_start = s.sign_start + s.start_dv
             s.recent_dv.append(dv)
         s.prev_quiet = quiet
         lam = cfg.forget_per_s**seg_s
