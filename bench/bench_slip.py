@@ -69,7 +69,7 @@ class SlipResult:
     err_deg: dict[float, float]  # after s -> whole rotation error
     err_v_deg: dict[float, float]  # after s -> vertical error
     drop_rmse: dict[str, float]
-    triggers: int
+    triggers: str  # the slips found: kind and delay after the slip
     cpu_s: float
 
 
@@ -117,7 +117,8 @@ def evaluate(res: SimResult, sl: Slipped) -> SlipResult:
         drop[name] = _rmse(steps, st, pe, pt, lo, hi)
     drop["60-300"] = _rmse(steps, st, pe, pt, sl.at_s + 60.0, sl.at_s + 300.0)
     drop["300-end"] = _rmse(steps, st, pe, pt, sl.at_s + 300.0, math.inf)
-    triggers = len(getattr(p.calibrator, "slip_events", []))  # (main has no detector)
+    found = getattr(p.calibrator, "slip_events", [])  # (main has no detector)
+    triggers = ", ".join(f"{kind} {i / fs - sl.at_s:+.0f} s" for i, kind, _ in found) or "-"
     return SlipResult(err, err_v, drop, triggers, cpu)
 
 
@@ -159,7 +160,7 @@ def main() -> None:
     hdr = (
         "| case | seed | "
         + " | ".join(f"err {a:.0f} s" for a in AFTER_S)
-        + " | V err 30 s / 2 min | drop RMSE before / 0-60 / 60-300 / 300-end s | triggers | CPU s |"
+        + " | V err 30 s / 2 min | drop RMSE before / 0-60 / 60-300 / 300-end s | slips found | CPU s |"
     )
     print(hdr)
     print("|" + "---|" * (hdr.count("|") - 1))

@@ -39,6 +39,13 @@ The clip may sit at any angle. The pelvis frame (AP, ML, V; :mod:`sensor.frames`
   and kicks on the floor move as much as walking but are not gait. A prior mounting (the clip's nominal
   orientation, or a stored ``hipsense calibrate`` result) adds a weak vote and is used until the data say more.
 
+* **A clip that slips** during gait with no rest after it (``_slip_check``): every 10 grid points short-term
+  statistics are compared with the mounting in use. A short-term forward axis (harmonic statistics with a 15-s
+  memory) off by more than 6 deg, or a short-term mean gait obliquity off its reference by more than 4 deg, on three
+  consecutive checks: the long-term harmonic statistics restart from the short-term ones (a turn about the
+  vertical), or the standing vertical is turned about AP by the difference (a turn about AP). A turn about ML
+  (anterior tilt) looks like a change of running posture and waits for the next rest.
+
 Statistics are collected on a fixed grid of ``grid_s`` seconds of samples (absolute sample numbers), and the
 mounting can only change at grid points: the calibration is a deterministic function of the sample stream,
 whatever the chunk sizes. The confidence in [0, 1] combines how the vertical was found, how much gait was
