@@ -213,7 +213,8 @@ _SLIP_TAU_UP_S = 10.0
 _SLIP_REF_CHECKS = 10.0
 _SLIP_FWD_DEG = 6.0  # forward axis: short-term off by more than this ...
 _SLIP_FWD_RATIO = 3.0  # ... with its horizontal eigenvalue ratio above this ...
-_SLIP_FWD_CHECKS = 3  # ... on this many consecutive checks: the long-term statistics restart from the short-term
+_SLIP_FWD_CHECKS = 3  # ... on this many checks in a row (those below the ratio: skipped): the long-term statistics
+# restart from the short-term ones
 _SLIP_V_DEG = 4.0  # obliquity: the short-term mean off its reference by more than this ...
 _SLIP_V_CHECKS = 3  # ... on this many consecutive checks: the vertical turns about AP by the difference
 _SLIP_FOLLOW = 3  # after a slip, this many checks follow it without a threshold
@@ -977,17 +978,20 @@ class MountingCalibrator:
             s.slip_fwd_follow -= 1
             s.harm[0:19] = h[19:38]
             return True
-        if abs(phi) > math.radians(_SLIP_FWD_DEG) and ratio > _SLIP_FWD_RATIO:
-            s.slip_fwd_run += 1
-            if s.slip_fwd_run >= _SLIP_FWD_CHECKS:
-                # the long-term statistics restart from the short-term ones
-                s.harm[0:19] = h[19:38]
-                s.slip_fwd_run = 0
-                s.slip_fwd_follow = _SLIP_FOLLOW
-                self.slip_events.append((index, "forward", math.degrees(phi)))
-                return True
+        if ratio > _SLIP_FWD_RATIO:  # (else the short-term axis is not defined well enough: no evidence either way)
+            if abs(phi) > math.radians(_SLIP_FWD_DEG):
+                s.slip_fwd_run += 1
+                if s.slip_fwd_run >= _SLIP_FWD_CHECKS:
+                    # the long-term statistics restart from the short-term ones
+                    s.harm[0:19] = h[19:38]
+                    s.slip_fwd_run = 0
+                    s.slip_fwd_follow = _SLIP_FOLLOW
+                    self.slip_events.append((index, "forward", math.degrees(phi)))
+                    return True
+                return False
+            s.slip_fwd_run = 0
+        if s.slip_fwd_run:  # a forward disagreement under way: the frame of the obliquity may be off
             return False
-        s.slip_fwd_run = 0
         if rec.vertical is None:
             return False
         if s.v_corr_base is not rec.vertical:
