@@ -293,18 +293,6 @@ class _State:
     def odd_n(self) -> float:
         return float(self.harm[18])
 
-    @property
-    def odd_short(self) -> FloatArray:
-        return self.harm[19:28]
-
-    @property
-    def even_short(self) -> FloatArray:
-        return self.harm[28:37]
-
-    @property
-    def odd_short_n(self) -> float:
-        return float(self.harm[37])
-
     # views of the packed gait sums: jerk moments (collision sign), the a_h covariance (PCA fallback), counts, up
     @property
     def jerk_m2(self) -> FloatArray:
@@ -448,6 +436,7 @@ class MountingCalibrator:
         self.lock_index: int | None = None
         self.lock_mounting: Mounting | None = None
         self._frame: tuple[FloatArray, tuple[FloatArray, FloatArray, FloatArray]] | None = None
+        self._slip_frame: tuple[Mounting, FloatArray, list[float]] | None = None  # (mounting, quadratic forms, ML)
         seg_s = self.grid / self.fs
         lam = self.cfg.forget_per_s**seg_s  # (as in feed_motion)
         # per sampled gait segment (every third): long-term lam, short-term over _SLIP_TAU_FWD_S of gait
@@ -949,27 +938,35 @@ class MountingCalibrator:
         if n_new < _SLIP_MIN_GAIT or m.forward_source != "gait" or rec.quiet:
             s.slip_fwd_run = s.slip_v_run = 0
             return False
-        f, ml, _v = m.r_pelvis_from_sensor.tolist()
         # forward: the principal horizontal axis of the short-term odd + 90-deg-turned even statistics (as in
         # _update), as its angle phi from the forward axis in use, in the (AP, ML) plane
         h = s.harm
-        if s.odd_short_n / self.fs < _SLIP_TAU_FWD_S / 6.0:  # (half the steady-state weight: tau / 3 s sampled)
+        if float(h[37]) / self.fs < _SLIP_TAU_FWD_S / 6.0:  # (half the steady-state weight: tau / 3 s sampled)
             return False
-        fo, fe, lo, le = _quad_forms(s.odd_short.tolist(), s.even_short.tolist(), f, ml)
-        tr_o = fo[0] + lo[1]
-        tr_e = fe[0] + le[1]
+        frame = self._slip_frame
+        if frame is None or frame[0] is not m:
+            r = m.r_pelvis_from_sensor
+            # rows: vec(f f^T), vec(f ml^T), vec(ml ml^T): x^T M y = vec(x y^T) . vec(M)
+            q = np.stack([np.outer(r[0], r[0]).ravel(), np.outer(r[0], r[1]).ravel(), np.outer(r[1], r[1]).ravel()])
+            frame = self._slip_frame = (m, q, r[1].tolist())
+        _, q, ml = frame
+        # (f^T O f, f^T E f), (f^T O ml, f^T E ml), (ml^T O ml, ml^T E ml) in one product
+        (oo_ff, ee_ff), (oo_fl, ee_fl), (oo_ll, ee_ll) = (q @ h[19:37].reshape(2, 9).T).tolist()
+        tr_o = oo_ff + oo_ll
+        tr_e = ee_ff + ee_ll
         if tr_o <= 0.0 or tr_e <= 0.0:
             return False
-        a = fo[0] / tr_o + le[1] / tr_e
-        c = lo[1] / tr_o + fe[0] / tr_e
-        b = fo[1] / tr_o - fe[1] / tr_e
+        a = oo_ff / tr_o + ee_ll / tr_e
+        c = oo_ll / tr_o + ee_ff / tr_e
+        b = oo_fl / tr_o - ee_fl / tr_e
         phi = 0.5 * math.atan2(2.0 * b, a - c)
         disc = math.hypot(0.5 * (a - c), b)
         lam_lo = 0.5 * (a + c) - disc
         ratio = (0.5 * (a + c) + disc) / lam_lo if lam_lo > 1e-12 else math.inf
         # obliquity of the short-term mean gait up in the mounting in use
-        nu = math.sqrt(up_sum[0] * up_sum[0] + up_sum[1] * up_sum[1] + up_sum[2] * up_sum[2])
-        obl = math.asin(max(-1.0, min(1.0, (ml[0] * up_sum[0] + ml[1] * up_sum[1] + ml[2] * up_sum[2]) / nu)))
+        u0, u1, u2 = up_sum.tolist()
+        nu = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+        obl = math.asin(max(-1.0, min(1.0, (ml[0] * u0 + ml[1] * u1 + ml[2] * u2) / nu)))
         if self.slip_trace is not None:
             ref_deg = math.nan if s.obl_ref_rad is None else math.degrees(s.obl_ref_rad)
             self.slip_trace.append((index / self.fs, math.degrees(phi), ratio, math.degrees(obl), ref_deg))
@@ -1022,7 +1019,7 @@ class MountingCalibrator:
                 else:
                     s.slip_v_follow = _SLIP_FOLLOW
                     self.slip_events.append((index, "vertical", math.degrees(d)))
-                r = _rot_axis(np.array(f), -d)
+                r = _rot_axis(m.r_pelvis_from_sensor[0], -d)
                 s.v_corr = r if s.v_corr is None else r @ s.v_corr
                 s.v_corr_out = s.v_corr @ rec.vertical
                 return True
@@ -1215,23 +1212,6 @@ def _odd_even(prev_gh: FloatArray, gh: FloatArray, step_n: float) -> tuple[Float
     odd = (gh - lagged) / 2.0
     even = (gh + lagged) / 2.0
     return odd.T @ odd, even.T @ even
-
-
-def _quad_forms(
-    odd: list[float], even: list[float], f: list[float], ml: list[float]
-) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]:
-    """For the flat 3x3 matrices ``odd`` and ``even``: ``(f^T O f, f^T O ml)``, ``(f^T E f, f^T E ml)``,
-    ``(ml^T O f, ml^T O ml)``, ``(ml^T E f, ml^T E ml)`` (plain floats: a few microseconds)."""
-
-    def forms(m: list[float], x: list[float]) -> tuple[float, float]:
-        mx = (
-            m[0] * x[0] + m[3] * x[1] + m[6] * x[2],
-            m[1] * x[0] + m[4] * x[1] + m[7] * x[2],
-            m[2] * x[0] + m[5] * x[1] + m[8] * x[2],
-        )  # x^T M
-        return (mx[0] * f[0] + mx[1] * f[1] + mx[2] * f[2], mx[0] * ml[0] + mx[1] * ml[1] + mx[2] * ml[2])
-
-    return forms(odd, f), forms(even, f), forms(odd, ml), forms(even, ml)
 
 
 def _rot_axis(k: FloatArray, angle_rad: float) -> FloatArray:
