@@ -442,6 +442,7 @@ class MountingCalibrator:
         # per sampled gait segment (every third): long-term lam, short-term over _SLIP_TAU_FWD_S of gait
         self._lam_harm = np.array([lam] * 19 + [math.exp(-3.0 * seg_s / _SLIP_TAU_FWD_S)] * 19)
         self._lam_up = math.exp(-seg_s / _SLIP_TAU_UP_S)  # per gait segment
+        self._den_up = np.array([1.0, -self._lam_up])
         self.slip_events: list[tuple[int, str, float]] = []  # (sample index, "forward" | "vertical", angle deg)
         # set to a list to record every check: (time s, phi deg, eigenvalue ratio, obliquity deg, reference deg)
         self.slip_trace: list[tuple[float, float, float, float, float]] | None = None
@@ -647,7 +648,7 @@ class MountingCalibrator:
             sums_after, _ = lfilter_zi_call(_ONE, np.array([1.0, -lam]), v, 0, lam * s.gait_sums[None])
             if self._has_gyr:  # the slip detector's short-term gait up
                 lam_up = self._lam_up
-                up_after, _ = lfilter_zi_call(_ONE, np.array([1.0, -lam_up]), v[:, 47:50], 0, lam_up * s.up_short[None])
+                up_after, _ = lfilter_zi_call(_ONE, self._den_up, v[:, 47:50], 0, lam_up * s.up_short[None])
         # locked: which gait segments refine the harmonic statistics no longer depends on the updates below, so
         # their increments are computed first, all at once
         pre = self._harmonic_increments(segs, gait_flags) if s.locked and self._has_gyr else None
