@@ -39,6 +39,13 @@ The clip may sit at any angle. The pelvis frame (AP, ML, V; :mod:`sensor.frames`
   and kicks on the floor move as much as walking but are not gait. A prior mounting (the clip's nominal
   orientation, or a stored ``hipsense calibrate`` result) adds a weak vote and is used until the data say more.
 
+* **A clip that slips** during gait with no rest after it (``_slip_check``): every 10 grid points short-term
+  statistics are compared with the mounting in use. A short-term forward axis (harmonic statistics with a 15-s
+  memory) off by more than 6 deg, or a short-term mean gait obliquity off its reference by more than 4 deg, on three
+  consecutive checks: the long-term harmonic statistics restart from the short-term ones (a turn about the
+  vertical), or the standing vertical is turned about AP by the difference (a turn about AP). A turn about ML
+  (anterior tilt) looks like a change of running posture and waits for the next rest.
+
 Statistics are collected on a fixed grid of ``grid_s`` seconds of samples (absolute sample numbers), and the
 mounting can only change at grid points: the calibration is a deterministic function of the sample stream,
 whatever the chunk sizes. The confidence in [0, 1] combines how the vertical was found, how much gait was
@@ -193,6 +200,25 @@ _SETTLE_S = 300.0  # (a quiet rest's new vertical or bias: at once)
 _JERK_FULL = 60  # the first gait segments all add their jerk moments (the sign evidence builds up) ...
 _JERK_EVERY = 3  # ... then every third, counting three times
 _GAIT_DV_MPS = 0.5  # a gait start or stop gains or loses at least this horizontal speed within its 2 s window
+_HARM = 38  # odd covariance (9), even covariance (9), weight; the same three short-term
+# Slip detection (a clip that turns on the belt during a run, no rest after it): every _SLIP_EVERY grid points after
+# the lock, with at least _SLIP_MIN_GAIT gait segments since the last check, the short-term statistics are compared
+# with the mounting in use: the forward axis of the short-term harmonic statistics (memory _SLIP_TAU_FWD_S of gait,
+# sampled on every third gait segment as the long-term ones), and the mean gait obliquity (short-term mean up,
+# memory _SLIP_TAU_UP_S) against its own reference (the mean over agreeing checks, memory _SLIP_REF_CHECKS checks).
+_SLIP_EVERY = 10
+_SLIP_MIN_GAIT = 7
+_SLIP_TAU_FWD_S = 15.0
+_SLIP_TAU_UP_S = 10.0
+_SLIP_REF_CHECKS = 10.0
+_SLIP_FWD_DEG = 6.0  # forward axis: short-term off by more than this ...
+_SLIP_FWD_RATIO = 3.0  # ... with its horizontal eigenvalue ratio above this ...
+_SLIP_FWD_CHECKS = 3  # ... on this many checks in a row (those below the ratio: skipped): the long-term statistics
+# restart from the short-term ones
+_SLIP_V_DEG = 4.0  # obliquity: the short-term mean off its reference by more than this ...
+_SLIP_V_CHECKS = 3  # ... on this many consecutive checks: the vertical turns about AP by the difference
+_SLIP_FOLLOW = 3  # after a slip, this many checks follow it without a threshold
+_SLIP_V_WAIT = 3  # checks after a new standing vertical before the obliquity reference is taken
 
 
 @dataclass(slots=True)
@@ -220,9 +246,9 @@ class _State:
     still_bias: bool = False  # the bias in use comes from a still run
     prev_acc_mean: FloatArray | None = None
     prev_quiet: bool = False
-    odd_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
-    even_cov: FloatArray = field(default_factory=lambda: np.zeros((3, 3)))
-    odd_n: float = 0.0
+    # the harmonic statistics, packed (see _HARM): odd/even covariances and their weight, long-term (the axis in
+    # use) and short-term (the slip detector's), one linear recursion for all of them
+    harm: FloatArray = field(default_factory=lambda: np.zeros(_HARM))
     step_n: float | None = None
     gait_segments: int = 0
     recent_rows: deque[_Seg] = field(default_factory=lambda: deque(maxlen=3))
@@ -241,6 +267,31 @@ class _State:
     bias_out: FloatArray | None = None
     segments: int = 0
     locked: bool = False
+    # the slip detector (after the lock, every _SLIP_EVERY grid points)
+    up_short: FloatArray = field(default_factory=lambda: np.zeros(3))  # short-term sum of the gait up vectors
+    slip_gait_at: int = 0  # gait_segments at the last check
+    slip_fwd_run: int = 0  # consecutive checks whose short-term forward axis disagrees
+    slip_v_run: int = 0  # ... whose short-term obliquity disagrees
+    slip_fwd_follow: int = 0  # checks left after a forward slip that copy the short-term statistics again
+    slip_v_follow: int = 0  # checks left after a vertical slip that correct the obliquity again
+    slip_v_wait: int = 0  # checks left before the obliquity reference is taken (after a new standing vertical)
+    obl_ref_rad: float | None = None  # reference mean gait obliquity (short-term, averaged over agreeing checks)
+    v_corr: FloatArray | None = None  # rotation applied to the standing vertical after a slip about AP
+    v_corr_base: FloatArray | None = None  # the standing vertical it applies to (a new one drops it)
+    v_corr_out: FloatArray | None = None  # v_corr @ v_corr_base
+
+    # views of the packed harmonic statistics
+    @property
+    def odd_cov(self) -> FloatArray:
+        return self.harm[0:9].reshape(3, 3)
+
+    @property
+    def even_cov(self) -> FloatArray:
+        return self.harm[9:18].reshape(3, 3)
+
+    @property
+    def odd_n(self) -> float:
+        return float(self.harm[18])
 
     # views of the packed gait sums: jerk moments (collision sign), the a_h covariance (PCA fallback), counts, up
     @property
@@ -385,6 +436,16 @@ class MountingCalibrator:
         self.lock_index: int | None = None
         self.lock_mounting: Mounting | None = None
         self._frame: tuple[FloatArray, tuple[FloatArray, FloatArray, FloatArray]] | None = None
+        self._slip_frame: tuple[Mounting, FloatArray, list[float]] | None = None  # (mounting, quadratic forms, ML)
+        seg_s = self.grid / self.fs
+        lam = self.cfg.forget_per_s**seg_s  # (as in feed_motion)
+        # per sampled gait segment (every third): long-term lam, short-term over _SLIP_TAU_FWD_S of gait
+        self._lam_harm = np.array([lam] * 19 + [math.exp(-3.0 * seg_s / _SLIP_TAU_FWD_S)] * 19)
+        self._lam_up = math.exp(-seg_s / _SLIP_TAU_UP_S)  # per gait segment
+        self._den_up = np.array([1.0, -self._lam_up])
+        self.slip_events: list[tuple[int, str, float]] = []  # (sample index, "forward" | "vertical", angle deg)
+        # set to a list to record every check: (time s, phi deg, eigenvalue ratio, obliquity deg, reference deg)
+        self.slip_trace: list[tuple[float, float, float, float, float]] | None = None
 
     @property
     def locked(self) -> bool:
@@ -564,6 +625,7 @@ class MountingCalibrator:
         gait_idx = [i for i, gait in enumerate(gait_flags) if gait]
         lam = cfg.forget_per_s**seg_s
         sums_after: FloatArray | None = None
+        up_after: FloatArray | None = None
         if gait_idx:
             gi = np.asarray(gait_idx)
             v = np.empty((gi.size, _GAIT_SUMS))
@@ -584,6 +646,9 @@ class MountingCalibrator:
             v[:, 46] = g
             v[:, 47:50] = st.up_mean[gi] * g
             sums_after, _ = lfilter_zi_call(_ONE, np.array([1.0, -lam]), v, 0, lam * s.gait_sums[None])
+            if self._has_gyr:  # the slip detector's short-term gait up
+                lam_up = self._lam_up
+                up_after, _ = lfilter_zi_call(_ONE, self._den_up, v[:, 47:50], 0, lam_up * s.up_short[None])
         # locked: which gait segments refine the harmonic statistics no longer depends on the updates below, so
         # their increments are computed first, all at once
         pre = self._harmonic_increments(segs, gait_flags) if s.locked and self._has_gyr else None
@@ -611,7 +676,11 @@ class MountingCalibrator:
                     deferred.clear()
                 if self._motion_segment(segs[i], rec, st, i, pre):
                     n_gait += 1
-            if self._wants_update(rec):
+            slip = False
+            if was_locked and s.segments % _SLIP_EVERY == 0 and self._has_gyr:
+                up_now = s.up_short if up_after is None or not n_gait else up_after[n_gait - 1]
+                slip = self._slip_check(rec, up_now, self._n_motion + end)
+            if slip or self._wants_update(rec):
                 if n_gait:
                     assert sums_after is not None
                     s.gait_sums = sums_after[n_gait - 1]
@@ -626,6 +695,8 @@ class MountingCalibrator:
             s.recent_rows.extend(segs[j] for j in deferred[-3:])
         if sums_after is not None:
             s.gait_sums = sums_after[-1].copy()
+        if up_after is not None:
+            s.up_short = up_after[-1].copy()
         self._n_motion += n
         return out
 
@@ -747,12 +818,12 @@ class MountingCalibrator:
                     jobs.append((i, step_n, gh_of(recent[-2]), gh_of(i)))
             if gait:
                 n_gait += 1
-        inc: dict[int, tuple[FloatArray, FloatArray]] = {}
+        inc: dict[int, FloatArray] = {}
         k = self.grid
         batch = [j for j in jobs if j[2].shape[0] == k and j[3].shape[0] == k]
         for i, step_n_i, prev_gh, gh_i in jobs:
             if prev_gh.shape[0] != k or gh_i.shape[0] != k:  # (segments are whole: never, in fact)
-                inc[i] = _odd_even(prev_gh, gh_i, step_n_i)
+                inc[i] = _harm_row(*_odd_even(prev_gh, gh_i, step_n_i), k)
         if batch:
             hist = np.empty((len(batch), 2 * k, 3))
             for r, (_, _, prev_gh, gh_i) in enumerate(batch):
@@ -772,8 +843,13 @@ class MountingCalibrator:
             even = (gh + lagged) / 2.0
             p_odd = np.matmul(odd.transpose(0, 2, 1), odd)  # per segment odd.T @ odd (the same BLAS product)
             p_even = np.matmul(even.transpose(0, 2, 1), even)
+            rows = np.empty((len(batch), _HARM))  # the packed increments (_harm_row), all at once
+            rows[:, 0:9] = p_odd.reshape(-1, 9)
+            rows[:, 9:18] = p_even.reshape(-1, 9)
+            rows[:, 18] = k
+            rows[:, 19:38] = rows[:, 0:19]
             for r, j in enumerate(batch):
-                inc[j[0]] = (p_odd[r], p_even[r])
+                inc[j[0]] = rows[r]
         return _Harmonic(steps, inc)
 
     def _motion_segment(
@@ -838,9 +914,7 @@ class MountingCalibrator:
                     # odd-harmonic part of the horizontal angular rate: half the difference to one step earlier.
                     # Obliquity repeats every stride (odd harmonics), tilt every step (even): its axis is AP.
                     p_odd, p_even = _odd_even(prev_gh, seg.gh(), step_n)
-                    s.odd_cov = lam * s.odd_cov + p_odd
-                    s.even_cov = lam * s.even_cov + p_even
-                    s.odd_n = lam * s.odd_n + k
+                    s.harm = self._lam_harm * s.harm + _harm_row(p_odd, p_even, k)
         if gait:
             s.gait_segments += 1
             s.gait_s_total += seg_s
@@ -853,9 +927,107 @@ class MountingCalibrator:
         s.step_n = pre.step_n[i]
         inc = pre.inc.get(i)
         if inc is not None:
-            s.odd_cov = lam * s.odd_cov + inc[0]
-            s.even_cov = lam * s.even_cov + inc[1]
-            s.odd_n = lam * s.odd_n + k
+            s.harm = self._lam_harm * s.harm + inc
+
+    def _slip_check(self, rec: _RestRecord, up_sum: FloatArray, index: int) -> bool:
+        """Compare the short-term statistics with the mounting in use (see _SLIP_EVERY); True when the mounting
+        must be refined now (a slip was found: the statistics or the vertical correction were changed)."""
+        s = self._s
+        n_new = s.gait_segments - s.slip_gait_at
+        s.slip_gait_at = s.gait_segments
+        m = self.mounting
+        if n_new < _SLIP_MIN_GAIT or m.forward_source != "gait" or rec.quiet:
+            s.slip_fwd_run = s.slip_v_run = 0
+            return False
+        # forward: the principal horizontal axis of the short-term odd + 90-deg-turned even statistics (as in
+        # _update), as its angle phi from the forward axis in use, in the (AP, ML) plane
+        h = s.harm
+        if float(h[37]) / self.fs < _SLIP_TAU_FWD_S / 6.0:  # (half the steady-state weight: tau / 3 s sampled)
+            return False
+        frame = self._slip_frame
+        if frame is None or frame[0] is not m:
+            r = m.r_pelvis_from_sensor
+            # rows: vec(f f^T), vec(f ml^T), vec(ml ml^T): x^T M y = vec(x y^T) . vec(M)
+            q = np.stack([np.outer(r[0], r[0]).ravel(), np.outer(r[0], r[1]).ravel(), np.outer(r[1], r[1]).ravel()])
+            frame = self._slip_frame = (m, q, r[1].tolist())
+        _, q, ml = frame
+        # (f^T O f, f^T E f), (f^T O ml, f^T E ml), (ml^T O ml, ml^T E ml) in one product
+        (oo_ff, ee_ff), (oo_fl, ee_fl), (oo_ll, ee_ll) = (q @ h[19:37].reshape(2, 9).T).tolist()
+        tr_o = oo_ff + oo_ll
+        tr_e = ee_ff + ee_ll
+        if tr_o <= 0.0 or tr_e <= 0.0:
+            return False
+        a = oo_ff / tr_o + ee_ll / tr_e
+        c = oo_ll / tr_o + ee_ff / tr_e
+        b = oo_fl / tr_o - ee_fl / tr_e
+        phi = 0.5 * math.atan2(2.0 * b, a - c)
+        disc = math.hypot(0.5 * (a - c), b)
+        lam_lo = 0.5 * (a + c) - disc
+        ratio = (0.5 * (a + c) + disc) / lam_lo if lam_lo > 1e-12 else math.inf
+        # obliquity of the short-term mean gait up in the mounting in use
+        u0, u1, u2 = up_sum.tolist()
+        nu = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
+        obl = math.asin(max(-1.0, min(1.0, (ml[0] * u0 + ml[1] * u1 + ml[2] * u2) / nu)))
+        if self.slip_trace is not None:
+            ref_deg = math.nan if s.obl_ref_rad is None else math.degrees(s.obl_ref_rad)
+            self.slip_trace.append((index / self.fs, math.degrees(phi), ratio, math.degrees(obl), ref_deg))
+        if s.slip_fwd_follow:
+            # after a forward slip: the short-term statistics hold less and less of the time before it
+            s.slip_fwd_follow -= 1
+            s.harm[0:19] = h[19:38]
+            return True
+        if ratio > _SLIP_FWD_RATIO:  # (else the short-term axis is not defined well enough: no evidence either way)
+            if abs(phi) > math.radians(_SLIP_FWD_DEG):
+                s.slip_fwd_run += 1
+                if s.slip_fwd_run >= _SLIP_FWD_CHECKS:
+                    # the long-term statistics restart from the short-term ones
+                    s.harm[0:19] = h[19:38]
+                    s.slip_fwd_run = 0
+                    s.slip_fwd_follow = _SLIP_FOLLOW
+                    self.slip_events.append((index, "forward", math.degrees(phi)))
+                    return True
+                return False
+            s.slip_fwd_run = 0
+        if s.slip_fwd_run:  # a forward disagreement under way: the frame of the obliquity may be off
+            return False
+        if rec.vertical is None:
+            return False
+        if s.v_corr_base is not rec.vertical:
+            # a new standing vertical (a rest re-levelled): no correction, and a new reference once the short-term
+            # mean holds little of the time before the rest (the clip may have been moved there)
+            s.v_corr = s.v_corr_out = None
+            s.v_corr_base = rec.vertical
+            s.obl_ref_rad = None
+            s.slip_v_wait = _SLIP_V_WAIT
+            s.slip_v_run = s.slip_v_follow = 0
+        if s.slip_v_wait:
+            s.slip_v_wait -= 1
+            return False
+        ref = s.obl_ref_rad
+        if ref is None:
+            s.obl_ref_rad = obl
+            return False
+        d = obl - ref
+        follow = s.slip_v_follow > 0
+        if follow or abs(d) > math.radians(_SLIP_V_DEG):
+            s.slip_v_run += 1
+            if follow or s.slip_v_run >= _SLIP_V_CHECKS:
+                # the clip turned about AP: turn the vertical about AP by -d (the obliquity back to its reference),
+                # then again on the next _SLIP_FOLLOW checks (the short-term mean still held some of the time before)
+                s.slip_v_run = 0
+                if follow:
+                    s.slip_v_follow -= 1
+                else:
+                    s.slip_v_follow = _SLIP_FOLLOW
+                    self.slip_events.append((index, "vertical", math.degrees(d)))
+                r = _rot_axis(m.r_pelvis_from_sensor[0], -d)
+                s.v_corr = r if s.v_corr is None else r @ s.v_corr
+                s.v_corr_out = s.v_corr @ rec.vertical
+                return True
+            return False
+        s.slip_v_run = 0
+        s.obl_ref_rad = ref + (obl - ref) / _SLIP_REF_CHECKS
+        return False
 
     def _wants_update(self, rec: _RestRecord) -> bool:
         s = self._s
@@ -896,6 +1068,8 @@ class MountingCalibrator:
         # vertical
         if rec.vertical is not None:
             v = rec.vertical
+            if s.v_corr_out is not None and s.v_corr_base is v:  # turned after a slip about AP (_slip_check)
+                v = s.v_corr_out
             c_vert = 1.0
             v_src: VerticalSource = "standing"
         elif s.gait_n > 0 and s.gait_s_total >= 5.0:
@@ -1014,7 +1188,17 @@ class _Harmonic:
     """Per segment index: the step period after the segment (sampled segments) and the odd/even increments."""
 
     step_n: dict[int, float | None]
-    inc: dict[int, tuple[FloatArray, FloatArray]]
+    inc: dict[int, FloatArray]  # packed increments (_harm_row)
+
+
+def _harm_row(p_odd: FloatArray, p_even: FloatArray, k: int) -> FloatArray:
+    """The increment of the packed harmonic statistics (``_State.harm``): odd, even, weight, twice."""
+    row = np.empty(_HARM)
+    row[0:9] = p_odd.reshape(9)
+    row[9:18] = p_even.reshape(9)
+    row[18] = k
+    row[19:38] = row[0:19]
+    return row
 
 
 def _odd_even(prev_gh: FloatArray, gh: FloatArray, step_n: float) -> tuple[FloatArray, FloatArray]:
@@ -1029,6 +1213,13 @@ def _odd_even(prev_gh: FloatArray, gh: FloatArray, step_n: float) -> tuple[Float
     odd = (gh - lagged) / 2.0
     even = (gh + lagged) / 2.0
     return odd.T @ odd, even.T @ even
+
+
+def _rot_axis(k: FloatArray, angle_rad: float) -> FloatArray:
+    """The rotation by ``angle_rad`` about the unit axis ``k`` (Rodrigues)."""
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    out: FloatArray = np.eye(3) + math.sin(angle_rad) * kx + (1.0 - math.cos(angle_rad)) * (kx @ kx)
+    return out
 
 
 def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
