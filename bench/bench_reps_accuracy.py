@@ -7,7 +7,8 @@ squat or bridge hold. The sensor has the simulator's default noise, bias, scale 
 mounting (misalignment), and 52, 104 or 208 Hz. The pelvis frame comes from the running pipeline's orientation
 filter with the mounting known to within a random 3 deg error (``pipeline_with_fixed_mounting``: the automatic
 calibration re-levels on quiet lying or kneeling rests, see docs/training.md), or end to end through the automatic
-calibration with ``--e2e``.
+calibration with ``--e2e``. ``--fast``: stress sessions whose every set is fast with (near-)zero pauses (0.9-1.5 s a
+rep, pauses 0-0.2 s at both ends, 10-25 reps; docs/training.md, round 7b).
 
 Real data: the lower-back walking recordings in ../shared/data/lowback-walking (walking only) are run through the
 pipeline and the rep stage to count false reps.
