@@ -7,7 +7,8 @@ squat or bridge hold. The sensor has the simulator's default noise, bias, scale 
 mounting (misalignment), and 52, 104 or 208 Hz. The pelvis frame comes from the running pipeline's orientation
 filter with the mounting known to within a random 3 deg error (``pipeline_with_fixed_mounting``: the automatic
 calibration re-levels on quiet lying or kneeling rests, see docs/training.md), or end to end through the automatic
-calibration with ``--e2e``.
+calibration with ``--e2e``. ``--fast``: stress sessions whose every set is fast with (near-)zero pauses (0.9-1.5 s a
+rep, pauses 0-0.2 s at both ends, 10-25 reps; docs/training.md, round 7b).
 
 Real data: the lower-back walking recordings in ../shared/data/lowback-walking (walking only) are run through the
 pipeline and the rep stage to count false reps.
@@ -68,7 +69,8 @@ def _rot(rng: np.random.Generator, sd_deg: float) -> np.ndarray:
     return out
 
 
-def make_scenario(seed: int, *, n_sets: int = 5) -> Scenario:
+def make_scenario(seed: int, *, n_sets: int = 5, fast: bool = False) -> Scenario:
+    """One session (see the module doc); ``fast``: every set fast with (near-)zero pauses (``--fast``)."""
     rng = np.random.default_rng(seed)
     segs: list[Segment] = [Standing(duration_s=10.0), Walking(duration_s=float(rng.uniform(20, 40)))]
     for _ in range(n_sets):
@@ -77,15 +79,15 @@ def make_scenario(seed: int, *, n_sets: int = 5) -> Scenario:
         posture = spec.start_posture
         mode = str(rng.choice(["still", "fidget", "walk"] if posture == "standing" else ["still", "fidget"]))
         segs.append(Rest(duration_s=float(rng.uniform(15, 45)), mode=mode, posture=posture))  # type: ignore[arg-type]
-        rep_s = float(rng.uniform(1.0, 5.0))
-        far = rep_s * float(rng.uniform(0.0, 0.25))
+        rep_s = float(rng.uniform(0.9, 1.5) if fast else rng.uniform(1.0, 5.0))
+        far = float(rng.uniform(0.0, 0.2)) if fast else rep_s * float(rng.uniform(0.0, 0.25))
         move = rep_s - far
         ecc_share = float(rng.uniform(0.4, 0.65))
         tempo = Tempo(
             eccentric_s=move * ecc_share,
             concentric_s=move * (1 - ecc_share),
             pause_far_s=far,
-            pause_near_s=float(rng.uniform(0.0, 1.5)),
+            pause_near_s=float(rng.uniform(0.0, 0.2 if fast else 1.5)),
         )
         side: Any = None
         if spec.sidedness == "alternate":
@@ -95,7 +97,7 @@ def make_scenario(seed: int, *, n_sets: int = 5) -> Scenario:
         segs.append(
             ExerciseSet(
                 exercise=ex,  # type: ignore[arg-type]
-                reps=int(rng.integers(1, 26)),
+                reps=int(rng.integers(10 if fast else 1, 26)),
                 side=side,
                 tempo=tempo,
                 rom=float(rng.uniform(0.8, 1.2)),
@@ -259,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--false-reps-min", type=float, default=30.0)
     ap.add_argument("--chunk-s", type=float, default=0.1, help="feed the pipeline in chunks of this length, s")
     ap.add_argument("--micro-batch-s", type=float, default=None, help="the running pipeline's micro-batch, s")
+    ap.add_argument(
+        "--fast",
+        action="store_true",
+        help="stress sessions: every set fast (0.9-1.5 s a rep, pauses 0-0.2 s at both ends, 10-25 reps)",
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     print("command: python bench/bench_reps_accuracy.py " + " ".join(sys.argv[1:] if argv is None else argv))
@@ -270,7 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     for seed in seeds:
         try:
-            r = run_case(make_scenario(seed), e2e=args.e2e, chunk_s=args.chunk_s, micro_batch_s=args.micro_batch_s)
+            r = run_case(
+                make_scenario(seed, fast=args.fast),
+                e2e=args.e2e,
+                chunk_s=args.chunk_s,
+                micro_batch_s=args.micro_batch_s,
+            )
         except IndexError as exc:  # an upstream (running pipeline) failure: reported, not hidden
             failed.append(f"seed {seed}: {type(exc).__name__}: {exc}")
             continue

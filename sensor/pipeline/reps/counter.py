@@ -7,7 +7,8 @@ Method (one pass, explicit state, chunk-size invariant):
    themselves, delayed by the low-pass's group delay: low-passed, fast reps' phases smeared into each other),
    integrated twice with leaky integrators and zero-velocity updates after 0.3 s of quiet (deferred while the
    velocity is still at its peak: the quiet middle of a slow movement; after 0.15 s once a fast movement has slowed
-   to a fraction of its peak velocity: the short pauses of fast sets; the bias is learnt there from the
+   to a fraction of its peak velocity, or 0.1 s on the unfiltered bins: the short pauses of fast sets; the bias is
+   learnt there from the
    acceleration and from the velocity left over); travel leaks toward the rest pose's height (never toward an
    arbitrary zero), and the velocity left at the end of every rep is removed. It is only used over one rep, where
    drift is small.
@@ -164,6 +165,17 @@ pause of a fast set (step-ups at 1 s a rep with 0.35 s pauses, fast static lunge
 (the 2 Hz low-passed rotation rate and the undelayed acceleration disagree at its edges), and the 0.15-0.25 m/s
 of velocity error each fast phase leaves (orientation lag) ran on through it, so the travel drifted like "going out
 again" and reps merged (seed 4007: 5 of 22)."""
+ZUPT_PAUSE_BINS: Final = 2
+"""... and so is a pause this long (0.1 s) on the bins' own angular rate and acceleration, ``A_DELAY_BINS`` back
+(where the integrated velocity is), under the same fast-stop condition: the 0.1-0.2 s pauses of fast sit-to-stands
+and squats were never quiet for 3 bins on the 2 Hz low-passed rotation rate (after a 30-45 deg swing it reads
+1-4 rad/s for 0.15-0.25 s into the pause) and the undelayed acceleration, so the velocity error of each fast phase
+(0.2-0.5 m/s) ran on (fast sit-to-stands 71 % exact; see docs/training.md, round 7b). Such an update is one bin
+(it never goes on, the middle of a slow movement right after a fast one is as quiet) and learns no bias from the
+velocity left (the error of a fast phase is no bias: getting up after a set drifted by 0.2 m/s more)."""
+TURN_V_BINS: Final = 4
+"""A rep that ends by turning into the next (no stop) has the velocity removed of the bin where it changed least,
+from this many bins before the rep's end bin on (the pause between two reps; see ``_pause_velocity``)."""
 DEDRIFT_BINS: Final = 240
 """At a zero-velocity update that is also still, the travel since the last update (at most 12 s ago) is
 corrected for the velocity error left (sitting down: the accelerometer error as the pelvis swings through
@@ -261,13 +273,30 @@ def _zupt_now(run: int, i: int, last_zupt: int, v: float, v_peak: float, tilting
     see ``ZUPT_TILTING_DPS``)."""
     v_abs = -v if v < 0.0 else v
     if run < ZUPT_BINS:
-        # a short quiet run: a stop after a fast movement that has slowed down (or the update goes on)
-        return last_zupt == i - 1 or (
-            last_zupt >= 0 and v_peak >= ZUPT_SHORT_PEAK_MPS and v_abs < ZUPT_SHORT_SHARE * v_peak
-        )
+        # a short quiet run: a stop after a fast movement that has slowed down (or the update goes on); shorter
+        # still, only the pause test of fast sets (ZUPT_PAUSE_BINS) has passed: such a stop, never an update going on
+        fast_stop = last_zupt >= 0 and v_peak >= ZUPT_SHORT_PEAK_MPS and v_abs < ZUPT_SHORT_SHARE * v_peak
+        return fast_stop or (last_zupt == i - 1 and run >= ZUPT_SHORT_BINS)
     if last_zupt < 0 or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak:
         return True
     return run >= ZUPT_BINS + (ZUPT_TILTING_DEFER_BINS if tilting and v_abs < ZUPT_SLOW_V_MPS else ZUPT_DEFER_BINS)
+
+
+def _pause_velocity(v_bins: FloatArray, k_end: int, v_peak: float) -> float:
+    """The integrated vertical velocity left at the end of a fast rep that turned into the next without a stop.
+
+    ``v_bins``: the velocity of the bins from ``TURN_V_BINS + 1`` before the rep's end bin (index ``k_end``) to the
+    last one fed; ``v_peak``: the largest speed since the last zero-velocity update. The end bin is the pose's
+    slowest moment, but with the tilt low-passed and pauses of 0-0.1 s the next rep's travel has often begun there
+    (0.1-0.35 m/s of real velocity): the pause itself is where the velocity changed least, and what the integral
+    holds there is its error. Only bins slower than ``ZUPT_SHORT_SHARE`` of the peak qualify (the middle of a
+    movement changes little too, and so does a velocity held at ``V_MAX_MPS``).
+    """
+    a = max(k_end - TURN_V_BINS, 0)
+    dv = np.abs(np.diff(v_bins))[a:]
+    dv[np.abs(v_bins[a + 1 :]) >= ZUPT_SHORT_SHARE * v_peak] = np.inf
+    k = int(np.argmin(dv))
+    return float(v_bins[a + 1 + k]) if dv[k] < np.inf else float(v_bins[k_end])
 
 
 def _zupt_bias(bias: float, a_vert: float, v: float, gap: int, last_zupt: int) -> float:
@@ -429,6 +458,8 @@ class RepStage:
         self._t_stop = 0.0
         self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
         self._quiet_run = 0  # quiet bins (zero-velocity test) in a row up to the last bin
+        self._pause_tail = np.zeros(A_DELAY_BINS, dtype=bool)  # the last pause flags not yet due (_pause_runs)
+        self._pause_run = 0  # pause bins in a row up to the last bin (see ZUPT_PAUSE_BINS)
         self._v_peak = 0.0  # the largest |vertical velocity| since the last zero-velocity update, m/s
         self._i_zupt = -1  # absolute index of the last zero-velocity update
         self._v = 0.0
@@ -501,7 +532,7 @@ class RepStage:
         return out
 
     # ------------------------------------------------------------------ internals
-    def _filters(self, x: FloatArray) -> tuple[FloatArray, list[int], NDArray[np.bool_], FloatArray]:
+    def _filters(self, x: FloatArray) -> tuple[FloatArray, list[int], NDArray[np.bool_], FloatArray, list[int]]:
         """Low-passed channels, the length of the quiet run up to each bin, the stillness flag and the band-passed
         vertical displacement (cm, see ``GAIT_Z_CM``) for a run of bins.
 
@@ -540,11 +571,24 @@ class RepStage:
         last_loud = np.maximum.accumulate(np.where(quiet, 0, k))  # 1 + index of the last loud bin, 0: none yet
         runs = np.where(last_loud == 0, self._quiet_run + k, k - last_loud)
         self._quiet_run = int(runs[-1])
+        pauses = self._pause_runs(x[:, CH_GYR] < ZUPT_GYR_RADPS, dev < ZUPT_ACC_MPS2)
         still: NDArray[np.bool_] = run_s[ZUPT_BINS - STILL_BINS :] >= STILL_BINS - 0.5
         if self._zi_bp is None:
             self._zi_bp = lfilter_zi(_B_BP, _A_BP) * x[0, CH_A_VERT]
         z_bp, self._zi_bp = lfilter_zi_call(_B_BP, _A_BP, a_vert, 0, self._zi_bp)
-        return y, runs.tolist(), still, np.abs(z_bp) * CM_PER_M
+        return y, runs.tolist(), still, np.abs(z_bp) * CM_PER_M, pauses.tolist()
+
+    def _pause_runs(self, gyr_quiet: NDArray[np.bool_], acc_quiet: NDArray[np.bool_]) -> NDArray[np.int_]:
+        """The length of the pause run up to each bin (see ``ZUPT_PAUSE_BINS``): the quiet test on the bins' own
+        angular rate and acceleration, ``A_DELAY_BINS`` back (where the integrated velocity is)."""
+        flags = np.concatenate([self._pause_tail, gyr_quiet & acc_quiet])
+        self._pause_tail = flags[flags.size - A_DELAY_BINS :]
+        due = flags[: gyr_quiet.size]
+        k = np.arange(1, due.size + 1)
+        last_loud = np.maximum.accumulate(np.where(due, 0, k))
+        pause = np.where(last_loud == 0, self._pause_run + k, k - last_loud)
+        self._pause_run = int(pause[-1])
+        return pause
 
     def _h_min(self) -> float:
         return posture_of(self._rest[1]).h_min
@@ -565,7 +609,7 @@ class RepStage:
         if t_bin.size == 0:
             return out
         x_bin = bin_channels(raw_bin)
-        y, runs, still_arr, z_bp_arr = self._filters(x_bin)
+        y, runs, still_arr, z_bp_arr, pauses = self._filters(x_bin)
         ts = t_bin.tolist()
         a_raw = x_bin[:, CH_A_VERT]
         if self._a_delay is None:
@@ -600,7 +644,22 @@ class RepStage:
                 self._write_rows(rows.take(j))
                 self._v_peak = v_peak
                 j_next, v, z, bias, gait_run, prev, last_zupt = self._gait_veto_run(
-                    j, t_bin, y, a_arr, pitch_arr, roll_arr, still_arr, runs, v, z, bias, gait_run, prev, last_zupt, n0
+                    j,
+                    t_bin,
+                    y,
+                    a_arr,
+                    pitch_arr,
+                    roll_arr,
+                    still_arr,
+                    runs,
+                    pauses,
+                    v,
+                    z,
+                    bias,
+                    gait_run,
+                    prev,
+                    last_zupt,
+                    n0,
                 )
                 v_peak = self._v_peak
                 if j_next > j:
@@ -614,7 +673,7 @@ class RepStage:
             # leak there took the first 10-20 % of its velocity away (travel came back 10-30 cm off, and the rest
             # pose ended up at the far end); walking, which never stops, holds travel still instead (gait veto)
             run = runs[j]
-            if run >= ZUPT_SHORT_BINS and _zupt_now(
+            if (run >= ZUPT_SHORT_BINS or pauses[j] >= ZUPT_PAUSE_BINS) and _zupt_now(
                 run,
                 n0 + j,
                 last_zupt,
@@ -639,7 +698,9 @@ class RepStage:
                     # left is integration error, grown about linearly since the last update, and the travel is
                     # off by half of it times that time
                     z -= 0.5 * v * (n0 + j - last_zupt) * BIN_S
-                bias = _zupt_bias(bias, avs[j], v, n0 + j - last_zupt, last_zupt)
+                # (a pause update learns no bias from the velocity left: gap 0, see ZUPT_PAUSE_BINS)
+                gap = n0 + j - last_zupt if run >= ZUPT_SHORT_BINS else 0
+                bias = _zupt_bias(bias, avs[j], v, gap, last_zupt)
                 v = 0.0
                 v_peak = 0.0
                 last_zupt = n0 + j
@@ -832,7 +893,12 @@ class RepStage:
                     # the pelvis stopped or turned at the end of the rep: the velocity left there is integration
                     # error, removed from now on (fast sets have no pause long enough for a zero-velocity update;
                     # after one, the error is gone already and removing it again would add it back reversed)
-                    v -= float(self._buf[i_end % BUF_N, 7])
+                    if stopped:
+                        v -= float(self._buf[i_end % BUF_N, 7])
+                    else:
+                        # turned (or gave up): the pause before the next rep, not the pose's slowest bin
+                        a0 = max(i_end - TURN_V_BINS - 1, last_zupt, self._n - BUF_N + 1)
+                        v -= _pause_velocity(self._slice(a0, self._n - 1)[:, 7], i_end - a0, v_peak)
                     v_peak = -v if v < 0.0 else v
                 self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
@@ -855,6 +921,7 @@ class RepStage:
         roll_arr: FloatArray,
         still_arr: NDArray[np.bool_],
         runs: list[int],
+        pauses: list[int],
         v: float,
         z: float,
         bias: float,
@@ -883,6 +950,7 @@ class RepStage:
         pl = ps[j0:j_end].tolist()
         rl = roll_arr[j0:j_end].tolist()
         zl = runs[j0:j_end]
+        ql = pauses[j0:j_end]
         r0, r1, r2 = self._rest
         r0s: list[float] = []  # the rest pose before each bin, travel (cm) and vertical velocity
         r1s: list[float] = []
@@ -890,16 +958,17 @@ class RepStage:
         zs: list[float] = []
         vs: list[float] = []
         leak_v, leak_z, v_max, cm, dt, zupt_bins = _LEAK_V, _LEAK_Z, V_MAX_MPS, CM_PER_M, BIN_S, ZUPT_BINS
-        short_bins = ZUPT_SHORT_BINS
+        short_bins, pause_bins = ZUPT_SHORT_BINS, ZUPT_PAUSE_BINS
         put_r0, put_r1, put_r2, put_z, put_v = r0s.append, r1s.append, r2s.append, zs.append, vs.append
         v_peak = self._v_peak
-        for k, (av, pitch, roll, run) in enumerate(zip(avs, pl, rl, zl, strict=True)):
+        for k, (av, pitch, roll, run, pause) in enumerate(zip(avs, pl, rl, zl, ql, strict=True)):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            if run >= short_bins and _zupt_now(run, n0 + j0 + k, last_zupt, v, v_peak, False):
+            if (run >= short_bins or pause >= pause_bins) and _zupt_now(run, n0 + j0 + k, last_zupt, v, v_peak, False):
                 if last_zupt != n0 + j0 + k - 1 and run > zupt_bins:
                     z -= v * (run - zupt_bins) * dt
-                bias = _zupt_bias(bias, av, v, n0 + j0 + k - last_zupt, last_zupt)
+                gap = n0 + j0 + k - last_zupt if run >= short_bins else 0
+                bias = _zupt_bias(bias, av, v, gap, last_zupt)
                 v = 0.0
                 v_peak = 0.0
                 last_zupt = n0 + j0 + k
