@@ -267,17 +267,30 @@ _OUT: Final = 1
 _BACK: Final = 2
 
 
-def _zupt_now(run: int, i: int, last_zupt: int, v: float, v_peak: float, tilting: bool) -> bool:
+def _zupt_now(run: int, i: int, last_zupt: int, v: float, v_peak: float, tilting: bool, in_set: bool = False) -> bool:
     """Whether a quiet run of ``run >= ZUPT_SHORT_BINS`` bins up to bin ``i`` is a zero-velocity update now (see
     ``ZUPT_SHORT_BINS`` and ``ZUPT_DEFER_BINS``; ``tilting``: an excursion is open and the pose's tilt still moves,
-    see ``ZUPT_TILTING_DPS``)."""
+    see ``ZUPT_TILTING_DPS``; ``in_set``: also a set is open and the rest pose is upright).
+
+    A slow start out of a pause (round 7): while ``tilting`` and ``in_set``, a velocity below ``ZUPT_V_MPS`` no
+    longer makes a quiet run an update by itself; the velocity must also have fallen below ``ZUPT_PEAK_SHARE`` of
+    its peak since the last update (the pelvis slowed down: a stop), or the run must last ``ZUPT_BINS +
+    ZUPT_TILTING_DEFER_BINS`` (1.1 s), as for faster velocities. That holds for an update going on, too (the
+    velocity is 0 there, not below 80 % of a peak of 0), so a still update of a pause shorter than 1.1 s stops
+    when the tilt starts to move. A static lunge's way up from the bottom or a step-up's way down from the step can
+    start so slowly (0.01-0.1 m/s for 0.3-0.5 s, hardly any acceleration) that it passes the quiet test: the still
+    update of the pause went on into it, or a new one came after 0.3 s at 0.06 m/s while the pelvis truly moved at
+    0.13-0.17 m/s, and the velocity lost there turned the movement's slowing down into travel the other way (seed
+    6088: 18 of 21, seed 2092: 1 of 4). Pauses of 1.1 s or more still update on into a slow start (see
+    docs/training.md, round 7).
+    """
     v_abs = -v if v < 0.0 else v
     if run < ZUPT_BINS:
         # a short quiet run: a stop after a fast movement that has slowed down (or the update goes on); shorter
         # still, only the pause test of fast sets (ZUPT_PAUSE_BINS) has passed: such a stop, never an update going on
         fast_stop = last_zupt >= 0 and v_peak >= ZUPT_SHORT_PEAK_MPS and v_abs < ZUPT_SHORT_SHARE * v_peak
         return fast_stop or (last_zupt == i - 1 and run >= ZUPT_SHORT_BINS)
-    if last_zupt < 0 or v_abs < ZUPT_V_MPS or v_abs < ZUPT_PEAK_SHARE * v_peak:
+    if last_zupt < 0 or v_abs < ZUPT_PEAK_SHARE * v_peak or (v_abs < ZUPT_V_MPS and not (tilting and in_set)):
         return True
     return run >= ZUPT_BINS + (ZUPT_TILTING_DEFER_BINS if tilting and v_abs < ZUPT_SLOW_V_MPS else ZUPT_DEFER_BINS)
 
@@ -679,12 +692,18 @@ class RepStage:
                 last_zupt,
                 v,
                 v_peak,
-                self._mode != _IDLE
-                and n0 + j - last_zupt <= ZUPT_TILTING_MAX_BINS
-                and (pitch - prev[1]) ** 2 + (roll - prev[2]) ** 2 > _TILTING_STEP2,
+                (
+                    tilting := self._mode != _IDLE
+                    and n0 + j - last_zupt <= ZUPT_TILTING_MAX_BINS
+                    and (pitch - prev[1]) ** 2 + (roll - prev[2]) ** 2 > _TILTING_STEP2
+                ),
+                tilting and self._set is not None and posture_of(rest[1]) is UPRIGHT,
             ):
-                if last_zupt != n0 + j - 1 and run > ZUPT_BINS:
-                    z -= v * (run - ZUPT_BINS) * BIN_S  # the travel integrated while the update was deferred
+                # the travel integrated while the update was deferred (since the run began or, if an update that went
+                # on into the run was stopped by a slow start, see _zupt_now, since that update)
+                run_int = run if last_zupt < 0 else min(run, n0 + j - last_zupt)
+                if last_zupt != n0 + j - 1 and run_int > ZUPT_BINS:
+                    z -= v * (run_int - ZUPT_BINS) * BIN_S
                 if (
                     self._mode == _OUT
                     and stills[j]
@@ -965,8 +984,9 @@ class RepStage:
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
             if (run >= short_bins or pause >= pause_bins) and _zupt_now(run, n0 + j0 + k, last_zupt, v, v_peak, False):
-                if last_zupt != n0 + j0 + k - 1 and run > zupt_bins:
-                    z -= v * (run - zupt_bins) * dt
+                run_int = run if last_zupt < 0 else min(run, n0 + j0 + k - last_zupt)  # as in _process
+                if last_zupt != n0 + j0 + k - 1 and run_int > zupt_bins:
+                    z -= v * (run_int - zupt_bins) * dt
                 gap = n0 + j0 + k - last_zupt if run >= short_bins else 0
                 bias = _zupt_bias(bias, av, v, gap, last_zupt)
                 v = 0.0
