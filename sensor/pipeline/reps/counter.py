@@ -20,9 +20,10 @@ Method (one pass, explicit state, chunk-size invariant):
 3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
    median peak of the set so far, ``h_min`` by posture or by the declared exercise) and ends when ``D`` has come
    back below half its peak (or, after a tilt swing of 15 deg or more, the tilt back near rest) and the pose
-   stopped or turned. The rep starts at the last bin before the fastest outward motion that moves at less than 5 %
-   of it. Phases: the "turn" is where ``D`` is within 20 % of the peak and moves at < 5 % of its top speed; the
-   way out lasts from the start to the turn, the pause is the turn, the way back from the turn to the end.
+   stopped or turned (or has been back near rest and slow for 0.15 s). The rep starts at the last bin before the
+   fastest outward motion that moves at less than 5 % of it. Phases: the "turn" is where ``D`` is within 20 % of
+   the peak and moves at < 5 % of its top speed; the way out lasts from the start to the turn, the pause is the
+   turn, the way back from the turn to the end.
    Which half is eccentric follows from physics: moving the pelvis up is concentric (step-up, rising from a chair,
    bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
 4. The rest pose follows the pose while the pelvis is still (and near rest inside a set), and is set to the pose at
