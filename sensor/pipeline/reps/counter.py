@@ -20,10 +20,10 @@ Method (one pass, explicit state, chunk-size invariant):
 3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
    median peak of the set so far, ``h_min`` by posture or by the declared exercise) and ends when ``D`` has come
    back below half its peak (or, after a tilt swing of 15 deg or more, the tilt back near rest) and the pose
-   stopped or turned (or has been back near rest and slow for 0.15 s). The rep starts at the last bin before the
-   fastest outward motion that moves at less than 5 % of it. Phases: the "turn" is where ``D`` is within 20 % of
-   the peak and moves at < 5 % of its top speed; the way out lasts from the start to the turn, the pause is the
-   turn, the way back from the turn to the end.
+   stopped or turned (or, in a fast rep, is back near rest and slow for 0.15 s). The rep starts at the last bin
+   before the fastest outward motion that moves at less than 5 % of it. Phases: the "turn" is where ``D`` is within
+   20 % of the peak and moves at < 5 % of its top speed; the way out lasts from the start to the turn, the pause is
+   the turn, the way back from the turn to the end.
    Which half is eccentric follows from physics: moving the pelvis up is concentric (step-up, rising from a chair,
    bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
 4. The rest pose follows the pose while the pelvis is still (and near rest inside a set), and is set to the pose at
@@ -209,6 +209,10 @@ for ``SETTLE_S``, as long after the slowest moment (the end bin): back on all fo
 pose jitters at 5-15 % of the top speed and the next kick creeps out, so their returns neither stopped nor turned
 and gave up, announced 0.50-0.63 s after their end (docs/training.md, round 7c). The wait after the slowest
 moment keeps it off returns still slowing down (cut before their stop: rep boundary error p95 +60 ms)."""
+NEAR_REST_MAX_S: Final = 2.0
+"""... for reps that reached their slowest bin within this long of their start (fast sets: 0.9-1.5 s a rep): the
+slow return of a 4 s static lunge stops for a bin or two and creeps on to rest for another 0.2-0.3 s (the rule cut
+it there: its end error median -0.13 -> -0.17 s on seeds 0-29)."""
 POSTURE_CHANGE_S: Final = 2.0
 TILT_CARRY_DEG: Final = 15.0
 TILT_BACK_SHARE: Final = 0.25
@@ -900,7 +904,11 @@ class RepStage:
             else:
                 self._t_near = -1.0
             # back at rest (in whole bins; not while a stop settles, which ends the rep at the stop)
-            near = self._i_stop < 0 <= self._t_near and t - max(self._t_near, self._t_min) > SETTLE_S - 0.5 * BIN_S
+            near = (
+                self._i_stop < 0 <= self._t_near
+                and t - max(self._t_near, self._t_min) > SETTLE_S - 0.5 * BIN_S
+                and self._t_min - self._t_on <= NEAR_REST_MAX_S
+            )
             if stopped or turned or near or t - self._t_min >= GIVE_UP_S:
                 self._write_rows(rows.take(j + 1))
                 i_end = self._i_stop if stopped else self._i_min
