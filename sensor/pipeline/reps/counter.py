@@ -20,9 +20,10 @@ Method (one pass, explicit state, chunk-size invariant):
 3. A hysteresis state machine on ``D``: an excursion starts when ``D`` exceeds ``max(h_min, 0.35 * A)`` (``A`` the
    median peak of the set so far, ``h_min`` by posture or by the declared exercise) and ends when ``D`` has come
    back below half its peak (or, after a tilt swing of 15 deg or more, the tilt back near rest) and the pose
-   stopped or turned. The rep starts at the last bin before the fastest outward motion that moves at less than 5 %
-   of it. Phases: the "turn" is where ``D`` is within 20 % of the peak and moves at < 5 % of its top speed; the
-   way out lasts from the start to the turn, the pause is the turn, the way back from the turn to the end.
+   stopped or turned (or, in a fast rep, is back near rest and slow for 0.15 s). The rep starts at the last bin
+   before the fastest outward motion that moves at less than 5 % of it. Phases: the "turn" is where ``D`` is within
+   20 % of the peak and moves at < 5 % of its top speed; the way out lasts from the start to the turn, the pause is
+   the turn, the way back from the turn to the end.
    Which half is eccentric follows from physics: moving the pelvis up is concentric (step-up, rising from a chair,
    bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
 4. The rest pose follows the pose while the pelvis is still (and near rest inside a set), and is set to the pose at
@@ -202,6 +203,16 @@ GIVE_UP_S: Final = 0.35
 """... or, failing both, this long after the slowest moment of the return (keeps announcements prompt)."""
 TURN_SPEED: Final = 0.3
 """... or where the pose speed had a minimum below this share and picks up again (the next rep starts)."""
+NEAR_REST_SHARE: Final = 0.15
+"""... or once the pose has been within this share of the peak distance from rest and slower than ``TURN_SPEED``
+for ``SETTLE_S``, as long after the slowest moment (the end bin): back on all fours between fast donkey kicks the
+pose jitters at 5-15 % of the top speed and the next kick creeps out, so their returns neither stopped nor turned
+and gave up, announced 0.50-0.63 s after their end (docs/training.md, round 7c). The wait after the slowest
+moment keeps it off returns still slowing down (cut before their stop: rep boundary error p95 +60 ms)."""
+NEAR_REST_MAX_S: Final = 2.0
+"""... for reps that reached their slowest bin within this long of their start (fast sets: 0.9-1.5 s a rep): the
+slow return of a 4 s static lunge stops for a bin or two and creeps on to rest for another 0.2-0.3 s (the rule cut
+it there: its end error median -0.13 -> -0.17 s on seeds 0-29)."""
 POSTURE_CHANGE_S: Final = 2.0
 TILT_CARRY_DEG: Final = 15.0
 TILT_BACK_SHARE: Final = 0.25
@@ -469,6 +480,7 @@ class RepStage:
         self._smin = 0.0
         self._i_stop = -1
         self._t_stop = 0.0
+        self._t_near = -1.0  # since when the pose is back near rest and slow (see NEAR_REST_SHARE), or -1
         self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
         self._quiet_run = 0  # quiet bins (zero-velocity test) in a row up to the last bin
         self._pause_tail = np.zeros(A_DELAY_BINS, dtype=bool)  # the last pause flags not yet due (_pause_runs)
@@ -880,6 +892,7 @@ class RepStage:
                 ):
                     self._mode = _BACK
                     self._i_stop = -1
+                    self._t_near = -1.0
                     self._smin = speed
                     self._i_min = i
                     self._t_min = t
@@ -905,7 +918,17 @@ class RepStage:
                 self._i_stop = -1
             stopped = self._i_stop >= 0 and t - self._t_stop >= SETTLE_S
             turned = self._smin <= TURN_SPEED * self._vmax and speed >= self._smin + 0.15 * self._vmax
-            if stopped or turned or t - self._t_min >= GIVE_UP_S:
+            if d < NEAR_REST_SHARE * self._peak and speed < TURN_SPEED * self._vmax:
+                self._t_near = t if self._t_near < 0.0 else self._t_near
+            else:
+                self._t_near = -1.0
+            # back at rest (in whole bins; not while a stop settles, which ends the rep at the stop)
+            near = (
+                self._i_stop < 0 <= self._t_near
+                and t - max(self._t_near, self._t_min) > SETTLE_S - 0.5 * BIN_S
+                and self._t_min - self._t_on <= NEAR_REST_MAX_S
+            )
+            if stopped or turned or near or t - self._t_min >= GIVE_UP_S:
                 self._write_rows(rows.take(j + 1))
                 i_end = self._i_stop if stopped else self._i_min
                 if last_zupt < i_end:
