@@ -11,7 +11,10 @@ import numpy as np
 
 from sensor.model import ImuBlock
 
-DATA_DIR = Path(os.environ.get("HIPSENSE_LOWBACK_DIR", "/work/shared/data/lowback-walking"))
+# ../shared beside the repository (as in CI), or HIPSENSE_LOWBACK_DIR
+DATA_DIR = Path(
+    os.environ.get("HIPSENSE_LOWBACK_DIR", Path(__file__).resolve().parents[2] / "shared/data/lowback-walking")
+)
 
 # Trials whose left/right foot labels are exchanged in the reference (foot sensors swapped), established from the
 # recordings themselves by :func:`side_label_check`; the bench reports the side both as annotated and corrected.
