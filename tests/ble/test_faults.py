@@ -65,7 +65,10 @@ async def test_bad_notifications_over_the_air_are_counted_per_reason_and_the_str
         lost = [(f, n) for f, n in sensor.stats.lost_packets if f + n - 1 < last]
         assert block.n_missing == sum(n for _, n in lost)
         assert len(gaps(block)) <= len(lost)
-        assert last == sensor.head_index - 1  # the stream went on to the end
+        # the stream went on to the end: every sample after the last one recorded was lost on air (the packet
+        # sizes depend on timing, so under CPU load the last packet can be one the seeded radio drops)
+        tail_lost = {i for f, n in sensor.stats.lost_packets if f > last for i in range(f, f + n)}
+        assert tail_lost == set(range(last + 1, sensor.head_index)), (last, sensor.head_index, sorted(tail_lost))
 
 
 def _frames(n_packets: int, *, samples: int = 5) -> list[RawFrame]:
