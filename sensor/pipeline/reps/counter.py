@@ -103,9 +103,11 @@ the fastest way up cuts its velocity and leaves the cut as velocity error at the
 and 3 m/s left 0.5-0.8 m/s of error at every top (fast seed 166: 3 of 17 squats; docs/training.md, round 8)."""
 Z_MAX_CM: Final = 90.0
 """An excursion whose vertical travel exceeds this is integration drift, not a rep. During a set, in the set's
-posture, only the travel is wrong: it goes back to the rest pose's height and the set goes on (the rest pose's tilt
-is right). Making the drifted pose the rest pose and ending the set lost the set's remaining reps: fast squats and
-lunges are labelled walking, and outside a set that vetoed them (fast seeds 166, 191: 3 of 17 and 1 of 13)."""
+posture, only the integral is wrong: the travel goes back to the rest pose's height, the velocity to zero (its error
+is as large as itself, and the pelvis of a set moves about its rest pose: zero is its mean; true velocity lost there
+is removed as error at the rep's next stop or turn), and the set goes on (the rest pose's tilt is right). Making the
+drifted pose the rest pose and ending the set lost the set's remaining reps: fast squats and lunges are labelled
+walking, and outside a set that vetoed them (fast seeds 166, 191: 3 of 17 and 1 of 13)."""
 GAIT_VETO_S: Final = 2.0
 """Walking or running labelled for this long without a break stops rep detection (shorter runs of the label
 happen inside fast reps)."""
@@ -887,12 +889,18 @@ class RepStage:
                         continue
                 if abs(dz) > Z_MAX_CM:
                     if st is not None and posture_of(pitch) is posture:
-                        # drift during a set (see Z_MAX_CM): the travel back to the rest pose's height, the set and
-                        # the rest pose stay
+                        # drift during a set (see Z_MAX_CM): the travel back to the rest pose's height (this bin's
+                        # row and the previous pose too: the next bin's speed must not read the reset as motion),
+                        # the velocity that drove it there to zero; the set and the rest pose stay
                         self._cand_valid = False
                         self._mode = _IDLE
                         z = rest[0] / CM_PER_M
-                        self._reset_min(i, math.sqrt(tilt2))
+                        v = 0.0
+                        d = math.sqrt(tilt2)
+                        rows.d[-1] = d
+                        rows.z_cm[-1] = rest[0]
+                        prev = (rest[0], pitch, roll)
+                        self._reset_min(i, d)
                     else:
                         out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue

@@ -211,7 +211,7 @@ def test_fast_sets_whose_travel_drifts_at_the_top_are_counted_to_the_end(
     # lag, a seat landing) and no pause was long enough to remove it: the travel drifted out again before the
     # return had turned, reps merged until the travel passed 90 cm, and that "posture change" ended the set, after
     # which the fast reps' gait label vetoed the rest of it. Now the bound is 5 m/s, a turn ends the rep even where
-    # the distance is already out again, and drift during a set only resets the travel
+    # the distance is already out again, and drift during a set only resets travel and velocity
     _assert_fast_set_counted(
         exercise, tempo, side, rom, n_reps, seed, lateral_tilt_deg=3.3, sampling_rate_hz=sampling_rate_hz
     )
