@@ -96,11 +96,18 @@ A_DELAY_BINS: Final = 2
 BUF_N: Final = 2400
 """Ring buffer of derived pose values: 120 s at 20 Hz (the longest hold or rep followed)."""
 
-V_MAX_MPS: Final = 3.0
-"""The pelvis never moves up or down faster than this in these exercises (bounds integration drift; sitting down
-in 0.4 s reaches 2.5 m/s, and a bound below that left a velocity error after every such rep)."""
+V_MAX_MPS: Final = 5.0
+"""The pelvis never moves up or down faster than this in these exercises (bounds integration drift). A bound below
+the fastest way up cuts its velocity and leaves the cut as velocity error at the top: sitting down in 0.4 s reaches
+2.5 m/s; in the fast sets (0.9-1.5 s a rep) squats stand up at up to 4.2-4.3 m/s and sit-to-stands at 3.4-3.9 m/s,
+and 3 m/s left 0.5-0.8 m/s of error at every top (fast seed 166: 3 of 17 squats; docs/training.md, round 8)."""
 Z_MAX_CM: Final = 90.0
-"""An excursion whose vertical travel exceeds this is integration drift, not a rep."""
+"""An excursion whose vertical travel exceeds this is integration drift, not a rep. During a set, in the set's
+posture, only the integral is wrong: the travel goes back to the rest pose's height, the velocity to zero (its error
+is as large as itself, and the pelvis of a set moves about its rest pose: zero is its mean; true velocity lost there
+is removed as error at the rep's next stop or turn), and the set goes on (the rest pose's tilt is right). Making the
+drifted pose the rest pose and ending the set lost the set's remaining reps: fast squats and lunges are labelled
+walking, and outside a set that vetoed them (fast seeds 166, 191: 3 of 17 and 1 of 13)."""
 GAIT_VETO_S: Final = 2.0
 """Walking or running labelled for this long without a break stops rep detection (shorter runs of the label
 happen inside fast reps)."""
@@ -881,7 +888,21 @@ class RepStage:
                         out.extend(self._rebase(i, t))
                         continue
                 if abs(dz) > Z_MAX_CM:
-                    out.extend(self._posture_change(i, z_cm, pitch, roll))
+                    if st is not None and posture_of(pitch) is posture:
+                        # drift during a set (see Z_MAX_CM): the travel back to the rest pose's height (this bin's
+                        # row and the previous pose too: the next bin's speed must not read the reset as motion),
+                        # the velocity that drove it there to zero; the set and the rest pose stay
+                        self._cand_valid = False
+                        self._mode = _IDLE
+                        z = rest[0] / CM_PER_M
+                        v = 0.0
+                        d = math.sqrt(tilt2)
+                        rows.d[-1] = d
+                        rows.z_cm[-1] = rest[0]
+                        prev = (rest[0], pitch, roll)
+                        self._reset_min(i, d)
+                    else:
+                        out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
                 if (holding and t - self._still_far_since > HOLD_MAX_S) or (not holding and t - self._t_on > MAX_REP_S):
                     out.extend(self._posture_change(i, z_cm, pitch, roll))
@@ -897,13 +918,20 @@ class RepStage:
                     self._i_min = i
                     self._t_min = t
                 continue
-            # _BACK: wait for the pelvis to stop (or turn) at the end of the rep
+            # _BACK: wait for the pelvis to stop (or turn) at the end of the rep. Turned: the pose slowed below
+            # TURN_SPEED of its top speed and picks up again (the next rep starts; a new speed minimum below the
+            # one so far is no pick-up)
+            turned = self._smin <= TURN_SPEED * self._vmax and speed >= self._smin + 0.15 * self._vmax
             if (
                 d > 0.6 * self._peak
                 and d > posture.h_min
                 and not (self._swing2 >= TILT_CARRY_DEG**2 and tilt2 < TILT_BACK_SHARE**2 * self._swing2)
+                and not turned
             ):
-                # it went out again before stopping: same excursion (e.g. a wobble at the turn)
+                # it went out again before stopping or turning: same excursion (e.g. a wobble at the turn). Once it
+                # has turned, going out again is the next rep, even where the distance never came back below 0.6 of
+                # the peak: in fast sets without a pause the velocity error of the way up runs on at the top and
+                # the travel drifts out again (fast seed 191, lunges: every rep merged into the next)
                 self._mode = _OUT
                 continue
             if speed < self._smin:
@@ -917,7 +945,6 @@ class RepStage:
             elif speed > 2.0 * STOP_SPEED * self._vmax:
                 self._i_stop = -1
             stopped = self._i_stop >= 0 and t - self._t_stop >= SETTLE_S
-            turned = self._smin <= TURN_SPEED * self._vmax and speed >= self._smin + 0.15 * self._vmax
             if d < NEAR_REST_SHARE * self._peak and speed < TURN_SPEED * self._vmax:
                 self._t_near = t if self._t_near < 0.0 else self._t_near
             else:
