@@ -66,7 +66,7 @@ from scipy import ndimage
 
 from sensor.frames import STANDARD_GRAVITY_MPS2, Side
 from sensor.pipeline.buffer import SignalBuffer
-from sensor.pipeline.filters import StatefulFilter, clip, nan_to
+from sensor.pipeline.filters import StatefulFilter, clip, nan_to, window_rows
 
 FloatArray = NDArray[np.float64]
 G = STANDARD_GRAVITY_MPS2
@@ -694,8 +694,7 @@ def _win(x: FloatArray, starts: NDArray[np.int64], width: int, fill: float) -> F
         # the usual case, every row inside ``x``: one gather, no mask (the same values)
         s_lo, s_hi = int(starts.min()), int(starts.max())
         if s_lo >= 0 and s_hi + width <= x.size:
-            rows: FloatArray = x[starts[:, None] + np.arange(width)]
-            return rows
+            return window_rows(x, starts, width)
     j = starts[:, None] + np.arange(width)[None, :]
     ok = (j >= 0) & (j < x.size)
     out: FloatArray = np.where(ok, x[clip(j, 0, max(x.size - 1, 0))], fill) if x.size else np.full(j.shape, fill)
