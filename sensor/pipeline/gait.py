@@ -299,13 +299,14 @@ class GaitDetector:
         pk = slow[idx - base_slow]
         w6, w_run = round(0.6 * fs), round(0.4 * fs)
         # the three windows below from the minima of their disjoint parts (a minimum is exact in any grouping):
-        # [i - w6, i - w_run), [i - w_run, i) and [i, i + after]
+        # [i - w6, i - w_run), [i - w_run, i) and [i, i + after], column ranges of one window matrix
         rel = idx - base_slow
-        min_near = _win(slow, rel - w_run, w_run, np.inf).min(axis=1)
-        min_after = _win(slow, rel, self.after + 1, np.inf).min(axis=1)
+        around = _win(slow, rel - w6, w6 + self.after + 1, np.inf)
+        min_near = np.minimum.reduce(around[:, w6 - w_run : w6], axis=1)
+        min_after = np.minimum.reduce(around[:, w6:], axis=1)
         before_min = min_near
         if w6 > w_run:
-            before_min = np.minimum(_win(slow, rel - w6, w6 - w_run, np.inf).min(axis=1), min_near)
+            before_min = np.minimum(np.minimum.reduce(around[:, : w6 - w_run], axis=1), min_near)
         prominence = pk - before_min
         # fall within the look-ahead: a loading peak is a bump (weak steps must fall back, not settle at 1 g)
         fall = pk - min_after
@@ -318,7 +319,7 @@ class GaitDetector:
         fsa = max(buf.start, int(idx.min()) - w_pre)
         raw = buf.get("f_s", fsa, int(idx.max()) + w_pre + 1)
         pre = _win(raw, idx - fsa - w_pre, w_pre + 1, np.nan)
-        k_pk = np.argmax(nan_to(pre[:, -n_pk:], -np.inf), axis=1) + (w_pre + 1 - n_pk)
+        k_pk = nan_to(pre[:, -n_pk:], -np.inf).argmax(axis=1) + (w_pre + 1 - n_pk)
         rows = np.arange(idx.size)
         peak_v = pre[rows, k_pk]
         cols = np.arange(w_pre + 1)[None, :]
@@ -338,8 +339,7 @@ class GaitDetector:
         valid = ~np.isnan(post)
         base2 = np.where(valid, post, np.inf).min(axis=1)
         amp = peak_v - base2
-        t30 = _first_down(post, base2 + 0.3 * amp)
-        t60 = _first_down(post, base2 + 0.6 * amp)
+        t30, t60 = _first_down(post, np.stack([base2 + 0.3 * amp, base2 + 0.6 * amp]))  # both crossings at once
         enough = valid.sum(axis=1) > 2
         to_run = np.where(enough & (amp > 0), post_start + t30 - (t60 - t30), np.nan)
         # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
@@ -638,8 +638,9 @@ class GaitDetector:
         ic = np.array([st.ic for st in batch])
         t_step = np.array([(st.next_ic - st.ic) if st.next_ic is not None else st.med for st in batch])
         a = np.floor(ic).astype(np.int64)
-        n_early = np.maximum(2, np.round(0.4 * t_step)).astype(np.int64)
-        n_stance = np.maximum(2, np.round(0.6 * t_step)).astype(np.int64)
+        # (np.rint: np.round's value for 0 decimals, without its Python wrapper)
+        n_early = np.maximum(2, np.rint(0.4 * t_step)).astype(np.int64)
+        n_stance = np.maximum(2, np.rint(0.6 * t_step)).astype(np.int64)
         lo = max(buf.start, int(a.min()))
         hi = int((a + n_stance).max())
         cue_ml = -_head_mean(buf.get("acc_ml", lo, hi), a - lo, n_stance)
@@ -722,10 +723,13 @@ def _nanmean_rows(x: FloatArray) -> FloatArray:
 
 
 def _first_down(post: FloatArray, level: FloatArray) -> FloatArray:
-    """Per row: fractional index where ``post`` first falls below ``level`` (nan if never, or at index 0)."""
-    below = post < level[:, None]  # nan compares False
-    has = below.any(axis=1)
-    j = np.argmax(below, axis=1)
+    """Per row: fractional index where ``post`` first falls below ``level`` (nan if never, or at index 0).
+
+    ``level``: one per row ``(m,)``, or several per row ``(k, m)`` (then ``(k, m)`` out: the levels' crossings in
+    one pass of whole-matrix operations)."""
+    below = post < level[..., None]  # nan compares False
+    has = below.any(axis=-1)
+    j = below.argmax(axis=-1)
     rows = np.arange(post.shape[0])
     jm = np.maximum(j - 1, 0)
     a, b = post[rows, jm], post[rows, j]

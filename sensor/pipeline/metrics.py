@@ -64,18 +64,27 @@ def _range(x: FloatArray, a: NDArray[np.int64], b: NDArray[np.int64]) -> FloatAr
     """``max - min`` of ``x`` over each window ``[a_k, b_k)`` as :func:`_windows` clips it (at least one sample,
     indices past the end read the last sample), by ``reduceat`` over the interleaved window bounds: no index
     matrix, the same values."""
-    n = x.size
+    return _ranges((x,), a, b)[0]
+
+
+def _ranges(xs: Sequence[FloatArray], a: NDArray[np.int64], b: NDArray[np.int64]) -> list[FloatArray]:
+    """:func:`_range` of each signal of ``xs`` (of one length) over the same windows (their bounds made once)."""
+    n = xs[0].size
     lo = np.minimum(a, n - 1)
     hi = np.maximum(np.minimum(b, n), lo + 1)
     at_end = hi >= n  # reduceat cannot take n as a bound: those windows (the last few) one by one
     bounds = np.empty(2 * lo.size, dtype=np.intp)
     bounds[0::2] = np.where(at_end, 0, lo)
     bounds[1::2] = np.where(at_end, 0, hi)
-    out: FloatArray = np.maximum.reduceat(x, bounds)[0::2] - np.minimum.reduceat(x, bounds)[0::2]
-    for k in np.flatnonzero(at_end).tolist():
-        w = x[lo[k] :]
-        out[k] = w.max() - w.min()
-    return out
+    last = np.flatnonzero(at_end).tolist()
+    outs: list[FloatArray] = []
+    for x in xs:
+        out: FloatArray = np.maximum.reduceat(x, bounds)[0::2] - np.minimum.reduceat(x, bounds)[0::2]
+        for k in last:
+            w = x[lo[k] :]
+            out[k] = w.max() - w.min()
+        outs.append(out)
+    return outs
 
 
 def _detrended_range(
@@ -183,8 +192,7 @@ def step_events(
         if has_to.any():
             sel = np.flatnonzero(has_to)
             drop[sel] = pelvic_drop_deg(t, roll, t_ic[sel], t_to[sel], [sides[k] for k in sel], neutral[sel])
-        obl_r = _range(roll, ia, ib)
-        tilt_r = _range(pitch, ia, ib)
+        obl_r, tilt_r = _ranges((roll, pitch), ia, ib)
         # a step whose stride starts at the buffer's complete end (its window is empty) must not index past it
         ia_in = clip(ia, 0, n - 1)
         y0 = yaw[ia_in]
