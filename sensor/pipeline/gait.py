@@ -680,12 +680,12 @@ class GaitDetector:
 
 def _window_max(x: FloatArray, before: int, after: int) -> FloatArray:
     """``out[i] = max(x[i - before : i + after + 1])`` (window clipped at the edges; ``before + after`` even, so the
-    centred filter's length is odd)."""
+    centred filter's length is odd): the centred filter shifted by ``origin`` onto ``[i - before, i + after]``,
+    -inf outside ``x`` (was: ``x`` padded with -inf on both sides, the same maxima)."""
     assert (before + after) % 2 == 0
-    h = (before + after) // 2
-    xp = np.concatenate([np.full(before, -np.inf), x, np.full(after, -np.inf)])
-    c = ndimage.maximum_filter1d(xp, size=before + after + 1, mode="nearest")
-    out: FloatArray = c[h : h + x.size]
+    out: FloatArray = ndimage.maximum_filter1d(
+        x, size=before + after + 1, mode="constant", cval=-np.inf, origin=(before - after) // 2
+    )
     return out
 
 

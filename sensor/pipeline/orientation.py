@@ -35,7 +35,7 @@ partly lost; it comes back within a few seconds after the turn. Steps in turns a
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +43,7 @@ from scipy import signal
 
 from sensor.frames import STANDARD_GRAVITY_MPS2
 from sensor.pipeline.filters import StatefulFilter, clip, lfilter_zi_call, row_dot
+from sensor.pipeline.filters import einsum as _einsum
 
 FloatArray = NDArray[np.float64]
 
@@ -344,14 +345,6 @@ class _BlockIntegrator:
         if end % d:
             self._part = e[:, end % d - 1, complete].copy()
         return e, before
-
-
-try:  # einsum itself, without np.einsum's Python wrapper (~1 us per call; the same function, the same numbers)
-    from numpy._core.multiarray import c_einsum as _c_einsum
-
-    _einsum: Any = _c_einsum
-except ImportError:  # pragma: no cover - other numpy versions
-    _einsum = np.einsum
 
 
 def _sum_over_j(x: FloatArray, work: FloatArray) -> FloatArray:
