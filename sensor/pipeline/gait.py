@@ -260,7 +260,7 @@ class GaitDetector:
             seg = buf.get("f_slow", a, min(end_slow, limit + self.win_after))
             if seg.size:
                 mx = _window_max(seg, self.before, self.win_after)
-                idx = np.flatnonzero((seg == mx) & (seg > WEAK_PEAK_MIN_G * G)) + a
+                idx = ((seg == mx) & (seg > WEAK_PEAK_MIN_G * G)).nonzero()[0] + a  # (np.flatnonzero of 1-D)
                 idx = idx[(idx >= self._next) & (idx < limit)]
                 if idx.size:
                     feats = [f.tolist() for f in self._features(idx)]  # Python floats, as float(f[k])
@@ -324,10 +324,11 @@ class GaitDetector:
         peak_v = pre[rows, k_pk]
         cols = np.arange(w_pre + 1)[None, :]
         upto = cols <= k_pk[:, None]
-        base = np.where(upto & ~np.isnan(pre), pre, np.inf).min(axis=1)
+        # (np.minimum.reduce etc.: the values of the array methods .min etc., without their Python wrappers)
+        base = np.minimum.reduce(np.where(upto & ~np.isnan(pre), pre, np.inf), axis=1)
         level = base + RUN_IC_LEVEL * (peak_v - base)
         below = upto & (pre < level[:, None])
-        jb = np.where(below, cols, -1).max(axis=1)
+        jb = np.maximum.reduce(np.where(below, cols, -1), axis=1)
         ok_ic = (jb >= 0) & (jb + 1 <= k_pk)
         jb_c = clip(jb, 0, w_pre - 1)
         x0, x1 = pre[rows, jb_c], pre[rows, jb_c + 1]
@@ -337,10 +338,10 @@ class GaitDetector:
         post_start = idx - w_pre + k_pk
         post = _win(raw, post_start - fsa, w_post, np.nan)
         valid = ~np.isnan(post)
-        base2 = np.where(valid, post, np.inf).min(axis=1)
+        base2 = np.minimum.reduce(np.where(valid, post, np.inf), axis=1)
         amp = peak_v - base2
         t30, t60 = _first_down(post, np.stack([base2 + 0.3 * amp, base2 + 0.6 * amp]))  # both crossings at once
-        enough = valid.sum(axis=1) > 2
+        enough = np.add.reduce(valid, axis=1) > 2
         to_run = np.where(enough & (amp > 0), post_start + t30 - (t60 - t30), np.nan)
         # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
         # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
@@ -708,7 +709,7 @@ def _head_mean(x: FloatArray, starts: NDArray[np.int64], n: NDArray[np.int64]) -
     head = np.arange(w.shape[1])[None, :] < n[:, None]
     # the usual case, no nan in the windows: the same sums as the nan-aware mean below (equal rows, zeros for the
     # samples left out), divided by the same counts
-    out: FloatArray = np.where(head, w, 0.0).sum(axis=1) / n
+    out: FloatArray = np.add.reduce(np.where(head, w, 0.0), axis=1) / n
     if np.isnan(out).any():
         w[~head] = np.nan
         out = nan_to(_nanmean_rows(w), 0.0)
@@ -728,7 +729,7 @@ def _first_down(post: FloatArray, level: FloatArray) -> FloatArray:
     ``level``: one per row ``(m,)``, or several per row ``(k, m)`` (then ``(k, m)`` out: the levels' crossings in
     one pass of whole-matrix operations)."""
     below = post < level[..., None]  # nan compares False
-    has = below.any(axis=-1)
+    has = np.logical_or.reduce(below, axis=-1)
     j = below.argmax(axis=-1)
     rows = np.arange(post.shape[0])
     jm = np.maximum(j - 1, 0)

@@ -164,10 +164,11 @@ def step_events(
     span_back = np.where(np.isnan(t_prev), t_next - t_ic, t_ic - t_prev)
     start_s = np.where(np.isnan(t_prev), t_ic - nan_to(span_back, 1.0), t_prev)
     stop_s = np.where(np.isnan(t_next), t_ic + nan_to(span_fwd, 1.0), t_next)
-    ia = np.searchsorted(t, start_s, side="left").astype(np.int64)
-    ib = np.maximum(np.searchsorted(t, stop_s, side="left").astype(np.int64), ia + 2)
-    i_ic = np.searchsorted(t, t_ic, side="left").astype(np.int64)
-    i_nx = np.maximum(np.searchsorted(t, np.where(np.isnan(t_next), stop_s, t_next), side="left"), i_ic + 2)
+    # the window bounds as sample indices, one binary search (side "left") for the four kinds of every step
+    nx_s = np.where(np.isnan(t_next), stop_s, t_next)
+    ia, ib, i_ic, i_nx = t.searchsorted(np.concatenate([start_s, stop_s, t_ic, nx_s])).reshape(4, len(steps))
+    ib = np.maximum(ib, ia + 2)
+    i_nx = np.maximum(i_nx, i_ic + 2)
     sides: list[Side] = [st.side if st.side is not None else "left" for st in steps]
     n_steps = len(steps)
     drop = np.full(n_steps, np.nan)
