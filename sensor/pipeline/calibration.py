@@ -64,6 +64,7 @@ from numpy.typing import NDArray
 
 from sensor.errors import DataValidationError
 from sensor.frames import STANDARD_GRAVITY_MPS2
+from sensor.pipeline.filters import einsum as _einsum
 from sensor.pipeline.filters import lfilter_zi_call, minus_scaled, row_dot
 
 FloatArray = NDArray[np.float64]
@@ -326,7 +327,7 @@ _BLOCK = 256  # grid segments per vectorised block (a few MB: stays in cache)
 def _seg_sum(x: FloatArray) -> FloatArray:
     """Column sums of each segment of ``x`` ``(segments, grid, c)``, sample after sample (as ``rows.sum(axis=0)``
     of one segment's C-contiguous rows; einsum's loop is several times faster than ``sum(axis=1)``)."""
-    out: FloatArray = np.einsum("bnk->bk", x)
+    out: FloatArray = _einsum("bnk->bk", x)
     return out
 
 
@@ -727,17 +728,13 @@ class MountingCalibrator:
         acc_mean = means[i, 0:3]
         gyr_mean = means[i, 6:9]
         if maybe_quiet:
-            quiet = (
-                float(np.linalg.norm(gyr_mean)) < cfg.quiet_gyr_mean_radps
-                and abs(float(np.linalg.norm(acc_mean)) - STANDARD_GRAVITY_MPS2) < 0.6
-            )
+            quiet = _norm(gyr_mean) < cfg.quiet_gyr_mean_radps and abs(_norm(acc_mean) - STANDARD_GRAVITY_MPS2) < 0.6
         if quiet:
             upright = self._upright(acc_mean)
             if not s.prev_quiet_rest or (
                 s.quiet_n > 0
                 and float(np.dot(acc_mean, s.quiet_acc))
-                < math.cos(math.radians(cfg.posture_change_deg))
-                * float(np.linalg.norm(acc_mean) * np.linalg.norm(s.quiet_acc))
+                < math.cos(math.radians(cfg.posture_change_deg)) * (_norm(acc_mean) * _norm(s.quiet_acc))
             ):  # a new quiet period (also after a posture change with no motion detected in between)
                 s.quiet_acc = np.zeros(3)
                 s.quiet_gyr = np.zeros(3)
@@ -759,7 +756,7 @@ class MountingCalibrator:
         still = False
         if quiet and has_gyr and gyr_std < cfg.still_gyr_std_radps and s.prev_acc_mean is not None:
             prev = s.prev_acc_mean
-            cos_turn = float(np.dot(acc_mean, prev)) / float(np.linalg.norm(acc_mean) * np.linalg.norm(prev))
+            cos_turn = float(np.dot(acc_mean, prev)) / (_norm(acc_mean) * _norm(prev))
             still = cos_turn > math.cos(cfg.still_turn_rad_per_s * k / self.fs)
         if still:
             s.still_gyr = s.still_gyr + gyr_mean * k
@@ -784,7 +781,7 @@ class MountingCalibrator:
         if ref is None:
             return True
         cos_max = math.cos(math.radians(self.cfg.upright_max_deg))
-        return float(np.dot(acc_mean, ref)) >= cos_max * float(np.linalg.norm(acc_mean))
+        return float(np.dot(acc_mean, ref)) >= cos_max * _norm(acc_mean)  # (np.linalg.norm's value, see _norm)
 
     def _is_gait(self, rec: _RestRecord, w_up: float) -> bool:
         """A gait segment for the axis statistics: upright, moving enough, not quiet, not turning."""

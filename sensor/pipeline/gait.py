@@ -66,7 +66,7 @@ from scipy import ndimage
 
 from sensor.frames import STANDARD_GRAVITY_MPS2, Side
 from sensor.pipeline.buffer import SignalBuffer
-from sensor.pipeline.filters import StatefulFilter, clip, nan_to
+from sensor.pipeline.filters import StatefulFilter, clip, nan_to, window_rows
 
 FloatArray = NDArray[np.float64]
 G = STANDARD_GRAVITY_MPS2
@@ -260,7 +260,7 @@ class GaitDetector:
             seg = buf.get("f_slow", a, min(end_slow, limit + self.win_after))
             if seg.size:
                 mx = _window_max(seg, self.before, self.win_after)
-                idx = np.flatnonzero((seg == mx) & (seg > WEAK_PEAK_MIN_G * G)) + a
+                idx = ((seg == mx) & (seg > WEAK_PEAK_MIN_G * G)).nonzero()[0] + a  # (np.flatnonzero of 1-D)
                 idx = idx[(idx >= self._next) & (idx < limit)]
                 if idx.size:
                     feats = [f.tolist() for f in self._features(idx)]  # Python floats, as float(f[k])
@@ -299,13 +299,14 @@ class GaitDetector:
         pk = slow[idx - base_slow]
         w6, w_run = round(0.6 * fs), round(0.4 * fs)
         # the three windows below from the minima of their disjoint parts (a minimum is exact in any grouping):
-        # [i - w6, i - w_run), [i - w_run, i) and [i, i + after]
+        # [i - w6, i - w_run), [i - w_run, i) and [i, i + after], column ranges of one window matrix
         rel = idx - base_slow
-        min_near = _win(slow, rel - w_run, w_run, np.inf).min(axis=1)
-        min_after = _win(slow, rel, self.after + 1, np.inf).min(axis=1)
+        around = _win(slow, rel - w6, w6 + self.after + 1, np.inf)
+        min_near = np.minimum.reduce(around[:, w6 - w_run : w6], axis=1)
+        min_after = np.minimum.reduce(around[:, w6:], axis=1)
         before_min = min_near
         if w6 > w_run:
-            before_min = np.minimum(_win(slow, rel - w6, w6 - w_run, np.inf).min(axis=1), min_near)
+            before_min = np.minimum(np.minimum.reduce(around[:, : w6 - w_run], axis=1), min_near)
         prominence = pk - before_min
         # fall within the look-ahead: a loading peak is a bump (weak steps must fall back, not settle at 1 g)
         fall = pk - min_after
@@ -318,15 +319,16 @@ class GaitDetector:
         fsa = max(buf.start, int(idx.min()) - w_pre)
         raw = buf.get("f_s", fsa, int(idx.max()) + w_pre + 1)
         pre = _win(raw, idx - fsa - w_pre, w_pre + 1, np.nan)
-        k_pk = np.argmax(nan_to(pre[:, -n_pk:], -np.inf), axis=1) + (w_pre + 1 - n_pk)
+        k_pk = nan_to(pre[:, -n_pk:], -np.inf).argmax(axis=1) + (w_pre + 1 - n_pk)
         rows = np.arange(idx.size)
         peak_v = pre[rows, k_pk]
         cols = np.arange(w_pre + 1)[None, :]
         upto = cols <= k_pk[:, None]
-        base = np.where(upto & ~np.isnan(pre), pre, np.inf).min(axis=1)
+        # (np.minimum.reduce etc.: the values of the array methods .min etc., without their Python wrappers)
+        base = np.minimum.reduce(np.where(upto & ~np.isnan(pre), pre, np.inf), axis=1)
         level = base + RUN_IC_LEVEL * (peak_v - base)
         below = upto & (pre < level[:, None])
-        jb = np.where(below, cols, -1).max(axis=1)
+        jb = np.maximum.reduce(np.where(below, cols, -1), axis=1)
         ok_ic = (jb >= 0) & (jb + 1 <= k_pk)
         jb_c = clip(jb, 0, w_pre - 1)
         x0, x1 = pre[rows, jb_c], pre[rows, jb_c + 1]
@@ -336,11 +338,10 @@ class GaitDetector:
         post_start = idx - w_pre + k_pk
         post = _win(raw, post_start - fsa, w_post, np.nan)
         valid = ~np.isnan(post)
-        base2 = np.where(valid, post, np.inf).min(axis=1)
+        base2 = np.minimum.reduce(np.where(valid, post, np.inf), axis=1)
         amp = peak_v - base2
-        t30 = _first_down(post, base2 + 0.3 * amp)
-        t60 = _first_down(post, base2 + 0.6 * amp)
-        enough = valid.sum(axis=1) > 2
+        t30, t60 = _first_down(post, np.stack([base2 + 0.3 * amp, base2 + 0.6 * amp]))  # both crossings at once
+        enough = np.add.reduce(valid, axis=1) > 2
         to_run = np.where(enough & (amp > 0), post_start + t30 - (t60 - t30), np.nan)
         # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
         # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
@@ -638,8 +639,9 @@ class GaitDetector:
         ic = np.array([st.ic for st in batch])
         t_step = np.array([(st.next_ic - st.ic) if st.next_ic is not None else st.med for st in batch])
         a = np.floor(ic).astype(np.int64)
-        n_early = np.maximum(2, np.round(0.4 * t_step)).astype(np.int64)
-        n_stance = np.maximum(2, np.round(0.6 * t_step)).astype(np.int64)
+        # (np.rint: np.round's value for 0 decimals, without its Python wrapper)
+        n_early = np.maximum(2, np.rint(0.4 * t_step)).astype(np.int64)
+        n_stance = np.maximum(2, np.rint(0.6 * t_step)).astype(np.int64)
         lo = max(buf.start, int(a.min()))
         hi = int((a + n_stance).max())
         cue_ml = -_head_mean(buf.get("acc_ml", lo, hi), a - lo, n_stance)
@@ -679,12 +681,12 @@ class GaitDetector:
 
 def _window_max(x: FloatArray, before: int, after: int) -> FloatArray:
     """``out[i] = max(x[i - before : i + after + 1])`` (window clipped at the edges; ``before + after`` even, so the
-    centred filter's length is odd)."""
+    centred filter's length is odd): the centred filter shifted by ``origin`` onto ``[i - before, i + after]``,
+    -inf outside ``x`` (was: ``x`` padded with -inf on both sides, the same maxima)."""
     assert (before + after) % 2 == 0
-    h = (before + after) // 2
-    xp = np.concatenate([np.full(before, -np.inf), x, np.full(after, -np.inf)])
-    c = ndimage.maximum_filter1d(xp, size=before + after + 1, mode="nearest")
-    out: FloatArray = c[h : h + x.size]
+    out: FloatArray = ndimage.maximum_filter1d(
+        x, size=before + after + 1, mode="constant", cval=-np.inf, origin=(before - after) // 2
+    )
     return out
 
 
@@ -694,8 +696,7 @@ def _win(x: FloatArray, starts: NDArray[np.int64], width: int, fill: float) -> F
         # the usual case, every row inside ``x``: one gather, no mask (the same values)
         s_lo, s_hi = int(starts.min()), int(starts.max())
         if s_lo >= 0 and s_hi + width <= x.size:
-            rows: FloatArray = x[starts[:, None] + np.arange(width)]
-            return rows
+            return window_rows(x, starts, width)
     j = starts[:, None] + np.arange(width)[None, :]
     ok = (j >= 0) & (j < x.size)
     out: FloatArray = np.where(ok, x[clip(j, 0, max(x.size - 1, 0))], fill) if x.size else np.full(j.shape, fill)
@@ -708,7 +709,7 @@ def _head_mean(x: FloatArray, starts: NDArray[np.int64], n: NDArray[np.int64]) -
     head = np.arange(w.shape[1])[None, :] < n[:, None]
     # the usual case, no nan in the windows: the same sums as the nan-aware mean below (equal rows, zeros for the
     # samples left out), divided by the same counts
-    out: FloatArray = np.where(head, w, 0.0).sum(axis=1) / n
+    out: FloatArray = np.add.reduce(np.where(head, w, 0.0), axis=1) / n
     if np.isnan(out).any():
         w[~head] = np.nan
         out = nan_to(_nanmean_rows(w), 0.0)
@@ -723,10 +724,13 @@ def _nanmean_rows(x: FloatArray) -> FloatArray:
 
 
 def _first_down(post: FloatArray, level: FloatArray) -> FloatArray:
-    """Per row: fractional index where ``post`` first falls below ``level`` (nan if never, or at index 0)."""
-    below = post < level[:, None]  # nan compares False
-    has = below.any(axis=1)
-    j = np.argmax(below, axis=1)
+    """Per row: fractional index where ``post`` first falls below ``level`` (nan if never, or at index 0).
+
+    ``level``: one per row ``(m,)``, or several per row ``(k, m)`` (then ``(k, m)`` out: the levels' crossings in
+    one pass of whole-matrix operations)."""
+    below = post < level[..., None]  # nan compares False
+    has = np.logical_or.reduce(below, axis=-1)
+    j = below.argmax(axis=-1)
     rows = np.arange(post.shape[0])
     jm = np.maximum(j - 1, 0)
     a, b = post[rows, jm], post[rows, j]

@@ -31,10 +31,11 @@ from sensor.definitions import pelvic_drop_deg
 from sensor.events import NeutralSource, StepEvent
 from sensor.frames import STANDARD_GRAVITY_MPS2, Side
 from sensor.pipeline.buffer import SignalBuffer
-from sensor.pipeline.filters import StatefulFilter, clip, nan_to
+from sensor.pipeline.filters import StatefulFilter, clip, nan_to, window_rows
 from sensor.pipeline.gait import Step
 
 FloatArray = NDArray[np.float64]
+_ROWS = 256  # windows per padded block in _detrended_range (a few hundred kB: stays in cache)
 # every field of a step event is set; one set for all of them (an event is frozen, so pydantic never changes its
 # fields-set in place: copy/model_copy give the copy a copy of it). Half the long-lived objects per step: fewer
 # full garbage collections while an hour of events accumulates
@@ -63,18 +64,27 @@ def _range(x: FloatArray, a: NDArray[np.int64], b: NDArray[np.int64]) -> FloatAr
     """``max - min`` of ``x`` over each window ``[a_k, b_k)`` as :func:`_windows` clips it (at least one sample,
     indices past the end read the last sample), by ``reduceat`` over the interleaved window bounds: no index
     matrix, the same values."""
-    n = x.size
+    return _ranges((x,), a, b)[0]
+
+
+def _ranges(xs: Sequence[FloatArray], a: NDArray[np.int64], b: NDArray[np.int64]) -> list[FloatArray]:
+    """:func:`_range` of each signal of ``xs`` (of one length) over the same windows (their bounds made once)."""
+    n = xs[0].size
     lo = np.minimum(a, n - 1)
     hi = np.maximum(np.minimum(b, n), lo + 1)
     at_end = hi >= n  # reduceat cannot take n as a bound: those windows (the last few) one by one
     bounds = np.empty(2 * lo.size, dtype=np.intp)
     bounds[0::2] = np.where(at_end, 0, lo)
     bounds[1::2] = np.where(at_end, 0, hi)
-    out: FloatArray = np.maximum.reduceat(x, bounds)[0::2] - np.minimum.reduceat(x, bounds)[0::2]
-    for k in np.flatnonzero(at_end).tolist():
-        w = x[lo[k] :]
-        out[k] = w.max() - w.min()
-    return out
+    last = np.flatnonzero(at_end).tolist()
+    outs: list[FloatArray] = []
+    for x in xs:
+        out: FloatArray = np.maximum.reduceat(x, bounds)[0::2] - np.minimum.reduceat(x, bounds)[0::2]
+        for k in last:
+            w = x[lo[k] :]
+            out[k] = w.max() - w.min()
+        outs.append(out)
+    return outs
 
 
 def _detrended_range(
@@ -82,19 +92,35 @@ def _detrended_range(
 ) -> FloatArray:
     """``max - min`` over each window ``[a_k, a_k + length_k)`` (``length_k >= 2``; indices clipped to ``x``, as
     :func:`_windows` does) of ``x`` minus the straight line from ``x0_k`` to ``x1_k``: ``x0 + (x1 - x0) j /
-    (length - 1)`` at offset ``j``. The windows one after the other in one flat array (``reduceat``), the same
-    values as the padded window matrix."""
+    (length - 1)`` at offset ``j``.
+
+    The windows as rows of a padded matrix, ``_ROWS`` steps at a time (the working rows stay in cache; was one flat
+    array of every window built by ``np.repeat`` and a fancy index per sample, ~3x slower): each row a slice copy
+    (:func:`window_rows`), the line taken off in place, and the positions past a window's end set to its first
+    value (so that they change neither its max nor its min). The same values per sample (the same operations), and
+    max and min are exact in any order."""
     n = x.size
-    total = int(length.sum())
-    first = np.cumsum(length) - length  # where each window starts in the flat array
-    j = np.arange(total) - np.repeat(first, length)
-    idx = np.repeat(a, length) + j
-    if int(a.min()) < 0 or int((a + length).max()) > n:
-        idx = clip(idx, 0, n - 1)
-    # j / (length - 1) of the integers, as true division computes it (both as floats), without a buffered cast
-    frac = j.astype(np.float64) / np.repeat(np.maximum(length - 1, 1).astype(np.float64), length)
-    detrended = x[idx] - (np.repeat(x0, length) + np.repeat(x1 - x0, length) * frac)
-    out: FloatArray = np.maximum.reduceat(detrended, first) - np.minimum.reduceat(detrended, first)
+    w = int(length.max())
+    lo_pad = max(0, -int(a.min()))
+    hi_pad = max(0, int(a.max()) + w - n)
+    if lo_pad or hi_pad:  # indices clipped to x: x extended by copies of its end samples
+        x = np.concatenate([np.full(lo_pad, x[0]), x, np.full(hi_pad, x[-1])])
+        a = a + lo_pad
+    j = np.arange(w, dtype=np.float64)
+    den = np.maximum(length - 1, 1).astype(np.float64)
+    dx = x1 - x0
+    out = np.empty(a.size)
+    for s in range(0, a.size, _ROWS):
+        e = s + _ROWS
+        rows = window_rows(x, a[s:e], w)
+        line = np.divide(j, den[s:e, None])  # j / (length - 1), as true division of the two floats
+        np.multiply(line, dx[s:e, None], out=line)
+        np.add(line, x0[s:e, None], out=line)
+        np.subtract(rows, line, out=rows)
+        if int(length[s:e].min()) < w:
+            np.copyto(rows, rows[:, :1], where=j[None, :] >= length[s:e, None])
+        out[s:e] = np.maximum.reduce(rows, axis=1)
+        out[s:e] -= np.minimum.reduce(rows, axis=1)
     return out
 
 
@@ -138,10 +164,11 @@ def step_events(
     span_back = np.where(np.isnan(t_prev), t_next - t_ic, t_ic - t_prev)
     start_s = np.where(np.isnan(t_prev), t_ic - nan_to(span_back, 1.0), t_prev)
     stop_s = np.where(np.isnan(t_next), t_ic + nan_to(span_fwd, 1.0), t_next)
-    ia = np.searchsorted(t, start_s, side="left").astype(np.int64)
-    ib = np.maximum(np.searchsorted(t, stop_s, side="left").astype(np.int64), ia + 2)
-    i_ic = np.searchsorted(t, t_ic, side="left").astype(np.int64)
-    i_nx = np.maximum(np.searchsorted(t, np.where(np.isnan(t_next), stop_s, t_next), side="left"), i_ic + 2)
+    # the window bounds as sample indices, one binary search (side "left") for the four kinds of every step
+    nx_s = np.where(np.isnan(t_next), stop_s, t_next)
+    ia, ib, i_ic, i_nx = t.searchsorted(np.concatenate([start_s, stop_s, t_ic, nx_s])).reshape(4, len(steps))
+    ib = np.maximum(ib, ia + 2)
+    i_nx = np.maximum(i_nx, i_ic + 2)
     sides: list[Side] = [st.side if st.side is not None else "left" for st in steps]
     n_steps = len(steps)
     drop = np.full(n_steps, np.nan)
@@ -166,8 +193,7 @@ def step_events(
         if has_to.any():
             sel = np.flatnonzero(has_to)
             drop[sel] = pelvic_drop_deg(t, roll, t_ic[sel], t_to[sel], [sides[k] for k in sel], neutral[sel])
-        obl_r = _range(roll, ia, ib)
-        tilt_r = _range(pitch, ia, ib)
+        obl_r, tilt_r = _ranges((roll, pitch), ia, ib)
         # a step whose stride starts at the buffer's complete end (its window is empty) must not index past it
         ia_in = clip(ia, 0, n - 1)
         y0 = yaw[ia_in]
