@@ -77,6 +77,7 @@ from sensor.pipeline.reps.signals import (
     CH_YAW,
     RAW_W,
     BinAverager,
+    abs_gradient,
     bin_channels,
     chunk_columns,
 )
@@ -367,16 +368,18 @@ _NO_ROWS: Final = np.zeros((0, 8))
 class _PendingRows:
     """The ring-buffer rows of one call's bins not yet written (from bin ``j0`` of the call): time, tilt,
     obliquity, stillness and yaw come from the call's arrays, D, travel and vertical velocity from the per-bin loop
-    (appending three floats per bin costs less than an 8-tuple per bin and its conversion)."""
+    (appending three floats per bin costs less than an 8-tuple per bin and its conversion). The yaw has no list
+    (the per-bin loop never reads it): a few rows take it from its array."""
 
     __slots__ = ("cols", "d", "j0", "lists", "v", "z_cm")
 
     def __init__(
         self,
         cols: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_], FloatArray],
-        lists: tuple[list[float], list[float], list[float], list[bool], list[float]],
+        lists: tuple[list[float], list[float], list[float], list[bool]],
     ) -> None:
-        """``cols``: time, tilt, obliquity, stillness and yaw of the call's bins; ``lists``: the same as lists."""
+        """``cols``: time, tilt, obliquity, stillness and yaw of the call's bins; ``lists``: the first four as
+        lists."""
         self.cols = cols
         self.lists = lists
         self.j0 = 0
@@ -392,11 +395,12 @@ class _PendingRows:
             return _NO_ROWS
         if n <= _FEW_ROWS:
             # a few bins (a live chunk): one tuple per bin costs less than eight column copies
-            t, pitch, roll, still, yaw = self.lists
+            t, pitch, roll, still = self.lists
+            yaw = self.cols[4][j0 : j0 + n].tolist()
             rows = np.array(
                 [
-                    (t[j], d, z_cm, pitch[j], roll[j], 1.0 if still[j] else 0.0, yaw[j], v)
-                    for j, d, z_cm, v in zip(range(j0, j0 + n), self.d, self.z_cm, self.v, strict=True)
+                    (t[j], d, z_cm, pitch[j], roll[j], 1.0 if still[j] else 0.0, yaw_j, v)
+                    for j, d, z_cm, yaw_j, v in zip(range(j0, j0 + n), self.d, self.z_cm, yaw, self.v, strict=True)
                 ]
             )
             self.j0 = j1
@@ -648,11 +652,10 @@ class RepStage:
         rs = roll_arr.tolist()
         stills = still_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
-        ys = y[:, CH_YAW].tolist()
         gyrs = np.degrees(y[:, CH_GYR]).tolist()
-        z_bps = z_bp_arr.tolist()
+        z_bps = z_bp_arr  # read in gait-labelled bins only (the veto takes most): no list
         # the buffer rows of the bins not yet written: those from the arrays now, D, travel and velocity per bin
-        rows = _PendingRows((t_bin, pitch_arr, roll_arr, still_arr, y[:, CH_YAW]), (ts, ps, rs, stills, ys))
+        rows = _PendingRows((t_bin, pitch_arr, roll_arr, still_arr, y[:, CH_YAW]), (ts, ps, rs, stills))
         put_d, put_z, put_v = rows.d.append, rows.z_cm.append, rows.v.append
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
@@ -672,7 +675,7 @@ class RepStage:
                     j,
                     t_bin,
                     y,
-                    a_arr,
+                    (avs, ps, rs),
                     pitch_arr,
                     roll_arr,
                     still_arr,
@@ -958,7 +961,7 @@ class RepStage:
         j0: int,
         t_bin: FloatArray,
         y: FloatArray,
-        a_arr: FloatArray,
+        lists: tuple[list[float], list[float], list[float]],
         pitch_arr: FloatArray,
         roll_arr: FloatArray,
         still_arr: NDArray[np.bool_],
@@ -979,7 +982,7 @@ class RepStage:
         pose (``_track_rest(..., 0.05)``):
         the same arithmetic as :meth:`_process`, in the same order (bit-identical state), without the per-bin
         state machine; the buffer rows are written vectorised. ``pitch_arr``, ``roll_arr``: the pose's tilt
-        (``_pose_tilt_deg``).
+        (``_pose_tilt_deg``); ``lists``: the delayed vertical acceleration, tilt and obliquity as lists.
         """
         ps = pitch_arr
         gaits = y[:, CH_GAIT] > 0.5
@@ -988,9 +991,7 @@ class RepStage:
         j_end = j0 + int(np.argmin(gaits[j0:])) if not gaits[j0:].all() else m
         if j_end == j0:
             return j0, v, z, bias, gait_run, prev, last_zupt
-        avs = a_arr[j0:j_end].tolist()
-        pl = ps[j0:j_end].tolist()
-        rl = roll_arr[j0:j_end].tolist()
+        avs, pl, rl = (lst[j0:j_end] for lst in lists)
         zl = runs[j0:j_end]
         ql = pauses[j0:j_end]
         r0, r1, r2 = self._rest
@@ -1156,7 +1157,7 @@ class RepStage:
         k_peak = self._i_peak - a
         k_min = max(k_peak, i_min - a)
         peak = float(d[k_peak])
-        speed = np.abs(np.gradient(d, t)) if d.size > 2 else np.zeros(d.size)
+        speed = abs_gradient(d, t) if d.size > 2 else np.zeros(d.size)
         # start: the last bin before the fastest outward bin that moves at < 5 % of that speed (C2/C3-smooth
         # movements creep out of rest, so speed marks the boundary much better than distance)
         k_vout = int(np.argmax(speed[: k_peak + 1]))

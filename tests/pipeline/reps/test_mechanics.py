@@ -139,7 +139,7 @@ def test_pending_rows_are_the_same_from_lists_and_from_arrays(n: int) -> None:
     still = rng.random(m) > 0.5
     d, z_cm, v = rng.normal(0.0, 10.0, (3, n))
     cols = (t, pitch, roll, still, yaw)
-    lists = (t.tolist(), pitch.tolist(), roll.tolist(), still.tolist(), yaw.tolist())
+    lists = (t.tolist(), pitch.tolist(), roll.tolist(), still.tolist())  # the yaw comes from its array
     rows = counter_mod._PendingRows(cols, lists)
     rows.j0 = 2
     rows.d.extend(d.tolist())
