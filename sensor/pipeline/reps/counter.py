@@ -361,6 +361,12 @@ def _came_back(rep: FloatArray, peak: float) -> bool:
     return math.sqrt(dz * dz + dp * dp + dr * dr) <= PRONE_RETURN * peak
 
 
+def _floats(values: list[float]) -> FloatArray:
+    """``np.array(values)`` of a list of floats, through ``np.fromiter`` (a third of the time on long lists:
+    no dtype and shape discovery per element)."""
+    return np.fromiter(values, np.float64, len(values))
+
+
 _FEW_ROWS: Final = 8
 _NO_ROWS: Final = np.zeros((0, 8))
 
@@ -411,13 +417,13 @@ class _PendingRows:
         t_a, pitch_a, roll_a, still_a, yaw_a = self.cols
         rows = np.empty((n, 8))
         rows[:, 0] = t_a[j0 : j0 + n]
-        rows[:, 1] = self.d
-        rows[:, 2] = self.z_cm
+        rows[:, 1] = _floats(self.d)
+        rows[:, 2] = _floats(self.z_cm)
         rows[:, 3] = pitch_a[j0 : j0 + n]
         rows[:, 4] = roll_a[j0 : j0 + n]
         rows[:, 5] = still_a[j0 : j0 + n]
         rows[:, 6] = yaw_a[j0 : j0 + n]
-        rows[:, 7] = self.v
+        rows[:, 7] = _floats(self.v)
         self.j0 = j1
         self.d.clear()
         self.z_cm.clear()
@@ -561,7 +567,9 @@ class RepStage:
         return out
 
     # ------------------------------------------------------------------ internals
-    def _filters(self, x: FloatArray) -> tuple[FloatArray, list[int], NDArray[np.bool_], FloatArray, list[int]]:
+    def _filters(
+        self, x: FloatArray
+    ) -> tuple[FloatArray, NDArray[np.int_], NDArray[np.bool_], FloatArray, NDArray[np.int_]]:
         """Low-passed channels, the length of the quiet run up to each bin, the stillness flag and the band-passed
         vertical displacement (cm, see ``GAIT_Z_CM``) for a run of bins.
 
@@ -585,7 +593,7 @@ class RepStage:
             err(e)
             slow += alpha * (e if -step < e < step else step if e > 0.0 else -step)
         self._a_slow = slow
-        dev = np.abs(np.array(errs))
+        dev = np.abs(_floats(errs))
         gyr = y[:, CH_GYR]
         tail = self._quiet_tail
         q = np.empty((tail.shape[0] + x.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
@@ -605,7 +613,7 @@ class RepStage:
         if self._zi_bp is None:
             self._zi_bp = lfilter_zi(_B_BP, _A_BP) * x[0, CH_A_VERT]
         z_bp, self._zi_bp = lfilter_zi_call(_B_BP, _A_BP, a_vert, 0, self._zi_bp)
-        return y, runs.tolist(), still, np.abs(z_bp) * CM_PER_M, pauses.tolist()
+        return y, runs, still, np.abs(z_bp) * CM_PER_M, pauses
 
     def _pause_runs(self, gyr_quiet: NDArray[np.bool_], acc_quiet: NDArray[np.bool_]) -> NDArray[np.int_]:
         """The length of the pause run up to each bin (see ``ZUPT_PAUSE_BINS``): the quiet test on the bins' own
@@ -638,7 +646,9 @@ class RepStage:
         if t_bin.size == 0:
             return out
         x_bin = bin_channels(raw_bin)
-        y, runs, still_arr, z_bp_arr, pauses = self._filters(x_bin)
+        y, runs_arr, still_arr, z_bp_arr, pauses_arr = self._filters(x_bin)
+        runs = runs_arr.tolist()
+        pauses = pauses_arr.tolist()
         ts = t_bin.tolist()
         a_raw = x_bin[:, CH_A_VERT]
         if self._a_delay is None:
@@ -668,26 +678,31 @@ class RepStage:
         for j, t in enumerate(ts):
             if j < j_next:
                 continue
-            if gait_run >= GAIT_VETO_S and self._mode == _IDLE and self._set is None and self._rest_valid:
+            if (
+                gait_run >= GAIT_VETO_S
+                and self._mode == _IDLE
+                and self._set is None
+                and self._rest_valid
+                and len(ts) - j > _FEW_ROWS  # the last few bins of a call: the per-bin loop costs less
+            ):
                 self._write_rows(rows.take(j))
                 self._v_peak = v_peak
                 j_next, v, z, bias, gait_run, prev, last_zupt = self._gait_veto_run(
                     j,
                     t_bin,
                     y,
-                    (avs, ps, rs),
+                    a_arr,
+                    (ps, rs),
                     pitch_arr,
                     roll_arr,
                     still_arr,
-                    runs,
-                    pauses,
+                    (runs_arr, pauses_arr),
                     v,
                     z,
                     bias,
                     gait_run,
                     prev,
                     last_zupt,
-                    n0,
                 )
                 v_peak = self._v_peak
                 if j_next > j:
@@ -961,19 +976,18 @@ class RepStage:
         j0: int,
         t_bin: FloatArray,
         y: FloatArray,
-        lists: tuple[list[float], list[float], list[float]],
+        a_arr: FloatArray,
+        lists: tuple[list[float], list[float]],
         pitch_arr: FloatArray,
         roll_arr: FloatArray,
         still_arr: NDArray[np.bool_],
-        runs: list[int],
-        pauses: list[int],
+        quiet_runs: tuple[NDArray[np.int_], NDArray[np.int_]],
         v: float,
         z: float,
         bias: float,
         gait_run: float,
         prev: tuple[float, float, float],
         last_zupt: int,
-        n0: int,
     ) -> tuple[int, float, float, float, float, tuple[float, float, float], int]:
         """Bins ``j0...`` of a gait bout that keeps vetoing reps, done cheaply; returns the next bin to do normally.
 
@@ -981,73 +995,64 @@ class RepStage:
         state machine only integrates travel (then holds it at the rest height) and lets the rest pose follow the
         pose (``_track_rest(..., 0.05)``):
         the same arithmetic as :meth:`_process`, in the same order (bit-identical state), without the per-bin
-        state machine; the buffer rows are written vectorised. ``pitch_arr``, ``roll_arr``: the pose's tilt
-        (``_pose_tilt_deg``); ``lists``: the delayed vertical acceleration, tilt and obliquity as lists.
+        state machine; the buffer rows are written vectorised. It stops before a bin that may be a zero-velocity
+        update (``quiet_runs``: the quiet and pause runs, see ``_filters``; rare in gait), which :meth:`_process`
+        does.
+        ``a_arr``: the delayed vertical acceleration; ``pitch_arr``, ``roll_arr``: the pose's tilt
+        (``_pose_tilt_deg``); ``lists``: tilt and obliquity as lists.
         """
-        ps = pitch_arr
-        gaits = y[:, CH_GAIT] > 0.5
-        m = ps.shape[0]
-        # the run ends before the first bin without the gait label; the rest pose's posture is checked per bin
-        j_end = j0 + int(np.argmin(gaits[j0:])) if not gaits[j0:].all() else m
+        m = pitch_arr.shape[0]
+        runs, pauses = quiet_runs
+        # the run ends before the first bin without the gait label or that may be a zero-velocity update; the rest
+        # pose's posture is checked per bin
+        stop = ~(y[j0:, CH_GAIT] > 0.5) | (runs[j0:] >= ZUPT_SHORT_BINS) | (pauses[j0:] >= ZUPT_PAUSE_BINS)
+        j_end = j0 + int(np.argmax(stop)) if stop.any() else m
         if j_end == j0:
             return j0, v, z, bias, gait_run, prev, last_zupt
-        avs, pl, rl = (lst[j0:j_end] for lst in lists)
-        zl = runs[j0:j_end]
-        ql = pauses[j0:j_end]
+        # the vertical velocity of each bin, integrated ahead: the veto leaves 0.0 after every bin, so a bin's is
+        # _LEAK_V * 0.0 + (a - bias) * dt (the first one's from the velocity before), clipped to +-V_MAX_MPS
+        dt, cm, v_max = BIN_S, CM_PER_M, V_MAX_MPS
+        v_a = 0.0 + (a_arr[j0:j_end] - bias) * dt
+        v_a[0] = _LEAK_V * v + (float(a_arr[j0]) - bias) * dt
+        v_a = np.where(v_a > -v_max, v_a, -v_max)  # NaN included, as in _process
+        v_a = np.where(v_a < v_max, v_a, v_max)
+        pl, rl = (lst[j0:j_end] for lst in lists)
         r0, r1, r2 = self._rest
-        r0s: list[float] = []  # the rest pose before each bin, travel (cm) and vertical velocity
+        r0s: list[float] = []  # the rest pose before each bin, travel (cm)
         r1s: list[float] = []
         r2s: list[float] = []
         zs: list[float] = []
-        vs: list[float] = []
-        leak_v, leak_z, v_max, cm, dt, zupt_bins = _LEAK_V, _LEAK_Z, V_MAX_MPS, CM_PER_M, BIN_S, ZUPT_BINS
-        short_bins, pause_bins = ZUPT_SHORT_BINS, ZUPT_PAUSE_BINS
-        put_r0, put_r1, put_r2, put_z, put_v = r0s.append, r1s.append, r2s.append, zs.append, vs.append
-        v_peak = self._v_peak
-        for k, (av, pitch, roll, run, pause) in enumerate(zip(avs, pl, rl, zl, ql, strict=True)):
+        leak_z = _LEAK_Z
+        put_r0, put_r1, put_r2, put_z = r0s.append, r1s.append, r2s.append, zs.append
+        for v_k, pitch, roll in zip(v_a.tolist(), pl, rl, strict=True):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            if (run >= short_bins or pause >= pause_bins) and _zupt_now(run, n0 + j0 + k, last_zupt, v, v_peak, False):
-                run_int = run if last_zupt < 0 else min(run, n0 + j0 + k - last_zupt)  # as in _process
-                if last_zupt != n0 + j0 + k - 1 and run_int > zupt_bins:
-                    z -= v * (run_int - zupt_bins) * dt
-                gap = n0 + j0 + k - last_zupt if run >= short_bins else 0
-                bias = _zupt_bias(bias, av, v, gap, last_zupt)
-                v = 0.0
-                v_peak = 0.0
-                last_zupt = n0 + j0 + k
-            else:
-                v = leak_v * v + (av - bias) * dt
-                v = v if v > -v_max else -v_max  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
-                v = v if v < v_max else v_max
-                v_abs = -v if v < 0.0 else v
-                v_peak = v_abs if v_abs > v_peak else v_peak  # max(v_peak, v_abs), in fewer steps
-                z_rest = r0 / cm
-                z = z_rest + leak_z * (z - z_rest) + v * dt
+            z_rest = r0 / cm
+            z = z_rest + leak_z * (z - z_rest) + v_k * dt
             z_cm = z * cm
             put_r0(r0)
             put_r1(r1)
             put_r2(r2)
             put_z(z_cm)
-            put_v(v)
             gait_run = gait_run + dt
-            v = 0.0  # the veto holds travel at the rest height (before the rest pose follows)
-            z = r0 / cm
+            z = r0 / cm  # the veto holds travel at the rest height (before the rest pose follows)
             r0 += 0.05 * (z_cm - r0)
             r1 += 0.05 * (pitch - r1)
             r2 += 0.05 * (roll - r2)
         n = len(zs)
         if n == 0:
             return j0, v, z, bias, gait_run, prev, last_zupt
-        self._v_peak = v_peak
+        v_abs = np.where(v_a[:n] < 0.0, -v_a[:n], v_a[:n])
+        v_top = float(v_abs.max())
+        self._v_peak = v_top if v_top > self._v_peak else self._v_peak  # the largest since the last update
         self._rest[:] = (r0, r1, r2)
         j1 = j0 + n
-        pitch_a = ps[j0:j1]
+        pitch_a = pitch_arr[j0:j1]
         roll_a = roll_arr[j0:j1]
-        z_a = np.array(zs)
-        dz = z_a - np.array(r0s)
-        dp = (pitch_a - np.array(r1s) + 180.0) % 360.0 - 180.0
-        dr = roll_a - np.array(r2s)
+        z_a = _floats(zs)
+        dz = z_a - _floats(r0s)
+        dp = (pitch_a - _floats(r1s) + 180.0) % 360.0 - 180.0
+        dr = roll_a - _floats(r2s)
         d = np.sqrt(dz * dz + (dp * dp + dr * dr))  # upright: travel weight 1
         rows = np.empty((n, 8))
         rows[:, 0] = t_bin[j0:j1]
@@ -1057,12 +1062,12 @@ class RepStage:
         rows[:, 4] = roll_a
         rows[:, 5] = still_arr[j0:j1]
         rows[:, 6] = y[j0:j1, CH_YAW]
-        rows[:, 7] = vs
+        rows[:, 7] = v_a[:n]
         self._write_rows(rows)
         self._mode = _IDLE
         self._dmin = float(d[-1])
         self._i_low = self._n - 1
-        return j1, v, z, bias, gait_run, (zs[-1], pl[n - 1], rl[n - 1]), last_zupt
+        return j1, 0.0, z, bias, gait_run, (zs[-1], pl[n - 1], rl[n - 1]), last_zupt
 
     def _write_rows(self, rows: FloatArray) -> None:
         if len(rows) == 0:
