@@ -368,6 +368,9 @@ def _floats(values: list[float]) -> FloatArray:
 
 
 _FEW_ROWS: Final = 8
+_VETO_MIN_BINS: Final = 4
+"""The gait-veto fast path (``_gait_veto_run``) takes bins only while this many are left in the call: a live
+chunk's one or two bins cost less in the per-bin loop than the fast path's set-up."""
 _NO_ROWS: Final = np.zeros((0, 8))
 
 
@@ -683,7 +686,7 @@ class RepStage:
                 and self._mode == _IDLE
                 and self._set is None
                 and self._rest_valid
-                and len(ts) - j > _FEW_ROWS  # the last few bins of a call: the per-bin loop costs less
+                and len(ts) - j >= _VETO_MIN_BINS
             ):
                 self._write_rows(rows.take(j))
                 self._v_peak = v_peak

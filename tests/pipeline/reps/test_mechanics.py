@@ -68,7 +68,7 @@ def test_gait_veto_fast_path_is_bit_identical_to_the_state_machine(step: int, mo
     assert sum(used) > 300  # most of the 20 s walk (20 Hz bins) took the fast path
 
     def plain(self: RepStage, j0: int, *args: Any) -> Any:
-        v, z, bias, gait_run, prev, last_zupt, _n0 = args[8:]
+        v, z, bias, gait_run, prev, last_zupt = args[8:]
         return j0, v, z, bias, gait_run, prev, last_zupt  # nothing done: every bin goes through the state machine
 
     monkeypatch.setattr(counter_mod.RepStage, "_gait_veto_run", plain)
