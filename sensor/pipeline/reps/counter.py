@@ -404,12 +404,16 @@ class _PendingRows:
             return _NO_ROWS
         if n <= _FEW_ROWS:
             # a few bins (a live chunk): one tuple per bin costs less than eight column copies
-            t, pitch, roll, still = self.lists
-            yaw = self.cols[4][j0 : j0 + n].tolist()
+            j1 = j0 + n
+            t_l, pitch_l, roll_l, still_l = self.lists
+            t, pitch, roll, still = t_l[j0:j1], pitch_l[j0:j1], roll_l[j0:j1], still_l[j0:j1]
+            yaw = self.cols[4][j0:j1].tolist()
             rows = np.array(
                 [
-                    (t[j], d, z_cm, pitch[j], roll[j], 1.0 if still[j] else 0.0, yaw_j, v)
-                    for j, d, z_cm, yaw_j, v in zip(range(j0, j0 + n), self.d, self.z_cm, yaw, self.v, strict=True)
+                    (t_j, d, z_cm, p_j, r_j, 1.0 if s_j else 0.0, y_j, v)
+                    for t_j, d, z_cm, p_j, r_j, s_j, y_j, v in zip(
+                        t, self.d, self.z_cm, pitch, roll, still, yaw, self.v, strict=True
+                    )
                 ]
             )
             self.j0 = j1
@@ -596,10 +600,22 @@ class RepStage:
             err(e)
             slow += alpha * (e if -step < e < step else step if e > 0.0 else -step)
         self._a_slow = slow
-        dev = np.abs(_floats(errs))
-        gyr = y[:, CH_GYR]
+        if x.shape[0] <= _FEW_ROWS:
+            runs, still, pauses = self._quiet_runs_few(y[:, CH_GYR].tolist(), x[:, CH_GYR].tolist(), errs)
+        else:
+            runs, still, pauses = self._quiet_runs(y[:, CH_GYR], x[:, CH_GYR], np.abs(_floats(errs)))
+        if self._zi_bp is None:
+            self._zi_bp = lfilter_zi(_B_BP, _A_BP) * x[0, CH_A_VERT]
+        z_bp, self._zi_bp = lfilter_zi_call(_B_BP, _A_BP, a_vert, 0, self._zi_bp)
+        return y, runs, still, np.abs(z_bp) * CM_PER_M, pauses
+
+    def _quiet_runs(
+        self, gyr: FloatArray, gyr_bin: FloatArray, dev: FloatArray
+    ) -> tuple[NDArray[np.int_], NDArray[np.bool_], NDArray[np.int_]]:
+        """The quiet run up to each bin, the stillness flag and the pause run (see :meth:`_filters`) from the
+        low-passed and the bins' own angular rate magnitude and the acceleration's deviation from its slow bias."""
         tail = self._quiet_tail
-        q = np.empty((tail.shape[0] + x.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
+        q = np.empty((tail.shape[0] + gyr.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
         q[: tail.shape[0]] = tail
         q[tail.shape[0] :, 0] = (gyr < ZUPT_GYR_RADPS) & (dev < ZUPT_ACC_MPS2)
         q[tail.shape[0] :, 1] = (gyr < STILL_GYR_RADPS) & (dev < STILL_ACC_MPS2)
@@ -611,12 +627,37 @@ class RepStage:
         last_loud = np.maximum.accumulate(np.where(quiet, 0, k))  # 1 + index of the last loud bin, 0: none yet
         runs = np.where(last_loud == 0, self._quiet_run + k, k - last_loud)
         self._quiet_run = int(runs[-1])
-        pauses = self._pause_runs(x[:, CH_GYR] < ZUPT_GYR_RADPS, dev < ZUPT_ACC_MPS2)
+        pauses = self._pause_runs(gyr_bin < ZUPT_GYR_RADPS, dev < ZUPT_ACC_MPS2)
         still: NDArray[np.bool_] = run_s[ZUPT_BINS - STILL_BINS :] >= STILL_BINS - 0.5
-        if self._zi_bp is None:
-            self._zi_bp = lfilter_zi(_B_BP, _A_BP) * x[0, CH_A_VERT]
-        z_bp, self._zi_bp = lfilter_zi_call(_B_BP, _A_BP, a_vert, 0, self._zi_bp)
-        return y, runs, still, np.abs(z_bp) * CM_PER_M, pauses
+        return runs, still, pauses
+
+    def _quiet_runs_few(
+        self, gyr: list[float], gyr_bin: list[float], errs: list[float]
+    ) -> tuple[NDArray[np.int_], NDArray[np.bool_], NDArray[np.int_]]:
+        """:meth:`_quiet_runs` for a few bins (a live chunk), bin by bin on Python values: the same flags and
+        run lengths (comparisons and counts only) without its ~25 numpy calls."""
+        tail = self._quiet_tail.tolist()  # the last ZUPT_BINS - 1 (quiet, still) flags, as 0.0 / 1.0
+        pause_flags = self._pause_tail.tolist()  # pause flags not yet due (A_DELAY_BINS back)
+        run = self._quiet_run
+        run_p = self._pause_run
+        runs: list[int] = []
+        still: list[bool] = []
+        pauses: list[int] = []
+        for g, g_bin, e in zip(gyr, gyr_bin, errs, strict=True):
+            dev = abs(e)
+            quiet = g < ZUPT_GYR_RADPS and dev < ZUPT_ACC_MPS2
+            tail.append([1.0 if quiet else 0.0, 1.0 if g < STILL_GYR_RADPS and dev < STILL_ACC_MPS2 else 0.0])
+            run = run + 1 if quiet else 0
+            runs.append(run)
+            still.append(all(f[1] > 0.5 for f in tail[-STILL_BINS:]))  # STILL_BINS still bins in a row
+            pause_flags.append(g_bin < ZUPT_GYR_RADPS and dev < ZUPT_ACC_MPS2)
+            run_p = run_p + 1 if pause_flags[-1 - A_DELAY_BINS] else 0
+            pauses.append(run_p)
+        self._quiet_tail = np.array(tail[len(tail) - (ZUPT_BINS - 1) :])
+        self._quiet_run = run
+        self._pause_tail = np.array(pause_flags[len(pause_flags) - A_DELAY_BINS :])
+        self._pause_run = run_p
+        return np.array(runs), np.array(still), np.array(pauses)
 
     def _pause_runs(self, gyr_quiet: NDArray[np.bool_], acc_quiet: NDArray[np.bool_]) -> NDArray[np.int_]:
         """The length of the pause run up to each bin (see ``ZUPT_PAUSE_BINS``): the quiet test on the bins' own
@@ -1019,7 +1060,8 @@ class RepStage:
         v_a[0] = _LEAK_V * v + (float(a_arr[j0]) - bias) * dt
         v_a = np.where(v_a > -v_max, v_a, -v_max)  # NaN included, as in _process
         v_a = np.where(v_a < v_max, v_a, v_max)
-        pl, rl = (lst[j0:j_end] for lst in lists)
+        pl = lists[0][j0:j_end]
+        rl = lists[1][j0:j_end]
         r0, r1, r2 = self._rest
         r0s: list[float] = []  # the rest pose before each bin, travel (cm)
         r1s: list[float] = []

@@ -17,6 +17,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from sensor.pipeline.filters import clip
 from sensor.pipeline.stage import RUNNING, WALKING, PelvisChunk
 
 FloatArray = NDArray[np.float64]
@@ -39,6 +40,9 @@ N_CH: Final = 8
 
 _SMALL_N: Final = 4096
 """Chunks up to this many samples are binned as one ``(n, RAW_W)`` array, longer ones column by column."""
+
+_FEW_SAMPLES: Final = 64
+"""Chunks (with the pending samples) up to this many samples find their bin borders on Python ints."""
 
 RAW_W: Final = 12
 """Raw columns averaged per bin: vertical linear acc; gyr AP, ML, V; roll; pitch; yaw; gait share; "other" share;
@@ -88,7 +92,7 @@ def gravity_tilt_deg(f_ap: FloatArray, f_ml: FloatArray, f_v: FloatArray) -> tup
     """
     norm = np.sqrt(f_ap * f_ap + f_ml * f_ml + f_v * f_v)
     pitch = np.degrees(np.arctan2(-f_ap, f_v))
-    roll = np.degrees(np.arcsin(np.clip(f_ml / np.maximum(norm, 1e-9), -1.0, 1.0)))
+    roll = np.degrees(np.arcsin(clip(f_ml / np.maximum(norm, 1e-9), -1.0, 1.0)))  # np.clip's values
     return pitch, roll
 
 
@@ -133,12 +137,25 @@ class BinAverager:
         k_all = np.concatenate([self._pending_k, k]) if n_old else k
         if k_all.size == 0:
             return np.zeros(0), np.zeros((0, self.width))
-        starts = np.flatnonzero(k_all[1:] != k_all[:-1]) + 1
-        n_done = starts.size + 1 if final else starts.size
-        cut = 0 if n_done == 0 else int(starts[n_done - 1]) if n_done <= starts.size else k_all.size
-        st = np.concatenate([[0], starts[: n_done - 1]]) if n_done else np.zeros(0, np.int64)
-        counts = np.diff(np.append(st, cut))
-        t_bin = (k_all[st].astype(np.float64) + 0.5) * self.bin_s
+        st: NDArray[np.int64] | list[int]  # the first sample of each complete bin
+        if k_all.size <= _FEW_SAMPLES:
+            # a live chunk: the bin borders on Python ints (the same bins and times; numpy's index helpers cost
+            # ~15 us here)
+            kl = k_all.tolist()
+            starts_l = [i for i in range(1, len(kl)) if kl[i] != kl[i - 1]]
+            n_done = len(starts_l) + 1 if final else len(starts_l)
+            cut = 0 if n_done == 0 else starts_l[n_done - 1] if n_done <= len(starts_l) else len(kl)
+            st = [0, *starts_l[: n_done - 1]] if n_done else []
+            ends = [*st[1:], cut] if st else []
+            counts = np.array([b - a for a, b in zip(st, ends, strict=True)], dtype=np.int64)
+            t_bin = np.array([(kl[a] + 0.5) * self.bin_s for a in st], dtype=np.float64)
+        else:
+            starts = np.flatnonzero(k_all[1:] != k_all[:-1]) + 1
+            n_done = starts.size + 1 if final else starts.size
+            cut = 0 if n_done == 0 else int(starts[n_done - 1]) if n_done <= starts.size else k_all.size
+            st = np.concatenate([[0], starts[: n_done - 1]]) if n_done else np.zeros(0, np.int64)
+            counts = np.diff(np.append(st, cut))
+            t_bin = (k_all[st].astype(np.float64) + 0.5) * self.bin_s
         if k.size <= _SMALL_N:
             # a live chunk: one (n, width) array and one reduceat (fewer calls than column by column)
             x_all = np.zeros((k_all.size, self.width))
