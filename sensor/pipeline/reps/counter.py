@@ -1117,8 +1117,11 @@ class RepStage:
     def _write_rows(self, rows: FloatArray) -> None:
         if len(rows) == 0:
             return
-        idx = np.arange(self._n, self._n + len(rows)) % BUF_N
-        self._buf[idx] = rows
+        a = self._n % BUF_N
+        if a + len(rows) <= BUF_N:
+            self._buf[a : a + len(rows)] = rows  # no wrap (almost always): a slice, no index array
+        else:
+            self._buf[np.arange(self._n, self._n + len(rows)) % BUF_N] = rows
         self._n += len(rows)
 
     def _holds_set_pose(self, z_cm: float, pitch: float, roll: float) -> bool:
