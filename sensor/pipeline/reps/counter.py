@@ -47,6 +47,7 @@ import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Final
 
 import numpy as np
@@ -718,10 +719,8 @@ class RepStage:
         v_peak = self._v_peak
         prev = self._prev
         rest = self._rest
-        j_next = 0  # bins before this one were done by the gait-veto fast path
-        for j, t in enumerate(ts):
-            if j < j_next:
-                continue
+        bins = enumerate(ts)
+        for j, t in bins:
             if (
                 gait_run >= GAIT_VETO_S
                 and self._mode == _IDLE
@@ -751,6 +750,8 @@ class RepStage:
                 v_peak = self._v_peak
                 if j_next > j:
                     rows.j0 = j_next
+                    skip = j_next - j - 1  # the bins the fast path did
+                    next(islice(bins, skip, skip), None)
                     continue
             pitch = ps[j]
             roll = rs[j]
