@@ -47,6 +47,7 @@ import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Final
 
 import numpy as np
@@ -77,6 +78,7 @@ from sensor.pipeline.reps.signals import (
     CH_YAW,
     RAW_W,
     BinAverager,
+    abs_gradient,
     bin_channels,
     chunk_columns,
 )
@@ -367,23 +369,34 @@ def _came_back(rep: FloatArray, peak: float) -> bool:
     return math.sqrt(dz * dz + dp * dp + dr * dr) <= PRONE_RETURN * peak
 
 
+def _floats(values: list[float]) -> FloatArray:
+    """``np.array(values)`` of a list of floats, through ``np.fromiter`` (a third of the time on long lists:
+    no dtype and shape discovery per element)."""
+    return np.fromiter(values, np.float64, len(values))
+
+
 _FEW_ROWS: Final = 8
+_VETO_MIN_BINS: Final = 4
+"""The gait-veto fast path (``_gait_veto_run``) takes bins only while this many are left in the call: a live
+chunk's one or two bins cost less in the per-bin loop than the fast path's set-up."""
 _NO_ROWS: Final = np.zeros((0, 8))
 
 
 class _PendingRows:
     """The ring-buffer rows of one call's bins not yet written (from bin ``j0`` of the call): time, tilt,
     obliquity, stillness and yaw come from the call's arrays, D, travel and vertical velocity from the per-bin loop
-    (appending three floats per bin costs less than an 8-tuple per bin and its conversion)."""
+    (appending three floats per bin costs less than an 8-tuple per bin and its conversion). The yaw has no list
+    (the per-bin loop never reads it): a few rows take it from its array."""
 
     __slots__ = ("cols", "d", "j0", "lists", "v", "z_cm")
 
     def __init__(
         self,
         cols: tuple[FloatArray, FloatArray, FloatArray, NDArray[np.bool_], FloatArray],
-        lists: tuple[list[float], list[float], list[float], list[bool], list[float]],
+        lists: tuple[list[float], list[float], list[float], list[bool]],
     ) -> None:
-        """``cols``: time, tilt, obliquity, stillness and yaw of the call's bins; ``lists``: the same as lists."""
+        """``cols``: time, tilt, obliquity, stillness and yaw of the call's bins; ``lists``: the first four as
+        lists."""
         self.cols = cols
         self.lists = lists
         self.j0 = 0
@@ -399,11 +412,16 @@ class _PendingRows:
             return _NO_ROWS
         if n <= _FEW_ROWS:
             # a few bins (a live chunk): one tuple per bin costs less than eight column copies
-            t, pitch, roll, still, yaw = self.lists
+            j1 = j0 + n
+            t_l, pitch_l, roll_l, still_l = self.lists
+            t, pitch, roll, still = t_l[j0:j1], pitch_l[j0:j1], roll_l[j0:j1], still_l[j0:j1]
+            yaw = self.cols[4][j0:j1].tolist()
             rows = np.array(
                 [
-                    (t[j], d, z_cm, pitch[j], roll[j], 1.0 if still[j] else 0.0, yaw[j], v)
-                    for j, d, z_cm, v in zip(range(j0, j0 + n), self.d, self.z_cm, self.v, strict=True)
+                    (t_j, d, z_cm, p_j, r_j, 1.0 if s_j else 0.0, y_j, v)
+                    for t_j, d, z_cm, p_j, r_j, s_j, y_j, v in zip(
+                        t, self.d, self.z_cm, pitch, roll, still, yaw, self.v, strict=True
+                    )
                 ]
             )
             self.j0 = j1
@@ -414,13 +432,13 @@ class _PendingRows:
         t_a, pitch_a, roll_a, still_a, yaw_a = self.cols
         rows = np.empty((n, 8))
         rows[:, 0] = t_a[j0 : j0 + n]
-        rows[:, 1] = self.d
-        rows[:, 2] = self.z_cm
+        rows[:, 1] = _floats(self.d)
+        rows[:, 2] = _floats(self.z_cm)
         rows[:, 3] = pitch_a[j0 : j0 + n]
         rows[:, 4] = roll_a[j0 : j0 + n]
         rows[:, 5] = still_a[j0 : j0 + n]
         rows[:, 6] = yaw_a[j0 : j0 + n]
-        rows[:, 7] = self.v
+        rows[:, 7] = _floats(self.v)
         self.j0 = j1
         self.d.clear()
         self.z_cm.clear()
@@ -564,7 +582,9 @@ class RepStage:
         return out
 
     # ------------------------------------------------------------------ internals
-    def _filters(self, x: FloatArray) -> tuple[FloatArray, list[int], NDArray[np.bool_], FloatArray, list[int]]:
+    def _filters(
+        self, x: FloatArray
+    ) -> tuple[FloatArray, NDArray[np.int_], NDArray[np.bool_], FloatArray, NDArray[np.int_]]:
         """Low-passed channels, the length of the quiet run up to each bin, the stillness flag and the band-passed
         vertical displacement (cm, see ``GAIT_Z_CM``) for a run of bins.
 
@@ -588,10 +608,22 @@ class RepStage:
             err(e)
             slow += alpha * (e if -step < e < step else step if e > 0.0 else -step)
         self._a_slow = slow
-        dev = np.abs(np.array(errs))
-        gyr = y[:, CH_GYR]
+        if x.shape[0] <= _FEW_ROWS:
+            runs, still, pauses = self._quiet_runs_few(y[:, CH_GYR].tolist(), x[:, CH_GYR].tolist(), errs)
+        else:
+            runs, still, pauses = self._quiet_runs(y[:, CH_GYR], x[:, CH_GYR], np.abs(_floats(errs)))
+        if self._zi_bp is None:
+            self._zi_bp = lfilter_zi(_B_BP, _A_BP) * x[0, CH_A_VERT]
+        z_bp, self._zi_bp = lfilter_zi_call(_B_BP, _A_BP, a_vert, 0, self._zi_bp)
+        return y, runs, still, np.abs(z_bp) * CM_PER_M, pauses
+
+    def _quiet_runs(
+        self, gyr: FloatArray, gyr_bin: FloatArray, dev: FloatArray
+    ) -> tuple[NDArray[np.int_], NDArray[np.bool_], NDArray[np.int_]]:
+        """The quiet run up to each bin, the stillness flag and the pause run (see :meth:`_filters`) from the
+        low-passed and the bins' own angular rate magnitude and the acceleration's deviation from its slow bias."""
         tail = self._quiet_tail
-        q = np.empty((tail.shape[0] + x.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
+        q = np.empty((tail.shape[0] + gyr.shape[0], 2))  # the last ZUPT_BINS - 1 flags of before, then these
         q[: tail.shape[0]] = tail
         q[tail.shape[0] :, 0] = (gyr < ZUPT_GYR_RADPS) & (dev < ZUPT_ACC_MPS2)
         q[tail.shape[0] :, 1] = (gyr < STILL_GYR_RADPS) & (dev < STILL_ACC_MPS2)
@@ -603,12 +635,37 @@ class RepStage:
         last_loud = np.maximum.accumulate(np.where(quiet, 0, k))  # 1 + index of the last loud bin, 0: none yet
         runs = np.where(last_loud == 0, self._quiet_run + k, k - last_loud)
         self._quiet_run = int(runs[-1])
-        pauses = self._pause_runs(x[:, CH_GYR] < ZUPT_GYR_RADPS, dev < ZUPT_ACC_MPS2)
+        pauses = self._pause_runs(gyr_bin < ZUPT_GYR_RADPS, dev < ZUPT_ACC_MPS2)
         still: NDArray[np.bool_] = run_s[ZUPT_BINS - STILL_BINS :] >= STILL_BINS - 0.5
-        if self._zi_bp is None:
-            self._zi_bp = lfilter_zi(_B_BP, _A_BP) * x[0, CH_A_VERT]
-        z_bp, self._zi_bp = lfilter_zi_call(_B_BP, _A_BP, a_vert, 0, self._zi_bp)
-        return y, runs.tolist(), still, np.abs(z_bp) * CM_PER_M, pauses.tolist()
+        return runs, still, pauses
+
+    def _quiet_runs_few(
+        self, gyr: list[float], gyr_bin: list[float], errs: list[float]
+    ) -> tuple[NDArray[np.int_], NDArray[np.bool_], NDArray[np.int_]]:
+        """:meth:`_quiet_runs` for a few bins (a live chunk), bin by bin on Python values: the same flags and
+        run lengths (comparisons and counts only) without its ~25 numpy calls."""
+        tail = self._quiet_tail.tolist()  # the last ZUPT_BINS - 1 (quiet, still) flags, as 0.0 / 1.0
+        pause_flags = self._pause_tail.tolist()  # pause flags not yet due (A_DELAY_BINS back)
+        run = self._quiet_run
+        run_p = self._pause_run
+        runs: list[int] = []
+        still: list[bool] = []
+        pauses: list[int] = []
+        for g, g_bin, e in zip(gyr, gyr_bin, errs, strict=True):
+            dev = abs(e)
+            quiet = g < ZUPT_GYR_RADPS and dev < ZUPT_ACC_MPS2
+            tail.append([1.0 if quiet else 0.0, 1.0 if g < STILL_GYR_RADPS and dev < STILL_ACC_MPS2 else 0.0])
+            run = run + 1 if quiet else 0
+            runs.append(run)
+            still.append(all(f[1] > 0.5 for f in tail[-STILL_BINS:]))  # STILL_BINS still bins in a row
+            pause_flags.append(g_bin < ZUPT_GYR_RADPS and dev < ZUPT_ACC_MPS2)
+            run_p = run_p + 1 if pause_flags[-1 - A_DELAY_BINS] else 0
+            pauses.append(run_p)
+        self._quiet_tail = np.array(tail[len(tail) - (ZUPT_BINS - 1) :])
+        self._quiet_run = run
+        self._pause_tail = np.array(pause_flags[len(pause_flags) - A_DELAY_BINS :])
+        self._pause_run = run_p
+        return np.array(runs), np.array(still), np.array(pauses)
 
     def _pause_runs(self, gyr_quiet: NDArray[np.bool_], acc_quiet: NDArray[np.bool_]) -> NDArray[np.int_]:
         """The length of the pause run up to each bin (see ``ZUPT_PAUSE_BINS``): the quiet test on the bins' own
@@ -641,7 +698,9 @@ class RepStage:
         if t_bin.size == 0:
             return out
         x_bin = bin_channels(raw_bin)
-        y, runs, still_arr, z_bp_arr, pauses = self._filters(x_bin)
+        y, runs_arr, still_arr, z_bp_arr, pauses_arr = self._filters(x_bin)
+        runs = runs_arr.tolist()
+        pauses = pauses_arr.tolist()
         ts = t_bin.tolist()
         a_raw = x_bin[:, CH_A_VERT]
         if self._a_delay is None:
@@ -655,11 +714,10 @@ class RepStage:
         rs = roll_arr.tolist()
         stills = still_arr.tolist()
         gaits = (y[:, CH_GAIT] > 0.5).tolist()
-        ys = y[:, CH_YAW].tolist()
         gyrs = np.degrees(y[:, CH_GYR]).tolist()
-        z_bps = z_bp_arr.tolist()
+        z_bps = z_bp_arr  # read in gait-labelled bins only (the veto takes most): no list
         # the buffer rows of the bins not yet written: those from the arrays now, D, travel and velocity per bin
-        rows = _PendingRows((t_bin, pitch_arr, roll_arr, still_arr, y[:, CH_YAW]), (ts, ps, rs, stills, ys))
+        rows = _PendingRows((t_bin, pitch_arr, roll_arr, still_arr, y[:, CH_YAW]), (ts, ps, rs, stills))
         put_d, put_z, put_v = rows.d.append, rows.z_cm.append, rows.v.append
         n0 = self._n
         v, z, bias = self._v, self._z, self._acc_bias
@@ -668,11 +726,15 @@ class RepStage:
         v_peak = self._v_peak
         prev = self._prev
         rest = self._rest
-        j_next = 0  # bins before this one were done by the gait-veto fast path
-        for j, t in enumerate(ts):
-            if j < j_next:
-                continue
-            if gait_run >= GAIT_VETO_S and self._mode == _IDLE and self._set is None and self._rest_valid:
+        bins = enumerate(ts)
+        for j, t in bins:
+            if (
+                gait_run >= GAIT_VETO_S
+                and self._mode == _IDLE
+                and self._set is None
+                and self._rest_valid
+                and len(ts) - j >= _VETO_MIN_BINS
+            ):
                 self._write_rows(rows.take(j))
                 self._v_peak = v_peak
                 j_next, v, z, bias, gait_run, prev, last_zupt = self._gait_veto_run(
@@ -680,22 +742,23 @@ class RepStage:
                     t_bin,
                     y,
                     a_arr,
+                    (ps, rs),
                     pitch_arr,
                     roll_arr,
                     still_arr,
-                    runs,
-                    pauses,
+                    (runs_arr, pauses_arr),
                     v,
                     z,
                     bias,
                     gait_run,
                     prev,
                     last_zupt,
-                    n0,
                 )
                 v_peak = self._v_peak
                 if j_next > j:
                     rows.j0 = j_next
+                    skip = j_next - j - 1  # the bins the fast path did
+                    next(islice(bins, skip, skip), None)
                     continue
             pitch = ps[j]
             roll = rs[j]
@@ -986,18 +1049,17 @@ class RepStage:
         t_bin: FloatArray,
         y: FloatArray,
         a_arr: FloatArray,
+        lists: tuple[list[float], list[float]],
         pitch_arr: FloatArray,
         roll_arr: FloatArray,
         still_arr: NDArray[np.bool_],
-        runs: list[int],
-        pauses: list[int],
+        quiet_runs: tuple[NDArray[np.int_], NDArray[np.int_]],
         v: float,
         z: float,
         bias: float,
         gait_run: float,
         prev: tuple[float, float, float],
         last_zupt: int,
-        n0: int,
     ) -> tuple[int, float, float, float, float, tuple[float, float, float], int]:
         """Bins ``j0...`` of a gait bout that keeps vetoing reps, done cheaply; returns the next bin to do normally.
 
@@ -1005,75 +1067,65 @@ class RepStage:
         state machine only integrates travel (then holds it at the rest height) and lets the rest pose follow the
         pose (``_track_rest(..., 0.05)``):
         the same arithmetic as :meth:`_process`, in the same order (bit-identical state), without the per-bin
-        state machine; the buffer rows are written vectorised. ``pitch_arr``, ``roll_arr``: the pose's tilt
-        (``_pose_tilt_deg``).
+        state machine; the buffer rows are written vectorised. It stops before a bin that may be a zero-velocity
+        update (``quiet_runs``: the quiet and pause runs, see ``_filters``; rare in gait), which :meth:`_process`
+        does.
+        ``a_arr``: the delayed vertical acceleration; ``pitch_arr``, ``roll_arr``: the pose's tilt
+        (``_pose_tilt_deg``); ``lists``: tilt and obliquity as lists.
         """
-        ps = pitch_arr
-        gaits = y[:, CH_GAIT] > 0.5
-        m = ps.shape[0]
-        # the run ends before the first bin without the gait label; the rest pose's posture is checked per bin
-        j_end = j0 + int(np.argmin(gaits[j0:])) if not gaits[j0:].all() else m
+        m = pitch_arr.shape[0]
+        runs, pauses = quiet_runs
+        # the run ends before the first bin without the gait label or that may be a zero-velocity update; the rest
+        # pose's posture is checked per bin
+        stop = ~(y[j0:, CH_GAIT] > 0.5) | (runs[j0:] >= ZUPT_SHORT_BINS) | (pauses[j0:] >= ZUPT_PAUSE_BINS)
+        j_end = j0 + int(np.argmax(stop)) if stop.any() else m
         if j_end == j0:
             return j0, v, z, bias, gait_run, prev, last_zupt
-        avs = a_arr[j0:j_end].tolist()
-        pl = ps[j0:j_end].tolist()
-        rl = roll_arr[j0:j_end].tolist()
-        zl = runs[j0:j_end]
-        ql = pauses[j0:j_end]
+        # the vertical velocity of each bin, integrated ahead: the veto leaves 0.0 after every bin, so a bin's is
+        # _LEAK_V * 0.0 + (a - bias) * dt (the first one's from the velocity before), clipped to +-V_MAX_MPS
+        dt, cm, v_max = BIN_S, CM_PER_M, V_MAX_MPS
+        v_a = 0.0 + (a_arr[j0:j_end] - bias) * dt
+        v_a[0] = _LEAK_V * v + (float(a_arr[j0]) - bias) * dt
+        v_a = np.where(v_a > -v_max, v_a, -v_max)  # NaN included, as in _process
+        v_a = np.where(v_a < v_max, v_a, v_max)
+        pl = lists[0][j0:j_end]
+        rl = lists[1][j0:j_end]
         r0, r1, r2 = self._rest
-        r0s: list[float] = []  # the rest pose before each bin, travel (cm) and vertical velocity
+        r0s: list[float] = []  # the rest pose before each bin, travel (cm)
         r1s: list[float] = []
         r2s: list[float] = []
         zs: list[float] = []
-        vs: list[float] = []
-        leak_v, leak_z, v_max, cm, dt, zupt_bins = _LEAK_V, _LEAK_Z, V_MAX_MPS, CM_PER_M, BIN_S, ZUPT_BINS
-        short_bins, pause_bins = ZUPT_SHORT_BINS, ZUPT_PAUSE_BINS
-        put_r0, put_r1, put_r2, put_z, put_v = r0s.append, r1s.append, r2s.append, zs.append, vs.append
-        v_peak = self._v_peak
-        for k, (av, pitch, roll, run, pause) in enumerate(zip(avs, pl, rl, zl, ql, strict=True)):
+        leak_z = _LEAK_Z
+        put_r0, put_r1, put_r2, put_z = r0s.append, r1s.append, r2s.append, zs.append
+        for v_k, pitch, roll in zip(v_a.tolist(), pl, rl, strict=True):
             if not -40.0 <= r1 <= 70.0:
                 break  # not upright (posture_of): no veto, the state machine takes over
-            if (run >= short_bins or pause >= pause_bins) and _zupt_now(run, n0 + j0 + k, last_zupt, v, v_peak, False):
-                run_int = run if last_zupt < 0 else min(run, n0 + j0 + k - last_zupt)  # as in _process
-                if last_zupt != n0 + j0 + k - 1 and run_int > zupt_bins:
-                    z -= v * (run_int - zupt_bins) * dt
-                gap = n0 + j0 + k - last_zupt if run >= short_bins else 0
-                bias = _zupt_bias(bias, av, v, gap, last_zupt)
-                v = 0.0
-                v_peak = 0.0
-                last_zupt = n0 + j0 + k
-            else:
-                v = leak_v * v + (av - bias) * dt
-                v = v if v > -v_max else -v_max  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
-                v = v if v < v_max else v_max
-                v_abs = -v if v < 0.0 else v
-                v_peak = v_abs if v_abs > v_peak else v_peak  # max(v_peak, v_abs), in fewer steps
-                z_rest = r0 / cm
-                z = z_rest + leak_z * (z - z_rest) + v * dt
+            z_rest = r0 / cm
+            z = z_rest + leak_z * (z - z_rest) + v_k * dt
             z_cm = z * cm
             put_r0(r0)
             put_r1(r1)
             put_r2(r2)
             put_z(z_cm)
-            put_v(v)
             gait_run = gait_run + dt
-            v = 0.0  # the veto holds travel at the rest height (before the rest pose follows)
-            z = r0 / cm
+            z = r0 / cm  # the veto holds travel at the rest height (before the rest pose follows)
             r0 += 0.05 * (z_cm - r0)
             r1 += 0.05 * (pitch - r1)
             r2 += 0.05 * (roll - r2)
         n = len(zs)
         if n == 0:
             return j0, v, z, bias, gait_run, prev, last_zupt
-        self._v_peak = v_peak
+        v_abs = np.where(v_a[:n] < 0.0, -v_a[:n], v_a[:n])
+        v_top = float(v_abs.max())
+        self._v_peak = v_top if v_top > self._v_peak else self._v_peak  # the largest since the last update
         self._rest[:] = (r0, r1, r2)
         j1 = j0 + n
-        pitch_a = ps[j0:j1]
+        pitch_a = pitch_arr[j0:j1]
         roll_a = roll_arr[j0:j1]
-        z_a = np.array(zs)
-        dz = z_a - np.array(r0s)
-        dp = (pitch_a - np.array(r1s) + 180.0) % 360.0 - 180.0
-        dr = roll_a - np.array(r2s)
+        z_a = _floats(zs)
+        dz = z_a - _floats(r0s)
+        dp = (pitch_a - _floats(r1s) + 180.0) % 360.0 - 180.0
+        dr = roll_a - _floats(r2s)
         d = np.sqrt(dz * dz + (dp * dp + dr * dr))  # upright: travel weight 1
         rows = np.empty((n, 8))
         rows[:, 0] = t_bin[j0:j1]
@@ -1083,18 +1135,21 @@ class RepStage:
         rows[:, 4] = roll_a
         rows[:, 5] = still_arr[j0:j1]
         rows[:, 6] = y[j0:j1, CH_YAW]
-        rows[:, 7] = vs
+        rows[:, 7] = v_a[:n]
         self._write_rows(rows)
         self._mode = _IDLE
         self._dmin = float(d[-1])
         self._i_low = self._n - 1
-        return j1, v, z, bias, gait_run, (zs[-1], pl[n - 1], rl[n - 1]), last_zupt
+        return j1, 0.0, z, bias, gait_run, (zs[-1], pl[n - 1], rl[n - 1]), last_zupt
 
     def _write_rows(self, rows: FloatArray) -> None:
         if len(rows) == 0:
             return
-        idx = np.arange(self._n, self._n + len(rows)) % BUF_N
-        self._buf[idx] = rows
+        a = self._n % BUF_N
+        if a + len(rows) <= BUF_N:
+            self._buf[a : a + len(rows)] = rows  # no wrap (almost always): a slice, no index array
+        else:
+            self._buf[np.arange(self._n, self._n + len(rows)) % BUF_N] = rows
         self._n += len(rows)
 
     def _holds_set_pose(self, z_cm: float, pitch: float, roll: float) -> bool:
@@ -1183,7 +1238,7 @@ class RepStage:
         k_peak = self._i_peak - a
         k_min = max(k_peak, i_min - a)
         peak = float(d[k_peak])
-        speed = np.abs(np.gradient(d, t)) if d.size > 2 else np.zeros(d.size)
+        speed = abs_gradient(d, t) if d.size > 2 else np.zeros(d.size)
         # start: the last bin before the fastest outward bin that moves at < 5 % of that speed (C2/C3-smooth
         # movements creep out of rest, so speed marks the boundary much better than distance)
         k_vout = int(np.argmax(speed[: k_peak + 1]))

@@ -17,6 +17,8 @@ accuracy bench evaluates on seeds 0-99, which the training never saw.
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -127,7 +129,34 @@ EXERCISE_PROFILES: Final[dict[Exercise, ExerciseProfile]] = {
 
 
 def set_vector(reps: Sequence[RepFeatures]) -> FloatArray:
-    """The set's feature vector (medians over its reps, see ``FEATURES``)."""
+    """The set's feature vector (medians over its reps, see ``FEATURES``).
+
+    Computed on Python floats (it runs for every rep, on at most ``CLASSIFY_REPS`` reps: numpy's median costs
+    ~50 us there); the same numbers as ``np.median(a, axis=0)`` and ``np.mean`` of the sign products: the middle
+    value, or the sum of the two middle ones halved, and a sum of small integers (exact in any order, from
+    +0.0 as numpy's) divided by their count. NaN features and zero medians (whose sign follows numpy's
+    partition order) take numpy's way.
+    """
+    cols = (
+        [r.rest_pitch_deg for r in reps],
+        [r.dz_cm for r in reps],
+        [r.dpitch_deg for r in reps],
+        [abs(r.droll_deg) for r in reps],
+    )
+    if not reps or any(math.isnan(x) for col in cols for x in col):
+        return _set_vector_np(reps)
+    alternation = 0.0
+    if len(reps) > 1:
+        signs = [1.0 if r.droll_deg > 0.0 else -1.0 if r.droll_deg < 0.0 else 0.0 for r in reps]  # np.sign
+        alternation = sum([a * b for a, b in zip(signs[1:], signs[:-1], strict=True)]) / (len(signs) - 1)
+    med = [statistics.median(col) for col in cols]
+    if 0.0 in med:
+        return _set_vector_np(reps)  # the sign of a zero median depends on numpy's partition order
+    return np.array([*med, alternation])
+
+
+def _set_vector_np(reps: Sequence[RepFeatures]) -> FloatArray:
+    """:func:`set_vector` with numpy (the reference; used when a feature is NaN)."""
     a = np.array([[r.rest_pitch_deg, r.dz_cm, r.dpitch_deg, abs(r.droll_deg)] for r in reps])
     med = np.median(a, axis=0)
     signs = np.sign([r.droll_deg for r in reps])

@@ -17,7 +17,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from sensor.pipeline.stage import OTHER, RUNNING, WALKING, PelvisChunk
+from sensor.pipeline.filters import clip
+from sensor.pipeline.stage import RUNNING, WALKING, PelvisChunk
 
 FloatArray = NDArray[np.float64]
 
@@ -40,16 +41,20 @@ N_CH: Final = 8
 _SMALL_N: Final = 4096
 """Chunks up to this many samples are binned as one ``(n, RAW_W)`` array, longer ones column by column."""
 
+_FEW_SAMPLES: Final = 64
+"""Chunks (with the pending samples) up to this many samples find their bin borders on Python ints."""
+
 RAW_W: Final = 12
 """Raw columns averaged per bin: vertical linear acc; gyr AP, ML, V; roll; pitch; yaw; gait share; "other" share;
-specific force AP, ML, V."""
+specific force AP, ML, V. No channel reads the "other" share (column 8): :func:`chunk_columns` leaves it zero."""
 
 
 def chunk_columns(chunk: PelvisChunk) -> list[FloatArray | None]:
     """The per-sample columns that are averaged into bins (see :data:`RAW_W`), each ``(n,)`` or ``None`` (zeros).
 
     Needs the orientation (gyroscope input); for accelerometer-only chunks the angles are missing and the
-    caller skips the chunk.
+    caller skips the chunk. The "other" share is ``None`` (no channel reads it: not worth its comparison and
+    its binning).
     """
     act = chunk.activity
     return [
@@ -61,7 +66,7 @@ def chunk_columns(chunk: PelvisChunk) -> list[FloatArray | None]:
         chunk.pitch_deg,
         chunk.yaw_deg,
         ((act == WALKING) | (act == RUNNING)).astype(np.float64),
-        (act == OTHER).astype(np.float64),
+        None,
         chunk.acc_ap_mps2,
         chunk.acc_ml_mps2,
         chunk.acc_v_mps2,
@@ -87,7 +92,7 @@ def gravity_tilt_deg(f_ap: FloatArray, f_ml: FloatArray, f_v: FloatArray) -> tup
     """
     norm = np.sqrt(f_ap * f_ap + f_ml * f_ml + f_v * f_v)
     pitch = np.degrees(np.arctan2(-f_ap, f_v))
-    roll = np.degrees(np.arcsin(np.clip(f_ml / np.maximum(norm, 1e-9), -1.0, 1.0)))
+    roll = np.degrees(np.arcsin(clip(f_ml / np.maximum(norm, 1e-9), -1.0, 1.0)))  # np.clip's values
     return pitch, roll
 
 
@@ -132,12 +137,25 @@ class BinAverager:
         k_all = np.concatenate([self._pending_k, k]) if n_old else k
         if k_all.size == 0:
             return np.zeros(0), np.zeros((0, self.width))
-        starts = np.flatnonzero(k_all[1:] != k_all[:-1]) + 1
-        n_done = starts.size + 1 if final else starts.size
-        cut = 0 if n_done == 0 else int(starts[n_done - 1]) if n_done <= starts.size else k_all.size
-        st = np.concatenate([[0], starts[: n_done - 1]]) if n_done else np.zeros(0, np.int64)
-        counts = np.diff(np.append(st, cut))
-        t_bin = (k_all[st].astype(np.float64) + 0.5) * self.bin_s
+        st: NDArray[np.int64] | list[int]  # the first sample of each complete bin
+        if k_all.size <= _FEW_SAMPLES:
+            # a live chunk: the bin borders on Python ints (the same bins and times; numpy's index helpers cost
+            # ~15 us here)
+            kl = k_all.tolist()
+            starts_l = [i for i in range(1, len(kl)) if kl[i] != kl[i - 1]]
+            n_done = len(starts_l) + 1 if final else len(starts_l)
+            cut = 0 if n_done == 0 else starts_l[n_done - 1] if n_done <= len(starts_l) else len(kl)
+            st = [0, *starts_l[: n_done - 1]] if n_done else []
+            ends = [*st[1:], cut] if st else []
+            counts = np.array([b - a for a, b in zip(st, ends, strict=True)], dtype=np.int64)
+            t_bin = np.array([(kl[a] + 0.5) * self.bin_s for a in st], dtype=np.float64)
+        else:
+            starts = np.flatnonzero(k_all[1:] != k_all[:-1]) + 1
+            n_done = starts.size + 1 if final else starts.size
+            cut = 0 if n_done == 0 else int(starts[n_done - 1]) if n_done <= starts.size else k_all.size
+            st = np.concatenate([[0], starts[: n_done - 1]]) if n_done else np.zeros(0, np.int64)
+            counts = np.diff(np.append(st, cut))
+            t_bin = (k_all[st].astype(np.float64) + 0.5) * self.bin_s
         if k.size <= _SMALL_N:
             # a live chunk: one (n, width) array and one reduceat (fewer calls than column by column)
             x_all = np.zeros((k_all.size, self.width))
@@ -154,6 +172,15 @@ class BinAverager:
             x_bin = np.empty((n_done, self.width))
             for c in range(self.width):
                 col = cols[c]
+                if col is None and n_done:
+                    # zeros: every complete bin averages to 0.0 but the first, which holds the pending samples
+                    new_pending[:, c] = 0.0
+                    x_bin[:, c] = 0.0
+                    if n_old:
+                        first = np.zeros(int(counts[0]))
+                        first[:n_old] = pending_x[:, c]
+                        x_bin[0, c] = np.add.reduceat(first, [0])[0] / counts[0]
+                    continue
                 col_all: FloatArray = np.zeros(k.size) if col is None else col
                 if n_old:
                     col_all = np.concatenate([pending_x[:, c], col_all])
@@ -163,3 +190,26 @@ class BinAverager:
             self._pending_x = new_pending
         self._pending_k = k_all[cut:]
         return t_bin, x_bin
+
+
+def abs_gradient(f: FloatArray, x: FloatArray) -> FloatArray:
+    """``np.abs(np.gradient(f, x))`` for 1-D arrays of 3 or more samples, with the same operations as numpy's
+    (second-order central differences inside, first-order ones at the ends; the uniform-spacing formula when every
+    step of ``x`` is the same), without its ~40 us of argument handling: it runs once per rep on ~70 bins."""
+    dx = x[1:] - x[:-1]
+    out = np.empty(f.shape)
+    if (dx == dx[0]).all():
+        h = dx[0]
+        out[1:-1] = (f[2:] - f[:-2]) / (2.0 * h)
+        out[0] = (f[1] - f[0]) / h
+        out[-1] = (f[-1] - f[-2]) / h
+    else:
+        dx1 = dx[:-1]
+        dx2 = dx[1:]
+        a = -dx2 / (dx1 * (dx1 + dx2))
+        b = (dx2 - dx1) / (dx1 * dx2)
+        c = dx1 / (dx2 * (dx1 + dx2))
+        out[1:-1] = a * f[:-2] + b * f[1:-1] + c * f[2:]
+        out[0] = (f[1] - f[0]) / dx[0]
+        out[-1] = (f[-1] - f[-2]) / dx[-1]
+    return np.abs(out, out=out)

@@ -68,7 +68,7 @@ def test_gait_veto_fast_path_is_bit_identical_to_the_state_machine(step: int, mo
     assert sum(used) > 300  # most of the 20 s walk (20 Hz bins) took the fast path
 
     def plain(self: RepStage, j0: int, *args: Any) -> Any:
-        v, z, bias, gait_run, prev, last_zupt, _n0 = args[8:]
+        v, z, bias, gait_run, prev, last_zupt = args[8:]
         return j0, v, z, bias, gait_run, prev, last_zupt  # nothing done: every bin goes through the state machine
 
     monkeypatch.setattr(counter_mod.RepStage, "_gait_veto_run", plain)
@@ -139,7 +139,7 @@ def test_pending_rows_are_the_same_from_lists_and_from_arrays(n: int) -> None:
     still = rng.random(m) > 0.5
     d, z_cm, v = rng.normal(0.0, 10.0, (3, n))
     cols = (t, pitch, roll, still, yaw)
-    lists = (t.tolist(), pitch.tolist(), roll.tolist(), still.tolist(), yaw.tolist())
+    lists = (t.tolist(), pitch.tolist(), roll.tolist(), still.tolist())  # the yaw comes from its array
     rows = counter_mod._PendingRows(cols, lists)
     rows.j0 = 2
     rows.d.extend(d.tolist())
@@ -155,3 +155,35 @@ def test_pending_rows_are_the_same_from_lists_and_from_arrays(n: int) -> None:
     assert np.array_equal(got, want.reshape(n, 8))
     assert rows.j0 == 2 + n
     assert (rows.d, rows.z_cm, rows.v) == ([], [], [])
+
+
+def test_quiet_runs_of_a_few_bins_match_the_vectorised_ones() -> None:
+    # live chunks' few bins take the per-bin version: the same flags, run lengths and carried state
+    rng = np.random.default_rng(5)
+    m = 400
+    gyr, gyr_bin = np.abs(rng.normal(0.0, 0.15, (2, m)))
+    gyr[rng.random(m) < 0.4] = 0.01
+    gyr_bin[rng.random(m) < 0.4] = 0.01
+    errs = rng.normal(0.0, 0.1, m)
+    errs[rng.random(m) < 0.03] = np.nan
+    vec, few = RepStage(), RepStage()
+    longest = [0, 0]  # the longest quiet and pause runs seen
+    stills = 0
+    a = 0
+    while a < m:
+        b = a + int(rng.integers(1, counter_mod._FEW_ROWS + 1))
+        want = vec._quiet_runs(gyr[a:b], gyr_bin[a:b], np.abs(errs[a:b]))
+        got = few._quiet_runs_few(gyr[a:b].tolist(), gyr_bin[a:b].tolist(), errs[a:b].tolist())
+        for w, g in zip(want, got, strict=True):
+            assert np.array_equal(w, g)
+            assert w.dtype == g.dtype
+        assert np.array_equal(vec._quiet_tail, few._quiet_tail)
+        assert np.array_equal(vec._pause_tail, few._pause_tail)
+        assert (vec._quiet_run, vec._pause_run) == (few._quiet_run, few._pause_run)
+        longest = [max(longest[0], int(got[0].max())), max(longest[1], int(got[2].max()))]
+        stills += int(got[1].sum())
+        a = b
+    # the data reach zero-velocity updates, pauses and stillness across chunk borders
+    assert longest[0] >= counter_mod.ZUPT_BINS
+    assert longest[1] >= counter_mod.ZUPT_PAUSE_BINS
+    assert stills > 0
