@@ -23,6 +23,7 @@ import itertools
 import os
 import signal
 import threading
+import time
 
 ENV_VAR = "HIPSENSE_TEST_CRASH_AT"
 POINTS = ("store.commit", "mqtt.acked")
@@ -50,7 +51,12 @@ _SPEC = parse_spec(os.environ.get(ENV_VAR))
 _hits = itertools.count(1)  # next() on a count is atomic under the GIL
 
 
+KILL_LINE = "hipsense-test-crash-at-unix"
+
+
 def _kill() -> None:
+    # the instant of the kill on stderr, for the campaign's loss measure (the parent sees the death later)
+    os.write(2, f"{KILL_LINE} {time.time():.6f}\n".encode())
     os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 

@@ -20,8 +20,9 @@ Kill points (``phase``):
 
 Loss is measured against what the gateway received: each ``rx`` line says how many frames the sinks (the recorder
 first) had been handed, and when. ``lost_s`` is the age, at the kill, of the oldest received frame not in the store
-(0 when nothing received is missing); the recorder's bound is one second. For self-kills the kill instant is when
-the parent saw the process die (a little late, so ``lost_s`` errs on the high side).
+(0 when nothing received is missing); the recorder's bound is one second. For self-kills the kill instant is the
+one the crash hook wrote to stderr just before the SIGKILL (the parent notices the death later, by up to a poll and
+more on a loaded machine).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from typing import Literal
 
 import numpy as np
 
-from sensor.crashpoints import ENV_VAR
+from sensor.crashpoints import ENV_VAR, KILL_LINE
 from sensor.sessions.store import Store
 
 from .brokers import Collector, collecting
@@ -161,6 +162,13 @@ async def _spawn(workdir: Path, store: Path, url: str, prefix: str, crash_at: st
     return _Proc(proc)
 
 
+def _self_kill_time(stderr: Path, seen: float) -> float:
+    """The kill instant the crash hook wrote (``seen``, when the parent noticed the death, if it wrote none)."""
+    stamps = [float(line.split()[1]) for line in stderr.read_text(errors="replace").splitlines()
+              if line.startswith(KILL_LINE)]  # fmt: skip
+    return stamps[-1] if stamps else seen
+
+
 async def _until(p: _Proc, predicate: Callable[[], bool], timeout_s: float) -> bool:
     """Wait until ``predicate()`` or the process exits or the timeout; returns ``predicate()``."""
     deadline = time.monotonic() + timeout_s
@@ -248,10 +256,12 @@ async def run_campaign(
                 if p.proc.returncode is None:
                     t_kill = time.time()
                     p.proc.kill()
-                else:  # the crash hook fired (seen up to one poll late: lost_s errs high)
+                else:  # the crash hook fired: it wrote the instant of the kill to stderr
                     t_kill = time.time()
                     res.self_killed = p.proc.returncode == -signal.SIGKILL
                 await p.proc.wait()
+                if res.self_killed:
+                    t_kill = _self_kill_time(workdir / f"gateway-{i}.stderr", t_kill)
                 await reader
                 flush_task.cancel()
             assert p.proc.returncode == -signal.SIGKILL, f"gateway {i} ended with {p.proc.returncode}, see {workdir}"
