@@ -220,6 +220,9 @@ _SLIP_V_DEG = 4.0  # obliquity: the short-term mean off its reference by more th
 _SLIP_V_CHECKS = 3  # ... on this many consecutive checks: the vertical turns about AP by the difference
 _SLIP_FOLLOW = 3  # after a slip, this many checks follow it without a threshold
 _SLIP_V_WAIT = 3  # checks after a new standing vertical before the obliquity reference is taken
+# after the lock the mounting can change only at a refinement (every _REFINE_EVERY grid points, or a quiet segment
+# with a gyroscope bias) or a slip check (every _SLIP_EVERY): grid points that are neither (see motion_can_wait)
+_CHECK_EVERY = math.gcd(_SLIP_EVERY, *_REFINE_EVERY)
 
 
 @dataclass(slots=True)
@@ -461,6 +464,33 @@ class MountingCalibrator:
     @property
     def samples_seen(self) -> int:
         return self._n_motion
+
+    def motion_can_wait(self, n: int) -> bool:
+        """Whether :meth:`feed_motion` of the next ``n`` samples (their :meth:`feed_rest` done) returns no update,
+        whatever they hold, so that the caller may pass them later, joined with the samples after them.
+
+        After the lock an update can only come at a grid point where the mounting is refined (every
+        ``_REFINE_EVERY`` grid points, or a quiet segment with a gyroscope bias) or a slip is checked (every
+        ``_SLIP_EVERY``), and which grid points those are is known before the motion pass: the segment count and
+        the rest pass's records. The motion pass is chunk-size invariant, so passing the samples later in one call
+        gives the same statistics and updates (a live stream then runs it once per ``_CHECK_EVERY`` grid points
+        instead of once per micro-batch).
+        """
+        s = self._s
+        if not s.locked:
+            return False
+        log = s.rest_log
+        done = (s.motion_n + n) // self.grid  # grid segments that these samples complete
+        if done > len(log):
+            return False
+        seg = s.segments
+        for j in range(done):
+            if (seg + j + 1) % _CHECK_EVERY == 0:
+                return False
+            rec = log[j]
+            if rec.quiet and rec.bias is not None:
+                return False
+        return True
 
     def force_lock(self) -> None:
         """Lock with what is known (end of stream before the confidence was reached)."""

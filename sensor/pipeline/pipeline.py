@@ -193,6 +193,9 @@ class HipPipeline:
         self._finished = False
         self._small: list[ImuBlock] = []
         self._small_n = 0
+        # the calibration's motion pass, postponed while it cannot change the mounting (see _feed_motion)
+        self._motion: list[tuple[FloatArray, FloatArray | None, FloatArray, FloatArray, FloatArray | None]] = []
+        self._motion_n = 0
         self._batch_n = max(1, round(self.cfg.micro_batch_s * self.fs))
 
     # public ------------------------------------------------------------------------------------------
@@ -274,8 +277,7 @@ class HipPipeline:
         start = self._n_in
         self._n_in += n
         fc, w_up = self._filter(block, start)
-        # the vertical specific force and angular rate (f_v, and the yaw's rate): the calibrator's same products
-        updates = self.calibrator.feed_motion(block.acc_mps2, fc.gyr, fc.up, acc_up_mps2=fc.f_v, gyr_up_radps=w_up)
+        updates = self._feed_motion((block.acc_mps2, fc.gyr, fc.up, fc.f_v, w_up))
         if not self._released:
             self._pending.append(fc)
             if not self.calibrator.locked:
@@ -283,6 +285,38 @@ class HipPipeline:
             return self._release(updates)
         self._schedule.extend(updates)
         return self._process(fc)
+
+    def _feed_motion(
+        self, cols: tuple[FloatArray, FloatArray | None, FloatArray, FloatArray, FloatArray | None] | None
+    ) -> list[tuple[int, Mounting]]:
+        """The calibration's motion pass of the samples ``cols`` (acc, gyr, up, and the vertical specific force and
+        angular rate ``f_v``, ``w_up``: the calibrator's same products), with those postponed before them; None:
+        only those postponed.
+
+        After the release, samples whose motion pass cannot change the mounting (``motion_can_wait``: no
+        refinement or slip check at the grid points they complete) wait and go in with later ones. The pass is
+        chunk-size invariant, so the statistics and updates are the same; a live stream (2-s micro-batches) pays
+        its fixed cost per call once per 10 grid points instead of once per batch.
+        """
+        held = self._motion
+        if cols is not None:
+            n = cols[0].shape[0]
+            if self._released and self.calibrator.motion_can_wait(self._motion_n + n):
+                held.append(cols)
+                self._motion_n += n
+                return []
+            if not held:
+                acc, gyr, up, f_v, w_up = cols
+                return self.calibrator.feed_motion(acc, gyr, up, acc_up_mps2=f_v, gyr_up_radps=w_up)
+            held.append(cols)
+        if not held:
+            return []
+        self._motion, self._motion_n = [], 0
+        cat = np.concatenate
+        acc, up, f_v = cat([c[0] for c in held]), cat([c[2] for c in held]), cat([c[3] for c in held])
+        gyr = None if held[0][1] is None else cat([c[1] for c in held])
+        w_up = None if held[0][4] is None else cat([c[4] for c in held])
+        return self.calibrator.feed_motion(acc, gyr, up, acc_up_mps2=f_v, gyr_up_radps=w_up)
 
     def _filter(self, block: ImuBlock, start: int) -> tuple[_Filtered, FloatArray | None]:
         """Gyro bias (from quiet periods), up vectors and yaw: the mounting-independent part, never held back;
@@ -342,6 +376,7 @@ class HipPipeline:
         if not self._released and self._has_gyr is not None:
             self.calibrator.force_lock()
             out.extend(self._release([]))
+        self._feed_motion(None)  # (the postponed samples: their statistics, no update by construction)
         self._finished = True
         if self._gait is not None:
             out.extend(self._emit_steps(self._gait.detect(final=True)))
