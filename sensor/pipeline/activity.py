@@ -64,7 +64,7 @@ class StandingTracker:
         if n == 0:
             return
         q = quiet.astype(np.int8)
-        edges = np.flatnonzero(q[1:] != q[:-1]) + 1  # == np.diff(q) != 0, without np.diff's wrapper
+        edges = (q[1:] != q[:-1]).nonzero()[0] + 1  # == np.diff(q) != 0, without np.diff's wrapper
         # one run (the usual live batch): no bounds array
         bounds = (0, n) if edges.size == 0 else np.concatenate([[0], edges, [n]]).tolist()
         for a, b in itertools.pairwise(bounds):
@@ -73,7 +73,7 @@ class StandingTracker:
                     self._run_start = start + int(a)
                     self._sum, self._n = 0.0, 0
                 if roll_deg is not None:
-                    self._sum += float(roll_deg[a:b].sum())
+                    self._sum += float(np.add.reduce(roll_deg[a:b]))  # (.sum(), without its wrapper)
                 self._n += int(b - a)
             elif self._run_start is not None:
                 self._close(start + int(a))
@@ -109,14 +109,16 @@ def label_samples(
     """Causal per-sample activity codes (see the module docstring)."""
     n = quiet.size
     idx = np.arange(start, start + n)
-    out = np.full(n, OTHER, dtype=np.int8)
+    out = np.empty(n, dtype=np.int8)  # (np.full without its wrapper)
+    out.fill(OTHER)
     if peaks:
         p_idx = np.array([p for p, _ in peaks], dtype=np.int64)
         p_run = np.array([r for _, r in peaks], dtype=bool)
         # k[i]: the last peak whose look-ahead ended by sample i (searchsorted(p_idx, idx - lookahead, "right") - 1),
         # by counting the peaks per sample where each becomes visible: the same integers, without a binary search
         # per sample
-        if p_idx.size > 1 and bool((p_idx[1:] < p_idx[:-1]).any()):  # (peaks come in order; never relied on)
+        # (peaks come in order; never relied on)
+        if p_idx.size > 1 and bool(np.logical_or.reduce(p_idx[1:] < p_idx[:-1])):
             k = np.searchsorted(p_idx, idx - lookahead, side="right") - 1
         else:
             visible = np.minimum(np.maximum(p_idx + (lookahead - start), 0), n)
@@ -149,7 +151,7 @@ class BoutTracker:
         n = labels.size
         if n == 0:
             return out
-        edges = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+        edges = (labels[1:] != labels[:-1]).nonzero()[0] + 1
         bounds = (0, n) if edges.size == 0 else np.concatenate([[0], edges, [n]]).tolist()
         for a, b in itertools.pairwise(bounds):
             lab = int(labels[a])

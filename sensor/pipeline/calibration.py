@@ -668,7 +668,7 @@ class MountingCalibrator:
                 v[:, 36] = g - 1
             else:
                 wj = np.where(ordinal < _JERK_FULL, 1.0, np.where(ordinal % _JERK_EVERY == 0, float(_JERK_EVERY), 0.0))
-                keep = np.flatnonzero(wj)
+                keep = wj.nonzero()[0]
                 v[:, 0:36] = 0.0
                 if keep.size:
                     v[keep, 0:36] = self._jerk_moments(ah_seg[gi[keep]]) * wj[keep, None]

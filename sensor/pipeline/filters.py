@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
+from scipy import ndimage, signal
 
 FloatArray = NDArray[np.float64]
 
@@ -51,6 +51,46 @@ except ImportError:  # pragma: no cover - other numpy versions
     einsum = np.einsum
 
 
+try:  # scipy.ndimage's 1-D min/max filter itself: its Python wrapper checks the arguments and names the dtype (~10
+    # us per call; the gait detector makes two per live batch)
+    from scipy.ndimage import _nd_image
+
+    _MINMAX1D: Any = _nd_image.min_or_max_filter1d
+except (ImportError, AttributeError):  # pragma: no cover - other scipy versions
+    _MINMAX1D = None
+_NDIMAGE_MODES = {"nearest": 0, "constant": 4}  # scipy.ndimage._ni_support._extend_mode_to_code
+
+
+def minmax_filter1d(
+    x: FloatArray,
+    size: int,
+    *,
+    minimum: bool,
+    axis: int = -1,
+    mode: str = "constant",
+    cval: float = 0.0,
+    origin: int = 0,
+) -> FloatArray:
+    """``ndimage.minimum_filter1d`` / ``maximum_filter1d`` of a float64 array (the same call into its C core,
+    without the wrapper)."""
+    if _MINMAX1D is None or x.dtype != np.float64 or mode not in _NDIMAGE_MODES:  # pragma: no cover
+        f = ndimage.minimum_filter1d if minimum else ndimage.maximum_filter1d
+        res: FloatArray = f(x, size=size, axis=axis, mode=mode, cval=cval, origin=origin)
+        return res
+    if size < 1 or size // 2 + origin < 0 or size // 2 + origin >= size:
+        raise ValueError(f"invalid filter size {size} or origin {origin}")
+    out = np.empty(x.shape)
+    _MINMAX1D(x, size, axis % x.ndim, out, _NDIMAGE_MODES[mode], cval, origin, 1 if minimum else 0)
+    return out
+
+
+def filled(n: int, value: float) -> FloatArray:
+    """``np.full(n, value)`` (float64) without its Python wrapper."""
+    out = np.empty(n)
+    out.fill(value)
+    return out
+
+
 def clip(x: NDArray[Any], lo: float, hi: float) -> NDArray[Any]:
     """``np.clip(x, lo, hi)`` for arrays (same values, NaN kept) without ``np.clip``'s ~10 us Python wrapper."""
     if _CLIP is not None:
@@ -76,7 +116,7 @@ def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
 def minus_scaled(x: FloatArray, s: FloatArray, v: FloatArray) -> FloatArray:
     """``x - s[..., None] * v`` for ``(..., 3)`` arrays, column by column: the same numbers, without numpy's
     buffered broadcast of ``s`` over rows of three (about 3x faster on long arrays)."""
-    out = np.empty(np.broadcast_shapes(x.shape, v.shape))
+    out = np.empty(x.shape if x.shape == v.shape else np.broadcast_shapes(x.shape, v.shape))
     for k in range(3):
         np.multiply(s, v[..., k], out=out[..., k])
         np.subtract(x[..., k], out[..., k], out=out[..., k])

@@ -62,14 +62,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from sensor.frames import STANDARD_GRAVITY_MPS2, Side
 from sensor.pipeline.buffer import SignalBuffer
-from sensor.pipeline.filters import StatefulFilter, clip, nan_to, window_rows
+from sensor.pipeline.filters import StatefulFilter, clip, filled, minmax_filter1d, nan_to, window_rows
 
 FloatArray = NDArray[np.float64]
 G = STANDARD_GRAVITY_MPS2
+_amin, _amax, _any = np.minimum.reduce, np.maximum.reduce, np.logical_or.reduce  # (the array methods' cores)
 WALK_IC_BEFORE_PEAK_S = 0.030
 RUN_IC_LEVEL = 0.10
 START_EXTRA_LOOKAHEAD = 6
@@ -293,8 +293,9 @@ class GaitDetector:
         """Per candidate peak (vectorised): peak value, prominence, fall, running, IC and TO (nan if none), whether the
         walking IC came from the forward acceleration, and the weak-step IC from the loading peak."""
         buf, fs = self.buf, self.fs
-        lo_a = int(idx.min()) - round(0.6 * fs)
-        slow = buf.get("f_slow", lo_a, int(idx.max()) + self.after + 1)
+        idx_lo, idx_hi = int(_amin(idx)), int(_amax(idx))
+        lo_a = idx_lo - round(0.6 * fs)
+        slow = buf.get("f_slow", lo_a, idx_hi + self.after + 1)
         base_slow = max(lo_a, buf.start)
         pk = slow[idx - base_slow]
         w6, w_run = round(0.6 * fs), round(0.4 * fs)
@@ -316,8 +317,8 @@ class GaitDetector:
         # running edges on the raw force
         w_pre = round(0.45 * fs)
         n_pk = max(3, round(0.08 * fs))
-        fsa = max(buf.start, int(idx.min()) - w_pre)
-        raw = buf.get("f_s", fsa, int(idx.max()) + w_pre + 1)
+        fsa = max(buf.start, idx_lo - w_pre)
+        raw = buf.get("f_s", fsa, idx_hi + w_pre + 1)
         pre = _win(raw, idx - fsa - w_pre, w_pre + 1, np.nan)
         k_pk = nan_to(pre[:, -n_pk:], -np.inf).argmax(axis=1) + (w_pre + 1 - n_pk)
         rows = np.arange(idx.size)
@@ -340,7 +341,10 @@ class GaitDetector:
         valid = ~np.isnan(post)
         base2 = np.minimum.reduce(np.where(valid, post, np.inf), axis=1)
         amp = peak_v - base2
-        t30, t60 = _first_down(post, np.stack([base2 + 0.3 * amp, base2 + 0.6 * amp]))  # both crossings at once
+        levels = np.empty((2, idx.size))
+        np.add(base2, 0.3 * amp, out=levels[0])
+        np.add(base2, 0.6 * amp, out=levels[1])
+        t30, t60 = _first_down(post, levels)  # both crossings at once
         enough = np.add.reduce(valid, axis=1) > 2
         to_run = np.where(enough & (amp > 0), post_start + t30 - (t60 - t30), np.nan)
         # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
@@ -355,8 +359,8 @@ class GaitDetector:
         ic_weak = (idx + frac - WEAK_IC_BEFORE_PEAK_S * fs).astype(np.float64)
         # preferred: the peak forward acceleration (Zijlstra & Hof 2003), where the pelvis stops being pulled
         # forward and the braking of the new stance starts; nan where there is no clear one (fallback above)
-        ic_ap = np.full(idx.size, np.nan)
-        walk = np.flatnonzero(running == 0)
+        ic_ap = filled(idx.size, np.nan)
+        walk = (running == 0).nonzero()[0]
         if walk.size:  # a running peak uses neither (its IC is the raw edge), and each row is its own window
             ic_ap[walk] = self._walk_ic_ap(idx[walk])
         ic_walk = np.where(np.isnan(ic_ap), ic_walk, ic_ap)
@@ -384,18 +388,18 @@ class GaitDetector:
         w_a = round(WALK_AP_AFTER_S * fs)
         m_drop = max(1, round(WALK_AP_DROP_S * fs))
         width = w_b + w_a + 1
-        a0 = max(buf.start, int(idx.min()) - w_b - h)
-        ap = buf.get("acc_ap", a0, int(idx.max()) + w_a + m_drop + h + 1)
-        sm = np.full(ap.size, np.nan)
+        a0 = max(buf.start, int(_amin(idx)) - w_b - h)
+        ap = buf.get("acc_ap", a0, int(_amax(idx)) + w_a + m_drop + h + 1)
+        sm = filled(ap.size, np.nan)
         if ap.size >= hw.size:
             sm[h : ap.size - h] = np.convolve(ap, hw, mode="valid")
         wext = _win(sm, idx - a0 - w_b, width + m_drop, np.nan)  # the window plus the braking look-ahead
-        full = ~np.isnan(wext).any(axis=1)
+        full = ~_any(np.isnan(wext), axis=1)
         wx = np.where(np.isnan(wext), 0.0, wext)
         wz = wx[:, :width]
-        lo = wz.min(axis=1)
+        lo = _amin(wz, axis=1)
         # minimum over the next m_drop samples (inclusive) of every window position
-        dip = ndimage.minimum_filter1d(wx, size=m_drop + 1, axis=1, origin=-((m_drop + 1) // 2), mode="nearest")
+        dip = minmax_filter1d(wx, m_drop + 1, minimum=True, axis=1, origin=-((m_drop + 1) // 2), mode="nearest")
         dip = dip[:, :width]
         lm = np.zeros(wz.shape, dtype=bool)
         lm[:, 1:-1] = (wz[:, 1:-1] >= wz[:, :-2]) & (wz[:, 1:-1] > wz[:, 2:])
@@ -404,7 +408,7 @@ class GaitDetector:
         lm[:, width - mg :] = False
         score = np.where(lm, (wz - lo[:, None]) + (wz - dip), -np.inf)
         k = np.argmax(score, axis=1)
-        ok = full & lm.any(axis=1)
+        ok = full & _any(lm, axis=1)
         rows = np.arange(idx.size)
         kc = clip(k, 1, width - 2)
         y0, y1, y2 = wz[rows, kc - 1], wz[rows, kc], wz[rows, kc + 1]
@@ -642,8 +646,8 @@ class GaitDetector:
         # (np.rint: np.round's value for 0 decimals, without its Python wrapper)
         n_early = np.maximum(2, np.rint(0.4 * t_step)).astype(np.int64)
         n_stance = np.maximum(2, np.rint(0.6 * t_step)).astype(np.int64)
-        lo = max(buf.start, int(a.min()))
-        hi = int((a + n_stance).max())
+        lo = max(buf.start, int(_amin(a)))
+        hi = int(_amax(a + n_stance))
         cue_ml = -_head_mean(buf.get("acc_ml", lo, hi), a - lo, n_stance)
         cue_roll = np.zeros(len(batch))
         if self.has_gyr:
@@ -684,17 +688,16 @@ def _window_max(x: FloatArray, before: int, after: int) -> FloatArray:
     centred filter's length is odd): the centred filter shifted by ``origin`` onto ``[i - before, i + after]``,
     -inf outside ``x`` (was: ``x`` padded with -inf on both sides, the same maxima)."""
     assert (before + after) % 2 == 0
-    out: FloatArray = ndimage.maximum_filter1d(
-        x, size=before + after + 1, mode="constant", cval=-np.inf, origin=(before - after) // 2
+    return minmax_filter1d(
+        x, before + after + 1, minimum=False, mode="constant", cval=-np.inf, origin=(before - after) // 2
     )
-    return out
 
 
 def _win(x: FloatArray, starts: NDArray[np.int64], width: int, fill: float) -> FloatArray:
     """Rows ``x[s : s + width]`` for each start (``fill`` outside ``x``)."""
     if x.size and starts.size:
         # the usual case, every row inside ``x``: one gather, no mask (the same values)
-        s_lo, s_hi = int(starts.min()), int(starts.max())
+        s_lo, s_hi = int(_amin(starts)), int(_amax(starts))
         if s_lo >= 0 and s_hi + width <= x.size:
             return window_rows(x, starts, width)
     j = starts[:, None] + np.arange(width)[None, :]
@@ -705,12 +708,12 @@ def _win(x: FloatArray, starts: NDArray[np.int64], width: int, fill: float) -> F
 
 def _head_mean(x: FloatArray, starts: NDArray[np.int64], n: NDArray[np.int64]) -> FloatArray:
     """Per row the mean of ``x[s : s + n]`` without its nan (0 if none; samples outside ``x`` count as nan)."""
-    w = _win(x, starts, int(n.max()), np.nan)
+    w = _win(x, starts, int(_amax(n)), np.nan)
     head = np.arange(w.shape[1])[None, :] < n[:, None]
     # the usual case, no nan in the windows: the same sums as the nan-aware mean below (equal rows, zeros for the
     # samples left out), divided by the same counts
     out: FloatArray = np.add.reduce(np.where(head, w, 0.0), axis=1) / n
-    if np.isnan(out).any():
+    if _any(np.isnan(out)):
         w[~head] = np.nan
         out = nan_to(_nanmean_rows(w), 0.0)
     return out
@@ -761,7 +764,7 @@ def _extrapolated_edge(x: FloatArray, base: float, peak: float, *, rising: bool)
 
 
 def _last_up_crossing(x: FloatArray, level: float) -> float | None:
-    below = np.flatnonzero(x < level)
+    below = (x < level).nonzero()[0]
     if below.size == 0:
         return None
     j = int(below[-1])
@@ -771,7 +774,7 @@ def _last_up_crossing(x: FloatArray, level: float) -> float | None:
 
 
 def _first_down_crossing(x: FloatArray, level: float) -> float | None:
-    below = np.flatnonzero(x < level)
+    below = (x < level).nonzero()[0]
     if below.size == 0:
         return None
     j = int(below[0])

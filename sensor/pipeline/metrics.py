@@ -31,10 +31,11 @@ from sensor.definitions import pelvic_drop_deg
 from sensor.events import NeutralSource, StepEvent
 from sensor.frames import STANDARD_GRAVITY_MPS2, Side
 from sensor.pipeline.buffer import SignalBuffer
-from sensor.pipeline.filters import StatefulFilter, clip, nan_to, window_rows
+from sensor.pipeline.filters import StatefulFilter, clip, filled, nan_to, window_rows
 from sensor.pipeline.gait import Step
 
 FloatArray = NDArray[np.float64]
+_amin, _amax, _any = np.minimum.reduce, np.maximum.reduce, np.logical_or.reduce  # (the array methods' cores)
 _ROWS = 256  # windows per padded block in _detrended_range (a few hundred kB: stays in cache)
 # every field of a step event is set; one set for all of them (an event is frozen, so pydantic never changes its
 # fields-set in place: copy/model_copy give the copy a copy of it). Half the long-lived objects per step: fewer
@@ -53,7 +54,7 @@ def height_filter(sampling_rate_hz: float, f0_hz: float = 0.2, zeta: float = 0.7
 def _windows(a: NDArray[np.int64], b: NDArray[np.int64], n: int) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """Index matrix ``(steps, max_len)`` of the windows ``[a_k, b_k)`` (clipped to ``n``) and its validity mask."""
     length = np.maximum(b - a, 1)
-    w = int(length.max())
+    w = int(_amax(length))
     j = np.arange(w)
     idx = a[:, None] + j[None, :]
     mask = j[None, :] < length[:, None]
@@ -76,13 +77,13 @@ def _ranges(xs: Sequence[FloatArray], a: NDArray[np.int64], b: NDArray[np.int64]
     bounds = np.empty(2 * lo.size, dtype=np.intp)
     bounds[0::2] = np.where(at_end, 0, lo)
     bounds[1::2] = np.where(at_end, 0, hi)
-    last = np.flatnonzero(at_end).tolist()
+    last = at_end.nonzero()[0].tolist()
     outs: list[FloatArray] = []
     for x in xs:
         out: FloatArray = np.maximum.reduceat(x, bounds)[0::2] - np.minimum.reduceat(x, bounds)[0::2]
         for k in last:
             w = x[lo[k] :]
-            out[k] = w.max() - w.min()
+            out[k] = _amax(w) - _amin(w)
         outs.append(out)
     return outs
 
@@ -100,9 +101,9 @@ def _detrended_range(
     value (so that they change neither its max nor its min). The same values per sample (the same operations), and
     max and min are exact in any order."""
     n = x.size
-    w = int(length.max())
-    lo_pad = max(0, -int(a.min()))
-    hi_pad = max(0, int(a.max()) + w - n)
+    w = int(_amax(length))
+    lo_pad = max(0, -int(_amin(a)))
+    hi_pad = max(0, int(_amax(a)) + w - n)
     if lo_pad or hi_pad:  # indices clipped to x: x extended by copies of its end samples
         x = np.concatenate([np.full(lo_pad, x[0]), x, np.full(hi_pad, x[-1])])
         a = a + lo_pad
@@ -117,7 +118,7 @@ def _detrended_range(
         np.multiply(line, dx[s:e, None], out=line)
         np.add(line, x0[s:e, None], out=line)
         np.subtract(rows, line, out=rows)
-        if int(length[s:e].min()) < w:
+        if int(_amin(length[s:e])) < w:
             np.copyto(rows, rows[:, :1], where=j[None, :] >= length[s:e, None])
         out[s:e] = np.maximum.reduce(rows, axis=1)
         out[s:e] -= np.minimum.reduce(rows, axis=1)
@@ -171,9 +172,9 @@ def step_events(
     i_nx = np.maximum(i_nx, i_ic + 2)
     sides: list[Side] = [st.side if st.side is not None else "left" for st in steps]
     n_steps = len(steps)
-    drop = np.full(n_steps, np.nan)
+    drop = filled(n_steps, np.nan)
     neutral_src: list[NeutralSource | None] = [None] * n_steps
-    obl_r = tilt_r = rot_r = np.full(n_steps, np.nan)
+    obl_r = tilt_r = rot_r = filled(n_steps, np.nan)
     in_turn = np.zeros(n_steps, dtype=bool)
     if has_gyr:
         roll = buf.get("roll", lo, hi)
@@ -190,8 +191,8 @@ def step_events(
             neutral[no_standing] = np.where(m, rw, 0.0).sum(axis=1) / m.sum(axis=1)
         neutral_src = ["standing" if nb is not None else "stride" for nb in neutral_before]
         has_to = ~np.isnan(t_to)
-        if has_to.any():
-            sel = np.flatnonzero(has_to)
+        if _any(has_to):
+            sel = has_to.nonzero()[0]
             drop[sel] = pelvic_drop_deg(t, roll, t_ic[sel], t_to[sel], [sides[k] for k in sel], neutral[sel])
         obl_r, tilt_r = _ranges((roll, pitch), ia, ib)
         # a step whose stride starts at the buffer's complete end (its window is empty) must not index past it

@@ -50,10 +50,11 @@ FloatArray = NDArray[np.float64]
 DEFAULT_TAU_S: Final = 1.0
 DEFAULT_ORDER: Final = 3
 DEFAULT_ITERATIONS: Final = 3
-# samples per piece of a long input (GravityFilter.feed): the pipeline's 48,000-sample sub-blocks in two halves
+# samples per piece of a long input (GravityFilter.feed), so that its ~25 working rows stay in the 2 MB L2 cache
 # (the filter alone on the speed bench's hour, 10 interleaved runs: 32,768 0.234 / 0.251 s best / median, 24,000
-# 0.160 / 0.204 s, 16,000 0.175 / 0.227 s)
-_CHUNK: Final = 24000
+# 0.160 / 0.204 s, 16,000 0.175 / 0.227 s; session 8, 4 x 48,000 samples, 7 interleaved runs: 24,000 / 12,000 /
+# 8,000 / 6,000 / 4,000 0.0559 / 0.0531 / 0.0517 / 0.0565 / 0.0640 s best)
+_CHUNK: Final = 8000
 _BLOCK_S: Final = 8.0 / 208.0  # the low-pass's block duration (8 samples at 208 Hz)
 _FEW_BLOCKS: Final = 64  # up to this many blocks per call, running sums over j by np.cumsum (see _BlockIntegrator)
 

@@ -77,7 +77,8 @@ __all__ = [
 _RESET_BIAS_RADPS = 1e-3
 _TURN_RECOVERY_S = 5.0
 _OPEN_STEP_MAX_S = 30.0  # an open step older than this is not measured (see _emit_steps)
-_SUB_BLOCK = 48000  # samples per sub-block of a long input (see HipPipeline._feed)
+_SUB_BLOCK = 144000  # samples per sub-block of a long input (see HipPipeline._feed)
+_BLAS_COLS = 48000  # columns per (3, 3) x (3, n) product (see _rotate)
 _COLUMNS = ("t_s", "f_v", "acc_ap", "acc_ml", "gyr_ap", "roll", "pitch", "yaw", "height", "f_s", "f_slow")
 
 
@@ -122,6 +123,22 @@ def _view(block: ImuBlock, a: int, b: int) -> ImuBlock:
     object.__setattr__(out, "gyr_radps", None if block.gyr_radps is None else block.gyr_radps[a:b])
     object.__setattr__(out, "sample_index", block.sample_index[a:b])
     object.__setattr__(out, "missing_before", block.missing_before[a:b])
+    return out
+
+
+def _rotate(r: FloatArray, x: FloatArray) -> FloatArray:
+    """``r @ x.T`` (``(3, n)``) for ``x`` ``(n, 3)``: one BLAS product per ``_BLAS_COLS`` columns, below the size
+    where OpenBLAS splits a product over threads (m n k >= 2 * 262,144, n >= 58,255; on a shared 2-core machine
+    its spinning helper threads cost far more CPU time than they save). Each output element is the same sum of
+    three products whatever the number of columns (every chunking of a live stream gives the same numbers)."""
+    n = x.shape[0]
+    if n <= _BLAS_COLS:
+        out: FloatArray = r @ x.T
+        return out
+    out = np.empty((3, n))
+    for a in range(0, n, _BLAS_COLS):
+        b = min(n, a + _BLAS_COLS)
+        np.matmul(r, x[a:b].T, out=out[:, a:b])
     return out
 
 
@@ -250,10 +267,10 @@ class HipPipeline:
         n = len(block)
         if n > _SUB_BLOCK:
             # a long input (a recording analysed offline) in sub-blocks: every stage is chunk-size invariant, so
-            # the events are the same; each stage's fixed cost per call is paid once per sub-block (48,000 samples:
-            # 16 per hour; -7 % CPU against 24,000), and the (3, 3) x (3, n) rotations stay below the size where
-            # OpenBLAS splits a product over threads (m n k >= 2 * 262,144, n >= 58,255; on a shared 2-core machine
-            # its spinning helper threads cost far more CPU time than they save)
+            # the events are the same; each stage's fixed cost per call is paid once per sub-block (144,000
+            # samples: 6 per hour; 48,000 saved 7 % against 24,000, 144,000 another ~5 %; 288,000 and more are
+            # slower again, their working arrays leave the cache), the rotations in products of at most
+            # _BLAS_COLS columns (_rotate)
             out: list[Event] = []
             for a in range(0, n, _SUB_BLOCK):
                 out.extend(self._feed_one(_view(block, a, min(n, a + _SUB_BLOCK))))
@@ -436,7 +453,7 @@ class HipPipeline:
         f_v = fc.f_v
         # (3, n) products ``r @ x.T``: the same numbers as ``x @ r.T`` (one BLAS product either way) with
         # contiguous rows per axis, and ~2x cheaper than the (n, 3) @ (3, 3) product
-        acc_p = r @ acc.T
+        acc_p = _rotate(r, acc)
         buf = self._buf
         assert u is not None
         roll = pitch = yaw = None
@@ -444,8 +461,8 @@ class HipPipeline:
         lin_up = f_v - STANDARD_GRAVITY_MPS2
         cols = {"t_s": blk.t_s, "f_v": f_v, "acc_ap": acc_p[0], "acc_ml": acc_p[1]}
         if gyr is not None:
-            gyr_p = r @ gyr.T
-            roll, pitch = pelvis_angles_deg((r @ u.T).T)
+            gyr_p = _rotate(r, gyr)
+            roll, pitch = pelvis_angles_deg(_rotate(r, u).T)
             yaw = fc.yaw
             assert yaw is not None
             cols.update(gyr_ap=gyr_p[0], roll=roll, pitch=pitch, yaw=yaw)

@@ -164,9 +164,9 @@ class BoutSummary:
         d = arr[:, 1]
         tr = arr[:, 0] - t0
         base = tr <= self.baseline_s
-        if base.any():
+        if np.logical_or.reduce(base):  # (base.any(), base.sum(): the methods' cores, without their wrappers)
             self._base_sum = _seq_sum(self._base_sum, d[base])
-            self._base_n += int(base.sum())
+            self._base_n += int(np.add.reduce(base))
         dev = np.empty(d.size)
         is_left = arr[:, 2] > 0.5
         for name, mask in (("left", is_left), ("right", ~is_left)):
@@ -191,7 +191,7 @@ class BoutSummary:
             side.std = _seq_sum(side.std, trs * dd)
             side.sdd = _seq_sum(side.sdd, dd * dd)
         self.straight += d.size
-        self.above += int((d > self.threshold).sum())
+        self.above += int(np.add.reduce(d > self.threshold))
         prods = dev[1:] * dev[:-1]
         if self._prev_dev is not None:
             prods = np.concatenate(([dev[0] * self._prev_dev], prods))
