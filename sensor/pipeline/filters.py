@@ -116,10 +116,37 @@ def row_dot(a: FloatArray, b: FloatArray) -> FloatArray:
 def minus_scaled(x: FloatArray, s: FloatArray, v: FloatArray) -> FloatArray:
     """``x - s[..., None] * v`` for ``(..., 3)`` arrays, column by column: the same numbers, without numpy's
     buffered broadcast of ``s`` over rows of three (about 3x faster on long arrays)."""
+    if (
+        x.shape == v.shape
+        and x.shape[:-1] == s.shape
+        and x.size > 3 * _FLAT_MIN
+        and x.flags.c_contiguous
+        and v.flags.c_contiguous
+        and s.flags.c_contiguous
+    ):
+        return _minus_scaled_flat(x.reshape(-1, 3), s.reshape(-1), v.reshape(-1, 3)).reshape(x.shape)
     out = np.empty(x.shape if x.shape == v.shape else np.broadcast_shapes(x.shape, v.shape))
     for k in range(3):
         np.multiply(s, v[..., k], out=out[..., k])
         np.subtract(x[..., k], out[..., k], out=out[..., k])
+    return out
+
+
+_FLAT_MIN = 2048  # rows: minus_scaled of longer inputs by _minus_scaled_flat
+_FLAT_ROWS = 8192  # rows per piece there (its three work arrays stay in the L2 cache)
+
+
+def _minus_scaled_flat(x: FloatArray, s: FloatArray, v: FloatArray) -> FloatArray:
+    """:func:`minus_scaled` of long C-contiguous ``(n, 3)`` arrays: ``s`` repeated per row element, then one
+    contiguous multiply and subtract over the flat rows, piece by piece (the same products and differences; the
+    strided column operations do not vectorise: ~30 % slower on 144,000 rows)."""
+    n = x.shape[0]
+    out = np.empty(x.shape)
+    for a in range(0, n, _FLAT_ROWS):
+        b = min(n, a + _FLAT_ROWS)
+        flat = out[a:b].reshape(-1)
+        np.multiply(s[a:b].repeat(3), v[a:b].reshape(-1), out=flat)
+        np.subtract(x[a:b].reshape(-1), flat, out=flat)
     return out
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
-from sensor.pipeline.filters import window_rows
+from sensor.pipeline.filters import filled, minmax_filter1d, minus_scaled, window_rows
 from sensor.pipeline.gait import _first_down, _window_max
 
 
@@ -45,3 +46,31 @@ def test_first_down_of_stacked_levels_equals_one_level_at_a_time() -> None:
             j = int(below[0])
             a, b = post[r, j - 1], post[r, j]
             assert both[0, r] == (j - 1) + (a - levels[0, r]) / (a - b)
+
+
+def test_minus_scaled_equals_the_broadcast_on_every_path() -> None:
+    """Column by column (short or strided inputs) and flat piece by piece (long contiguous ones, any leading shape):
+    the numbers of ``x - s[..., None] * v``, bit for bit."""
+    rng = np.random.default_rng(5)
+    for shape in ((5, 3), (2047, 3), (2049, 3), (20000, 3), (9, 208, 3), (60, 208, 3)):
+        x, v = rng.normal(size=shape), rng.normal(size=shape)
+        s = rng.normal(size=shape[:-1])
+        np.testing.assert_array_equal(minus_scaled(x, s, v), x - s[..., None] * v)
+    x, v, s = rng.normal(size=(30000, 3)), rng.normal(size=(30000, 3)), rng.normal(size=60000)[::2]
+    np.testing.assert_array_equal(minus_scaled(x, s, v), x - s[:, None] * v)  # a strided s: the column path
+
+
+def test_minmax_filter1d_and_filled_equal_scipy_and_numpy() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(7, 90))
+    for minimum, f in ((True, ndimage.minimum_filter1d), (False, ndimage.maximum_filter1d)):
+        for size, origin, mode in ((7, -3, "nearest"), (99, -2, "constant"), (1, 0, "constant"), (8, 3, "nearest")):
+            want = f(x, size=size, axis=1, origin=origin, mode=mode, cval=-np.inf)
+            got = minmax_filter1d(x, size, minimum=minimum, axis=1, origin=origin, mode=mode, cval=-np.inf)
+            np.testing.assert_array_equal(got, want)
+            np.testing.assert_array_equal(
+                minmax_filter1d(x[0], size, minimum=minimum, origin=origin),
+                f(x[0], size, origin=origin, mode="constant"),
+            )
+    np.testing.assert_array_equal(filled(5, np.nan), np.full(5, np.nan))
+    assert filled(0, 1.0).shape == (0,)
