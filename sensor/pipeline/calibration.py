@@ -531,7 +531,7 @@ class MountingCalibrator:
         if head:
             rows = np.concatenate([*s.rest_partial, _rest_rows(acc_mps2[:head], _rows_or_none(gyr_radps, 0, head))])
             s.rest_partial.clear()
-            sums.append(rows.sum(axis=0)[None])
+            sums.append(np.add.reduce(rows, axis=0)[None])  # (rows.sum(axis=0) without its wrapper)
             ends.append(head)
         # whole segments: per-column sums of acc, acc^2, gyr, gyr^2 (the same sums, in the same order, as a
         # segment's rows summed one by one), in blocks of segments that stay in cache
@@ -553,8 +553,9 @@ class MountingCalibrator:
         out: list[tuple[int, FloatArray]] = []
         if ends:
             mean = (np.concatenate(sums) if len(sums) > 1 else sums[0]) / g
-            acc_std = np.sqrt(np.maximum(mean[:, 3:6] - mean[:, 0:3] ** 2, 0.0).sum(axis=1)).tolist()
-            gyr_std = np.sqrt(np.maximum(mean[:, 9:12] - mean[:, 6:9] ** 2, 0.0).sum(axis=1)).tolist()
+            add = np.add.reduce  # (.sum(axis=1) without its wrapper)
+            acc_std = np.sqrt(add(np.maximum(mean[:, 3:6] - mean[:, 0:3] ** 2, 0.0), axis=1)).tolist()
+            gyr_std = np.sqrt(add(np.maximum(mean[:, 9:12] - mean[:, 6:9] ** 2, 0.0), axis=1)).tolist()
             checked = s.bias  # the bias last compared with bias_out (only a new one can differ)
             for i, end in enumerate(ends):
                 quiet = acc_std[i] < cfg.quiet_acc_std_mps2 and gyr_std[i] < cfg.quiet_gyr_std_radps
@@ -763,7 +764,7 @@ class MountingCalibrator:
             upright = self._upright(acc_mean)
             if not s.prev_quiet_rest or (
                 s.quiet_n > 0
-                and float(np.dot(acc_mean, s.quiet_acc))
+                and float(acc_mean.dot(s.quiet_acc))
                 < math.cos(math.radians(cfg.posture_change_deg)) * (_norm(acc_mean) * _norm(s.quiet_acc))
             ):  # a new quiet period (also after a posture change with no motion detected in between)
                 s.quiet_acc = np.zeros(3)
@@ -777,7 +778,7 @@ class MountingCalibrator:
                 ref = s.vertical
                 if ref is None and self.prior.vertical_source != "prior":
                     ref = self.prior.r_pelvis_from_sensor[2]
-                if ref is None or float(np.dot(cand, ref)) >= math.cos(math.radians(cfg.upright_max_deg)):
+                if ref is None or float(cand.dot(ref)) >= math.cos(math.radians(cfg.upright_max_deg)):
                     s.vertical = cand  # upright enough: re-level (lying, kneeling, reclining keep the mounting)
                 if has_gyr and not s.still_bias:
                     s.bias = s.quiet_gyr / s.quiet_n  # until a still run gives a cleaner one
@@ -786,7 +787,7 @@ class MountingCalibrator:
         still = False
         if quiet and has_gyr and gyr_std < cfg.still_gyr_std_radps and s.prev_acc_mean is not None:
             prev = s.prev_acc_mean
-            cos_turn = float(np.dot(acc_mean, prev)) / (_norm(acc_mean) * _norm(prev))
+            cos_turn = float(acc_mean.dot(prev)) / (_norm(acc_mean) * _norm(prev))
             still = cos_turn > math.cos(cfg.still_turn_rad_per_s * k / self.fs)
         if still:
             s.still_gyr = s.still_gyr + gyr_mean * k
@@ -811,7 +812,7 @@ class MountingCalibrator:
         if ref is None:
             return True
         cos_max = math.cos(math.radians(self.cfg.upright_max_deg))
-        return float(np.dot(acc_mean, ref)) >= cos_max * _norm(acc_mean)  # (np.linalg.norm's value, see _norm)
+        return float(acc_mean.dot(ref)) >= cos_max * _norm(acc_mean)  # (np.linalg.norm's value, see _norm)
 
     def _is_gait(self, rec: _RestRecord, w_up: float) -> bool:
         """A gait segment for the axis statistics: upright, moving enough, not quiet, not turning."""
@@ -1130,7 +1131,7 @@ class MountingCalibrator:
             c = p @ (s.gait_cov / s.gait_n) @ p
             w, vecs = np.linalg.eigh(c)
             ratio = float(w[2] / max(w[1], 1e-9))
-            cand = vecs[:, 2] - np.dot(vecs[:, 2], v) * v
+            cand = vecs[:, 2] - vecs[:, 2].dot(v) * v
             cand = cand / _norm(cand)
             c_gait = min(1.0, s.gait_s_total / 8.0) * min(max((ratio - 1.0) / 1.5, 0.0), 1.0)
             if c_gait >= c_fwd * 0.5:
@@ -1138,11 +1139,11 @@ class MountingCalibrator:
                 f_src = "gait"
                 c_fwd = max(c_fwd, c_gait)
         # sign of forward
-        e_start = float(np.dot(s.sign_start, f))
-        ml_turn = s.sign_turn - np.dot(s.sign_turn, v) * v
-        e_turn = cfg.turn_sign_weight * float(np.dot(_cross(ml_turn, v), f))
+        e_start = float(s.sign_start.dot(f))
+        ml_turn = s.sign_turn - s.sign_turn.dot(v) * v
+        e_turn = cfg.turn_sign_weight * float(_cross(ml_turn, v).dot(f))
         e_prior = (
-            cfg.prior_sign_weight * float(np.dot(prior_ap, f)) * (3.0 if self.prior.sign_source != "prior" else 1.0)
+            cfg.prior_sign_weight * float(prior_ap.dot(f)) * (3.0 if self.prior.sign_source != "prior" else 1.0)
         )
         e_coll = cfg.collision_sign_weight * self._collision_evidence(f)
         score = e_start + e_turn + e_prior + e_coll
@@ -1183,7 +1184,7 @@ class MountingCalibrator:
         if cached is not None and cached[0] is v:
             return cached[1]
         prior_r = self.prior.r_pelvis_from_sensor
-        prior_ap = prior_r[0] - np.dot(prior_r[0], v) * v
+        prior_ap = prior_r[0] - prior_r[0].dot(v) * v
         if _norm(prior_ap) < 1e-3:  # prior forward is vertical: any horizontal axis
             prior_ap = _cross(v, np.array([0.0, 0.0, 1.0]) if abs(v[2]) < 0.9 else np.array([1.0, 0.0, 0.0]))
         prior_ap = prior_ap / _norm(prior_ap)
