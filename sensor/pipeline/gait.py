@@ -291,7 +291,8 @@ class GaitDetector:
 
     def _features(self, idx: NDArray[np.int64]) -> tuple[FloatArray, ...]:
         """Per candidate peak (vectorised): peak value, prominence, fall, running, IC and TO (nan if none), whether the
-        walking IC came from the forward acceleration, and the weak-step IC from the loading peak."""
+        walking IC came from the forward acceleration, and the weak-step IC from the loading peak (walking peaks
+        only: nan for all when every peak is a running one)."""
         buf, fs = self.buf, self.fs
         idx_lo, idx_hi = int(_amin(idx)), int(_amax(idx))
         lo_a = idx_lo - round(0.6 * fs)
@@ -314,7 +315,41 @@ class GaitDetector:
         # flight (free fall) before or after this stance: running (the first step from standing has flight after)
         around_min = np.minimum(min_near, min_after)
         running = (around_min < 0.4 * G).astype(np.float64)
-        # running edges on the raw force
+        if _amax(running) > 0:  # some running peak: the running edges on the raw force
+            ic_run, to_run = self._running_edges(idx, idx_lo, idx_hi)
+        else:  # (no running peak reads them)
+            ic_run = to_run = filled(idx.size, np.nan)
+        if _amin(running) > 0:
+            # every peak a running one (most live batches of a run): IC and TO are the raw edges; the walking ICs
+            # are not computed (a running peak never reads the weak-step IC: nan) and none has a forward-
+            # acceleration IC
+            return pk, prominence, fall, running, ic_run, to_run, np.zeros(idx.size), filled(idx.size, np.nan)
+        # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
+        # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
+        inside = (rel >= 1) & (rel + 1 < slow.size)  # a peak at the very end of the stream: no refinement
+        y0 = slow[clip(rel - 1, 0, slow.size - 1)]
+        y2 = slow[clip(rel + 1, 0, slow.size - 1)]
+        den = y0 - 2 * pk + y2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(inside & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
+        ic_walk = idx + frac - WALK_IC_BEFORE_PEAK_S * fs
+        ic_weak = (idx + frac - WEAK_IC_BEFORE_PEAK_S * fs).astype(np.float64)
+        # preferred: the peak forward acceleration (Zijlstra & Hof 2003), where the pelvis stops being pulled
+        # forward and the braking of the new stance starts; nan where there is no clear one (fallback above)
+        ic_ap = filled(idx.size, np.nan)
+        walk = (running == 0).nonzero()[0]
+        if walk.size:  # a running peak uses neither (its IC is the raw edge), and each row is its own window
+            ic_ap[walk] = self._walk_ic_ap(idx[walk])
+        ic_walk = np.where(np.isnan(ic_ap), ic_walk, ic_ap)
+        ic = np.where(running > 0, ic_run, ic_walk)
+        to = np.where(running > 0, to_run, np.nan)
+        ap_ok = (~np.isnan(ic_ap)).astype(np.float64)
+        return pk, prominence, fall, running, ic, to, ap_ok, ic_weak
+
+    def _running_edges(self, idx: NDArray[np.int64], idx_lo: int, idx_hi: int) -> tuple[FloatArray, FloatArray]:
+        """Running IC and TO per peak ``idx`` (between ``idx_lo`` and ``idx_hi``) from the raw force (see the
+        module docstring), nan where there is none."""
+        buf, fs = self.buf, self.fs
         w_pre = round(0.45 * fs)
         n_pk = max(3, round(0.08 * fs))
         fsa = max(buf.start, idx_lo - w_pre)
@@ -347,27 +382,7 @@ class GaitDetector:
         t30, t60 = _first_down(post, levels)  # both crossings at once
         enough = np.add.reduce(valid, axis=1) > 2
         to_run = np.where(enough & (amp > 0), post_start + t30 - (t60 - t30), np.nan)
-        # walking: the vertical force peaks in the loading response, just after heel strike; the peak of the
-        # 0.12 s smoothed f_v (parabolic refinement) minus a fixed offset
-        inside = (rel >= 1) & (rel + 1 < slow.size)  # a peak at the very end of the stream: no refinement
-        y0 = slow[clip(rel - 1, 0, slow.size - 1)]
-        y2 = slow[clip(rel + 1, 0, slow.size - 1)]
-        den = y0 - 2 * pk + y2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(inside & (den < 0), 0.5 * (y0 - y2) / den, 0.0)
-        ic_walk = idx + frac - WALK_IC_BEFORE_PEAK_S * fs
-        ic_weak = (idx + frac - WEAK_IC_BEFORE_PEAK_S * fs).astype(np.float64)
-        # preferred: the peak forward acceleration (Zijlstra & Hof 2003), where the pelvis stops being pulled
-        # forward and the braking of the new stance starts; nan where there is no clear one (fallback above)
-        ic_ap = filled(idx.size, np.nan)
-        walk = (running == 0).nonzero()[0]
-        if walk.size:  # a running peak uses neither (its IC is the raw edge), and each row is its own window
-            ic_ap[walk] = self._walk_ic_ap(idx[walk])
-        ic_walk = np.where(np.isnan(ic_ap), ic_walk, ic_ap)
-        ic = np.where(running > 0, ic_run, ic_walk)
-        to = np.where(running > 0, to_run, np.nan)
-        ap_ok = (~np.isnan(ic_ap)).astype(np.float64)
-        return pk, prominence, fall, running, ic, to, ap_ok, ic_weak
+        return ic_run, to_run
 
     def _walk_ic_ap(self, idx: NDArray[np.int64]) -> FloatArray:
         """Walking IC per vertical-force peak ``idx``: the forward-acceleration peak that the heel strike ends.
