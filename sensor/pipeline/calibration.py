@@ -1142,9 +1142,7 @@ class MountingCalibrator:
         e_start = float(s.sign_start.dot(f))
         ml_turn = s.sign_turn - s.sign_turn.dot(v) * v
         e_turn = cfg.turn_sign_weight * float(_cross(ml_turn, v).dot(f))
-        e_prior = (
-            cfg.prior_sign_weight * float(prior_ap.dot(f)) * (3.0 if self.prior.sign_source != "prior" else 1.0)
-        )
+        e_prior = cfg.prior_sign_weight * float(prior_ap.dot(f)) * (3.0 if self.prior.sign_source != "prior" else 1.0)
         e_coll = cfg.collision_sign_weight * self._collision_evidence(f)
         score = e_start + e_turn + e_prior + e_coll
         sign_src: SignSource = "prior"
