@@ -19,8 +19,8 @@ straight running; definitions.md); they still count in ``steps`` and cadence.
 
 from __future__ import annotations
 
-import itertools
 import math
+import operator
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -273,10 +273,14 @@ class RollingWindow:
         what dropping after each would). ``cols``: their columns, from step ``a`` on (made here otherwise)."""
         if not evs:
             return
-        if len(evs) > 1 and any(q.t_s < p.t_s for p, q in itertools.pairwise(evs)):
-            for ev in evs:
-                self.add(ev)
-            return
+        if len(evs) > 1:
+            ts = [e.t_s for e in evs] if cols is None else cols.t[a : a + len(evs)]
+            # a step earlier than the one before it (``q.t_s < p.t_s`` of each pair, as one C-level map: a
+            # generator over the pairs cost ~2 % of the offline pipeline)
+            if any(map(operator.lt, ts[1:], ts[:-1])):
+                for ev in evs:
+                    self.add(ev)
+                return
         if cols is None:
             cols, a = StepColumns.of(evs), 0
         b = a + len(evs)

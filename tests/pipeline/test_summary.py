@@ -200,3 +200,19 @@ def test_rolling_window_kept_lists_match_the_window_recomputed() -> None:
         assert list(w._cad) == [e.cadence_spm for e in inside if e.cadence_spm is not None]
         assert w._above == sum(1 for d in left + right if d is not None and d > 7.0)
         assert w.straight_per_side() == min(len(left), len(right))
+
+
+def test_rolling_window_batch_out_of_time_order_is_added_step_by_step() -> None:
+    """A batch whose times go back somewhere (given as events or with their columns) takes the step-by-step path:
+    the window of single adds (the batched path would drop the old steps only at the last, earlier time)."""
+    times = [10.0, 11.0, 20.0, 30.0, 21.0]
+    evs = [StepEvent(t_s=t, side="left", pelvic_drop_deg=5.0 + k, confidence=1.0) for k, t in enumerate(times)]
+    single = RollingWindow(window_s=5.0, threshold_deg=7.0)
+    for ev in evs:
+        single.add(ev)
+    assert [e.t_s for e in single.steps] == [30.0, 21.0]
+    for cols in (None, StepColumns.of(evs)):
+        many = RollingWindow(window_s=5.0, threshold_deg=7.0)
+        many.add_many(evs, cols)
+        assert list(many.steps) == list(single.steps)
+        assert list(many._left) == list(single._left)
