@@ -228,7 +228,13 @@ TILT_BACK_SHARE: Final = 0.25
 """An excursion whose tilt swung this far from rest (squats, deadlifts, bridges, sit-to-stands; not lunges or
 step-ups, 3-13 deg) is on its way back once its tilt is back within this share of that swing, whatever the
 integrated travel says: in fast sets the travel of one rep is 15-25 cm off (the acceleration read in a fast squat
-is 0.85-0.9 of the truth's on the way down), and the return never came below half the peak distance."""
+is 0.85-0.9 of the truth's on the way down), and the return never came below half the peak distance. Once the tilt
+has been back there (within ``NEAR_REST_MAX_S`` of the excursion's start: fast sets), going out again past this share
+of the swing, the same way it swung, is the next rep (a turn), even where the travel says the pose is still far out:
+a fast sit-to-stand lands on the seat for 0.01-0.1 s, and the landing leaves 0.3-1.3 m/s of velocity error, so the
+pose speed there stayed above ``TURN_SPEED`` of its top speed and the travel drifted out again (fast seeds 196, 239,
+290: 13 of 18, 16 of 20, 6 of 14; docs/training.md, round 9). A pose passing through a misplaced rest pose in a slow
+rep (end to end seed 8, 5.5 s sit-to-stands) also turns its tilt near rest: there the excursion goes on."""
 CAND_BACK_Z_CM: Final = 5.0
 """A movement away from a still far pose and from rest is a new start position only if it has not come back toward
 the rest pose's height by this much: a step-up's way down from a 1 s pause on the step tilts the pelvis forward
@@ -506,6 +512,7 @@ class RepStage:
         self._i_stop = -1
         self._t_stop = 0.0
         self._t_near = -1.0  # since when the pose is back near rest and slow (see NEAR_REST_SHARE), or -1
+        self._tilt_was_back = False  # on the way back, the tilt has been back near rest (see TILT_BACK_SHARE)
         self._quiet_tail = np.zeros((ZUPT_BINS - 1, 2))
         self._quiet_run = 0  # quiet bins (zero-velocity test) in a row up to the last bin
         self._pause_tail = np.zeros(A_DELAY_BINS, dtype=bool)  # the last pause flags not yet due (_pause_runs)
@@ -527,6 +534,8 @@ class RepStage:
         self._peak = 0.0
         self._peak_full = 0.0
         self._swing2 = 0.0  # the largest squared tilt distance from rest in the excursion
+        self._swing_dp = 0.0  # the tilt and obliquity from rest where it was largest (its direction)
+        self._swing_dr = 0.0
         self._i_peak = 0
         self._i_min = 0
         self._still_far_since = -1.0
@@ -872,6 +881,8 @@ class RepStage:
                     self._peak = d
                     self._peak_full = math.sqrt(dz * dz + tilt2)
                     self._swing2 = tilt2
+                    self._swing_dp = dp
+                    self._swing_dr = dr
                     self._i_peak = i
                     self._still_far_since = -1.0
                     self._other_class_since = -1.0
@@ -900,7 +911,10 @@ class RepStage:
                 if d > self._peak:
                     self._peak = d
                     self._i_peak = i
-                self._swing2 = max(self._swing2, tilt2)
+                if tilt2 > self._swing2:
+                    self._swing2 = tilt2
+                    self._swing_dp = dp
+                    self._swing_dr = dr
                 self._peak_full = max(self._peak_full, d_full)
                 # a new posture (lying down, kneeling): the other class for POSTURE_CHANGE_S
                 if posture_of(pitch).name != posture.name:  # (_posture_changed)
@@ -971,10 +985,10 @@ class RepStage:
                     out.extend(self._posture_change(i, z_cm, pitch, roll))
                     continue
                 self._vmax = max(self._vmax, speed)
-                if d < 0.5 * self._peak or (
-                    self._swing2 >= TILT_CARRY_DEG**2 and tilt2 < TILT_BACK_SHARE**2 * self._swing2
-                ):
+                tilt_back = self._swing2 >= TILT_CARRY_DEG**2 and tilt2 < TILT_BACK_SHARE**2 * self._swing2
+                if d < 0.5 * self._peak or tilt_back:
                     self._mode = _BACK
+                    self._tilt_was_back = tilt_back and t - self._t_on <= NEAR_REST_MAX_S
                     self._i_stop = -1
                     self._t_near = -1.0
                     self._smin = speed
@@ -985,12 +999,18 @@ class RepStage:
             # TURN_SPEED of its top speed and picks up again (the next rep starts; a new speed minimum below the
             # one so far is no pick-up)
             turned = self._smin <= TURN_SPEED * self._vmax and speed >= self._smin + 0.15 * self._vmax
-            if (
-                d > 0.6 * self._peak
+            tilt_back = self._swing2 >= TILT_CARRY_DEG**2 and tilt2 < TILT_BACK_SHARE**2 * self._swing2
+            if tilt_back:
+                self._tilt_was_back = self._tilt_was_back or t - self._t_on <= NEAR_REST_MAX_S
+            elif (
+                self._tilt_was_back
+                and d > 0.6 * self._peak
                 and d > posture.h_min
-                and not (self._swing2 >= TILT_CARRY_DEG**2 and tilt2 < TILT_BACK_SHARE**2 * self._swing2)
-                and not turned
+                and dp * self._swing_dp + dr * self._swing_dr > TILT_BACK_SHARE * self._swing2
             ):
+                # the tilt came back to rest and goes out again the way it swung: the next rep (see TILT_BACK_SHARE)
+                turned = True
+            if d > 0.6 * self._peak and d > posture.h_min and not tilt_back and not turned:
                 # it went out again before stopping or turning: same excursion (e.g. a wobble at the turn). Once it
                 # has turned, going out again is the next rep, even where the distance never came back below 0.6 of
                 # the peak: in fast sets without a pause the velocity error of the way up runs on at the top and
@@ -1207,7 +1227,10 @@ class RepStage:
         k = int(np.argmax(d))
         self._peak = float(d[k])
         self._peak_full = float(np.sqrt(dz**2 + tilt2).max())
-        self._swing2 = float(tilt2.max())
+        k_swing = int(np.argmax(tilt2))
+        self._swing2 = float(tilt2[k_swing])
+        self._swing_dp = float(dp[k_swing])
+        self._swing_dr = float(rows[k_swing, 4] - self._rest[2])
         self._i_peak = a + k
         self._i_low = a
         self._dmin = 0.0
