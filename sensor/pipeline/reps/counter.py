@@ -350,7 +350,7 @@ def _pose_tilt_deg(y: FloatArray) -> tuple[FloatArray, FloatArray]:
     update. Elsewhere (upright, lying) the orientation estimate, which fast movements do not disturb (both angles
     must say "on all fours": in a fast squat or sit-to-stand the specific force can point anywhere).
     """
-    if y.shape[0] <= _FEW_ROWS:
+    if 0 < y.shape[0] <= _FEW_ROWS:
         # a few bins (a live chunk): the same choice per bin on Python floats (about 8 numpy calls fewer)
         rows = y.tolist()
         use = [r[CH_PITCH_G] > PRONE_TILT_DEG and r[CH_PITCH] > PRONE_TILT_DEG for r in rows]

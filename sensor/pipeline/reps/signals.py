@@ -99,7 +99,7 @@ def gravity_tilt_deg(f_ap: FloatArray, f_ml: FloatArray, f_v: FloatArray) -> tup
 
 def bin_channels(raw: FloatArray) -> FloatArray:
     """Channels (see ``CH_*``) of binned raw columns, shape ``(m, N_CH)``."""
-    if raw.shape[0] <= _FEW_BINS:
+    if 0 < raw.shape[0] <= _FEW_BINS:
         return _bin_channels_few(raw)
     out = np.empty((raw.shape[0], N_CH))
     out[:, CH_A_VERT] = raw[:, 0]
@@ -186,11 +186,11 @@ class BinAverager:
             t_bin = (k_all[st].astype(np.float64) + 0.5) * self.bin_s
         if k.size <= _SMALL_N:
             # a live chunk: one (n, width) array and one reduceat (fewer calls than column by column)
-            x_all = np.zeros((k_all.size, self.width))
-            x_all[:n_old] = self._pending_x
-            for c, col in enumerate(cols):
-                if col is not None:
-                    x_all[n_old:, c] = col
+            # the new samples as one (width, n) array, transposed (one call instead of a strided copy per
+            # column; reduceat sums each bin in sample order whatever the memory layout)
+            zeros = np.zeros(k.size)
+            x_new = np.array([zeros if col is None else col for col in cols], dtype=np.float64).T
+            x_all = np.concatenate([self._pending_x, x_new]) if n_old else x_new
             self._pending_x = x_all[cut:].copy()
             x_bin = np.add.reduceat(x_all[:cut], st, axis=0) / counts[:, None] if n_done else x_all[:0].copy()
         else:
