@@ -4,9 +4,10 @@
     python bench/check_reps_equivalence.py compare BEFORE.json   # on the new code: exit 1 on any difference
 
 Inputs: the pelvis-frame streams (``pipeline_with_fixed_mounting``, as ``bench_reps_accuracy.py``) of the accuracy
-sessions ``--first-seed``.. (default seeds 0-29), the hour of ``bench_reps_speed.py`` and the running hour of
-``bench_running_speed.py``. Per stream: RepStage on the whole stream (undeclared and declared "squat") and fed in
-random 1-60 sample chunks; every event's fields (reps, sets, holds). Pipeline events: ``check_equivalence.py``.
+sessions ``--first-seed``.. (default seeds 0-29; ``--fast``: its fast sessions, every set fast with near-zero
+pauses), the hour of ``bench_reps_speed.py`` and the running hour of ``bench_running_speed.py``. Per stream:
+RepStage on the whole stream (undeclared and declared "squat") and fed in random 1-60 sample chunks; every event's
+fields (reps, sets, holds). Pipeline events: ``check_equivalence.py``.
 """
 
 from __future__ import annotations
@@ -32,14 +33,14 @@ def _dump(events: list[Event]) -> list[dict[str, Any]]:
     return [e.model_dump(mode="json") for e in events]
 
 
-def streams(first_seed: int, cases: int) -> dict[str, PelvisChunk]:
+def streams(first_seed: int, cases: int, fast: bool = False) -> dict[str, PelvisChunk]:
     from bench_reps_accuracy import _rot, make_scenario  # this script's folder is on sys.path
     from bench_reps_speed import make_data as training_hour
     from bench_running_speed import make_data as running_hour
 
     out: dict[str, PelvisChunk] = {}
     for seed in range(first_seed, first_seed + cases):
-        sc = make_scenario(seed)
+        sc = make_scenario(seed, fast=fast)
         res = simulate(sc)
         r = _rot(np.random.default_rng(sc.seed + 7), 3.0) @ res.truth.r_pelvis_from_sensor
         rec = ChunkRecorder()
@@ -56,9 +57,9 @@ def streams(first_seed: int, cases: int) -> dict[str, PelvisChunk]:
     return out
 
 
-def results(first_seed: int, cases: int) -> dict[str, list[dict[str, Any]]]:
+def results(first_seed: int, cases: int, fast: bool = False) -> dict[str, list[dict[str, Any]]]:
     res: dict[str, list[dict[str, Any]]] = {}
-    for name, whole in streams(first_seed, cases).items():
+    for name, whole in streams(first_seed, cases, fast).items():
         for declared in (None, "squat"):
             st = RepStage(declared_exercise=declared)  # type: ignore[arg-type]
             res[f"{name}/{declared}/whole"] = _dump(st.feed(whole) + st.finish())
@@ -80,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("path")
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=30)
+    ap.add_argument("--fast", action="store_true", help="the fast sessions of bench_reps_accuracy.py --fast")
     args = ap.parse_args(argv)
-    res = results(args.first_seed, args.cases)
+    res = results(args.first_seed, args.cases, args.fast)
     n = {k: sum(e["kind"] == k for v in res.values() for e in v) for k in ("rep", "set", "hold")}
     print(f"{len(res)} runs: {n['rep']} rep, {n['set']} set and {n['hold']} hold events")
     if args.mode == "save":

@@ -11,6 +11,7 @@ estimated, world-vertical linear acceleration, causal activity labels).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Final
 
@@ -98,6 +99,8 @@ def gravity_tilt_deg(f_ap: FloatArray, f_ml: FloatArray, f_v: FloatArray) -> tup
 
 def bin_channels(raw: FloatArray) -> FloatArray:
     """Channels (see ``CH_*``) of binned raw columns, shape ``(m, N_CH)``."""
+    if 0 < raw.shape[0] <= _FEW_BINS:
+        return _bin_channels_few(raw)
     out = np.empty((raw.shape[0], N_CH))
     out[:, CH_A_VERT] = raw[:, 0]
     out[:, CH_PITCH] = raw[:, 5]
@@ -106,6 +109,31 @@ def bin_channels(raw: FloatArray) -> FloatArray:
     out[:, CH_GAIT] = raw[:, 7]
     out[:, CH_YAW] = raw[:, 6]
     out[:, CH_PITCH_G], out[:, CH_ROLL_G] = gravity_tilt_deg(raw[:, 9], raw[:, 10], raw[:, 11])
+    return out
+
+
+_FEW_BINS: Final = 8
+"""Up to this many bins (a live chunk), :func:`bin_channels` does its arithmetic on Python floats."""
+
+
+def _bin_channels_few(raw: FloatArray) -> FloatArray:
+    """:func:`bin_channels` of a few bins: the angular rate magnitude, the specific force's norm and the obliquity's
+    sine on Python floats (the same IEEE operations in the same order: squares, sums left to right, a correctly
+    rounded square root, ``np.maximum``'s and ``np.clip``'s NaN passing through), the arc functions with numpy (as
+    for many bins: libm and numpy's own loops may round differently). About 15 numpy calls fewer per live chunk."""
+    rows = raw.tolist()
+    sqrt = math.sqrt
+    out = np.array(
+        [(r[0], r[5], r[4], sqrt(r[1] * r[1] + r[2] * r[2] + r[3] * r[3]), r[7], r[6], 0.0, 0.0) for r in rows]
+    )
+    sines = []
+    for r in rows:
+        f_ap, f_ml, f_v = r[9], r[10], r[11]
+        norm = sqrt(f_ap * f_ap + f_ml * f_ml + f_v * f_v)
+        s = f_ml / (1e-9 if norm < 1e-9 else norm)  # np.maximum(norm, 1e-9): NaN passes
+        sines.append(-1.0 if s < -1.0 else 1.0 if s > 1.0 else s)  # np.clip(s, -1, 1): NaN passes
+    out[:, CH_PITCH_G] = np.degrees(np.arctan2(-raw[:, 9], raw[:, 11]))
+    out[:, CH_ROLL_G] = np.degrees(np.arcsin(np.array(sines)))
     return out
 
 
@@ -158,11 +186,11 @@ class BinAverager:
             t_bin = (k_all[st].astype(np.float64) + 0.5) * self.bin_s
         if k.size <= _SMALL_N:
             # a live chunk: one (n, width) array and one reduceat (fewer calls than column by column)
-            x_all = np.zeros((k_all.size, self.width))
-            x_all[:n_old] = self._pending_x
-            for c, col in enumerate(cols):
-                if col is not None:
-                    x_all[n_old:, c] = col
+            # the new samples as one (width, n) array, transposed (one call instead of a strided copy per
+            # column; reduceat sums each bin in sample order whatever the memory layout)
+            zeros = np.zeros(k.size)
+            x_new = np.array([zeros if col is None else col for col in cols], dtype=np.float64).T
+            x_all = np.concatenate([self._pending_x, x_new]) if n_old else x_new
             self._pending_x = x_all[cut:].copy()
             x_bin = np.add.reduceat(x_all[:cut], st, axis=0) / counts[:, None] if n_done else x_all[:0].copy()
         else:

@@ -1,4 +1,5 @@
-"""The rep stage's speed mechanics give exactly the plain results: gait-veto fast path, binning, micro-batch holds."""
+"""The rep stage's speed mechanics give exactly the plain results: gait-veto and idle fast paths, binning, micro-batch
+holds."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sensor.pipeline.calibration import Mounting as PelvisMounting
 from sensor.pipeline.config import PipelineConfig
 from sensor.pipeline.reps import RepStage
 from sensor.pipeline.reps import counter as counter_mod
+from sensor.pipeline.reps import signals as signals_mod
 from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
 from sensor.pipeline.reps.signals import _SMALL_N, RAW_W, BinAverager, chunk_columns, raw_columns
 from sensor.pipeline.stage import PelvisChunk
@@ -80,6 +82,33 @@ def test_gait_veto_fast_path_is_bit_identical_to_the_state_machine(step: int, mo
         assert a[1:] == b[1:]
 
 
+@pytest.mark.parametrize("step", [37, 5000, 10**7])
+def test_idle_fast_path_is_bit_identical_to_the_state_machine(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rests between reps and sets (upright, lying and on all fours, still and fidgeting) through ``_idle_run``
+    give the events and the state of the per-bin state machine, whatever the chunk size."""
+    whole = _whole()
+    used = []
+    fast = counter_mod.RepStage._idle_run
+
+    def counting(self: RepStage, j0: int, *args: Any) -> Any:
+        out = fast(self, j0, *args)
+        used.append(out[0] - j0)
+        return out
+
+    monkeypatch.setattr(counter_mod.RepStage, "_idle_run", counting)
+    ev_fast, st_fast = _feed(RepStage(), whole, step)
+    assert sum(used) > 1000  # most bins of the rests (20 Hz bins) took the fast path
+    monkeypatch.setattr(counter_mod, "_BULK_IDLE", False)
+    used.clear()
+    ev_plain, st_plain = _feed(RepStage(), whole, step)
+    assert not used
+    assert sum(isinstance(e, RepEvent) for e in ev_plain) >= 15
+    assert [e.model_dump() for e in ev_fast] == [e.model_dump() for e in ev_plain]
+    for a, b in zip(st_fast, st_plain, strict=True):
+        assert np.array_equal(a[0], b[0])
+        assert a[1:] == b[1:]
+
+
 @pytest.mark.parametrize("n", [1, 13, _SMALL_N, _SMALL_N + 1, 3 * _SMALL_N])
 def test_binning_by_columns_matches_the_row_array(n: int) -> None:
     whole = _whole()
@@ -99,6 +128,43 @@ def test_binning_by_columns_matches_the_row_array(n: int) -> None:
     ref_x[:, 8] = 0.0
     assert np.array_equal(np.concatenate(ts), ref_t)
     assert np.array_equal(np.concatenate(xs), ref_x)
+
+
+def test_bin_channels_of_a_few_bins_match_the_vectorised_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The few-bin path of ``bin_channels`` (Python floats) gives the vectorised path's bits, NaN, infinities,
+    zero specific force and tiny and huge values included."""
+    rng = np.random.default_rng(3)
+    cases = []
+    for k in range(400):
+        m = int(rng.integers(1, signals_mod._FEW_BINS + 1))
+        raw = rng.normal(size=(m, RAW_W)) * 10.0 ** rng.integers(-12, 4, size=(m, RAW_W))
+        for _ in range(int(rng.integers(0, 4))):
+            raw[rng.integers(0, m), rng.integers(0, RAW_W)] = rng.choice([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-10])
+        if k % 5 == 0:
+            raw[:, 9:12] = 0.0  # no specific force: the norm's 1e-9 floor
+        cases.append(raw)
+    with np.errstate(all="ignore"):
+        few = [signals_mod.bin_channels(raw) for raw in cases]
+        monkeypatch.setattr(signals_mod, "_FEW_BINS", 0)
+        many = [signals_mod.bin_channels(raw) for raw in cases]
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(few, many, strict=True))
+    assert sum(np.isnan(a).any() for a in few) > 50
+
+
+def test_pose_tilt_of_a_few_bins_matches_the_vectorised_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(4)
+    cases = []
+    for _ in range(300):
+        y = rng.uniform(20.0, 100.0, size=(int(rng.integers(1, counter_mod._FEW_ROWS + 1)), 8))
+        y[rng.random(y.shape) < 0.05] = np.nan
+        cases.append(y)
+    few = [counter_mod._pose_tilt_deg(y) for y in cases]
+    monkeypatch.setattr(counter_mod, "_FEW_ROWS", 0)
+    many = [counter_mod._pose_tilt_deg(y) for y in cases]
+    for (p_few, r_few), (p_many, r_many) in zip(few, many, strict=True):
+        assert p_few.tobytes() == p_many.tobytes()
+        assert r_few.tobytes() == r_many.tobytes()
+    assert sum(bool((y[:, 6] > 60.0).any() and (y[:, 6] <= 60.0).any()) for y in cases) > 50  # both choices
 
 
 def _latencies(micro_batch_s: float | None) -> dict[float, float]:
