@@ -92,23 +92,7 @@ def main() -> None:
 
             return job
 
-        def imufusion_job() -> None:
-            import imufusion
-
-            acc_g = run_hour.acc_mps2 / 9.80665
-            assert run_hour.gyr_radps is not None
-            gyr_dps = np.degrees(run_hour.gyr_radps)
-            ahrs = imufusion.Ahrs()
-            s = imufusion.AhrsSettings()
-            s.convention = imufusion.CONVENTION_NWU
-            s.gain = 0.5
-            s.gyroscope_range = 2000.0
-            s.acceleration_rejection = 0.0
-            s.magnetic_rejection = 0.0
-            s.sample_rate = int(FS)
-            ahrs.set_settings(s)
-            for g, acc in zip(gyr_dps, acc_g, strict=True):
-                ahrs.update_no_magnetometer(g, acc)
+        imufusion_job = bench_running_speed.imufusion_job(run_hour)
 
         jobs: dict[str, Callable[[], object]] = {
             "rev": offline(HipPipelineRev, run_rev),

@@ -3,6 +3,7 @@ holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -54,51 +55,24 @@ def _feed(stage: RepStage, whole: PelvisChunk, step: int) -> tuple[list[Event], 
     return events + stage.finish(), states
 
 
-@pytest.mark.parametrize("step", [37, 5000, 10**7])
-def test_gait_veto_fast_path_is_bit_identical_to_the_state_machine(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def _fast_path_matches_state_machine(
+    name: str, turn_off: Callable[[], None], step: int, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """Feeds the session in ``step``-sample chunks with the fast path ``RepStage.<name>`` and again after
+    ``turn_off()``; asserts the same events and the same state after every call; returns the bins the path took."""
     whole = _whole()
-    used = []
-    fast = counter_mod.RepStage._gait_veto_run
+    used: list[int] = []
+    fast = getattr(counter_mod.RepStage, name)
 
     def counting(self: RepStage, j0: int, *args: Any) -> Any:
         out = fast(self, j0, *args)
         used.append(out[0] - j0)
         return out
 
-    monkeypatch.setattr(counter_mod.RepStage, "_gait_veto_run", counting)
+    monkeypatch.setattr(counter_mod.RepStage, name, counting)
     ev_fast, st_fast = _feed(RepStage(), whole, step)
-    assert sum(used) > 300  # most of the 20 s walk (20 Hz bins) took the fast path
-
-    def plain(self: RepStage, j0: int, *args: Any) -> Any:
-        v, z, bias, gait_run, prev, last_zupt = args[8:]
-        return j0, v, z, bias, gait_run, prev, last_zupt  # nothing done: every bin goes through the state machine
-
-    monkeypatch.setattr(counter_mod.RepStage, "_gait_veto_run", plain)
-    ev_plain, st_plain = _feed(RepStage(), whole, step)
-    assert sum(isinstance(e, RepEvent) for e in ev_plain) >= 15
-    assert [e.model_dump() for e in ev_fast] == [e.model_dump() for e in ev_plain]
-    for a, b in zip(st_fast, st_plain, strict=True):
-        assert np.array_equal(a[0], b[0])
-        assert a[1:] == b[1:]
-
-
-@pytest.mark.parametrize("step", [37, 5000, 10**7])
-def test_idle_fast_path_is_bit_identical_to_the_state_machine(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rests between reps and sets (upright, lying and on all fours, still and fidgeting) through ``_idle_run``
-    give the events and the state of the per-bin state machine, whatever the chunk size."""
-    whole = _whole()
-    used = []
-    fast = counter_mod.RepStage._idle_run
-
-    def counting(self: RepStage, j0: int, *args: Any) -> Any:
-        out = fast(self, j0, *args)
-        used.append(out[0] - j0)
-        return out
-
-    monkeypatch.setattr(counter_mod.RepStage, "_idle_run", counting)
-    ev_fast, st_fast = _feed(RepStage(), whole, step)
-    assert sum(used) > 1000  # most bins of the rests (20 Hz bins) took the fast path
-    monkeypatch.setattr(counter_mod, "_BULK_IDLE", False)
+    n_fast = sum(used)
+    turn_off()
     used.clear()
     ev_plain, st_plain = _feed(RepStage(), whole, step)
     assert not used
@@ -107,6 +81,29 @@ def test_idle_fast_path_is_bit_identical_to_the_state_machine(step: int, monkeyp
     for a, b in zip(st_fast, st_plain, strict=True):
         assert np.array_equal(a[0], b[0])
         assert a[1:] == b[1:]
+    return n_fast
+
+
+@pytest.mark.parametrize("step", [37, 5000, 10**7])
+def test_gait_veto_fast_path_is_bit_identical_to_the_state_machine(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    def plain(self: RepStage, j0: int, *args: Any) -> Any:
+        v, z, bias, gait_run, prev, last_zupt = args[8:]
+        return j0, v, z, bias, gait_run, prev, last_zupt  # nothing done: every bin goes through the state machine
+
+    n_fast = _fast_path_matches_state_machine(
+        "_gait_veto_run", lambda: monkeypatch.setattr(counter_mod.RepStage, "_gait_veto_run", plain), step, monkeypatch
+    )
+    assert n_fast > 300  # most of the 20 s walk (20 Hz bins) took the fast path
+
+
+@pytest.mark.parametrize("step", [37, 5000, 10**7])
+def test_idle_fast_path_is_bit_identical_to_the_state_machine(step: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rests between reps and sets (upright, lying and on all fours, still and fidgeting) through ``_idle_run``
+    give the events and the state of the per-bin state machine, whatever the chunk size."""
+    n_fast = _fast_path_matches_state_machine(
+        "_idle_run", lambda: monkeypatch.setattr(counter_mod, "_BULK_IDLE", False), step, monkeypatch
+    )
+    assert n_fast > 1000  # most bins of the rests (20 Hz bins) took the fast path
 
 
 @pytest.mark.parametrize("n", [1, 13, _SMALL_N, _SMALL_N + 1, 3 * _SMALL_N])
