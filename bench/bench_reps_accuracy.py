@@ -151,6 +151,8 @@ class CaseResult:
     holds_found: int
     latencies_s: list[float]
     events: list[Event]
+    refs: tuple[list[RefSet], list[RefRep], list[tuple[float, float]]] = ([], [], [])
+    """The references it was scored against: sets, reps, hold spans (s)."""
 
 
 def run_case(
@@ -162,11 +164,19 @@ def run_case(
     on_set: Callable[[SetEvent, np.ndarray], None] | None = None,
     mount_err_deg: float = 3.0,
     micro_batch_s: float | None = None,
+    stage: Any = None,
+    on_fed: Callable[[float], None] | None = None,
 ) -> CaseResult:
+    """One session through the pipeline and the rep stage, scored against the simulator's truth.
+
+    ``stage``: the pelvis stage to run instead of a new ``RepStage(declared, on_set)`` (a wrapper that records
+    its input: ``bench/reps_replay.py``); ``on_fed``: called after every input chunk with its last sample time.
+    """
     res = simulate(sc)
     tr = res.truth
     fs = sc.sensor.sampling_rate_hz
-    stage = RepStage(declared_exercise=declared, on_set=on_set)  # type: ignore[arg-type]
+    if stage is None:
+        stage = RepStage(declared_exercise=declared, on_set=on_set)  # type: ignore[arg-type]
     analyzer: Any
     cfg = None if micro_batch_s is None else PipelineConfig(micro_batch_s=micro_batch_s)
     if e2e:
@@ -185,10 +195,14 @@ def run_case(
             if isinstance(e, RepEvent):
                 latencies.append(t_now - e.t_end_s)
         events.extend(got)
+        if on_fed is not None:
+            on_fed(t_now)
     events.extend(analyzer.finish())
-    reps = [e for e in events if isinstance(e, RepEvent)]
-    sets = [e for e in events if isinstance(e, SetEvent)]
-    holds = [e for e in events if isinstance(e, HoldEvent)]
+    return case_result(*references(tr), events, latencies)
+
+
+def references(tr: Any) -> tuple[list[RefSet], list[RefRep], list[tuple[float, float]]]:
+    """The simulator truth's sets, reps and hold spans (s) for :func:`case_result`."""
     ref_sets = [
         RefSet(
             float(tr.sets.t_start_s[i]),
@@ -203,11 +217,26 @@ def run_case(
         RefRep(float(tr.reps.t_start_s[i]), float(tr.reps.t_end_s[i]), tr.reps.exercise[i], tr.reps.side[i])
         for i in range(len(tr.reps))
     ]
+    spans = [(float(tr.holds.t_start_s[i]), float(tr.holds.t_end_s[i])) for i in range(len(tr.holds))]
+    return ref_sets, ref_reps, spans
+
+
+def case_result(
+    ref_sets: list[RefSet],
+    ref_reps: list[RefRep],
+    hold_spans: list[tuple[float, float]],
+    events: list[Event],
+    latencies: list[float],
+) -> CaseResult:
+    """A session's score from its events (``latencies``: of its reps, as measured while feeding)."""
+    reps = [e for e in events if isinstance(e, RepEvent)]
+    sets = [e for e in events if isinstance(e, SetEvent)]
+    holds = [e for e in events if isinstance(e, HoldEvent)]
     found = 0
-    for i in range(len(tr.holds)):
-        a, b = float(tr.holds.t_start_s[i]), float(tr.holds.t_end_s[i])
+    for a, b in hold_spans:
         found += any(min(h.t_end_s, b) - max(h.t_start_s, a) > 0.5 * (b - a) for h in holds)
-    return CaseResult(score(ref_sets, ref_reps, reps, sets), len(tr.holds), found, latencies, events)
+    refs = (ref_sets, ref_reps, hold_spans)
+    return CaseResult(score(ref_sets, ref_reps, reps, sets), len(hold_spans), found, latencies, events, refs)
 
 
 def real_data_false_reps() -> None:
@@ -244,6 +273,77 @@ def real_data_false_reps() -> None:
 
 def pct(x: float) -> str:
     return f"{100.0 * x:5.1f} %"
+
+
+def print_sets(seed: int, sc: Score) -> None:
+    """The per-set lines of ``-v``."""
+    for s in sc.sets:
+        flag = "" if s.count_error == 0 and s.recognised == s.ref.exercise else "  <--"
+        print(
+            f"seed {seed:4d} {s.ref.exercise:18s} {s.ref.reps:3d} reps: counted {s.counted:3d}, "
+            f"recognised {s.recognised} ({s.confidence}){flag}"
+        )
+
+
+def print_totals(
+    total: Score,
+    holds_true: int,
+    holds_found: int,
+    lat: list[float],
+    *,
+    seeds: range,
+    failed: list[str],
+    elapsed_s: float,
+    chunk_s: float,
+) -> None:
+    """The tables of a range: per exercise, the metrics against their targets, the latency."""
+    sets = total.sets
+    err = np.array([s.count_error for s in sets])
+    rec = np.array([s.recognised == s.ref.exercise for s in sets])
+    be = np.array(total.boundary_errors_s)
+    print(
+        f"\n{len(sets)} sets in {len(seeds) - len(failed)} sessions "
+        f"(seeds {seeds.start}-{seeds.stop - 1}), {elapsed_s:.0f} s"
+    )
+    for f in failed:
+        print(f"session skipped, the running pipeline raised: {f}")
+    print()
+    print("| exercise | sets | exact count | within +-1 | recognised | mean count error |")
+    print("|---|---|---|---|---|---|")
+    for ex in ALL:
+        m = np.array([s.ref.exercise == ex for s in sets])
+        if not m.any():
+            continue
+        print(
+            f"| {ex} | {int(m.sum())} | {pct(float(np.mean(err[m] == 0)))} "
+            f"| {pct(float(np.mean(np.abs(err[m]) <= 1)))} "
+            f"| {pct(float(np.mean(rec[m])))} | {float(np.mean(err[m])):+.2f} |"
+        )
+    print(
+        f"| **all** | {len(sets)} | {pct(float(np.mean(err == 0)))} | {pct(float(np.mean(np.abs(err) <= 1)))} "
+        f"| {pct(float(np.mean(rec)))} | {float(np.mean(err)):+.2f} |"
+    )
+    print()
+    print("| metric | value | target |")
+    print("|---|---|---|")
+    print(f"| exact rep count (share of sets) | {pct(float(np.mean(err == 0)))} | >= 97 % |")
+    print(f"| within +-1 rep | {pct(float(np.mean(np.abs(err) <= 1)))} | 100 % |")
+    print(f"| exercise recognised | {pct(float(np.mean(rec)))} | >= 95 % |")
+    print(f"| rep boundary error, median | {1000 * float(np.median(be)):.0f} ms | <= 150 ms |")
+    print(f"| rep boundary error, 95th percentile | {1000 * float(np.percentile(be, 95)):.0f} ms | |")
+    if total.side_total:
+        print(f"| working side correct (one-sided reps) | {pct(total.side_correct / total.side_total)} | |")
+    print(f"| reps outside any set (rest, fidgeting, holds) | {total.extra_reps} | 0 |")
+    print(f"| holds found | {holds_found}/{holds_true} | |")
+    la = np.array(lat)
+    # measured at the end of the input chunk that produced the rep, so it includes up to --chunk-s of input
+    # buffering; the target applies to live input (20-sample chunks: bench/bench_reps_speed.py)
+    live = chunk_s <= 0.1
+    print(
+        f"| rep announced after its end, median / max (input in {chunk_s:g} s chunks) "
+        f"| {1000 * float(np.median(la)):.0f} / {1000 * float(la.max()):.0f} ms "
+        f"| {'<= 500 ms' if live else 'see bench_reps_speed.py (chunks of 0.1 s or less)'} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,59 +391,10 @@ def main(argv: list[str] | None = None) -> int:
         holds_found += r.holds_found
         lat.extend(r.latencies_s)
         if args.verbose:
-            for s in r.score.sets:
-                flag = "" if s.count_error == 0 and s.recognised == s.ref.exercise else "  <--"
-                print(
-                    f"seed {seed:4d} {s.ref.exercise:18s} {s.ref.reps:3d} reps: counted {s.counted:3d}, "
-                    f"recognised {s.recognised} ({s.confidence}){flag}"
-                )
+            print_sets(seed, r.score)
     elapsed = time.perf_counter() - t0
-    sets = total.sets
-    err = np.array([s.count_error for s in sets])
-    rec = np.array([s.recognised == s.ref.exercise for s in sets])
-    be = np.array(total.boundary_errors_s)
-    print(
-        f"\n{len(sets)} sets in {args.cases - len(failed)} sessions "
-        f"(seeds {seeds.start}-{seeds.stop - 1}), {elapsed:.0f} s"
-    )
-    for f in failed:
-        print(f"session skipped, the running pipeline raised: {f}")
-    print()
-    print("| exercise | sets | exact count | within +-1 | recognised | mean count error |")
-    print("|---|---|---|---|---|---|")
-    for ex in ALL:
-        m = np.array([s.ref.exercise == ex for s in sets])
-        if not m.any():
-            continue
-        print(
-            f"| {ex} | {int(m.sum())} | {pct(float(np.mean(err[m] == 0)))} "
-            f"| {pct(float(np.mean(np.abs(err[m]) <= 1)))} "
-            f"| {pct(float(np.mean(rec[m])))} | {float(np.mean(err[m])):+.2f} |"
-        )
-    print(
-        f"| **all** | {len(sets)} | {pct(float(np.mean(err == 0)))} | {pct(float(np.mean(np.abs(err) <= 1)))} "
-        f"| {pct(float(np.mean(rec)))} | {float(np.mean(err)):+.2f} |"
-    )
-    print()
-    print("| metric | value | target |")
-    print("|---|---|---|")
-    print(f"| exact rep count (share of sets) | {pct(float(np.mean(err == 0)))} | >= 97 % |")
-    print(f"| within +-1 rep | {pct(float(np.mean(np.abs(err) <= 1)))} | 100 % |")
-    print(f"| exercise recognised | {pct(float(np.mean(rec)))} | >= 95 % |")
-    print(f"| rep boundary error, median | {1000 * float(np.median(be)):.0f} ms | <= 150 ms |")
-    print(f"| rep boundary error, 95th percentile | {1000 * float(np.percentile(be, 95)):.0f} ms | |")
-    if total.side_total:
-        print(f"| working side correct (one-sided reps) | {pct(total.side_correct / total.side_total)} | |")
-    print(f"| reps outside any set (rest, fidgeting, holds) | {total.extra_reps} | 0 |")
-    print(f"| holds found | {holds_found}/{holds_true} | |")
-    la = np.array(lat)
-    # measured at the end of the input chunk that produced the rep, so it includes up to --chunk-s of input
-    # buffering; the target applies to live input (20-sample chunks: bench/bench_reps_speed.py)
-    live = args.chunk_s <= 0.1
-    print(
-        f"| rep announced after its end, median / max (input in {args.chunk_s:g} s chunks) "
-        f"| {1000 * float(np.median(la)):.0f} / {1000 * float(la.max()):.0f} ms "
-        f"| {'<= 500 ms' if live else 'see bench_reps_speed.py (chunks of 0.1 s or less)'} |"
+    print_totals(
+        total, holds_true, holds_found, lat, seeds=seeds, failed=failed, elapsed_s=elapsed, chunk_s=args.chunk_s
     )
     if args.declared:
         # a declaration holds for a whole recording: one-set sessions (seeds 0..N-1, 1 set each), each run
