@@ -560,6 +560,8 @@ class RepStage:
         self._swing_dp = 0.0  # the tilt and obliquity from rest where it was largest (its direction)
         self._swing_dr = 0.0
         self._i_peak = 0
+        self._peak_wz = 0.0  # the weighted travel from rest (cm) at the peak: its share of D and its side of rest
+        self._rest_slow = True  # the rest pose was set where the pelvis had slowed down (see the BACK state)
         self._i_min = 0
         self._still_far_since = -1.0
         self._hold_judged = -1.0  # the still_far_since of the hold last judged by _holds_set_pose
@@ -931,6 +933,7 @@ class RepStage:
                     self._vmax = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
                     self._t_on = t
                     self._peak = d
+                    self._peak_wz = wz * dz
                     self._peak_full = math.sqrt(dz * dz + tilt2)
                     self._swing2 = tilt2
                     self._swing_dp = dp
@@ -962,6 +965,7 @@ class RepStage:
                 d_full = math.sqrt(dz * dz + tilt2)
                 if d > self._peak:
                     self._peak = d
+                    self._peak_wz = wz * dz
                     self._i_peak = i
                 if tilt2 > self._swing2:
                     self._swing2 = tilt2
@@ -1062,11 +1066,36 @@ class RepStage:
             ):
                 # the tilt came back to rest and goes out again the way it swung: the next rep (see TILT_BACK_SHARE)
                 turned = True
-            if d > 0.6 * self._peak and d > posture.h_min and not tilt_back and not turned:
+            wdz = wz * dz  # the weighted travel from rest, cm
+            if (
+                d > 0.6 * self._peak
+                and d > posture.h_min
+                and not tilt_back
+                and not turned
+                and not (
+                    wdz * self._peak_wz < 0.0
+                    and wdz * wdz > tilt2
+                    and 2.0 * self._peak_wz * self._peak_wz > self._peak * self._peak
+                    and self._swing2 < TILT_CARRY_DEG**2
+                    and not self._cand_valid
+                    and self._rest_slow
+                )
+            ):
                 # it went out again before stopping or turning: same excursion (e.g. a wobble at the turn). Once it
                 # has turned, going out again is the next rep, even where the distance never came back below 0.6 of
                 # the peak: in fast sets without a pause the velocity error of the way up runs on at the top and
-                # the travel drifts out again (fast seed 191, lunges: every rep merged into the next)
+                # the travel drifts out again (fast seed 191, lunges: every rep merged into the next). Nor is it
+                # this excursion going out again where the travel is on the other side of rest from the peak, in an
+                # excursion carried by travel (the travel most of D at the peak and now, the tilt swing below
+                # TILT_CARRY_DEG: lunges, step-ups; not bridges or donkey kicks, where D is the tilt and the
+                # travel's sign is noise, nor sit-to-stands, whose tilt says where the pelvis is): the way back
+                # overshot through rest with velocity error and stopped on the far side (fast lunges at 52 Hz read
+                # the way up 1.4 times too long and stopped 15-25 cm above standing, past 0.6 of the peak: fast
+                # seed 488, 17 of 20; docs/training.md, round 12); the stop or give-up below ends the rep. Only
+                # where the rest pose is where the pelvis rests: set where the previous rep slowed down (not a rep
+                # that gave up while moving at over TURN_SPEED of its top speed: the rest pose is then mid-way
+                # and the next real movement crosses it, seed 3036), and no still far pose of this excursion
+                # may be a new start position (drift while fidgeting, then the set's first lunge: seed 7084)
                 self._mode = _OUT
                 continue
             if speed < self._smin:
@@ -1107,6 +1136,7 @@ class RepStage:
                 self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
                 self._mode = _IDLE
+                self._rest_slow = self._smin <= TURN_SPEED * self._vmax
         self._write_rows(rows.take(len(ts)))
         self._v, self._z, self._acc_bias = v, z, bias
         self._gait_run = gait_run
@@ -1415,6 +1445,7 @@ class RepStage:
         self._buf[idx, 1] = d
         k = int(np.argmax(d))
         self._peak = float(d[k])
+        self._peak_wz = float(dz[k]) * posture_of(float(self._rest[1])).z_weight
         self._peak_full = float(np.sqrt(dz**2 + tilt2).max())
         k_swing = int(np.argmax(tilt2))
         self._swing2 = float(tilt2[k_swing])
@@ -1425,6 +1456,7 @@ class RepStage:
         self._dmin = 0.0
         self._t_on = t
         self._mode = _OUT
+        self._rest_slow = True  # the pelvis held the new rest pose still
         self._still_far_since = -1.0
         self._other_class_since = -1.0
         return self._end_set()
@@ -1434,6 +1466,7 @@ class RepStage:
         self._mode = _IDLE
         self._rest[:] = (z_cm, pitch, roll)
         self._reset_min(i, 0.0)
+        self._rest_slow = True
         return self._end_set()
 
     def _slice(self, a: int, b: int) -> FloatArray:

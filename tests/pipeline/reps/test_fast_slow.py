@@ -141,7 +141,7 @@ def _assert_fast_set_counted(
     *,
     lateral_tilt_deg: float,
     sampling_rate_hz: float = 104.0,
-) -> None:
+) -> Run:
     """One set after a still rest in its start posture is counted within +-1, and the rep stage re-fed the same
     pelvis stream in 37-sample chunks gives the same events."""
     segs: list[Segment] = [
@@ -164,6 +164,7 @@ def _assert_fast_set_counted(
         events += stage.feed(slice_chunk(whole, a, a + 37))
     events += stage.finish()
     assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
+    return r
 
 
 _STATIC_LUNGE_SLOW = Tempo(eccentric_s=2.1, concentric_s=2.64, pause_far_s=0.17, pause_near_s=1.03)
@@ -276,3 +277,21 @@ def test_fast_sit_to_stands_turn_on_the_seat_by_their_tilt(
     _assert_fast_set_counted(
         "sit_to_stand", tempo, None, rom, n_reps, seed, lateral_tilt_deg=3.0, sampling_rate_hz=sampling_rate_hz
     )
+
+
+# issue 7, round 12: fast alternating lunges whose travel overshoots through rest at the top (fast bench seed 488)
+_LUNGE_FAST_DOWN = Tempo(eccentric_s=0.35, concentric_s=0.50, pause_far_s=0.055, pause_near_s=0.185)
+
+
+@pytest.mark.parametrize("seed", [3, 4, 7])
+def test_fast_lunges_whose_travel_overshoots_through_rest_end_at_the_top(seed: int) -> None:
+    # 0.35 s down, 0.5 s up, 52 Hz: the way up reads long, the travel passes through the rest pose's height with
+    # velocity error left and stops 15-25 cm on the other side, where the distance from rest exceeded 0.6 of the
+    # peak before the stop could end the rep: "went out again", the rep merged with the next, and once a rep ended at
+    # the bottom the set was counted bottom to bottom as step-ups (on 9e976ad: seeds 3 and 7 18 of 20, seed 4 19
+    # recognised as step-ups). Travel on the other side of rest from the excursion's peak, in an excursion carried by
+    # travel, is not the same excursion going out again
+    r = _assert_fast_set_counted(
+        "lunge", _LUNGE_FAST_DOWN, "alternate", 1.15, 20, seed, lateral_tilt_deg=5.4, sampling_rate_hz=52.0
+    )
+    assert r.sets[-1].exercise == "lunge"
