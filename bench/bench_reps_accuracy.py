@@ -151,7 +151,7 @@ class CaseResult:
     holds_found: int
     latencies_s: list[float]
     events: list[Event]
-    refs: tuple[list[RefSet], list[RefRep], list[tuple[float, float]]] = ([], [], [])
+    refs: tuple[list[RefSet], list[RefRep], list[tuple[float, float]]]
     """The references it was scored against: sets, reps, hold spans (s)."""
 
 
