@@ -27,7 +27,8 @@ Method (one pass, explicit state, chunk-size invariant):
    Which half is eccentric follows from physics: moving the pelvis up is concentric (step-up, rising from a chair,
    bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
 4. The rest pose follows the pose while the pelvis is still (and near rest inside a set), and is set to the pose at
-   the end of every rep. A still pose far from rest in another posture class (upright / supine / prone) for 2 s
+   the end of every rep (on all fours, if the rep gave up while the pelvis still moved, to the next still pose
+   instead). A still pose far from rest in another posture class (upright / supine / prone) for 2 s
    is a posture change, not a rep: the rest pose moves there.
 5. A turn held still for ``hold_min_s`` or longer is a hold (:class:`~sensor.events.HoldEvent`), not a rep.
 6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait (upright only: a fast set on the
