@@ -27,7 +27,8 @@ Method (one pass, explicit state, chunk-size invariant):
    Which half is eccentric follows from physics: moving the pelvis up is concentric (step-up, rising from a chair,
    bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
 4. The rest pose follows the pose while the pelvis is still (and near rest inside a set), and is set to the pose at
-   the end of every rep. A still pose far from rest in another posture class (upright / supine / prone) for 2 s
+   the end of every rep (on all fours, if the rep gave up while the pelvis still moved, to the next still pose
+   instead). A still pose far from rest in another posture class (upright / supine / prone) for 2 s
    is a posture change, not a rep: the rest pose moves there.
 5. A turn held still for ``hold_min_s`` or longer is a hold (:class:`~sensor.events.HoldEvent`), not a rep.
 6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait (upright only: a fast set on the
@@ -260,7 +261,14 @@ SET_GAP_MIN_S: Final = 6.0
 CLASSIFY_REPS: Final = 30
 """The classifier looks at the first 30 reps of a set (sets are rarely longer)."""
 REST_LAG_BINS: Final = 30
-"""On all fours between sets the rest pose follows the pose of 1.5 s ago (30 bins), not the start of a kick."""
+"""On all fours between sets the rest pose follows the pose of 1.5 s ago (30 bins), not the start of a kick.
+
+On all fours a rep that gave up (``GIVE_UP_S``) while the pelvis still moves (not still) ended mid-movement: its end
+pose is not where the pelvis rests, so the next still pose (idle) becomes the rest pose, however far from it. There
+the rest pose otherwise follows only still poses within 0.25 ``h_on`` (during a set) or the lagged pose (between
+sets), and fidgeting before small donkey kicks left it mid-tilt: the last excursion of the fidgeting gave up while
+the pelvis still tilted back (pitch 93.3; the still pose the kicks then started from 89.3, their tops 94.3-95.1), and
+every kick read 2.8-4.8 from there against ``h_on`` 5 (seed 12025: 0 of 5; docs/training.md, round 13)."""
 PROMPT_HOLD_S: Final = 0.05
 """Input may be held back this long once a rep may end at any moment (the pipeline's micro-batch)..."""
 REST_HOLD_S: Final = 0.25
@@ -550,6 +558,7 @@ class RepStage:
         self._mode = _IDLE
         self._rest = [0.0, 0.0, 0.0]  # (z_cm, pitch, roll) as Python floats: cheap scalar arithmetic per bin
         self._rest_valid = False
+        self._rest_from_still = False  # the next still bin (idle) sets the rest pose (see REST_LAG_BINS)
         self._dmin = math.inf
         self._i_low = 0  # absolute index: last bin within q of the running minimum (IDLE)
         self._t_on = 0.0  # start of the excursion (moved forward by holds, see HOLD_RETURN_S)
@@ -946,7 +955,11 @@ class RepStage:
                     out.extend(self._end_set())
                     st = None
                 # the rest pose follows sway and drift, never the start of a (slow) movement
-                if still and d < 0.25 * h_on:
+                if still and self._rest_from_still:
+                    # a rep gave up mid-movement (see REST_LAG_BINS): the pelvis rests here
+                    self._rest_from_still = False
+                    rest[:] = (z_cm, pitch, roll)
+                elif still and d < 0.25 * h_on:
                     self._track_rest(z_cm, pitch, roll, 0.1)
                 elif st is None and d < h_on:
                     # between sets it also follows fidgeting; on all fours with a lag, toward the pose of 1.5 s
@@ -1135,6 +1148,8 @@ class RepStage:
                     v_peak = -v if v < 0.0 else v
                 self._v, self._z, self._acc_bias = v, z, bias
                 out.extend(self._complete_rep(i_end))
+                # on all fours, a return that gave up while the pelvis still moves: its end is no rest pose
+                self._rest_from_still = not (stopped or turned or near or still) and posture is PRONE
                 self._mode = _IDLE
                 self._rest_slow = self._smin <= TURN_SPEED * self._vmax
         self._write_rows(rows.take(len(ts)))
@@ -1288,6 +1303,7 @@ class RepStage:
         st = self._set
         in_set = st is not None
         prone_lag = h_on == PRONE.h_min
+        from_still = self._rest_from_still
         dmin, i_low = self._dmin, self._i_low
         z_prev, p_prev, r_prev = prev
         put_d, put_z, put_v = rows.d.append, rows.z_cm.append, rows.v.append
@@ -1356,7 +1372,10 @@ class RepStage:
             z_prev, p_prev, r_prev = z_cm, pitch, roll
             j += 1
             # the rest pose follows sway and drift (see _process)
-            if still and d < 0.25 * h_on:
+            if still and from_still:
+                from_still = False
+                r0, r1, r2 = z_cm, pitch, roll
+            elif still and d < 0.25 * h_on:
                 r0 += 0.1 * (z_cm - r0)
                 r1 += 0.1 * (pitch - r1)
                 r2 += 0.1 * (roll - r2)
@@ -1376,6 +1395,7 @@ class RepStage:
             if posture_of(r1) is not posture:
                 break  # another threshold and travel weight from the next bin on
         rest[:] = (r0, r1, r2)
+        self._rest_from_still = from_still
         self._dmin, self._i_low = dmin, i_low
         if j > j0:
             prev = (z_prev, p_prev, r_prev)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from sensor.pipeline.orientation import pelvis_angles_deg
+from sensor.pipeline.reps import RepStage
+from sensor.pipeline.reps.chunks import concat_chunks, slice_chunk
 from sensor.pipeline.reps.signals import gravity_tilt_deg
 from sensor.sim import ExerciseSet, Hold, Mounting, Rest, Scenario, SensorModel, Standing, Tempo, Walking
 from tests.pipeline.reps.simcase import reps_in, run
@@ -66,6 +68,33 @@ def test_small_donkey_kicks_are_counted_once_the_set_is_known(seed: int, rom: fl
     tr = r.truth
     assert len(reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))) == 12
     assert len(r.reps) == 12
+
+
+def test_small_donkey_kicks_after_fidgeting_that_gave_up_mid_tilt() -> None:
+    # held-out seed 12025's kicks (range 0.83, 2 s a kick) after fidgeting on hands and knees: the fidgeting's last
+    # excursion gives up (GIVE_UP_S) while the pelvis still tilts back, 3.8 deg short of the still pose the kicks
+    # start from, and its end pose was the rest pose: every kick read below h_on (0 of 5 on main 9e976ad, and
+    # 12025 0 of 5). On all fours such an end is no rest pose; the next still pose is (round 13)
+    tempo = Tempo(eccentric_s=1.21, concentric_s=0.83, pause_far_s=0.63, pause_near_s=0.82)
+    sc = _scenario(
+        [
+            Rest(duration_s=35.0, mode="fidget", posture="quadruped"),
+            ExerciseSet(exercise="donkey_kick", reps=5, side="left", tempo=tempo, rom=0.83, lateral_tilt_deg=3.0),
+        ],
+        10,
+    )
+    r = run(sc, chunk_s=2.0)
+    tr = r.truth
+    assert len(reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))) == 5
+    assert len(r.reps) == 5
+    # the flag that defers the rest pose to the next still bin carries over chunks (and the idle fast path)
+    whole = concat_chunks(r.chunks)
+    stage = RepStage()
+    events = []
+    for a in range(0, len(whole), 37):
+        events += stage.feed(slice_chunk(whole, a, a + 37))
+    events += stage.finish()
+    assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
 
 
 def test_fidgeting_on_all_fours_is_rarely_a_rep() -> None:
