@@ -166,7 +166,22 @@ ZUPT_TILTING_MAX_BINS: Final = 40
 and the last update is at most this many bins back (the pause before the movement; the velocity of a pelvis that
 has not stopped for longer is mostly integration error: standing fidgeting after getting up from the floor drifted
 by 45 cm and was counted as a lunge)."""
+ZUPT_STEADY_BINS: Final = 10
+ZUPT_STEADY_DEG: Final = 2.5
+ZUPT_STEADY_STRAIGHT: Final = 0.8
+ZUPT_REST_BINS: Final = 22
+"""Before an excursion has opened, the longer deferral above holds too while the pose's tilt moves steadily: by
+``ZUPT_STEADY_DEG`` or more over the last ``ZUPT_STEADY_BINS`` (0.5 s), along a path at most
+1 / ``ZUPT_STEADY_STRAIGHT`` as long as that (one way, not back and forth), the rest pose upright and the last
+update's quiet run ``ZUPT_REST_BINS`` (1.1 s) or longer (the pelvis stood at rest before). The slow first way down
+of a lunge (2.5-3 s) moves at 0.2 m/s with little acceleration for 0.5 s before ``D`` reaches ``h_on``, its tilt
+changing by 5-8 deg/s; updated after 0.5 s of quiet there, the slowing down at the bottom read as 0.3 m/s upward,
+the bottom was taken for the rest pose and the set was counted bottom to bottom as step-ups (seed 8094: 8 of 12;
+docs/training.md, round 14). Fidgeting tilts the pelvis about as fast, but back and forth, mostly by less than
+``ZUPT_STEADY_DEG`` in 0.5 s; the few fidgets that passed (right after getting up from the floor, moving on after a
+short stop) did not start from a long still update."""
 _TILTING_STEP2: Final = (ZUPT_TILTING_DPS * BIN_S) ** 2
+_STEADY_STEP2: Final = ZUPT_STEADY_DEG**2
 ZUPT_SHORT_BINS: Final = 3
 ZUPT_SHORT_PEAK_MPS: Final = 0.5
 ZUPT_SHORT_SHARE: Final = 0.3
@@ -297,7 +312,8 @@ _BACK: Final = 2
 def _zupt_now(run: int, i: int, last_zupt: int, v: float, v_peak: float, tilting: bool, in_set: bool = False) -> bool:
     """Whether a quiet run of ``run >= ZUPT_SHORT_BINS`` bins up to bin ``i`` is a zero-velocity update now (see
     ``ZUPT_SHORT_BINS`` and ``ZUPT_DEFER_BINS``; ``tilting``: an excursion is open and the pose's tilt still moves,
-    see ``ZUPT_TILTING_DPS``; ``in_set``: also a set is open and the rest pose is upright).
+    see ``ZUPT_TILTING_DPS``, or none is open yet and it moves steadily, see ``ZUPT_STEADY_DEG``; ``in_set``: an
+    excursion and a set are open, the rest pose is upright and the tilt moves).
 
     A slow start out of a pause (round 7): while ``tilting`` and ``in_set``, a velocity below ``ZUPT_V_MPS`` no
     longer makes a quiet run an update by itself; the velocity must also have fallen below ``ZUPT_PEAK_SHARE`` of
@@ -542,6 +558,7 @@ class RepStage:
         self._pause_run = 0  # pause bins in a row up to the last bin (see ZUPT_PAUSE_BINS)
         self._v_peak = 0.0  # the largest |vertical velocity| since the last zero-velocity update, m/s
         self._i_zupt = -1  # absolute index of the last zero-velocity update
+        self._zupt_run = 0  # the quiet run at the last zero-velocity update, bins (see ZUPT_REST_BINS)
         self._v = 0.0
         self._z = 0.0
         # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw, vertical velocity m/s)
@@ -836,11 +853,14 @@ class RepStage:
                 v,
                 v_peak,
                 (
-                    tilting := self._mode != _IDLE
-                    and n0 + j - last_zupt <= ZUPT_TILTING_MAX_BINS
+                    tilting := n0 + j - last_zupt <= ZUPT_TILTING_MAX_BINS
                     and (pitch - prev[1]) ** 2 + (roll - prev[2]) ** 2 > _TILTING_STEP2
+                    and (
+                        self._mode != _IDLE
+                        or (run >= ZUPT_BINS and self._steady_start(n0 + j, rows, pitch, roll, v, rest[1]))
+                    )
                 ),
-                tilting and self._set is not None and posture_of(rest[1]) is UPRIGHT,
+                tilting and self._mode != _IDLE and self._set is not None and posture_of(rest[1]) is UPRIGHT,
             ):
                 # the travel integrated while the update was deferred (since the run began or, if an update that went
                 # on into the run was stopped by a slow start, see _zupt_now, since that update)
@@ -866,6 +886,7 @@ class RepStage:
                 v = 0.0
                 v_peak = 0.0
                 last_zupt = n0 + j
+                self._zupt_run = run
             else:
                 v = _LEAK_V * v + (avs[j] - bias) * BIN_S
                 v = v if v > -V_MAX_MPS else -V_MAX_MPS  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
@@ -1272,7 +1293,16 @@ class RepStage:
             run = runs[j]
             # the bin's new state in v_j, z_j, ...: committed only if the bin stays idle
             if (run >= ZUPT_SHORT_BINS or pauses[j] >= ZUPT_PAUSE_BINS) and _zupt_now(
-                run, i, last_zupt, v, v_peak, False, False
+                run,
+                i,
+                last_zupt,
+                v,
+                v_peak,
+                run >= ZUPT_BINS
+                and i - last_zupt <= ZUPT_TILTING_MAX_BINS
+                and (pitch - p_prev) ** 2 + (roll - r_prev) ** 2 > _TILTING_STEP2
+                and self._steady_start(i, rows, pitch, roll, v, r1),
+                False,
             ):
                 z_j = z
                 if last_zupt != i - 1:  # (an update going on integrated nothing meanwhile)
@@ -1322,6 +1352,8 @@ class RepStage:
             put_d(d)
             put_z(z_cm)
             put_v(v_j)
+            if last_zupt_j == i:
+                self._zupt_run = run
             v, z, bias, gait_run, last_zupt, v_peak = v_j, z_j, bias_j, gait_run_j, last_zupt_j, v_peak_j
             z_prev, p_prev, r_prev = z_cm, pitch, roll
             j += 1
@@ -1382,6 +1414,24 @@ class RepStage:
             return rows.pose(j - self._n)
         r = self._buf[j % BUF_N]
         return float(r[2]), float(r[3]), float(r[4])
+
+    def _steady_start(self, i: int, rows: _PendingRows, pitch: float, roll: float, v: float, rest_pitch: float) -> bool:
+        """Whether a quiet run before an excursion has opened is the slow start of a movement (see
+        ``ZUPT_STEADY_DEG``): the integrated velocity is ``ZUPT_V_MPS`` or more (slower, the longer deferral does
+        not apply), the rest pose upright, the last update's quiet run ``ZUPT_REST_BINS`` or longer, and the tilt
+        (``pitch``, ``roll`` of bin ``i``) has moved steadily over the last ``ZUPT_STEADY_BINS``."""
+        if (-v if v < 0.0 else v) < ZUPT_V_MPS or self._zupt_run < ZUPT_REST_BINS:
+            return False
+        if posture_of(rest_pitch) is not UPRIGHT:
+            return False
+        path = 0.0
+        p1, r1 = pitch, roll
+        for k in range(1, ZUPT_STEADY_BINS + 1):
+            _, p0, r0 = self._pose_ago(i, rows, k)
+            path += math.sqrt((p1 - p0) ** 2 + (r1 - r0) ** 2)
+            p1, r1 = p0, r0
+        net2 = (pitch - p1) ** 2 + (roll - r1) ** 2
+        return net2 >= _STEADY_STEP2 and net2 >= (ZUPT_STEADY_STRAIGHT * path) ** 2
 
     def _reset_min(self, i: int, d: float) -> None:
         self._dmin = d
