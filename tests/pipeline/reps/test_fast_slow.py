@@ -18,7 +18,7 @@ from sensor.pipeline.reps.chunks import concat_chunks, slice_chunk
 from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
 from sensor.sim import ExerciseSet, Mounting, Rest, Scenario, SensorModel, Standing, Tempo, Walking, simulate
 from sensor.sim.scenario import Segment
-from tests.pipeline.reps.simcase import Run, reps_in, run
+from tests.pipeline.reps.simcase import Run, reps_in, run, session
 
 
 def _scenario(segs: list[Segment], seed: int, sampling_rate_hz: float = 104.0) -> Scenario:
@@ -223,6 +223,57 @@ def test_a_slow_first_way_down_is_not_stopped_before_the_excursion_opens(
             events += stage.feed(slice_chunk(whole, a, a + 37))
         events += stage.finish()
         assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
+
+
+_STEP_UP_SLOW_DOWN = Tempo(eccentric_s=2.73, concentric_s=1.64, pause_far_s=0.38, pause_near_s=0.69)
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_still_update_going_on_into_a_slow_way_down_gives_its_velocity_back(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # step-ups going down from the step in 2.7 s (bench seed 11069: 3 of 6, recognised as static lunges; here 3 and
+    # 2 of 6, recognised as static lunges, on 9e976ad). The way down starts so slowly that the still update of the
+    # pause on the step goes on into it, every bin, while the tilt already turns; by the time the quiet test fails
+    # the pelvis moves at 0.1 m/s, and without that velocity the slowing down at the floor read as upward travel and
+    # the rep never came back. Now an update that went on for 0.3-0.8 s while the tilt moved by 3 deg or more gives
+    # the velocity and travel integrated meanwhile back when it ends (ZUPT_RESTORE_DEG)
+    segs: list[Segment] = [
+        Rest(duration_s=20.0, mode="still", posture="standing"),
+        ExerciseSet(exercise="step_up", reps=6, side="left", tempo=_STEP_UP_SLOW_DOWN, rom=0.83, lateral_tilt_deg=5.8),
+    ]
+    r = run(_scenario(segs, seed))
+    assert abs(_counted(r) - 6) <= 1
+    assert r.sets[-1].exercise == "step_up"
+    whole = concat_chunks(r.chunks)
+    for bulk in (True, False):
+        monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
+        stage = RepStage()
+        events = []
+        for a in range(0, len(whole), 37):
+            events += stage.feed(slice_chunk(whole, a, a + 37))
+        events += stage.finish()
+        assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
+
+
+def test_an_update_given_back_in_a_rest_is_the_same_through_the_idle_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # this session's standing rest has a still update that goes on while the tilt moves by 3 deg and ends in
+    # fidgeting (its velocity is given back in the idle fast path): the same events and state without that path
+    whole = concat_chunks(run(session(("lunge", "step_up"), reps=5, seed=4)).chunks)
+    out = []
+    for bulk, step in ((True, 10**7), (False, 10**7), (True, 37), (False, 37)):
+        monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
+        stage = RepStage()
+        events = []
+        for a in range(0, len(whole), step):
+            events += stage.feed(slice_chunk(whole, a, a + step))
+        events += stage.finish()
+        out.append(([e.model_dump() for e in events], stage._buf.copy(), stage._v, stage._z, stage._hs_n))
+    assert sum(e["kind"] == "rep" for e in out[0][0]) >= 8
+    for o in out[1:]:
+        assert o[0] == out[0][0]
+        assert np.array_equal(o[1], out[0][1])
+        assert o[2:] == out[0][2:]
 
 
 # issue 7, round 8: fast sets whose velocity error runs on at the top (the tempi of fast bench seeds 166, 191, 107)
