@@ -184,13 +184,13 @@ ZUPT_RESTORE_MIN_BINS: Final = 6
 ZUPT_RESTORE_MAX_BINS: Final = 16
 ZUPT_RESTORE_DEG: Final = 3.0
 """A still update that went on for this many bins or more (but not more than the second) while the tilt moved
-(``ZUPT_TILTING_DPS``), upright, and by ``ZUPT_RESTORE_DEG`` or more in all, and that ends because the quiet test
-fails, was the slow start of a movement: the velocity and travel integrated meanwhile (from the same acceleration and
-bias) are given back when it ends. A step-up's way down from a pause on the step starts at 0.01-0.1 m/s with hardly any
-acceleration while the tilt already turns at 1-11 deg/s: the update of the pause went on into it until the truth was
-at -0.09 to -0.11 m/s, the slowing down at the floor then read as 0.14-0.3 m/s upward and the reps never came back
-(seeds 11069: 3 of 6, 14097: 0 of 2; docs/training.md, round 14). Over 0.8 s the tilt of a pelvis standing still
-drifts as much (fidgeting during a long still update): nothing is given back then."""
+(``ZUPT_TILTING_DPS``), upright, and by ``ZUPT_RESTORE_DEG`` or more in all, was the slow start of a movement: when it
+ends (the next bin is no update, mostly as the quiet test fails) the velocity and travel integrated meanwhile (from the
+same acceleration and bias) are given back. A step-up's way down from a pause on the step starts at 0.01-0.1 m/s
+with hardly any acceleration while the tilt already turns at 1-11 deg/s: the update of the pause went on into it until
+the truth was at -0.09 to -0.11 m/s, the slowing down at the floor then read as 0.14-0.3 m/s upward and the reps
+never came back (seeds 11069: 3 of 6, 14097: 0 of 2; docs/training.md, round 14). Over 0.8 s the tilt of a pelvis
+standing still drifts as much (fidgeting during a long still update): nothing is given back then."""
 _TILTING_STEP2: Final = (ZUPT_TILTING_DPS * BIN_S) ** 2
 _STEADY_STEP2: Final = ZUPT_STEADY_DEG**2
 _RESTORE_STEP2: Final = ZUPT_RESTORE_DEG**2
