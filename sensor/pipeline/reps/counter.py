@@ -167,7 +167,34 @@ ZUPT_TILTING_MAX_BINS: Final = 40
 and the last update is at most this many bins back (the pause before the movement; the velocity of a pelvis that
 has not stopped for longer is mostly integration error: standing fidgeting after getting up from the floor drifted
 by 45 cm and was counted as a lunge)."""
+ZUPT_STEADY_BINS: Final = 10
+ZUPT_STEADY_DEG: Final = 2.5
+ZUPT_STEADY_STRAIGHT: Final = 0.8
+ZUPT_REST_BINS: Final = 22
+"""Before an excursion has opened, the longer deferral above holds too while the pose's tilt moves steadily: by
+``ZUPT_STEADY_DEG`` or more over the last ``ZUPT_STEADY_BINS`` (0.5 s), along a path at most
+1 / ``ZUPT_STEADY_STRAIGHT`` as long as that (one way, not back and forth), the rest pose upright and the last
+update's quiet run ``ZUPT_REST_BINS`` (1.1 s) or longer (the pelvis stood at rest before). The slow first way down
+of a lunge (2.5-3 s) moves at 0.2 m/s with little acceleration for 0.5 s before ``D`` reaches ``h_on``, its tilt
+changing by 5-8 deg/s; updated after 0.5 s of quiet there, the slowing down at the bottom read as 0.3 m/s upward,
+the bottom was taken for the rest pose and the set was counted bottom to bottom as step-ups (seed 8094: 8 of 12;
+docs/training.md, round 14). Fidgeting tilts the pelvis about as fast, but back and forth, mostly by less than
+``ZUPT_STEADY_DEG`` in 0.5 s; the few fidgets that passed (right after getting up from the floor, moving on after a
+short stop) did not start from a long still update."""
+ZUPT_RESTORE_MIN_BINS: Final = 6
+ZUPT_RESTORE_MAX_BINS: Final = 16
+ZUPT_RESTORE_DEG: Final = 3.0
+"""A still update that went on for this many bins or more (but not more than the second) while the tilt moved
+(``ZUPT_TILTING_DPS``), upright, and by ``ZUPT_RESTORE_DEG`` or more in all, was the slow start of a movement: when it
+ends (the next bin is no update, mostly as the quiet test fails) the velocity and travel integrated meanwhile (from the
+same acceleration and bias) are given back. A step-up's way down from a pause on the step starts at 0.01-0.1 m/s
+with hardly any acceleration while the tilt already turns at 1-11 deg/s: the update of the pause went on into it until
+the truth was at -0.09 to -0.11 m/s, the slowing down at the floor then read as 0.14-0.3 m/s upward and the reps
+never came back (seeds 11069: 3 of 6, 14097: 0 of 2; docs/training.md, round 14). Over 0.8 s the tilt of a pelvis
+standing still drifts as much (fidgeting during a long still update): nothing is given back then."""
 _TILTING_STEP2: Final = (ZUPT_TILTING_DPS * BIN_S) ** 2
+_STEADY_STEP2: Final = ZUPT_STEADY_DEG**2
+_RESTORE_STEP2: Final = ZUPT_RESTORE_DEG**2
 ZUPT_SHORT_BINS: Final = 3
 ZUPT_SHORT_PEAK_MPS: Final = 0.5
 ZUPT_SHORT_SHARE: Final = 0.3
@@ -305,7 +332,8 @@ _BACK: Final = 2
 def _zupt_now(run: int, i: int, last_zupt: int, v: float, v_peak: float, tilting: bool, in_set: bool = False) -> bool:
     """Whether a quiet run of ``run >= ZUPT_SHORT_BINS`` bins up to bin ``i`` is a zero-velocity update now (see
     ``ZUPT_SHORT_BINS`` and ``ZUPT_DEFER_BINS``; ``tilting``: an excursion is open and the pose's tilt still moves,
-    see ``ZUPT_TILTING_DPS``; ``in_set``: also a set is open and the rest pose is upright).
+    see ``ZUPT_TILTING_DPS``, or none is open yet and it moves steadily, see ``ZUPT_STEADY_DEG``; ``in_set``: an
+    excursion and a set are open, the rest pose is upright and the tilt moves).
 
     A slow start out of a pause (round 7): while ``tilting`` and ``in_set``, a velocity below ``ZUPT_V_MPS`` no
     longer makes a quiet run an update by itself; the velocity must also have fallen below ``ZUPT_PEAK_SHARE`` of
@@ -550,6 +578,13 @@ class RepStage:
         self._pause_run = 0  # pause bins in a row up to the last bin (see ZUPT_PAUSE_BINS)
         self._v_peak = 0.0  # the largest |vertical velocity| since the last zero-velocity update, m/s
         self._i_zupt = -1  # absolute index of the last zero-velocity update
+        self._zupt_run = 0  # the quiet run at the last zero-velocity update, bins (see ZUPT_REST_BINS)
+        # an update going on while the tilt moves (see ZUPT_RESTORE_DEG): its bins, the velocity (m/s) and travel (m)
+        # integrated meanwhile, the tilt and obliquity where it began to move
+        self._hs_n = 0
+        self._hs_v = 0.0
+        self._hs_z = 0.0
+        self._hs_tilt = (0.0, 0.0)
         self._v = 0.0
         self._z = 0.0
         # ring buffer of derived values (t, D, z_cm, pitch, roll, still, yaw, vertical velocity m/s)
@@ -847,11 +882,14 @@ class RepStage:
                 v,
                 v_peak,
                 (
-                    tilting := self._mode != _IDLE
-                    and n0 + j - last_zupt <= ZUPT_TILTING_MAX_BINS
+                    tilting := n0 + j - last_zupt <= ZUPT_TILTING_MAX_BINS
                     and (pitch - prev[1]) ** 2 + (roll - prev[2]) ** 2 > _TILTING_STEP2
+                    and (
+                        self._mode != _IDLE
+                        or (run >= ZUPT_BINS and self._steady_start(n0 + j, rows, pitch, roll, v, rest[1]))
+                    )
                 ),
-                tilting and self._set is not None and posture_of(rest[1]) is UPRIGHT,
+                tilting and self._mode != _IDLE and self._set is not None and posture_of(rest[1]) is UPRIGHT,
             ):
                 # the travel integrated while the update was deferred (since the run began or, if an update that went
                 # on into the run was stopped by a slow start, see _zupt_now, since that update)
@@ -871,13 +909,39 @@ class RepStage:
                     # left is integration error, grown about linearly since the last update, and the travel is
                     # off by half of it times that time
                     z -= 0.5 * v * (n0 + j - last_zupt) * BIN_S
+                if (
+                    last_zupt == n0 + j - 1
+                    and (pitch - prev[1]) ** 2 + (roll - prev[2]) ** 2 > _TILTING_STEP2
+                    and posture_of(rest[1]) is UPRIGHT
+                ):
+                    # an update going on while the tilt moves: what the bin would integrate (ZUPT_RESTORE_DEG)
+                    if self._hs_n == 0:
+                        self._hs_tilt = (prev[1], prev[2])
+                    self._hs_n += 1
+                    self._hs_v = _LEAK_V * self._hs_v + (avs[j] - bias) * BIN_S
+                    self._hs_z += self._hs_v * BIN_S
+                else:
+                    self._hs_n = 0
+                    self._hs_v = self._hs_z = 0.0
                 # (a pause update learns no bias from the velocity left: gap 0, see ZUPT_PAUSE_BINS)
                 gap = n0 + j - last_zupt if run >= ZUPT_SHORT_BINS else 0
                 bias = _zupt_bias(bias, avs[j], v, gap, last_zupt)
                 v = 0.0
                 v_peak = 0.0
                 last_zupt = n0 + j
+                self._zupt_run = run
             else:
+                if self._hs_n:
+                    if (
+                        last_zupt == n0 + j - 1
+                        and ZUPT_RESTORE_MIN_BINS <= self._hs_n <= ZUPT_RESTORE_MAX_BINS
+                        and (pitch - self._hs_tilt[0]) ** 2 + (roll - self._hs_tilt[1]) ** 2 >= _RESTORE_STEP2
+                    ):
+                        # the update that ends here went on into a slow start: give its velocity and travel back
+                        v = self._hs_v
+                        z += self._hs_z
+                    self._hs_n = 0
+                    self._hs_v = self._hs_z = 0.0
                 v = _LEAK_V * v + (avs[j] - bias) * BIN_S
                 v = v if v > -V_MAX_MPS else -V_MAX_MPS  # min(V_MAX_MPS, max(-V_MAX_MPS, v)), NaN included
                 v = v if v < V_MAX_MPS else V_MAX_MPS
@@ -1191,6 +1255,8 @@ class RepStage:
         (``_pose_tilt_deg``); ``lists``: tilt and obliquity as lists.
         """
         m = pitch_arr.shape[0]
+        if self._hs_n:
+            return j0, v, z, bias, gait_run, prev, last_zupt  # (ZUPT_RESTORE_DEG: the state machine does this bin)
         runs, pauses = quiet_runs
         # the run ends before the first bin without the gait label or that may be a zero-velocity update; the rest
         # pose's posture is checked per bin
@@ -1306,6 +1372,8 @@ class RepStage:
         from_still = self._rest_from_still
         dmin, i_low = self._dmin, self._i_low
         z_prev, p_prev, r_prev = prev
+        upright = posture is UPRIGHT
+        hs_n, hs_v, hs_z, hs_tilt = self._hs_n, self._hs_v, self._hs_z, self._hs_tilt
         put_d, put_z, put_v = rows.d.append, rows.z_cm.append, rows.v.append
         leak_v, leak_z, dt, cm, v_max, fs = _LEAK_V, _LEAK_Z, BIN_S, CM_PER_M, V_MAX_MPS, FS_HZ
         sqrt = math.sqrt
@@ -1317,27 +1385,50 @@ class RepStage:
             i = n0 + j
             run = runs[j]
             # the bin's new state in v_j, z_j, ...: committed only if the bin stays idle
+            hs_n_j, hs_v_j, hs_z_j, hs_tilt_j = 0, 0.0, 0.0, hs_tilt
             if (run >= ZUPT_SHORT_BINS or pauses[j] >= ZUPT_PAUSE_BINS) and _zupt_now(
-                run, i, last_zupt, v, v_peak, False, False
+                run,
+                i,
+                last_zupt,
+                v,
+                v_peak,
+                run >= ZUPT_BINS
+                and i - last_zupt <= ZUPT_TILTING_MAX_BINS
+                and (pitch - p_prev) ** 2 + (roll - r_prev) ** 2 > _TILTING_STEP2
+                and self._steady_start(i, rows, pitch, roll, v, r1),
+                False,
             ):
                 z_j = z
                 if last_zupt != i - 1:  # (an update going on integrated nothing meanwhile)
                     run_int = run if last_zupt < 0 or run < i - last_zupt else i - last_zupt  # min(...)
                     if run_int > ZUPT_BINS:
                         z_j = z - v * (run_int - ZUPT_BINS) * dt
+                if last_zupt == i - 1 and upright and (pitch - p_prev) ** 2 + (roll - r_prev) ** 2 > _TILTING_STEP2:
+                    hs_tilt_j = (p_prev, r_prev) if hs_n == 0 else hs_tilt  # (see _process)
+                    hs_n_j = hs_n + 1
+                    hs_v_j = leak_v * hs_v + (avs[j] - bias) * dt
+                    hs_z_j = hs_z + hs_v_j * dt
                 gap = i - last_zupt if run >= ZUPT_SHORT_BINS else 0
                 bias_j = _zupt_bias(bias, avs[j], v, gap, last_zupt)
                 v_j = 0.0
                 v_peak_j = 0.0
                 last_zupt_j = i
             else:
-                v_j = leak_v * v + (avs[j] - bias) * dt
+                v_j, z_j = v, z
+                if (
+                    hs_n
+                    and last_zupt == i - 1
+                    and ZUPT_RESTORE_MIN_BINS <= hs_n <= ZUPT_RESTORE_MAX_BINS
+                    and (pitch - hs_tilt[0]) ** 2 + (roll - hs_tilt[1]) ** 2 >= _RESTORE_STEP2
+                ):
+                    v_j, z_j = hs_v, z + hs_z  # (see _process)
+                v_j = leak_v * v_j + (avs[j] - bias) * dt
                 v_j = v_j if v_j > -v_max else -v_max  # NaN included, as in _process
                 v_j = v_j if v_j < v_max else v_max
                 v_abs = -v_j if v_j < 0.0 else v_j
                 v_peak_j = v_abs if v_abs > v_peak else v_peak
                 z_rest = r0 / cm
-                z_j = z_rest + leak_z * (z - z_rest) + v_j * dt
+                z_j = z_rest + leak_z * (z_j - z_rest) + v_j * dt
                 bias_j = bias
                 last_zupt_j = last_zupt
             z_cm = z_j * cm
@@ -1368,6 +1459,9 @@ class RepStage:
             put_d(d)
             put_z(z_cm)
             put_v(v_j)
+            if last_zupt_j == i:
+                self._zupt_run = run
+            hs_n, hs_v, hs_z, hs_tilt = hs_n_j, hs_v_j, hs_z_j, hs_tilt_j
             v, z, bias, gait_run, last_zupt, v_peak = v_j, z_j, bias_j, gait_run_j, last_zupt_j, v_peak_j
             z_prev, p_prev, r_prev = z_cm, pitch, roll
             j += 1
@@ -1397,6 +1491,7 @@ class RepStage:
         rest[:] = (r0, r1, r2)
         self._rest_from_still = from_still
         self._dmin, self._i_low = dmin, i_low
+        self._hs_n, self._hs_v, self._hs_z, self._hs_tilt = hs_n, hs_v, hs_z, hs_tilt
         if j > j0:
             prev = (z_prev, p_prev, r_prev)
         return j, v, z, bias, gait_run, prev, last_zupt, v_peak
@@ -1432,6 +1527,24 @@ class RepStage:
             return rows.pose(j - self._n)
         r = self._buf[j % BUF_N]
         return float(r[2]), float(r[3]), float(r[4])
+
+    def _steady_start(self, i: int, rows: _PendingRows, pitch: float, roll: float, v: float, rest_pitch: float) -> bool:
+        """Whether a quiet run before an excursion has opened is the slow start of a movement (see
+        ``ZUPT_STEADY_DEG``): the integrated velocity is ``ZUPT_V_MPS`` or more (slower, the longer deferral does
+        not apply), the rest pose upright, the last update's quiet run ``ZUPT_REST_BINS`` or longer, and the tilt
+        (``pitch``, ``roll`` of bin ``i``) has moved steadily over the last ``ZUPT_STEADY_BINS``."""
+        if (-v if v < 0.0 else v) < ZUPT_V_MPS or self._zupt_run < ZUPT_REST_BINS:
+            return False
+        if posture_of(rest_pitch) is not UPRIGHT:
+            return False
+        path = 0.0
+        p1, r1 = pitch, roll
+        for k in range(1, ZUPT_STEADY_BINS + 1):
+            _, p0, r0 = self._pose_ago(i, rows, k)
+            path += math.sqrt((p1 - p0) ** 2 + (r1 - r0) ** 2)
+            p1, r1 = p0, r0
+        net2 = (pitch - p1) ** 2 + (roll - r1) ** 2
+        return net2 >= _STEADY_STEP2 and net2 >= (ZUPT_STEADY_STRAIGHT * path) ** 2
 
     def _reset_min(self, i: int, d: float) -> None:
         self._dmin = d

@@ -13,11 +13,12 @@ from sensor.events import Exercise, RepEvent
 from sensor.frames import Side
 from sensor.pipeline.calibration import Mounting as PelvisMounting
 from sensor.pipeline.reps import RepStage
+from sensor.pipeline.reps import counter as counter_mod
 from sensor.pipeline.reps.chunks import concat_chunks, slice_chunk
 from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
 from sensor.sim import ExerciseSet, Mounting, Rest, Scenario, SensorModel, Standing, Tempo, Walking, simulate
 from sensor.sim.scenario import Segment
-from tests.pipeline.reps.simcase import Run, reps_in, run
+from tests.pipeline.reps.simcase import Run, reps_in, run, session
 
 
 def _scenario(segs: list[Segment], seed: int, sampling_rate_hz: float = 104.0) -> Scenario:
@@ -184,6 +185,96 @@ def test_a_slow_way_up_out_of_the_bottom_pause_is_not_taken_for_a_stop(seed: int
         ),
     ]
     assert abs(_counted(run(_scenario(segs, seed))) - 21) <= 1
+
+
+_LUNGE_SLOW_DOWN = Tempo(eccentric_s=2.85, concentric_s=1.84, pause_far_s=0.07, pause_near_s=1.45)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_slow_first_way_down_is_not_stopped_before_the_excursion_opens(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # alternating lunges going down in 2.85 s at 52 Hz (bench seed 8094: 8 of 12, recognised as step-ups; here 11 of
+    # 12, recognised as step-ups, on 9e976ad). Each rep's way down moves at 0.2 m/s with little acceleration for 0.5 s
+    # before the distance from rest reaches h_on, its tilt changing steadily by 5-8 deg/s; the update after 0.5 s of
+    # quiet there zeroed that velocity, the slowing down at the bottom read as 0.3 m/s upward, and the bottom was
+    # taken for the rest pose: the first rep was lost and the set counted bottom to bottom (up first: "step-ups").
+    # Now a steady tilt defers that update as it does once the excursion has opened (ZUPT_STEADY_DEG)
+    segs: list[Segment] = [
+        Rest(duration_s=20.0, mode="still", posture="standing"),
+        ExerciseSet(
+            exercise="lunge", reps=12, side="alternate", tempo=_LUNGE_SLOW_DOWN, rom=0.83, lateral_tilt_deg=4.3
+        ),
+    ]
+    r = run(_scenario(segs, seed, 52.0))
+    tr = r.truth
+    got = reps_in(r, float(tr.sets.t_start_s[-1]), float(tr.sets.t_end_s[-1]))
+    assert len(got) == 12
+    assert r.sets[-1].exercise == "lunge"
+    # the first rep is the first way down and back, not bottom to bottom
+    assert abs(got[0].t_start_s - float(tr.reps.t_start_s[0])) < 1.0
+    assert abs(got[0].t_end_s - float(tr.reps.t_end_s[0])) < 0.5
+    # the rule reads the tilt of past bins: the same events in 37-sample chunks, with and without the idle fast path
+    whole = concat_chunks(r.chunks)
+    for bulk in (True, False):
+        monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
+        stage = RepStage()
+        events = []
+        for a in range(0, len(whole), 37):
+            events += stage.feed(slice_chunk(whole, a, a + 37))
+        events += stage.finish()
+        assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
+
+
+_STEP_UP_SLOW_DOWN = Tempo(eccentric_s=2.73, concentric_s=1.64, pause_far_s=0.38, pause_near_s=0.69)
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_still_update_going_on_into_a_slow_way_down_gives_its_velocity_back(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # step-ups going down from the step in 2.7 s (bench seed 11069: 3 of 6, recognised as static lunges; here 3 and
+    # 2 of 6, recognised as static lunges, on 9e976ad). The way down starts so slowly that the still update of the
+    # pause on the step goes on into it, every bin, while the tilt already turns; by the time the quiet test fails
+    # the pelvis moves at 0.1 m/s, and without that velocity the slowing down at the floor read as upward travel and
+    # the rep never came back. Now an update that went on for 0.3-0.8 s while the tilt moved by 3 deg or more gives
+    # the velocity and travel integrated meanwhile back when it ends (ZUPT_RESTORE_DEG)
+    segs: list[Segment] = [
+        Rest(duration_s=20.0, mode="still", posture="standing"),
+        ExerciseSet(exercise="step_up", reps=6, side="left", tempo=_STEP_UP_SLOW_DOWN, rom=0.83, lateral_tilt_deg=5.8),
+    ]
+    r = run(_scenario(segs, seed))
+    assert abs(_counted(r) - 6) <= 1
+    assert r.sets[-1].exercise == "step_up"
+    whole = concat_chunks(r.chunks)
+    for bulk in (True, False):
+        monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
+        stage = RepStage()
+        events = []
+        for a in range(0, len(whole), 37):
+            events += stage.feed(slice_chunk(whole, a, a + 37))
+        events += stage.finish()
+        assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
+
+
+def test_an_update_given_back_in_a_rest_is_the_same_through_the_idle_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # this session's standing rest has a still update that goes on while the tilt moves by 3 deg and ends in
+    # fidgeting (its velocity is given back in the idle fast path): the same events and state without that path
+    whole = concat_chunks(run(session(("lunge", "step_up"), reps=5, seed=4)).chunks)
+    out = []
+    for bulk, step in ((True, 10**7), (False, 10**7), (True, 37), (False, 37)):
+        monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
+        stage = RepStage()
+        events = []
+        for a in range(0, len(whole), step):
+            events += stage.feed(slice_chunk(whole, a, a + step))
+        events += stage.finish()
+        out.append(([e.model_dump() for e in events], stage._buf.copy(), stage._v, stage._z, stage._hs_n))
+    assert sum(e["kind"] == "rep" for e in out[0][0]) >= 8
+    for o in out[1:]:
+        assert o[0] == out[0][0]
+        assert np.array_equal(o[1], out[0][1])
+        assert o[2:] == out[0][2:]
 
 
 # issue 7, round 8: fast sets whose velocity error runs on at the top (the tempi of fast bench seeds 166, 191, 107)
