@@ -10,7 +10,7 @@ import numpy as np
 from sensor.events import Event, HoldEvent, RepEvent, SetEvent
 from sensor.pipeline.calibration import Mounting as PelvisMounting
 from sensor.pipeline.reps import RepStage
-from sensor.pipeline.reps.chunks import ChunkRecorder
+from sensor.pipeline.reps.chunks import ChunkRecorder, slice_chunk
 from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
 from sensor.pipeline.stage import PelvisChunk
 from sensor.sim import ExerciseSet, Hold, Mounting, Rest, Scenario, Segment, SensorModel, Standing, Walking, simulate
@@ -83,3 +83,16 @@ def cached_run(exercises: tuple[str, ...], reps: int = 6, seed: int = 3, hold: b
 
 def reps_in(run_: Run, t0: float, t1: float) -> list[RepEvent]:
     return [r for r in run_.reps if t0 - 1.0 <= (r.t_start_s + r.t_end_s) / 2 <= t1 + 1.0]
+
+
+def refeed(whole: PelvisChunk, step: int = 37, stage: RepStage | None = None) -> tuple[list[Event], RepStage]:
+    """A fresh rep stage (or ``stage``) fed ``whole`` in ``step``-sample chunks: its events and the stage."""
+    stage = RepStage() if stage is None else stage
+    events: list[Event] = []
+    for a in range(0, len(whole), step):
+        events += stage.feed(slice_chunk(whole, a, a + step))
+    return events + stage.finish(), stage
+
+
+def dumped(events: list[Event]) -> list[dict[str, object]]:
+    return [e.model_dump() for e in events]

@@ -14,11 +14,11 @@ from sensor.frames import Side
 from sensor.pipeline.calibration import Mounting as PelvisMounting
 from sensor.pipeline.reps import RepStage
 from sensor.pipeline.reps import counter as counter_mod
-from sensor.pipeline.reps.chunks import concat_chunks, slice_chunk
+from sensor.pipeline.reps.chunks import concat_chunks
 from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
 from sensor.sim import ExerciseSet, Mounting, Rest, Scenario, SensorModel, Standing, Tempo, Walking, simulate
 from sensor.sim.scenario import Segment
-from tests.pipeline.reps.simcase import Run, reps_in, run, session
+from tests.pipeline.reps.simcase import Run, dumped, refeed, reps_in, run, session
 
 
 def _scenario(segs: list[Segment], seed: int, sampling_rate_hz: float = 104.0) -> Scenario:
@@ -158,13 +158,7 @@ def _assert_fast_set_counted(
     ]
     r = run(_scenario(segs, seed, sampling_rate_hz))
     assert abs(_counted(r) - n_reps) <= 1
-    whole = concat_chunks(r.chunks)
-    stage = RepStage()
-    events = []
-    for a in range(0, len(whole), 37):
-        events += stage.feed(slice_chunk(whole, a, a + 37))
-    events += stage.finish()
-    assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
+    assert dumped(refeed(concat_chunks(r.chunks))[0]) == dumped(r.events)
     return r
 
 
@@ -218,12 +212,7 @@ def test_a_slow_first_way_down_is_not_stopped_before_the_excursion_opens(
     whole = concat_chunks(r.chunks)
     for bulk in (True, False):
         monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
-        stage = RepStage()
-        events = []
-        for a in range(0, len(whole), 37):
-            events += stage.feed(slice_chunk(whole, a, a + 37))
-        events += stage.finish()
-        assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
+        assert dumped(refeed(whole)[0]) == dumped(r.events)
 
 
 _STEP_UP_SLOW_DOWN = Tempo(eccentric_s=2.73, concentric_s=1.64, pause_far_s=0.38, pause_near_s=0.69)
@@ -249,12 +238,7 @@ def test_a_still_update_going_on_into_a_slow_way_down_gives_its_velocity_back(
     whole = concat_chunks(r.chunks)
     for bulk in (True, False):
         monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
-        stage = RepStage()
-        events = []
-        for a in range(0, len(whole), 37):
-            events += stage.feed(slice_chunk(whole, a, a + 37))
-        events += stage.finish()
-        assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
+        assert dumped(refeed(whole)[0]) == dumped(r.events)
 
 
 def test_an_update_given_back_in_a_rest_is_the_same_through_the_idle_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -264,12 +248,8 @@ def test_an_update_given_back_in_a_rest_is_the_same_through_the_idle_fast_path(m
     out = []
     for bulk, step in ((True, 10**7), (False, 10**7), (True, 37), (False, 37)):
         monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
-        stage = RepStage()
-        events = []
-        for a in range(0, len(whole), step):
-            events += stage.feed(slice_chunk(whole, a, a + step))
-        events += stage.finish()
-        out.append(([e.model_dump() for e in events], stage._buf.copy(), stage._v, stage._z, stage._hs_n))
+        events, stage = refeed(whole, step)
+        out.append((dumped(events), stage._buf.copy(), stage._v, stage._z, stage._hs_n))
     assert sum(e["kind"] == "rep" for e in out[0][0]) >= 8
     for o in out[1:]:
         assert o[0] == out[0][0]

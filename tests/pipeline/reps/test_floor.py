@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from sensor.pipeline.orientation import pelvis_angles_deg
-from sensor.pipeline.reps import RepStage
-from sensor.pipeline.reps.chunks import concat_chunks, slice_chunk
+from sensor.pipeline.reps.chunks import concat_chunks
 from sensor.pipeline.reps.signals import gravity_tilt_deg
 from sensor.sim import ExerciseSet, Hold, Mounting, Rest, Scenario, SensorModel, Standing, Tempo, Walking
-from tests.pipeline.reps.simcase import reps_in, run
+from tests.pipeline.reps.simcase import dumped, refeed, reps_in, run
 
 SLOW = Tempo(eccentric_s=1.7, concentric_s=1.5, pause_far_s=1.2, pause_near_s=1.0)
 
@@ -88,13 +87,7 @@ def test_small_donkey_kicks_after_fidgeting_that_gave_up_mid_tilt() -> None:
     assert len(reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))) == 5
     assert len(r.reps) == 5
     # the flag that defers the rest pose to the next still bin carries over chunks (and the idle fast path)
-    whole = concat_chunks(r.chunks)
-    stage = RepStage()
-    events = []
-    for a in range(0, len(whole), 37):
-        events += stage.feed(slice_chunk(whole, a, a + 37))
-    events += stage.finish()
-    assert [e.model_dump() for e in events] == [e.model_dump() for e in r.events]
+    assert dumped(refeed(concat_chunks(r.chunks))[0]) == dumped(r.events)
 
 
 def test_fidgeting_on_all_fours_is_rarely_a_rep() -> None:
