@@ -106,9 +106,7 @@ def _save(path: Path, rec: RecordingStage, refs: tuple[list[RefSet], list[RefRep
 def record(args: argparse.Namespace) -> int:
     out_dir = _session_dir(args.cache, args.fast, args.e2e, args.chunk_s)
     out_dir.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    total, holds, failed = Score(), [0, 0], []
-    lat: list[float] = []
+    tally = _Tally(args.verbose)
     seeds = range(args.first_seed, args.first_seed + args.cases)
     for seed in seeds:
         rec = RecordingStage()
@@ -117,32 +115,50 @@ def record(args: argparse.Namespace) -> int:
                 make_scenario(seed, fast=args.fast), e2e=args.e2e, chunk_s=args.chunk_s, stage=rec, on_fed=rec.fed
             )
         except IndexError as exc:  # as the bench: an upstream failure, reported
-            failed.append(f"seed {seed}: {type(exc).__name__}: {exc}")
-            np.savez(out_dir / f"seed{seed}.npz", failed=np.array(failed[-1]))
+            msg = f"seed {seed}: {type(exc).__name__}: {exc}"
+            tally.add(seed, msg)
+            np.savez(out_dir / f"seed{seed}.npz", failed=np.array(msg))
             continue
         _save(out_dir / f"seed{seed}.npz", rec, r.refs)
-        _add(r, total, holds, lat)
-        if args.verbose:
-            print_sets(seed, r.score)
-    print_totals(
-        total,
-        holds[1],
-        holds[0],
-        lat,
-        seeds=seeds,
-        failed=failed,
-        elapsed_s=time.perf_counter() - t0,
-        chunk_s=args.chunk_s,
-    )
+        tally.add(seed, r)
+    tally.print(seeds, args.chunk_s)
     print(f"recorded in {out_dir}")
     return 0
 
 
-def _add(r: CaseResult, total: Score, holds: list[int], lat: list[float]) -> None:
-    total.extend(r.score)
-    holds[0] += r.holds_found
-    holds[1] += r.holds_true
-    lat.extend(r.latencies_s)
+class _Tally:
+    """The bench's totals over the sessions of a range (per-set lines as they come with ``verbose``)."""
+
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+        self.total = Score()
+        self.holds_found = self.holds_true = 0
+        self.lat: list[float] = []
+        self.failed: list[str] = []
+        self.t0 = time.perf_counter()
+
+    def add(self, seed: int, r: CaseResult | str) -> None:
+        if isinstance(r, str):
+            self.failed.append(r)
+            return
+        self.total.extend(r.score)
+        self.holds_found += r.holds_found
+        self.holds_true += r.holds_true
+        self.lat.extend(r.latencies_s)
+        if self.verbose:
+            print_sets(seed, r.score)
+
+    def print(self, seeds: range, chunk_s: float) -> None:
+        print_totals(
+            self.total,
+            self.holds_true,
+            self.holds_found,
+            self.lat,
+            seeds=seeds,
+            failed=self.failed,
+            elapsed_s=time.perf_counter() - self.t0,
+            chunk_s=chunk_s,
+        )
 
 
 def replay(path: Path, stage_cls: Callable[[], Any]) -> CaseResult | str:
@@ -235,27 +251,11 @@ def compare(args: argparse.Namespace) -> int:
         raise SystemExit(f"not recorded in {src}: seeds {missing[0]}..{missing[-1]} (run `record` first)")
     name, stage_cls = load_stage(args.counter)
     print(f"rep stage: {name}")
-    t0 = time.perf_counter()
+    tally = _Tally(args.verbose)
     res = {seed: replay(src / f"seed{seed}.npz", stage_cls) for seed in seeds}
-    total, holds, failed = Score(), [0, 0], []
-    lat: list[float] = []
     for seed, r in res.items():
-        if isinstance(r, str):
-            failed.append(r)
-            continue
-        _add(r, total, holds, lat)
-        if args.verbose:
-            print_sets(seed, r.score)
-    print_totals(
-        total,
-        holds[1],
-        holds[0],
-        lat,
-        seeds=seeds,
-        failed=failed,
-        elapsed_s=time.perf_counter() - t0,
-        chunk_s=args.chunk_s,
-    )
+        tally.add(seed, r)
+    tally.print(seeds, args.chunk_s)
     if args.base is None:
         return 0
     base_name, base_cls = load_stage(args.base)
