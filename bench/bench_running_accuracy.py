@@ -425,6 +425,8 @@ LOSO_GRIDS: dict[str, dict[str, list[float]]] = {
     },
     "turn steps (TURN_PROMINENCE_G)": {"TURN_PROMINENCE_G": [9.0, 0.15, 0.175, 0.2, 0.225]},
     "weak-step gap (WEAK_MAX_STEPS)": {"WEAK_MAX_STEPS": [9.0, 1.3, 1.4, 1.5, 1.6]},
+    # the turn per step over the last stride (gait17); set with the former since-last-step measure
+    "weak-step turn limit (WEAK_MAX_TURN_DEG)": {"WEAK_MAX_TURN_DEG": [10.0, 15.0, 20.0, 25.0, 30.0]},
     "weak-step IC and turn steps jointly": {
         "WEAK_IC_FROM_PEAK": [0, 1],
         "WEAK_IC_BEFORE_PEAK_S": [0.03, 0.05, 0.06, 0.07],

@@ -45,6 +45,20 @@ def _turn(turn_load_g: float, turn_deg: float) -> tuple[dict[str, np.ndarray], l
     return cols, hs
 
 
+def _pelvic_rotation(cols: dict[str, np.ndarray], hs: list[float], amp_deg: float) -> dict[str, np.ndarray]:
+    """``cols`` with the pelvis rotating about the vertical by +-``amp_deg`` with every stride (the extreme at each
+    heel strike, alternating with the leading foot) on top of its heading."""
+    t = np.arange(cols["f_v"].size) / FS
+    phase = np.interp(t, hs, np.arange(len(hs), dtype=np.float64))  # steps since the first heel strike
+    return {**cols, "yaw": cols["yaw"] + amp_deg * np.cos(np.pi * phase)}
+
+
+def _since_last_step_deg(det: gait.GaitDetector, i: int) -> float:
+    """The former turn measure: the heading change since the last accepted step (one step, or two after a miss)."""
+    assert det._last_peak is not None
+    return abs(det.buf.value("yaw", i) - det.buf.value("yaw", det._last_peak))
+
+
 def test_weak_closing_steps_take_their_ic_from_the_loading_peak() -> None:
     cols, hs = _slow_end(late_ap_s=0.08)
     steps = _steps(cols)
@@ -98,6 +112,35 @@ def test_turn_prominence_is_what_decides(monkeypatch: pytest.MonkeyPatch) -> Non
     assert len({s.chain for s in steps}) == 2
 
 
+@pytest.mark.parametrize("since_last_step", [False, True])
+def test_pelvic_rotation_of_straight_steps_is_no_turn(monkeypatch: pytest.MonkeyPatch, since_last_step: bool) -> None:
+    # straight walking whose pelvis rotates +-11 deg with every stride: the yaw changes by ~22 deg from one step to
+    # the next (more than WEAK_MAX_TURN_DEG) but not over a stride, so the heading per step is ~0 and the three weak
+    # closing steps (0.12 g: below TURN_PROMINENCE_G, the turn check decides) continue the chain
+    if since_last_step:
+        monkeypatch.setattr(gait.GaitDetector, "_turn_per_step_deg", _since_last_step_deg)
+    cols, hs = _slow_end(late_ap_s=0.08)
+    steps = _steps(_pelvic_rotation(cols, hs, 11.0))
+    ic = _ic_s(steps)
+    if since_last_step:  # the former measure takes the rotation for a turn: the closing steps are lost
+        assert ic.size == N_STEADY
+        np.testing.assert_allclose(ic, hs[:N_STEADY], atol=0.02)
+        return
+    assert ic.size == len(hs)
+    np.testing.assert_allclose(ic, hs, atol=0.02)
+    assert len({s.chain for s in steps}) == 1
+    assert [s.side for s in steps] == ["left", "right"] * (len(steps) // 2) + ["left"] * (len(steps) % 2)
+
+
+def test_weak_peaks_in_a_turn_are_still_turn_steps_with_pelvic_rotation() -> None:
+    # the same rotation on top of a pivot turn: the turn per step (180 deg over three steps) still rejects 0.1 g peaks
+    cols, hs = _turn(turn_load_g=0.1, turn_deg=180.0)
+    ic = _ic_s(_steps(_pelvic_rotation(cols, hs, 11.0)))
+    turn_hs = hs[N_STEADY : N_STEADY + 3]
+    assert not any(np.min(np.abs(ic - h)) < 0.1 for h in turn_hs)
+    assert ic.size == len(hs) - 3
+
+
 @pytest.mark.parametrize("max_steps", [gait.WEAK_MAX_STEPS, 9.0])
 def test_a_weak_step_after_a_skipped_one_is_not_taken(monkeypatch: pytest.MonkeyPatch, max_steps: float) -> None:
     # the last weak step comes 1.6 steady step times after the one before (within the 1.7 of a chain break): a step
@@ -111,9 +154,11 @@ def test_a_weak_step_after_a_skipped_one_is_not_taken(monkeypatch: pytest.Monkey
 
 
 @settings(max_examples=5, deadline=None)
-@given(st.lists(st.integers(1, 400), min_size=1, max_size=4), st.booleans())
-def test_weak_steps_are_chunk_invariant(sizes: list[int], turn: bool) -> None:
-    cols = _turn(turn_load_g=0.22, turn_deg=180.0)[0] if turn else _slow_end(late_ap_s=0.08)[0]
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=4), st.booleans(), st.booleans())
+def test_weak_steps_are_chunk_invariant(sizes: list[int], turn: bool, rotation: bool) -> None:
+    cols, hs = _turn(turn_load_g=0.22, turn_deg=180.0) if turn else _slow_end(late_ap_s=0.08)
+    if rotation:  # the turn measure reads the yaw a stride back
+        cols = _pelvic_rotation(cols, hs, 11.0)
     whole = _steps(cols)
     chunked = _steps(cols, sizes)
     assert [(s.peak, s.chain, s.pos, s.side) for s in chunked] == [(s.peak, s.chain, s.pos, s.side) for s in whole]
