@@ -28,7 +28,8 @@ Method (one pass, explicit state, chunk-size invariant):
    bridges), moving it down is eccentric (squats, lunges, deadlifts); donkey kicks start concentric.
 4. The rest pose follows the pose while the pelvis is still (and near rest inside a set), and is set to the pose at
    the end of every rep (on all fours, if the rep gave up while the pelvis still moved, to the next still pose
-   instead). A still pose far from rest in another posture class (upright / supine / prone) for 2 s
+   instead; between sets, to the pose held between two excursions that leave it the same way: repeated kicks just
+   under the threshold). A still pose far from rest in another posture class (upright / supine / prone) for 2 s
    is a posture change, not a rep: the rest pose moves there.
 5. A turn held still for ``hold_min_s`` or longer is a hold (:class:`~sensor.events.HoldEvent`), not a rep.
 6. A set ends when no rep started for ``max(6 s, 2.5 x median rep time)``, on gait (upright only: a fast set on the
@@ -324,6 +325,27 @@ the calibration re-levels: lying down, the orientation estimate's own settling i
 PRONE_RETURN: Final = 0.2
 """On all fours an excursion is a rep only if it ends within this share of its peak distance from its start."""
 
+KICK_HOLD_DPS: Final = 1.0
+KICK_HOLD_BINS: Final = 6
+KICK_GO_SHARE: Final = 0.5
+KICK_DIR_COS: Final = 0.8
+"""Repeated kicks just under the threshold (on all fours, between sets; the "kick anchor", see ``_kick_anchor``).
+
+The rest pose there follows the pose of 1.5 s ago (``REST_LAG_BINS``), and a first kick that stays just under
+``h_on`` drags it toward its top; from then on it sits between the two ends of the kicks, which read below ``h_on``
+at both (seed 11077: still on all fours at pitch 89.6, the first kick to 94.3, ``D`` 4.9 against 5.0; the rest pose
+went to 92.1 within that kick and stayed mid-kick: 0 of 14). Kicks and fidgeting are the same size there, so the
+cue is the repetition: the pelvis held a pose (its tilt moved less than ``KICK_HOLD_DPS`` for ``KICK_HOLD_BINS``
+bins: a kick's pause at rest; fidgeting drifts on at 2-4 deg/s through the bins the stillness test passes), went
+``SET_H_SHARE`` x ``h_on`` or more from it and came back to it (within ``PRONE_RETURN`` of that distance, held
+again), and now goes out again the same way (``KICK_DIR_COS``, the cosine between the two directions) by
+``KICK_GO_SHARE`` of the first excursion: the held pose is where the pelvis rests between kicks, and the rest pose
+goes there (if it has drifted a quarter of ``h_on`` or more away). A far pose held for a hold (``hold_min_s``) or a
+hold anywhere else starts over. The first kick is lost (it stayed under ``h_on``), the second and later count.
+Fidgeting that held a pose, went kick-far, came back to it, held it and went the same way again: not on any
+recorded range (docs/training.md, round 17)."""
+_KICK_HOLD_STEP2: Final = (KICK_HOLD_DPS * BIN_S) ** 2
+
 _IDLE: Final = 0
 _OUT: Final = 1
 _BACK: Final = 2
@@ -594,6 +616,20 @@ class RepStage:
         self._rest = [0.0, 0.0, 0.0]  # (z_cm, pitch, roll) as Python floats: cheap scalar arithmetic per bin
         self._rest_valid = False
         self._rest_from_still = False  # the next still bin (idle) sets the rest pose (see REST_LAG_BINS)
+        # the kick anchor (see KICK_GO_SHARE): the last bin it followed, the tilt of that bin and how many bins in a
+        # row it held; the held pose (last held bin, -1: none yet), the farthest tilt from it and its distance, since
+        # when a far pose is held; the last excursion from a held pose and back to it (start, far tilt, distance)
+        self._ka_last = -2
+        self._ka_prev = (0.0, 0.0)
+        self._ka_held = 0
+        self._ka_i = -1
+        self._ka = (0.0, 0.0)
+        self._ka_far = (0.0, 0.0)
+        self._ka_far_d = 0.0
+        self._ka_top_since = -1.0
+        self._ka_trip_from = (0.0, 0.0)
+        self._ka_trip_far = (0.0, 0.0)
+        self._ka_trip_d = 0.0
         self._dmin = math.inf
         self._i_low = 0  # absolute index: last bin within q of the running minimum (IDLE)
         self._t_on = 0.0  # start of the excursion (moved forward by holds, see HOLD_RETURN_S)
@@ -1018,6 +1054,11 @@ class RepStage:
                 if st is not None and t - st.t_last_end_s > st.gap_s:
                     out.extend(self._end_set())
                     st = None
+                if st is None and posture is PRONE and self._kick_anchor(i, t, pitch, roll, h_on, rest):
+                    # a kick again from the pose held between kicks: the rest pose goes there (KICK_GO_SHARE)
+                    self._write_rows(rows.take(j + 1))
+                    self._rest_to_anchor()
+                    continue
                 # the rest pose follows sway and drift, never the start of a (slow) movement
                 if still and self._rest_from_still:
                     # a rep gave up mid-movement (see REST_LAG_BINS): the pelvis rests here
@@ -1456,6 +1497,8 @@ class RepStage:
             t = ts[j]
             if st is not None and t - st.t_last_end_s > st.gap_s:
                 break  # the set ends
+            if prone_lag and not in_set and self._kick_anchor(i, t, pitch, roll, h_on, (r0, r1, r2)):
+                break  # the rest pose goes to the kick anchor (_process)
             put_d(d)
             put_z(z_cm)
             put_v(v_j)
@@ -1545,6 +1588,85 @@ class RepStage:
             p1, r1 = p0, r0
         net2 = (pitch - p1) ** 2 + (roll - r1) ** 2
         return net2 >= _STEADY_STEP2 and net2 >= (ZUPT_STEADY_STRAIGHT * path) ** 2
+
+    def _kick_anchor(
+        self, i: int, t: float, pitch: float, roll: float, h_on: float, rest: list[float] | tuple[float, float, float]
+    ) -> bool:
+        """Follow the kick anchor (see ``KICK_GO_SHARE``) with bin ``i`` (idle, between sets, on all fours, tilt
+        ``pitch``, ``roll``; ``rest``: the rest pose before the bin). Returns whether the rest pose goes to the
+        held pose now; then nothing is updated (the caller moves it: ``_rest_to_anchor``), so that a second call
+        for the same bin says the same (the idle fast path stops before it, ``_process`` does it)."""
+        if self._ka_last != i - 1:
+            # the first bin followed (or bins since were not idle between sets on all fours): start over
+            self._ka_last = i
+            self._ka_prev = (pitch, roll)
+            self._ka_held = 0
+            self._ka_i = -1
+            self._ka_trip_d = 0.0
+            return False
+        hp, hr = pitch - self._ka_prev[0], roll - self._ka_prev[1]
+        held_n = self._ka_held + 1 if hp * hp + hr * hr <= _KICK_HOLD_STEP2 else 0
+        held = held_n >= KICK_HOLD_BINS
+        ap, ar = self._ka
+        xp, xr = pitch - ap, roll - ar
+        da = math.sqrt(xp * xp + xr * xr)
+        trip_d = self._ka_trip_d
+        if self._ka_i >= 0 and trip_d > 0.0 and da >= KICK_GO_SHARE * trip_d:
+            fp = self._ka_trip_far[0] - self._ka_trip_from[0]
+            fr = self._ka_trip_far[1] - self._ka_trip_from[1]
+            rp, rr = rest[1] - ap, rest[2] - ar
+            if xp * fp + xr * fr >= KICK_DIR_COS * da * trip_d and rp * rp + rr * rr >= (0.25 * h_on) ** 2:
+                return True  # out again the way it went, from the pose it came back to; the rest pose is elsewhere
+        self._ka_last = i
+        self._ka_prev = (pitch, roll)
+        self._ka_held = held_n
+        if self._ka_i < 0:
+            if held:
+                self._ka, self._ka_i, self._ka_far_d, self._ka_top_since = (pitch, roll), i, 0.0, -1.0
+            return False
+        if da > self._ka_far_d:
+            self._ka_far_d = da
+            self._ka_far = (pitch, roll)
+        if not held:
+            return False
+        far_d = self._ka_far_d
+        if far_d < SET_H_SHARE * h_on:
+            # no kick-sized excursion since the held pose: the anchor follows the pose held now; a pose held away
+            # from where the last excursion started and came back to is no start of the next one
+            if trip_d > 0.0:
+                tp, tr = pitch - self._ka_trip_from[0], roll - self._ka_trip_from[1]
+                if tp * tp + tr * tr > (PRONE_RETURN * trip_d) ** 2:
+                    self._ka_trip_d = 0.0
+        elif da <= PRONE_RETURN * far_d:
+            # held again where it started from, after a kick-sized excursion
+            self._ka_trip_from = (ap, ar)
+            self._ka_trip_far = self._ka_far
+            self._ka_trip_d = far_d
+        else:
+            fp, fr = pitch - self._ka_far[0], roll - self._ka_far[1]
+            if fp * fp + fr * fr <= (PRONE_RETURN * far_d) ** 2:
+                # held at the far pose (a kick's pause at the top): the anchor stays, unless it is a hold
+                if self._ka_top_since < 0.0:
+                    self._ka_top_since = t
+                if t - self._ka_top_since <= self.hold_min_s:
+                    return False
+            self._ka_trip_d = 0.0  # held elsewhere: a new anchor, no excursion and back yet
+        self._ka, self._ka_i, self._ka_far_d, self._ka_top_since = (pitch, roll), i, 0.0, -1.0
+        return False
+
+    def _rest_to_anchor(self) -> None:
+        """The rest pose to the kick anchor's last held bin (all rows written): ``D`` of the bins since then
+        recomputed from it (the next rep's start is found there), the running minimum from them, the anchor reset."""
+        i = self._n - 1
+        a = max(self._ka_i, self._n - BUF_N + 1)
+        self._rest[:] = self._buf[a % BUF_N, 2:5].tolist()
+        idx = np.arange(a, i + 1) % BUF_N
+        rows = self._buf[idx]
+        d = np.sqrt((rows[:, 3] - self._rest[1]) ** 2 + (rows[:, 4] - self._rest[2]) ** 2)  # on all fours: tilt only
+        self._buf[idx, 1] = d
+        self._dmin = float(d.min())
+        self._i_low = a + int(np.flatnonzero(d <= self._dmin + Q_UNITS)[-1])
+        self._ka_last = -2
 
     def _reset_min(self, i: int, d: float) -> None:
         self._dmin = d

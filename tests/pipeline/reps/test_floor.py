@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sensor.pipeline.orientation import pelvis_angles_deg
+from sensor.pipeline.reps import counter as counter_mod
 from sensor.pipeline.reps.chunks import concat_chunks
 from sensor.pipeline.reps.signals import gravity_tilt_deg
 from sensor.sim import ExerciseSet, Hold, Mounting, Rest, Scenario, SensorModel, Standing, Tempo, Walking
@@ -88,6 +89,31 @@ def test_small_donkey_kicks_after_fidgeting_that_gave_up_mid_tilt() -> None:
     assert len(r.reps) == 5
     # the flag that defers the rest pose to the next still bin carries over chunks (and the idle fast path)
     assert dumped(refeed(concat_chunks(r.chunks))[0]) == dumped(r.events)
+
+
+def test_kicks_repeated_just_under_the_threshold_find_their_rest_pose(monkeypatch: pytest.MonkeyPatch) -> None:
+    # held-out seed 11077's kicks (range 0.84, 4.3 s a kick, 0.5 s at the top, 0.33 s at rest) after fidgeting on
+    # hands and knees: the first kick stays just under h_on, the lagged rest pose between sets follows it to mid-kick
+    # and every later kick reads below h_on at both ends (0 of 14 on main 8693908, and 11077 0 of 14). The pose held
+    # between the first two kicks, left again the same way, is the rest pose (round 17): the first kick is lost
+    tempo = Tempo(eccentric_s=2.137, concentric_s=1.346, pause_far_s=0.502, pause_near_s=0.329)
+    sc = _scenario(
+        [
+            Rest(duration_s=26.7, mode="fidget", posture="quadruped"),
+            ExerciseSet(exercise="donkey_kick", reps=14, side="left", tempo=tempo, rom=0.84, lateral_tilt_deg=2.24),
+        ],
+        32,
+    )
+    r = run(sc, chunk_s=2.0)
+    tr = r.truth
+    assert len(reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))) == 13
+    assert len(r.reps) == 13
+    # the kick anchor's state carries over chunks, and the idle fast path stops before the bin that moves the rest
+    # pose (the per-bin state machine alone gives the same events)
+    whole = concat_chunks(r.chunks)
+    assert dumped(refeed(whole)[0]) == dumped(r.events)
+    monkeypatch.setattr(counter_mod, "_BULK_IDLE", False)
+    assert dumped(refeed(whole, 5000)[0]) == dumped(r.events)
 
 
 def test_fidgeting_on_all_fours_is_rarely_a_rep() -> None:
