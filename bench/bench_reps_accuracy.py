@@ -393,9 +393,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             print_sets(seed, r.score)
     elapsed = time.perf_counter() - t0
-    print_totals(
-        total, holds_true, holds_found, lat, seeds=seeds, failed=failed, elapsed_s=elapsed, chunk_s=args.chunk_s
-    )
+    if total.sets:
+        print_totals(
+            total, holds_true, holds_found, lat, seeds=seeds, failed=failed, elapsed_s=elapsed, chunk_s=args.chunk_s
+        )
+    else:  # --cases 0: only the declared, false-rep and real-data parts
+        print(f"\nno simulated sets (--cases {args.cases}); {len(failed)} sessions failed")
     if args.declared:
         # a declaration holds for a whole recording: one-set sessions (seeds 0..N-1, 1 set each), each run
         # without and with its exercise declared
