@@ -65,6 +65,7 @@ from sensor.pipeline.reps.exercise import (
     PRONE,
     UPRIGHT,
     ExerciseClassifier,
+    Posture,
     RepFeatures,
     posture_of,
     set_vector,
@@ -139,6 +140,19 @@ velocity error of one phase ran on into the next (the way down of a sit-to-stand
 deferral below keeps it out of the middle of slow movements."""
 ZUPT_BIAS_GAIN: Final = 0.02
 """At an update the acceleration bias moves this share toward the bin's acceleration..."""
+ZUPT_MEAN_BINS: Final = 20
+"""... but in a posture class (upright / supine / prone) other than the one where it was last averaged, once a quiet
+run has this many still updates (1 s; still as for rest poses, ``STILL_GYR_RADPS``, and the tilt not moving,
+``ZUPT_TILTING_DPS``), the bias is their mean, from then to the run's end. Lying, standing and kneeling project the
+accelerometer's bias differently (0.1-0.2 m/s^2 apart), and 2 % per bin left most of that after 1.75 s standing
+still between glute bridges (then a walk, which has no update) and static lunges: rep 1 read 28 cm low at the top and
+reps 1-3 were lost (seed 15080: 21 of 24; docs/training.md, round 16). Within a posture class nothing changes (the
+sets' own pauses are short, and their long quiet runs include slow starts); a quiet run right after getting up from
+the floor is not still (the pelvis settles) and its mean is no bias. The stream's first posture is only noted (no
+change of posture yet: averaging the first still run of a real walking recording let the first steps read as a rep).
+On all fours, whose pose ignores travel, the class is noted (standing up again is a change) but the bias is left as
+it was: travel still enters the pose's speed, which ends reps, and replacing the bias there ended fast donkey kicks
+early (fast seed 580: 18 -> 14 of 18)."""
 ZUPT_VBIAS_GAIN: Final = 0.5
 ZUPT_VBIAS_MIN_BINS: Final = 10
 """... and by this share of the velocity left over divided by the time since the last update (at least this many
@@ -601,6 +615,10 @@ class RepStage:
         self._v_peak = 0.0  # the largest |vertical velocity| since the last zero-velocity update, m/s
         self._i_zupt = -1  # absolute index of the last zero-velocity update
         self._zupt_run = 0  # the quiet run at the last zero-velocity update, bins (see ZUPT_REST_BINS)
+        self._bias_posture: Posture | None = None  # the posture of the last long still run (see ZUPT_MEAN_BINS)
+        self._mean_from = -1  # the start bin of the quiet run whose updates are averaged, or -1
+        self._mean_sum = 0.0  # the sum of their vertical acceleration (m/s^2) and their number
+        self._mean_n = 0
         # an update going on while the tilt moves (see ZUPT_RESTORE_DEG): its bins, the velocity (m/s) and travel (m)
         # integrated meanwhile, the tilt and obliquity where it began to move
         self._hs_n = 0
@@ -962,6 +980,20 @@ class RepStage:
                 # (a pause update learns no bias from the velocity left: gap 0, see ZUPT_PAUSE_BINS)
                 gap = n0 + j - last_zupt if run >= ZUPT_SHORT_BINS else 0
                 bias = _zupt_bias(bias, avs[j], v, gap, last_zupt)
+                if run >= ZUPT_BINS and still and (pitch - prev[1]) ** 2 + (roll - prev[2]) ** 2 <= _TILTING_STEP2:
+                    # still in a posture whose bias is stale (or averaged in this run): their mean (ZUPT_MEAN_BINS)
+                    posture_now = posture_of(pitch)
+                    if self._bias_posture is None:
+                        self._bias_posture = posture_now  # the stream's first: learnt as before
+                    if self._mean_from == n0 + j - run + 1 or posture_now is not self._bias_posture:
+                        if self._mean_from != n0 + j - run + 1:
+                            self._mean_from, self._mean_sum, self._mean_n = n0 + j - run + 1, 0.0, 0
+                        self._mean_sum += avs[j]
+                        self._mean_n += 1
+                        if self._mean_n >= ZUPT_MEAN_BINS:
+                            self._bias_posture = posture_now
+                            if posture_now.z_weight > 0.0:
+                                bias = self._mean_sum / self._mean_n
                 v = 0.0
                 v_peak = 0.0
                 last_zupt = n0 + j
@@ -1415,6 +1447,7 @@ class RepStage:
         z_prev, p_prev, r_prev = prev
         upright = posture is UPRIGHT
         hs_n, hs_v, hs_z, hs_tilt = self._hs_n, self._hs_v, self._hs_z, self._hs_tilt
+        bias_posture, mean_from, mean_sum, mean_n = self._bias_posture, self._mean_from, self._mean_sum, self._mean_n
         put_d, put_z, put_v = rows.d.append, rows.z_cm.append, rows.v.append
         leak_v, leak_z, dt, cm, v_max, fs = _LEAK_V, _LEAK_Z, BIN_S, CM_PER_M, V_MAX_MPS, FS_HZ
         sqrt = math.sqrt
@@ -1427,6 +1460,7 @@ class RepStage:
             run = runs[j]
             # the bin's new state in v_j, z_j, ...: committed only if the bin stays idle
             hs_n_j, hs_v_j, hs_z_j, hs_tilt_j = 0, 0.0, 0.0, hs_tilt
+            bias_posture_j, mean_from_j, mean_sum_j, mean_n_j = bias_posture, mean_from, mean_sum, mean_n
             if (run >= ZUPT_SHORT_BINS or pauses[j] >= ZUPT_PAUSE_BINS) and _zupt_now(
                 run,
                 i,
@@ -1451,6 +1485,19 @@ class RepStage:
                     hs_z_j = hs_z + hs_v_j * dt
                 gap = i - last_zupt if run >= ZUPT_SHORT_BINS else 0
                 bias_j = _zupt_bias(bias, avs[j], v, gap, last_zupt)
+                if run >= ZUPT_BINS and still and (pitch - p_prev) ** 2 + (roll - r_prev) ** 2 <= _TILTING_STEP2:
+                    posture_now = posture_of(pitch)  # (see _process)
+                    if bias_posture is None:
+                        bias_posture_j = posture_now
+                    if mean_from == i - run + 1 or posture_now is not bias_posture_j:
+                        if mean_from != i - run + 1:
+                            mean_from_j, mean_sum_j, mean_n_j = i - run + 1, 0.0, 0
+                        mean_sum_j += avs[j]
+                        mean_n_j += 1
+                        if mean_n_j >= ZUPT_MEAN_BINS:
+                            bias_posture_j = posture_now
+                            if posture_now.z_weight > 0.0:
+                                bias_j = mean_sum_j / mean_n_j
                 v_j = 0.0
                 v_peak_j = 0.0
                 last_zupt_j = i
@@ -1505,6 +1552,7 @@ class RepStage:
             if last_zupt_j == i:
                 self._zupt_run = run
             hs_n, hs_v, hs_z, hs_tilt = hs_n_j, hs_v_j, hs_z_j, hs_tilt_j
+            bias_posture, mean_from, mean_sum, mean_n = bias_posture_j, mean_from_j, mean_sum_j, mean_n_j
             v, z, bias, gait_run, last_zupt, v_peak = v_j, z_j, bias_j, gait_run_j, last_zupt_j, v_peak_j
             z_prev, p_prev, r_prev = z_cm, pitch, roll
             j += 1
@@ -1535,6 +1583,7 @@ class RepStage:
         self._rest_from_still = from_still
         self._dmin, self._i_low = dmin, i_low
         self._hs_n, self._hs_v, self._hs_z, self._hs_tilt = hs_n, hs_v, hs_z, hs_tilt
+        self._bias_posture, self._mean_from, self._mean_sum, self._mean_n = bias_posture, mean_from, mean_sum, mean_n
         if j > j0:
             prev = (z_prev, p_prev, r_prev)
         return j, v, z, bias, gait_run, prev, last_zupt, v_peak
