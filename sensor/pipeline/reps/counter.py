@@ -301,7 +301,7 @@ every kick read 2.8-4.8 from there against ``h_on`` 5 (seed 12025: 0 of 5; docs/
 The stillness test also passes where slow fidgeting turns (the tilt still moving at 2-6 deg/s): if that still bin
 was not a held pose (the tilt moved ``KICK_HOLD_DPS`` or more in one of the last ``KICK_HOLD_BINS`` bins), the next
 held still bin (idle, before an excursion opens) sets the rest pose again. Fast kicks after a counted fidget (seed
-622, fast: the rest pose at a fidget's turn, 4.2 deg from the pose held for 1.5 s before the set; kicks read below
+622, fast: the rest pose at a fidget's turn, 3.9 deg from the pose held for 1.5 s before the set; kicks read below
 ``h_on`` from there, 15 of 22; round 18)."""
 PROMPT_HOLD_S: Final = 0.05
 """Input may be held back this long once a rep may end at any moment (the pipeline's micro-batch)..."""
