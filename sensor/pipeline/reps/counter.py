@@ -310,7 +310,13 @@ pose is not where the pelvis rests, so the next still pose (idle) becomes the re
 the rest pose otherwise follows only still poses within 0.25 ``h_on`` (during a set) or the lagged pose (between
 sets), and fidgeting before small donkey kicks left it mid-tilt: the last excursion of the fidgeting gave up while
 the pelvis still tilted back (pitch 93.3; the still pose the kicks then started from 89.3, their tops 94.3-95.1), and
-every kick read 2.8-4.8 from there against ``h_on`` 5 (seed 12025: 0 of 5; docs/training.md, round 13)."""
+every kick read 2.8-4.8 from there against ``h_on`` 5 (seed 12025: 0 of 5; docs/training.md, round 13).
+
+The stillness test also passes where slow fidgeting turns (the tilt still moving at 2-6 deg/s): if that still bin
+was not a held pose (the tilt moved ``KICK_HOLD_DPS`` or more in one of the last ``KICK_HOLD_BINS`` bins), the next
+held still bin (idle, before an excursion opens) sets the rest pose again. Fast kicks after a counted fidget (seed
+622, fast: the rest pose at a fidget's turn, 3.9 deg from the pose held for 1.5 s before the set; kicks read below
+``h_on`` from there, 15 of 22; round 18)."""
 PROMPT_HOLD_S: Final = 0.05
 """Input may be held back this long once a rep may end at any moment (the pipeline's micro-batch)..."""
 REST_HOLD_S: Final = 0.25
@@ -634,6 +640,7 @@ class RepStage:
         self._rest = [0.0, 0.0, 0.0]  # (z_cm, pitch, roll) as Python floats: cheap scalar arithmetic per bin
         self._rest_valid = False
         self._rest_from_still = False  # the next still bin (idle) sets the rest pose (see REST_LAG_BINS)
+        self._rest_from_hold = False  # ... and it was not held: the next held still bin does too (REST_LAG_BINS)
         # the kick anchor (see KICK_GO_SHARE): the last bin it followed, the tilt of that bin and how many bins in a
         # row it held; the held pose (last held bin, -1: none yet), the farthest tilt from it and its distance, since
         # when a far pose is held; the last excursion from a held pose and back to it (start, far tilt, distance)
@@ -1070,6 +1077,7 @@ class RepStage:
                 h_on = self._h_on(posture.h_min)
                 if d > h_on:
                     self._mode = _OUT
+                    self._rest_from_hold = False
                     self._cand_valid = False
                     self._vmax = math.sqrt(qz * qz + qp * qp + qr * qr) * FS_HZ
                     self._t_on = t
@@ -1095,6 +1103,11 @@ class RepStage:
                 if still and self._rest_from_still:
                     # a rep gave up mid-movement (see REST_LAG_BINS): the pelvis rests here
                     self._rest_from_still = False
+                    self._rest_from_hold = not self._tilt_held(i, rows, pitch, roll)
+                    rest[:] = (z_cm, pitch, roll)
+                elif still and self._rest_from_hold and self._tilt_held(i, rows, pitch, roll):
+                    # ... or there, where it then holds its tilt (REST_LAG_BINS)
+                    self._rest_from_hold = False
                     rest[:] = (z_cm, pitch, roll)
                 elif still and d < 0.25 * h_on:
                     self._track_rest(z_cm, pitch, roll, 0.1)
@@ -1443,6 +1456,7 @@ class RepStage:
         in_set = st is not None
         prone_lag = h_on == PRONE.h_min
         from_still = self._rest_from_still
+        from_hold = self._rest_from_hold
         dmin, i_low = self._dmin, self._i_low
         z_prev, p_prev, r_prev = prev
         upright = posture is UPRIGHT
@@ -1559,6 +1573,10 @@ class RepStage:
             # the rest pose follows sway and drift (see _process)
             if still and from_still:
                 from_still = False
+                from_hold = not self._tilt_held(i, rows, pitch, roll)
+                r0, r1, r2 = z_cm, pitch, roll
+            elif still and from_hold and self._tilt_held(i, rows, pitch, roll):
+                from_hold = False
                 r0, r1, r2 = z_cm, pitch, roll
             elif still and d < 0.25 * h_on:
                 r0 += 0.1 * (z_cm - r0)
@@ -1581,6 +1599,7 @@ class RepStage:
                 break  # another threshold and travel weight from the next bin on
         rest[:] = (r0, r1, r2)
         self._rest_from_still = from_still
+        self._rest_from_hold = from_hold
         self._dmin, self._i_low = dmin, i_low
         self._hs_n, self._hs_v, self._hs_z, self._hs_tilt = hs_n, hs_v, hs_z, hs_tilt
         self._bias_posture, self._mean_from, self._mean_sum, self._mean_n = bias_posture, mean_from, mean_sum, mean_n
@@ -1637,6 +1656,17 @@ class RepStage:
             p1, r1 = p0, r0
         net2 = (pitch - p1) ** 2 + (roll - r1) ** 2
         return net2 >= _STEADY_STEP2 and net2 >= (ZUPT_STEADY_STRAIGHT * path) ** 2
+
+    def _tilt_held(self, i: int, rows: _PendingRows, pitch: float, roll: float) -> bool:
+        """Whether the tilt (``pitch``, ``roll`` of bin ``i``) moved less than ``KICK_HOLD_DPS`` in each of the last
+        ``KICK_HOLD_BINS`` bins: a held pose (see ``REST_LAG_BINS``)."""
+        p1, r1 = pitch, roll
+        for k in range(1, KICK_HOLD_BINS + 1):
+            _, p0, r0 = self._pose_ago(i, rows, k)
+            if (p1 - p0) ** 2 + (r1 - r0) ** 2 > _KICK_HOLD_STEP2:
+                return False
+            p1, r1 = p0, r0
+        return True
 
     def _kick_anchor(
         self, i: int, t: float, pitch: float, roll: float, h_on: float, rest: list[float] | tuple[float, float, float]
