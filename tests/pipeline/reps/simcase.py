@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import pytest
 
 from sensor.events import Event, HoldEvent, RepEvent, SetEvent
 from sensor.pipeline.calibration import Mounting as PelvisMounting
 from sensor.pipeline.reps import RepStage
-from sensor.pipeline.reps.chunks import ChunkRecorder, slice_chunk
+from sensor.pipeline.reps import counter as counter_mod
+from sensor.pipeline.reps.chunks import ChunkRecorder, concat_chunks, slice_chunk
 from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
 from sensor.pipeline.stage import PelvisChunk
 from sensor.sim import ExerciseSet, Hold, Mounting, Rest, Scenario, Segment, SensorModel, Standing, Walking, simulate
@@ -96,3 +98,13 @@ def refeed(whole: PelvisChunk, step: int = 37, stage: RepStage | None = None) ->
 
 def dumped(events: list[Event]) -> list[dict[str, object]]:
     return [e.model_dump() for e in events]
+
+
+def assert_same_events_rechunked(r: Run, monkeypatch: pytest.MonkeyPatch, steps: tuple[int, ...] = (37,)) -> None:
+    """``r``'s rep-stage input re-fed in ``steps``-sample chunks gives ``r``'s events, with the counter's idle fast
+    path and without it (the per-bin state machine alone)."""
+    whole = concat_chunks(r.chunks)
+    for bulk in (True, False):
+        monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
+        for step in steps:
+            assert dumped(refeed(whole, step)[0]) == dumped(r.events)

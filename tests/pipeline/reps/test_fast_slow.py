@@ -18,7 +18,7 @@ from sensor.pipeline.reps.chunks import concat_chunks
 from sensor.pipeline.reps.frontend import pipeline_with_fixed_mounting
 from sensor.sim import ExerciseSet, Mounting, Rest, Scenario, SensorModel, Standing, Tempo, Walking, simulate
 from sensor.sim.scenario import Segment
-from tests.pipeline.reps.simcase import Run, dumped, refeed, reps_in, run, session
+from tests.pipeline.reps.simcase import Run, assert_same_events_rechunked, dumped, refeed, reps_in, run, session
 
 
 def _scenario(segs: list[Segment], seed: int, sampling_rate_hz: float = 104.0) -> Scenario:
@@ -209,10 +209,7 @@ def test_a_slow_first_way_down_is_not_stopped_before_the_excursion_opens(
     assert abs(got[0].t_start_s - float(tr.reps.t_start_s[0])) < 1.0
     assert abs(got[0].t_end_s - float(tr.reps.t_end_s[0])) < 0.5
     # the rule reads the tilt of past bins: the same events in 37-sample chunks, with and without the idle fast path
-    whole = concat_chunks(r.chunks)
-    for bulk in (True, False):
-        monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
-        assert dumped(refeed(whole)[0]) == dumped(r.events)
+    assert_same_events_rechunked(r, monkeypatch)
 
 
 _STEP_UP_SLOW_DOWN = Tempo(eccentric_s=2.73, concentric_s=1.64, pause_far_s=0.38, pause_near_s=0.69)
@@ -235,10 +232,7 @@ def test_a_still_update_going_on_into_a_slow_way_down_gives_its_velocity_back(
     r = run(_scenario(segs, seed))
     assert abs(_counted(r) - 6) <= 1
     assert r.sets[-1].exercise == "step_up"
-    whole = concat_chunks(r.chunks)
-    for bulk in (True, False):
-        monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
-        assert dumped(refeed(whole)[0]) == dumped(r.events)
+    assert_same_events_rechunked(r, monkeypatch)
 
 
 def test_an_update_given_back_in_a_rest_is_the_same_through_the_idle_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -292,10 +286,7 @@ def test_static_lunges_after_lying_learn_the_standing_bias_before_the_first_rep(
     assert abs(got[0].t_end_s - float(tr.reps.t_end_s[first])) < 0.5
     # the mean is state of its own (the run and its sums): the same events in 37-sample chunks, with and without the
     # idle fast path
-    whole = concat_chunks(r.chunks)
-    for bulk in (True, False):
-        monkeypatch.setattr(counter_mod, "_BULK_IDLE", bulk)
-        assert dumped(refeed(whole)[0]) == dumped(r.events)
+    assert_same_events_rechunked(r, monkeypatch)
 
 
 # issue 7, round 8: fast sets whose velocity error runs on at the top (the tempi of fast bench seeds 166, 191, 107)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sensor.events import RepEvent
 from sensor.pipeline.orientation import pelvis_angles_deg
-from sensor.pipeline.reps import counter as counter_mod
 from sensor.pipeline.reps.chunks import concat_chunks
 from sensor.pipeline.reps.signals import gravity_tilt_deg
 from sensor.sim import ExerciseSet, Hold, Mounting, Rest, Scenario, SensorModel, Standing, Tempo, Walking
-from tests.pipeline.reps.simcase import dumped, refeed, reps_in, run
+from tests.pipeline.reps.simcase import Run, assert_same_events_rechunked, dumped, refeed, reps_in, run
 
 SLOW = Tempo(eccentric_s=1.7, concentric_s=1.5, pause_far_s=1.2, pause_near_s=1.0)
 
@@ -22,6 +22,14 @@ def _scenario(segs: list, seed: int) -> Scenario:  # type: ignore[type-arg]
         mounting=Mounting(euler_deg=(150.0, 10.0, -15.0)),
         seed=seed,
     )
+
+
+def _kicks_after_fidget(fidget_s: float, kicks: ExerciseSet, seed: int) -> tuple[Run, list[RepEvent]]:
+    """Fidgeting on hands and knees for ``fidget_s``, then the set ``kicks`` (2 s input chunks): the run and the
+    reps counted in the set."""
+    r = run(_scenario([Rest(duration_s=fidget_s, mode="fidget", posture="quadruped"), kicks], seed), chunk_s=2.0)
+    tr = r.truth
+    return r, reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))
 
 
 def test_gravity_tilt_is_the_orientation_estimates_tilt_and_obliquity() -> None:
@@ -76,16 +84,9 @@ def test_small_donkey_kicks_after_fidgeting_that_gave_up_mid_tilt() -> None:
     # start from, and its end pose was the rest pose: every kick read below h_on (0 of 5 on main 9e976ad, and
     # 12025 0 of 5). On all fours such an end is no rest pose; the next still pose is (round 13)
     tempo = Tempo(eccentric_s=1.21, concentric_s=0.83, pause_far_s=0.63, pause_near_s=0.82)
-    sc = _scenario(
-        [
-            Rest(duration_s=35.0, mode="fidget", posture="quadruped"),
-            ExerciseSet(exercise="donkey_kick", reps=5, side="left", tempo=tempo, rom=0.83, lateral_tilt_deg=3.0),
-        ],
-        10,
-    )
-    r = run(sc, chunk_s=2.0)
-    tr = r.truth
-    assert len(reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))) == 5
+    kicks = ExerciseSet(exercise="donkey_kick", reps=5, side="left", tempo=tempo, rom=0.83, lateral_tilt_deg=3.0)
+    r, got = _kicks_after_fidget(35.0, kicks, 10)
+    assert len(got) == 5
     assert len(r.reps) == 5
     # the flag that defers the rest pose to the next still bin carries over chunks (and the idle fast path)
     assert dumped(refeed(concat_chunks(r.chunks))[0]) == dumped(r.events)
@@ -97,23 +98,13 @@ def test_kicks_repeated_just_under_the_threshold_find_their_rest_pose(monkeypatc
     # and every later kick reads below h_on at both ends (0 of 14 on main 8693908, and 11077 0 of 14). The pose held
     # between the first two kicks, left again the same way, is the rest pose (round 17): the first kick is lost
     tempo = Tempo(eccentric_s=2.137, concentric_s=1.346, pause_far_s=0.502, pause_near_s=0.329)
-    sc = _scenario(
-        [
-            Rest(duration_s=26.7, mode="fidget", posture="quadruped"),
-            ExerciseSet(exercise="donkey_kick", reps=14, side="left", tempo=tempo, rom=0.84, lateral_tilt_deg=2.24),
-        ],
-        32,
-    )
-    r = run(sc, chunk_s=2.0)
-    tr = r.truth
-    assert len(reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))) == 13
+    kicks = ExerciseSet(exercise="donkey_kick", reps=14, side="left", tempo=tempo, rom=0.84, lateral_tilt_deg=2.24)
+    r, got = _kicks_after_fidget(26.7, kicks, 32)
+    assert len(got) == 13
     assert len(r.reps) == 13
     # the kick anchor's state carries over chunks, and the idle fast path stops before the bin that moves the rest
     # pose (the per-bin state machine alone gives the same events)
-    whole = concat_chunks(r.chunks)
-    assert dumped(refeed(whole)[0]) == dumped(r.events)
-    monkeypatch.setattr(counter_mod, "_BULK_IDLE", False)
-    assert dumped(refeed(whole, 5000)[0]) == dumped(r.events)
+    assert_same_events_rechunked(r, monkeypatch, (37, 5000))
 
 
 def test_fast_kicks_after_a_fidget_rep_start_from_the_pose_held_before_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,25 +114,14 @@ def test_fast_kicks_after_a_fidget_rep_start_from_the_pose_held_before_them(monk
     # and during a set the rest pose follows only still poses within 0.25 h_on: the first kick was lost (21 of 22 on
     # acc17 147e3e6; 622: 15 of 22). Where the tilt then holds is the rest pose (round 18)
     tempo = Tempo(eccentric_s=0.713, concentric_s=0.553, pause_far_s=0.155, pause_near_s=0.009)
-    sc = _scenario(
-        [
-            Rest(duration_s=30.0, mode="fidget", posture="quadruped"),
-            ExerciseSet(exercise="donkey_kick", reps=22, side="right", tempo=tempo, rom=0.97, lateral_tilt_deg=3.85),
-        ],
-        49,
-    )
-    r = run(sc, chunk_s=2.0)
-    tr = r.truth
-    got = reps_in(r, float(tr.sets.t_start_s[0]), float(tr.sets.t_end_s[0]))
+    kicks = ExerciseSet(exercise="donkey_kick", reps=22, side="right", tempo=tempo, rom=0.97, lateral_tilt_deg=3.85)
+    r, got = _kicks_after_fidget(30.0, kicks, 49)
     assert len(got) == 22
     assert all(g.side == "right" for g in got)
     assert len(r.reps) == 23  # the fidget before the set, counted on acc17 too
     # the deferred rest pose carries over chunks and through the idle fast path (the per-bin state machine alone
     # gives the same events)
-    whole = concat_chunks(r.chunks)
-    assert dumped(refeed(whole)[0]) == dumped(r.events)
-    monkeypatch.setattr(counter_mod, "_BULK_IDLE", False)
-    assert dumped(refeed(whole, 5000)[0]) == dumped(r.events)
+    assert_same_events_rechunked(r, monkeypatch, (37, 5000))
 
 
 def test_fidgeting_on_all_fours_is_rarely_a_rep() -> None:
